@@ -1,0 +1,133 @@
+"""`callbot <stage>`: the command-line entrance to every lifecycle stage.
+
+Each command is wiring only: it loads its own params section, calls the stage's pure function and
+exits non-zero on a fatal error. Heavy libraries are imported inside the commands so that
+``callbot --help`` starts in well under a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="callbot",
+    help="AI-Hub Korean speech and text -> fine-tuned STT and LLM -> a BentoML voice bot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state: dict[str, Any] = {"params_path": None, "profile": None}
+
+
+@app.callback()
+def main(
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="params file (default: ./params.yaml or $CALLBOT_PARAMS)."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="smoke | full (default: the file's `profile`).")
+    ] = None,
+) -> None:
+    """Run one stage of the callbot lifecycle; `dvc repro` and the Prefect flow call the same stages."""
+    _state["params_path"] = params
+    _state["profile"] = profile
+
+
+def load() -> Any:
+    """The validated params for this invocation; a bad file ends the command with its message."""
+    from callbot.config import ParamsError, load_params
+
+    try:
+        return load_params(_state["params_path"], _state["profile"])
+    except ParamsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+# ---- sample (issue 2) ---------------------------------------------------------------------------
+@app.command()
+def sample(
+    out: Annotated[Path | None, typer.Option(help="where to write the download tree")] = None,
+    records: Annotated[int | None, typer.Option(help="label files (interviews) to generate")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed; same seed, same bytes")] = None,
+    part_size: Annotated[int | None, typer.Option(help="split archives into parts of this many bytes")] = None,
+    audio: Annotated[str | None, typer.Option(help="speech (espeak-ng) | stub (short valid WAVs)")] = None,
+    clean: Annotated[bool | None, typer.Option("--clean/--quirks", help="turn the real-world quirks off")] = None,
+    dataset: Annotated[str, typer.Option(help="interview | callcenter")] = "interview",
+) -> None:
+    """Write an AI-Hub-shaped download tree offline (the embedded default source)."""
+    params = load().sample
+    overrides = {
+        k: v
+        for k, v in dict(out=out, records=records, seed=seed, part_size=part_size, audio=audio, clean=clean).items()
+        if v is not None
+    }
+    if "out" in overrides:
+        overrides["out"] = str(overrides["out"])
+    from pydantic import ValidationError
+
+    try:
+        params = params.model_validate({**params.model_dump(), **overrides})
+    except ValidationError as exc:
+        fail(str(exc), 2)
+    from callbot.sample import run_sample
+
+    run_sample(params, dataset=dataset)
+
+
+# ---- ingest (issue 3) ---------------------------------------------------------------------------
+@app.command()
+def ingest(
+    src: Annotated[Path | None, typer.Argument(help="an AI-Hub download tree")] = None,
+    out: Annotated[Path | None, typer.Option(help="where the extracted tree goes")] = None,
+    strict: Annotated[bool, typer.Option(help="any reject is fatal (exit 1)")] = False,
+) -> None:
+    """Stream split archives into a verified tree with _manifest.jsonl and _rejects.jsonl."""
+    params = load().ingest
+    from callbot.aihub.ingest import run_ingest
+
+    report = run_ingest(Path(src or params.src), Path(out or params.out), params, strict=strict or params.strict)
+    if report.fatal:
+        raise typer.Exit(1)
+
+
+# ---- prepare (issue 4) --------------------------------------------------------------------------
+@app.command()
+def prepare(
+    raw: Annotated[Path | None, typer.Argument(help="an ingested tree (callbot ingest --out)")] = None,
+    out: Annotated[Path | None, typer.Option(help="where records.parquet and the HF datasets go")] = None,
+) -> None:
+    """Join labels to audio: records.parquet, HF datasets for STT and the LLM, quarantine.jsonl."""
+    params = load().prepare
+    from callbot.prepare.run import run_prepare
+
+    run_prepare(Path(raw or params.raw), Path(out or params.out), params)
+
+
+# ---- validate (issue 5) -------------------------------------------------------------------------
+@app.command()
+def validate(
+    prepared: Annotated[Path | None, typer.Argument(help="a prepared directory")] = None,
+    report: Annotated[Path | None, typer.Option(help="where summary.json and the data docs go")] = None,
+) -> None:
+    """The Great Expectations gate: exit 1 when a critical expectation fails."""
+    params = load().validate_
+    from callbot.quality.gate import run_validate
+
+    result = run_validate(Path(prepared or params.prepared), Path(report or params.report), params)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,17 @@
+"""params.yaml `sample`: the offline AI-Hub-shaped download tree (the embedded default source)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from callbot.params_base import Section
+
+
+class SampleParams(Section):
+    out: str
+    records: int  # label files (interviews) in the interview tree
+    seed: int
+    part_size: int  # bytes; archives larger than this are left split as X.zip.part<offset>
+    audio: Literal["speech", "stub"]
+    clean: bool  # True turns the real-world quirks off
+    workers: int  # 0 = all cores

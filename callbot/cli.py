@@ -60,16 +60,22 @@ def sample(
     out: Annotated[Path | None, typer.Option(help="where to write the download tree")] = None,
     records: Annotated[int | None, typer.Option(help="label files (interviews) to generate")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed; same seed, same bytes")] = None,
-    part_size: Annotated[int | None, typer.Option(help="split archives into parts of this many bytes")] = None,
+    part_size: Annotated[
+        int | None, typer.Option(help="split archives into parts of this many bytes")
+    ] = None,
     audio: Annotated[str | None, typer.Option(help="speech (espeak-ng) | stub (short valid WAVs)")] = None,
-    clean: Annotated[bool | None, typer.Option("--clean/--quirks", help="turn the real-world quirks off")] = None,
+    clean: Annotated[
+        bool | None, typer.Option("--clean/--quirks", help="turn the real-world quirks off")
+    ] = None,
     dataset: Annotated[str, typer.Option(help="interview | callcenter")] = "interview",
 ) -> None:
     """Write an AI-Hub-shaped download tree offline (the embedded default source)."""
     params = load().sample
     overrides = {
         k: v
-        for k, v in dict(out=out, records=records, seed=seed, part_size=part_size, audio=audio, clean=clean).items()
+        for k, v in dict(
+            out=out, records=records, seed=seed, part_size=part_size, audio=audio, clean=clean
+        ).items()
         if v is not None
     }
     if "out" in overrides:
@@ -96,7 +102,9 @@ def ingest(
     params = load().ingest
     from callbot.aihub.ingest import run_ingest
 
-    report = run_ingest(Path(src or params.src), Path(out or params.out), params, strict=strict or params.strict)
+    report = run_ingest(
+        Path(src or params.src), Path(out or params.out), params, strict=strict or params.strict
+    )
     if report.fatal:
         raise typer.Exit(1)
 

@@ -59,7 +59,6 @@ class Params(BaseModel):
     orchestrate: OrchestrateParams
 
 
-
 class ParamsError(ValueError):
     """params.yaml is missing, unreadable, or holds a key or value the code does not accept."""
 
@@ -74,9 +73,14 @@ def _expected(err: dict[str, Any]) -> str:
     if kind == "literal_error" and "expected" in ctx:
         return f"one of {ctx['expected']}"
     names = {
-        "int_type": "an integer", "float_type": "a number", "string_type": "a string",
-        "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping",
-        "model_type": "a mapping", "missing": "a value (the key is required)",
+        "int_type": "an integer",
+        "float_type": "a number",
+        "string_type": "a string",
+        "bool_type": "true or false",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "missing": "a value (the key is required)",
     }
     for prefix, name in names.items():
         if kind.startswith(prefix):
@@ -143,7 +147,9 @@ def _build(raw: dict[str, Any], profile: str, source: str) -> Params:
         raise ParamsError(f"{source}: 'profiles' must be a mapping of profile name -> overrides")
     unknown = sorted(set(profiles) - set(PROFILES))
     if unknown:
-        raise ParamsError(f"{source}: unknown profile 'profiles.{unknown[0]}'; profiles are {', '.join(PROFILES)}")
+        raise ParamsError(
+            f"{source}: unknown profile 'profiles.{unknown[0]}'; profiles are {', '.join(PROFILES)}"
+        )
     overlay = profiles.get(profile) or {}
     if not isinstance(overlay, dict):
         raise ParamsError(f"{source}: 'profiles.{profile}' must be a mapping of section -> overrides")
@@ -155,8 +161,7 @@ def _build(raw: dict[str, Any], profile: str, source: str) -> Params:
     except ValidationError as exc:
         errors = exc.errors()
         lines = [
-            _format(e, source, profile if _in_overlay(tuple(e["loc"]), overlay) else None)
-            for e in errors
+            _format(e, source, profile if _in_overlay(tuple(e["loc"]), overlay) else None) for e in errors
         ]
         raise ParamsError("\n".join(lines)) from None
 

@@ -51,7 +51,7 @@ def test_ill_typed_value_names_expected_type(tmp_path: Path, repo: Path) -> None
 
 def test_no_silent_coercion_of_numbers_in_strings(tmp_path: Path, repo: Path) -> None:
     path = _write(tmp_path, repo, lambda d: d["ingest"].update(max_ratio="200"))
-    with pytest.raises(ParamsError, match="ingest.max_ratio"):
+    with pytest.raises(ParamsError, match=r"ingest\.max_ratio"):
         load_params(path)
 
 

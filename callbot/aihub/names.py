@@ -1,0 +1,79 @@
+"""Member names: decoding (UTF-8 flag, else CP949, else CP437) and the path-safety rules.
+
+Windows-made zips carry Korean names in CP949 without the UTF-8 flag; macOS-made ones may be NFD.
+Every name is decoded once here and NFC-normalised, so ``audioPath`` in a label matches the file on
+disk. A name that could escape the output folder is refused here, before any byte is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+UTF8_FLAG = 0x800
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class MemberRefused(Exception):
+    """A member that must not be extracted: ``reason`` is the short code written to _rejects.jsonl."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DecodedName:
+    text: str
+    warning: str | None  # set when the CP437 fallback was used (the name may be mojibake)
+
+
+def decode_name(raw: bytes, flags: int) -> DecodedName:
+    """The member name as text, NFC: honour the UTF-8 flag, else CP949, else CP437 with a warning."""
+    if flags & UTF8_FLAG:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MemberRefused(
+                "bad_name",
+                f"name {raw!r} is flagged UTF-8 but is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                "re-create the archive with correct names",
+            ) from None
+        return DecodedName(unicodedata.normalize("NFC", text), None)
+    # Unflagged: CP949 Hangul (lead bytes 0xB0-0xC8) is never valid UTF-8, so a name that decodes as
+    # UTF-8 was written by a Linux/macOS tool that did not set the flag; otherwise it is CP949.
+    for codec in ("utf-8", "cp949"):
+        try:
+            return DecodedName(unicodedata.normalize("NFC", raw.decode(codec)), None)
+        except UnicodeDecodeError:
+            continue
+    text = raw.decode("cp437")
+    return DecodedName(
+        unicodedata.normalize("NFC", text),
+        f"name {raw!r} is neither UTF-8 nor CP949; decoded as CP437 ({text!r}), check it by hand",
+    )
+
+
+def safe_relpath(name: str) -> str:
+    """The member's path relative to its archive folder, or :class:`MemberRefused` if it could escape.
+
+    Backslashes count as separators (Windows tools write them), so ``..\\x`` is caught too.
+    """
+    if _CONTROL.search(name):
+        raise MemberRefused("bad_name", f"name {name!r} contains control characters; refusing it")
+    unified = name.replace("\\", "/")
+    if unified.startswith("/"):
+        raise MemberRefused("absolute_path", f"member {name!r} has an absolute path; refusing to write it")
+    if _DRIVE.match(unified):
+        raise MemberRefused("drive_letter", f"member {name!r} names a drive; refusing to write it")
+    pieces = [p for p in unified.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in pieces):
+        raise MemberRefused(
+            "path_traversal", f"member {name!r} contains '..'; refusing to write outside its folder"
+        )
+    if not pieces:
+        raise MemberRefused("bad_name", f"member {name!r} has an empty name")
+    return "/".join(pieces)

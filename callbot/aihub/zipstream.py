@@ -1,0 +1,287 @@
+"""Our own zip reader: the central directory (ZIP64 included) and streaming member extraction.
+
+:mod:`zipfile` decodes every name of an archive with one codec and fails the whole archive on one bad
+name; AI-Hub zips mix CP949, UTF-8 and NFD names, and one hostile name must only cost that member. So
+the central directory is parsed here, member by member, and each member is streamed from the
+(possibly split) archive straight into a temp file while its CRC-32 and sha256 are computed in the
+same pass. The file is renamed into place only when the CRC and the size match the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from callbot.aihub.names import MemberRefused
+
+CHUNK = 1 << 20
+EOCD_SIG = b"PK\x05\x06"
+EOCD64_LOC_SIG = b"PK\x06\x07"
+EOCD64_SIG = b"PK\x06\x06"
+CDIR_SIG = b"PK\x01\x02"
+LOCAL_SIG = b"PK\x03\x04"
+STORED, DEFLATED = 0, 8
+TMP_SUFFIX = ".ingest-tmp"
+
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD64_LOC = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CDIR = struct.Struct("<4s6H3L5H2L")
+_LOCAL = struct.Struct("<4s5H3L2H")
+
+
+class ArchiveRefused(Exception):
+    """The whole archive cannot be read (not a zip, truncated, corrupt directory, empty)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Member:
+    """One central-directory entry, with the raw name bytes kept for decoding later."""
+
+    raw_name: bytes
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int
+    external_attr: int
+    create_system: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.raw_name.endswith((b"/", b"\\"))
+
+    @property
+    def unix_mode(self) -> int:
+        return (self.external_attr >> 16) & 0xFFFF if self.create_system == 3 else 0
+
+
+@dataclass(frozen=True)
+class Directory:
+    members: list[Member]
+    end: int  # where the end records finish: the archive's true length
+
+
+def read_directory(f: BinaryIO, total: int, label: str) -> Directory:
+    """Parse the end records and the central directory of the zip held in ``f`` (``total`` bytes)."""
+    if total == 0:
+        raise ArchiveRefused(
+            "empty_archive", f"{label}: the file is 0 bytes; the download failed, fetch it again"
+        )
+    tail_len = min(total, _EOCD.size + 0xFFFF)
+    f.seek(total - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(EOCD_SIG)
+    while at >= 0 and at + _EOCD.size > len(tail):
+        at = tail.rfind(EOCD_SIG, 0, at)
+    if at < 0:
+        f.seek(0)
+        head = f.read(4)
+        if head == LOCAL_SIG:
+            raise ArchiveRefused(
+                "truncated",
+                f"{label}: starts like a zip but its end-of-central-directory record is missing "
+                f"({total:,} bytes): the last part is truncated or missing; re-download it",
+            )
+        raise ArchiveRefused(
+            "not_zip", f"{label}: not a zip archive (starts with {head!r}); check what was downloaded"
+        )
+    eocd_pos = total - tail_len + at
+    _, _, _, _, count, cd_size, cd_offset, comment_len = _EOCD.unpack_from(tail, at)
+    end = eocd_pos + _EOCD.size + comment_len
+    cd_end = eocd_pos
+    if at >= _EOCD64_LOC.size and tail[at - _EOCD64_LOC.size : at - _EOCD64_LOC.size + 4] == EOCD64_LOC_SIG:
+        _, _, eocd64_offset, _ = _EOCD64_LOC.unpack_from(tail, at - _EOCD64_LOC.size)
+        f.seek(eocd64_offset)
+        rec = f.read(_EOCD64.size)
+        if len(rec) != _EOCD64.size or rec[:4] != EOCD64_SIG:
+            raise ArchiveRefused(
+                "bad_zip", f"{label}: the ZIP64 end record is damaged; re-download the archive"
+            )
+        fields = _EOCD64.unpack(rec)
+        count, cd_size, cd_offset = fields[7], fields[8], fields[9]
+        cd_end = eocd64_offset
+    if count == 0:
+        raise ArchiveRefused("empty_archive", f"{label}: the archive holds no files; check the download")
+    shift = cd_end - (cd_offset + cd_size)  # bytes prepended to the zip (self-extractor or junk)
+    if shift < 0:
+        raise ArchiveRefused(
+            "bad_zip",
+            f"{label}: the central directory claims {-shift:,} more bytes than the archive holds; "
+            "bytes are missing, re-download it",
+        )
+    f.seek(cd_offset + shift)
+    blob = f.read(cd_size)
+    if len(blob) != cd_size:
+        raise ArchiveRefused(
+            "truncated", f"{label}: the central directory is cut short; re-download the archive"
+        )
+    members: list[Member] = []
+    pos = 0
+    for _ in range(count):
+        if blob[pos : pos + 4] != CDIR_SIG:
+            raise ArchiveRefused("bad_zip", f"{label}: central directory entry {len(members) + 1} is damaged")
+        (_, made, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, xattr, offset) = (
+            _CDIR.unpack_from(blob, pos)
+        )
+        pos += _CDIR.size
+        raw_name = blob[pos : pos + nlen]
+        extra = blob[pos + nlen : pos + nlen + xlen]
+        pos += nlen + xlen + clen
+        if 0xFFFFFFFF in (usize, csize, offset):
+            usize, csize, offset = _zip64_sizes(extra, usize, csize, offset, label, raw_name)
+        members.append(Member(raw_name, flags, method, crc, csize, usize, offset + shift, xattr, made >> 8))
+    return Directory(members, end)
+
+
+def _zip64_sizes(
+    extra: bytes, usize: int, csize: int, offset: int, label: str, raw_name: bytes
+) -> tuple[int, int, int]:
+    i = 0
+    while i + 4 <= len(extra):
+        tag, length = struct.unpack_from("<2H", extra, i)
+        if tag == 1:
+            values = list(struct.unpack_from(f"<{length // 8}Q", extra, i + 4))
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            if offset == 0xFFFFFFFF and values:
+                offset = values.pop(0)
+            return usize, csize, offset
+        i += 4 + length
+    raise ArchiveRefused("bad_zip", f"{label}: member {raw_name!r} needs a ZIP64 field that is missing")
+
+
+def check_member(m: Member, name: str, max_ratio: float, max_bytes: int) -> None:
+    """Refuse symlinks, special files, encrypted or unknown methods, and bombs, before writing."""
+    kind = stat.S_IFMT(m.unix_mode)
+    if kind == stat.S_IFLNK:
+        raise MemberRefused("symlink", f"member {name!r} is a symbolic link; links are never extracted")
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise MemberRefused("special_file", f"member {name!r} is a device, socket or pipe; refusing it")
+    if m.flags & 0x1:
+        raise MemberRefused("encrypted", f"member {name!r} is encrypted; ingest cannot read it")
+    if m.method not in (STORED, DEFLATED):
+        raise MemberRefused(
+            "unsupported_method",
+            f"member {name!r} uses compression method {m.method}; only STORED and DEFLATE",
+        )
+    if m.size > max_bytes:
+        raise MemberRefused(
+            "too_large",
+            f"member {name!r} declares {m.size:,} bytes, over ingest.max_member_bytes={max_bytes:,}; "
+            "raise the limit in params.yaml if the file is genuine",
+        )
+    if m.size and m.size > max_ratio * max(m.compressed_size, 1):
+        raise MemberRefused(
+            "bomb",
+            f"member {name!r} expands {m.compressed_size:,} -> {m.size:,} bytes "
+            f"(ratio {m.size / max(m.compressed_size, 1):.0f}:1 > ingest.max_ratio={max_ratio:g}); refusing it",
+        )
+
+
+def data_offset(f: BinaryIO, m: Member, name: str) -> int:
+    """Where the member's compressed bytes start (after its local header)."""
+    f.seek(m.header_offset)
+    head = f.read(_LOCAL.size)
+    if len(head) != _LOCAL.size or head[:4] != LOCAL_SIG:
+        raise MemberRefused(
+            "bad_zip", f"member {name!r}: local header at byte {m.header_offset:,} is damaged"
+        )
+    fields = _LOCAL.unpack(head)
+    return m.header_offset + _LOCAL.size + fields[9] + fields[10]
+
+
+def extract_member(
+    f: BinaryIO, m: Member, name: str, dest: Path, on_bytes: Callable[[int], None] | None = None
+) -> tuple[str, int]:
+    """Stream one member into ``dest`` (temp file + rename); returns (sha256 hex, crc32).
+
+    CRC-32, sha256 and the output length are computed while writing, so a damaged byte or a lying
+    size header is caught without reading the data twice. On any failure the temp file is removed
+    and the existing ``dest`` (if any) is left untouched.
+    """
+    start = data_offset(f, m, name)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
+    sha = hashlib.sha256()
+    crc = 0
+    written = 0
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        f.seek(start)
+        remaining = m.compressed_size
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        inflater = zlib.decompressobj(-15) if m.method == DEFLATED else None
+        while remaining:
+            got = f.readinto(view[: min(CHUNK, remaining)])  # type: ignore[attr-defined]
+            if not got:
+                raise MemberRefused("truncated", f"member {name!r}: archive ends {remaining:,} bytes early")
+            remaining -= got
+            if on_bytes:
+                on_bytes(got)
+            if inflater is None:
+                pieces: list[bytes | memoryview] = [view[:got]]
+            else:
+                pieces = []
+                data: bytes = inflater.decompress(view[:got], CHUNK)
+                while True:
+                    pieces.append(data)
+                    if written + sum(len(p) for p in pieces) > m.size:
+                        break
+                    if not inflater.unconsumed_tail:
+                        break
+                    data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
+            for piece in pieces:
+                written += len(piece)
+                if written > m.size:
+                    raise MemberRefused(
+                        "size_mismatch",
+                        f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
+                        "archive); refusing it",
+                    )
+                crc = zlib.crc32(piece, crc)
+                sha.update(piece)
+                mv = memoryview(piece)
+                while mv:
+                    mv = mv[os.write(fd, mv) :]
+        if inflater is not None:
+            tail = inflater.flush()
+            if tail:
+                written += len(tail)
+                crc = zlib.crc32(tail, crc)
+                sha.update(tail)
+                os.write(fd, tail)
+        if written != m.size:
+            raise MemberRefused(
+                "size_mismatch",
+                f"member {name!r}: {written:,} bytes extracted, the directory says {m.size:,}",
+            )
+        if crc != m.crc:
+            raise MemberRefused(
+                "crc_mismatch",
+                f"member {name!r}: CRC-32 {crc:08x} != {m.crc:08x} recorded in the archive; the download "
+                "is damaged, re-download the archive",
+            )
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, dest)
+    return sha.hexdigest(), crc

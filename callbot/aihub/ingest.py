@@ -107,7 +107,7 @@ class _Progress:
 class _Journal:
     """Per-archive list of finished members; lets a re-run after a crash skip what is on disk."""
 
-    def __init__(self, path: Path, fingerprint: Any, out: Path) -> None:
+    def __init__(self, path: Path, fingerprint: Any, out: Path, folder: Path) -> None:
         self.path = path
         self.done: dict[str, dict[str, Any]] = {}
         fresh = True
@@ -126,7 +126,9 @@ class _Journal:
                     target = out / entry["path"]
                     if target.is_file() and target.stat().st_size == entry["size"]:
                         self.done[entry["member"]] = entry
-        self.fresh = fresh
+        if fresh and folder.exists():
+            shutil.rmtree(folder)  # an older copy of this archive; cleared before the journal says "fresh"
+        _clear_temps(folder)
         if fresh:
             _write_atomic(path, json.dumps({"fingerprint": fingerprint}) + "\n")
         self._fh = path.open("a", encoding="utf-8")
@@ -231,11 +233,8 @@ def _ingest_zip(
                 continue
             named.append((rel, (m, decoded.warning)))
         named = _plan(archive, named, rejects)
-        journal = _Journal(journal_path, archive.fingerprint(), out)
+        journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:
-            if journal.fresh and folder.exists():
-                shutil.rmtree(folder)  # leftovers of an older copy of this archive
-            _clear_temps(folder)
             todo = [(n, it) for n, it in named if n not in journal.done]
             _check_space(archive, out, sum(it[0].size for _, it in todo), params)
             for name, _ in named:
@@ -320,11 +319,8 @@ def _ingest_tar(
                 continue
             named.append((rel, (ti, decoded.warning)))
         named = _plan(archive, named, rejects)
-        journal = _Journal(journal_path, archive.fingerprint(), out)
+        journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:
-            if journal.fresh and folder.exists():
-                shutil.rmtree(folder)
-            _clear_temps(folder)
             todo = [(n, it) for n, it in named if n not in journal.done]
             _check_space(archive, out, sum(it[0].size for _, it in todo), params)
             files.extend(journal.done[n] for n, _ in named if n in journal.done)
@@ -469,6 +465,8 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
             pending.append(archive)
         else:
             records[archive.rel] = done
+            # a kill between writing the record and removing the journal leaves the journal behind
+            (state / f"{_state_key(archive.rel)}.journal").unlink(missing_ok=True)
     report.archives = len(found.archives) + len(found.rejects)
     report.skipped = len(records)
     for record in _run_all(pending, out, params) if pending else []:

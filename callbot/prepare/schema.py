@@ -11,6 +11,7 @@ The HF datasets written by prepare:
 - ``llm/`` (DatasetDict train/validation/test): ``id``, ``task`` (ars | summary | emotion | intent),
   ``messages`` (list of {role, content}: system, user, assistant), ``reference`` (the assistant text),
   plus ``occupation``, ``gender``, ``age_range``, ``experience`` (null for call-centre rows).
+- ``llm.jsonl``: the same examples, one JSON object per line, with a ``split`` key.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ CHANNELS = ("MOCK", "FACE-TO-FACE")
 PLACES = ("ONLINE", "OFFLINE")
 EMOTIONS = ("positive", "negative", "neutral")
 INTENTS = ("technology", "attitude", "background", "personality", "etc")
+SPEAKERS = ("customer", "agent")  # call-centre 화자: 고객, 상담사
 
 RECORD_SCHEMA = pa.schema(
     [
@@ -62,6 +64,11 @@ RECORD_SCHEMA = pa.schema(
         ("summary_word_count", pa.int32()),
         ("date", pa.string()),  # info.date, YYYYMMDD
         ("split", pa.string()),  # SPLITS
+        # added by prepare for the call-centre set (null for interview rows)
+        ("domain", pa.string()),  # 도메인, e.g. 질병관리본부
+        ("category", pa.string()),  # 카테고리
+        ("speaker", pa.string()),  # SPEAKERS: who said it (화자)
+        ("turn", pa.int32()),  # 문장번호: order within the dialogue
     ]
 )
 RECORD_COLUMNS = tuple(RECORD_SCHEMA.names)

@@ -1,0 +1,322 @@
+"""The interview set (129.채용면접 인터뷰 데이터): one label per interview turn, a question and an answer WAV.
+
+Layout after ingest: ``<129.채용면접 인터뷰 데이터>/01-1.정식개방데이터/{Training,Validation}/
+{01.원천데이터,02.라벨링데이터}[_YYYYMMDD_add]/<archive stem>/<occupation>/<gender>/<experience>/
+ckmk_{q,a}_..._<id>.wav`` and the label JSON. A label's ``audioPath`` starts with a folder the tree does
+not have (``/Mock/...``), so audio is found by the longest matching NFC path suffix, not by path.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from callbot.prepare.adapters import Quarantined, Record, dataset_dirs
+from callbot.prepare.audio import WavError, read_wav_info
+from callbot.prepare.labels import EnumMap, LabelError, read_label
+from callbot.prepare.schema import EMOTIONS, INTENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from callbot.prepare.params import PrepareParams
+
+FOLDER_MARKER = "채용면접"
+LABEL_FOLDER_MARKER = "라벨링데이터"
+
+GENDER = EnumMap(
+    "gender", {"FEMALE": ("FEMAIL", "F", "여", "여자", "여성"), "MALE": ("MAILE", "M", "남", "남자", "남성")}
+)
+EXPERIENCE = EnumMap(
+    "experience",
+    {"NEW": ("신입", "N", "NEWCOMER"), "EXPERIENCED": ("EXPERIENCE", "EXP", "경력", "E", "CAREER")},
+)
+OCCUPATION = EnumMap(
+    "occupation",
+    {
+        "BM": ("Management", "01.Management"),
+        "SM": ("SalesMarketing", "Sales Marketing", "02.SalesMarketing"),
+        "PS": ("PublicService", "03.PublicService"),
+        "RND": ("R&D", "04.RND"),
+        "ICT": ("05.ICT",),
+        "ARD": ("Design", "06.Design"),
+        "MM": ("ProductionManufacturing", "07.ProductionManufacturing"),
+    },
+)
+AGE_RANGE = EnumMap(
+    "ageRange", {"-34": ("~34", "34-"), "35-44": ("35~44",), "45-54": ("45~54",), "55-": ("55~", "55+")}
+)
+CHANNEL = EnumMap("channel", {"MOCK": ("모의",), "FACE-TO-FACE": ("FACE TO FACE", "FACETOFACE", "대면")})
+PLACE = EnumMap("place", {"ONLINE": ("온라인",), "OFFLINE": ("오프라인",)})
+EMOTION = EnumMap("emotion.category", {"positive": ("긍정",), "negative": ("부정",), "neutral": ("중립",)})
+INTENT = EnumMap("intent.category", {name: () for name in INTENTS})
+assert EMOTION.canonical == EMOTIONS
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class RawText(_Loose):
+    text: str
+    wordCount: int | None = None
+
+
+class Tagged(_Loose):
+    text: str | None = None
+    expression: str | None = None
+    category: str | None = None
+
+
+class Summary(_Loose):
+    text: str | None = None
+    wordCount: int | None = None
+
+
+class Info(_Loose):
+    date: str | None = None
+    occupation: str
+    channel: str | None = None
+    place: str | None = None
+    gender: str
+    ageRange: str | None = None
+    experience: str
+
+
+class Turn(_Loose):
+    raw: RawText
+    emotion: list[Tagged] = []
+    intent: list[Tagged] = []
+    summary: Summary | None = None
+
+
+class DataSet(_Loose):
+    info: Info
+    question: Turn
+    answer: Turn
+
+
+class AudioInfo(_Loose):
+    fileFormat: str | None = None
+    fileSize: int | None = None
+    duration: float | None = None
+    samplingBit: int | None = None
+    channelCount: int | None = None
+    samplingRate: str | None = None
+    audioPath: str
+
+
+class RawDataInfo(_Loose):
+    question: AudioInfo
+    answer: AudioInfo
+
+
+class InterviewLabel(_Loose):
+    """The label JSON of the dataset page (seed 000); fields downstream needs are required."""
+
+    version: str | None = None
+    dataSet: DataSet
+    rawDataInfo: RawDataInfo
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+class AudioIndex:
+    """Every WAV under a dataset folder, looked up by NFC file name then by longest path suffix."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, list[tuple[str, ...]]] = {}
+        self.unused: dict[tuple[str, ...], None] = {}  # insertion-ordered set
+
+    def add(self, parts: tuple[str, ...]) -> None:
+        self._by_name.setdefault(parts[-1], []).append(parts)
+        self.unused[parts] = None
+
+    def resolve(self, audio_path: str) -> tuple[str, ...] | None:
+        wanted = PurePosixPath(_nfc(audio_path).replace("\\", "/")).parts
+        if not wanted:
+            return None
+        candidates = self._by_name.get(wanted[-1])
+        if not candidates:
+            return None
+
+        def matched(parts: tuple[str, ...]) -> int:
+            n = 0
+            for a, b in zip(reversed(parts), reversed(wanted), strict=False):
+                if a != b:
+                    break
+                n += 1
+            return n
+
+        best = max(candidates, key=matched)
+        self.unused.pop(best, None)
+        return best
+
+
+def _scan(root: Path, raw_root: Path) -> tuple[list[tuple[str, ...]], AudioIndex]:
+    """Label files and the audio index of one dataset folder, as NFC parts relative to RAW."""
+    labels: list[tuple[str, ...]] = []
+    audio = AudioIndex()
+    base = len(raw_root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        parts = tuple(_nfc(p) for p in Path(dirpath).parts[base:])
+        in_labels = any(LABEL_FOLDER_MARKER in p for p in parts)
+        for name in sorted(filenames):
+            lower = name.lower()
+            if lower.endswith(".json") and in_labels:
+                labels.append((*parts, _nfc(name)))
+            elif lower.endswith(".wav"):
+                audio.add((*parts, _nfc(name)))
+    return labels, audio
+
+
+def _first(items: list[Tagged]) -> Tagged | None:
+    return next((t for t in items if t.category), items[0] if items else None)
+
+
+class InterviewAdapter:
+    name = "interview"
+
+    def detect(self, raw_root: Path) -> bool:
+        return bool(dataset_dirs(raw_root, FOLDER_MARKER))
+
+    def iter_records(self, raw_root: Path, params: PrepareParams) -> Iterator[Record | Quarantined]:
+        for root in dataset_dirs(raw_root, FOLDER_MARKER):
+            labels, audio = _scan(root, raw_root)
+            for label_parts in labels:
+                yield from self._label(raw_root, label_parts, audio, params)
+            for parts in audio.unused:
+                rel = "/".join(parts)
+                yield Quarantined(
+                    rel,
+                    Path(parts[-1]).stem,
+                    "audio_without_label",
+                    f"{rel}: no label's audioPath names this file; add its label or remove the file",
+                )
+
+    def _label(
+        self, raw_root: Path, label_parts: tuple[str, ...], audio: AudioIndex, params: PrepareParams
+    ) -> Iterator[Record | Quarantined]:
+        rel = "/".join(label_parts)
+        path = raw_root.joinpath(*label_parts)
+        try:
+            label = InterviewLabel.model_validate(read_label(path))
+        except LabelError as exc:
+            # the audio it names is unknown too: its files will surface as audio_without_label
+            yield Quarantined(rel, None, exc.reason, str(exc))
+            return
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            yield Quarantined(
+                rel,
+                None,
+                "missing_field",
+                f"{rel}: field '{where}' {first['msg'].lower()}; fix the label file",
+            )
+            return
+        turns = {"question": label.rawDataInfo.question, "answer": label.rawDataInfo.answer}
+        utterances = {
+            role: Path(_nfc(info.audioPath).replace("\\", "/")).stem for role, info in turns.items()
+        }
+        info = label.dataSet.info
+        fields: dict[str, str | None] = {}
+        bad: list[str] = []
+        for mapping, value, required in (
+            (OCCUPATION, info.occupation, True),
+            (GENDER, info.gender, True),
+            (EXPERIENCE, info.experience, True),
+            (AGE_RANGE, info.ageRange, False),
+            (CHANNEL, info.channel, False),
+            (PLACE, info.place, False),
+        ):
+            mapped = mapping.get(value)
+            if mapped is None and (required or value not in (None, "")):
+                bad.append(f"{mapping.field}={value!r} (known: {', '.join(mapping.canonical)})")
+            fields[mapping.field] = mapped
+        answer = label.dataSet.answer
+        emotion, intent = _first(answer.emotion), _first(answer.intent)
+        emotion_value = EMOTION.get(emotion.category) if emotion and emotion.category else None
+        intent_value = INTENT.get(intent.category) if intent and intent.category else None
+        if emotion and emotion.category and emotion_value is None:
+            bad.append(f"answer.emotion.category={emotion.category!r} (known: {', '.join(EMOTIONS)})")
+        if intent and intent.category and intent_value is None:
+            bad.append(f"answer.intent.category={intent.category!r} (known: {', '.join(INTENTS)})")
+        if bad:
+            for role, info_turn in turns.items():
+                audio.resolve(info_turn.audioPath)  # its audio is accounted for by this quarantine
+                yield Quarantined(
+                    rel,
+                    utterances[role],
+                    "unknown_value",
+                    f"{rel}: unknown {'; '.join(bad)}; map the spelling in "
+                    "callbot/prepare/adapters/interview.py or correct the label",
+                )
+            return
+        interview_id = Path(label_parts[-1]).stem
+        for role, turn in (("question", label.dataSet.question), ("answer", answer)):
+            meta = turns[role]
+            found = audio.resolve(meta.audioPath)
+            if found is None:
+                yield Quarantined(
+                    rel,
+                    utterances[role],
+                    "label_without_audio",
+                    f"{rel}: {role} audioPath {meta.audioPath!r} matches no WAV under RAW; "
+                    "ingest the source archive that holds it",
+                )
+                continue
+            audio_rel = "/".join(found)
+            try:
+                wav = read_wav_info(raw_root.joinpath(*found), params.audio_chunk_frames)
+            except (WavError, OSError) as exc:
+                yield Quarantined(
+                    audio_rel, utterances[role], "bad_audio", f"{exc}; re-extract or replace the file"
+                )
+                continue
+            record: Record = {
+                "utterance_id": utterances[role],
+                "interview_id": interview_id,
+                "dataset": self.name,
+                "role": role,
+                "text_raw": turn.raw.text,
+                "word_count": turn.raw.wordCount,
+                "label_path": rel,
+                "audio_path": audio_rel,
+                "duration_ms": meta.duration,
+                "duration_actual_ms": wav.duration_ms,
+                "file_size": meta.fileSize,
+                "sample_rate": wav.sample_rate,
+                "channels": wav.channels,
+                "bits": wav.bits,
+                "rms": wav.rms,
+                "peak": wav.peak,
+                "clipped_ratio": wav.clipped_ratio,
+                "occupation": fields["occupation"],
+                "gender": fields["gender"],
+                "age_range": fields["ageRange"],
+                "experience": fields["experience"],
+                "channel": fields["channel"],
+                "place": fields["place"],
+                "date": info.date,
+            }
+            if role == "answer":
+                record.update(
+                    emotion=emotion_value,
+                    emotion_expression=emotion.expression if emotion else None,
+                    intent=intent_value,
+                    intent_expression=intent.expression if intent else None,
+                    summary=answer.summary.text if answer.summary else None,
+                    summary_word_count=answer.summary.wordCount if answer.summary else None,
+                )
+            yield record
+
+
+ADAPTER = InterviewAdapter()

@@ -1,0 +1,220 @@
+"""records.parquet -> the Hugging Face datasets the trainers read (contract in ``schema.py``).
+
+``stt`` carries the audio as a path (``Audio(decode=False)``: decoding needs torchcodec, which is not
+installable here; the STT trainer decodes with soundfile). ``llm`` turns records into chat examples
+for four tasks; the instruction wording lives in params.yaml (``prepare.templates``) so it can be tuned
+without touching code. Both are written next to their final place and swapped in, so a crash leaves
+the previous dataset intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from callbot.prepare.params import PrepareParams, TemplateParams
+from callbot.prepare.schema import EMOTIONS, INTENTS, SPLITS
+
+__all__ = ["LLM_TASKS", "STT_COLUMNS", "llm_examples", "write_llm", "write_stt"]
+
+STT_COLUMNS = ("utterance_id", "text", "text_raw", "role", "occupation", "gender", "age_range", "experience")
+LLM_TASKS = ("ars", "summary", "emotion", "intent")
+_SLICES = ("occupation", "gender", "age_range", "experience")
+
+
+def _swap_dir(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` with one rename; the old copy is removed only afterwards."""
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _fresh_tmp(final: Path) -> Path:
+    tmp = final.with_name(f".{final.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    return tmp
+
+
+def _quiet() -> None:
+    from datasets import disable_progress_bars
+
+    from callbot.console import progress_enabled
+
+    if not progress_enabled():
+        disable_progress_bars()
+
+
+def _declare_audio(saved: Path) -> None:
+    """Mark the saved ``audio`` struct as ``Audio(decode=False)`` in every split's dataset_info.json.
+
+    ``save_to_disk`` always embeds the bytes of an Audio column's files into the arrow shards: a
+    full copy of every WAV (hundreds of GB on the real set). The column is therefore saved as its
+    storage type, a ``{bytes, path}`` struct with null bytes, and declared Audio afterwards, which
+    is exactly what ``load_from_disk`` reads back.
+    """
+    for info_path in saved.glob("*/dataset_info.json"):
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info["features"]["audio"] = {"decode": False, "_type": "Audio"}
+        info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
+    """``out`` = DatasetDict(train/validation/test) of every record with audio; rows per split."""
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    _quiet()
+    features = Features(
+        {
+            "utterance_id": Value("string"),
+            "audio": {"bytes": Value("binary"), "path": Value("string")},
+            "text": Value("string"),
+            "text_raw": Value("string"),
+            "duration_s": Value("float64"),
+            "role": Value("string"),
+            **{k: Value("string") for k in _SLICES},
+        }
+    )
+    table = pq.read_table(records, columns=[*STT_COLUMNS, "audio_path", "duration_actual_ms", "split"])
+    table = table.filter(pc.is_valid(table["audio_path"]))
+    root = str(raw_root.resolve())
+    splits: dict[str, Dataset] = {}
+    for split in SPLITS:
+        part = table.filter(pc.equal(table["split"], split))
+        columns: dict[str, Any] = {name: part[name].to_pylist() for name in STT_COLUMNS}
+        columns["audio"] = [{"bytes": None, "path": f"{root}/{p}"} for p in part["audio_path"].to_pylist()]
+        columns["duration_s"] = [
+            None if ms is None else ms / 1000 for ms in part["duration_actual_ms"].to_pylist()
+        ]
+        splits[split] = Dataset.from_dict({name: columns[name] for name in features}, features=features)
+    tmp = _fresh_tmp(out)
+    DatasetDict(splits).save_to_disk(str(tmp))
+    _declare_audio(tmp)
+    _swap_dir(tmp, out)
+    return {split: len(ds) for split, ds in splits.items()}
+
+
+def _chat(system: str, user: str, assistant: str) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
+
+
+def _exchanges(turns: list[dict[str, Any]]) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """(caller sentences, counsellor rows) for each caller run answered by a counsellor run."""
+    asked: list[str] = []
+    answer: list[dict[str, Any]] = []
+    for row in turns:
+        if row["speaker"] == "customer":
+            if answer:
+                yield asked, answer
+                asked, answer = [], []
+            asked.append(row["text_raw"])
+        elif asked:
+            answer.append(row)
+    if asked and answer:
+        yield asked, answer
+
+
+def _ars_examples(table: pa.Table, templates: TemplateParams) -> Iterator[dict[str, Any]]:
+    """Caller sentences followed by the counsellor's reply, per dialogue in turn order."""
+    dialogues: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in table.to_pylist():
+        dialogues[row["interview_id"]].append(row)
+    for dialogue_id in sorted(dialogues):
+        turns = sorted(dialogues[dialogue_id], key=lambda r: r["turn"])
+        for asked, answer in _exchanges(turns):
+            reply = " ".join(r["text_raw"] for r in answer)
+            user = templates.ars.format(text=" ".join(asked))
+            yield {
+                "id": f"ars:{answer[0]['utterance_id']}",
+                "task": "ars",
+                "messages": _chat(templates.ars_system, user, reply),
+                "reference": reply,
+                "split": answer[0]["split"],
+            }
+
+
+def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any]]:
+    """Every chat example of every task, with its split; deterministic order."""
+    t = params.templates
+    table = pq.read_table(records)
+    calls = table.filter(
+        pc.and_(
+            pc.equal(table["dataset"], "callcenter"), pc.is_in(table["domain"], pa.array(params.ars_domains))
+        )
+    )
+    yield from _ars_examples(
+        calls.select(["utterance_id", "interview_id", "text_raw", "speaker", "turn", "split"]), t
+    )
+    answers = table.filter(
+        pc.and_(pc.equal(table["dataset"], "interview"), pc.equal(table["role"], "answer"))
+    )
+    columns = ["utterance_id", "text_raw", "summary", "emotion", "intent", "split", *_SLICES]
+    rows = answers.select(columns).to_pylist()
+    tasks = (
+        ("summary", "summary", t.summary, ""),
+        ("emotion", "emotion", t.emotion, ", ".join(EMOTIONS)),
+        ("intent", "intent", t.intent, ", ".join(INTENTS)),
+    )
+    for task, column, template, labels in tasks:
+        for row in rows:
+            target = row[column]
+            if not target:
+                continue
+            yield {
+                "id": f"{task}:{row['utterance_id']}",
+                "task": task,
+                "messages": _chat(t.system, template.format(text=row["text_raw"], labels=labels), target),
+                "reference": target,
+                "split": row["split"],
+                **{k: row[k] for k in _SLICES},
+            }
+
+
+def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> dict[str, dict[str, int]]:
+    """``out`` = DatasetDict of chat examples, ``jsonl`` = the same one per line; counts per split and task."""
+    from datasets import Dataset, DatasetDict, Features, List, Value
+
+    _quiet()
+    features = Features(
+        {
+            "id": Value("string"),
+            "task": Value("string"),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+            "reference": Value("string"),
+            **{k: Value("string") for k in _SLICES},
+        }
+    )
+    by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    counts: dict[str, dict[str, int]] = {s: dict.fromkeys(LLM_TASKS, 0) for s in SPLITS}
+    tmp_jsonl = jsonl.with_name(f".{jsonl.name}.tmp")
+    with open(tmp_jsonl, "w", encoding="utf-8") as handle:
+        for example in llm_examples(records, params):
+            split = example.pop("split")
+            row = {name: example.get(name) for name in features}
+            by_split[split].append(row)
+            counts[split][row["task"]] += 1
+            handle.write(json.dumps({**row, "split": split}, ensure_ascii=False) + "\n")
+    splits = {s: Dataset.from_list(rows, features=features) for s, rows in by_split.items()}
+    tmp = _fresh_tmp(out)
+    DatasetDict(splits).save_to_disk(str(tmp))
+    _swap_dir(tmp, out)
+    os.replace(tmp_jsonl, jsonl)
+    return counts

@@ -117,9 +117,12 @@ def prepare(
 ) -> None:
     """Join labels to audio: records.parquet, HF datasets for STT and the LLM, quarantine.jsonl."""
     params = load().prepare
-    from callbot.prepare.run import run_prepare
+    from callbot.prepare.run import PrepareError, run_prepare
 
-    run_prepare(Path(raw or params.raw), Path(out or params.out), params)
+    try:
+        run_prepare(Path(raw or params.raw), Path(out or params.out), params)
+    except PrepareError as exc:
+        fail(str(exc))
 
 
 # ---- validate (issue 5) -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tarfile
@@ -46,6 +47,7 @@ MANIFEST = "_manifest.jsonl"
 REJECTS = "_rejects.jsonl"
 PAIRS = "_pairs.json"
 _PROGRESS_STEP = 4 << 20
+log = logging.getLogger("callbot.ingest")
 
 _sink: Any = None  # a multiprocessing queue in pool workers: (bytes read) for the parent's progress bar
 
@@ -61,6 +63,7 @@ class IngestReport:
     bytes: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
     pairs: dict[str, Any] = field(default_factory=dict)
+    name_warnings: list[str] = field(default_factory=list)  # CP437 fallbacks: check these names by hand
     fatal: bool = False
     summary: str = ""
 
@@ -488,6 +491,9 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
     _write_atomic(out / PAIRS, json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     report.files = len(manifest)
+    report.name_warnings = [f"{e['path']}: {e['name_warning']}" for e in manifest if "name_warning" in e]
+    for warning in report.name_warnings:
+        log.warning("ingest: %s", warning)
     report.bytes = sum(e["size"] for e in manifest)
     report.rejects = rejects
     report.fatal = strict and bool(rejects)
@@ -515,6 +521,10 @@ def _print_table(report: IngestReport) -> None:
     table.add_row("archives ingested", str(report.ingested), f"{report.skipped} unchanged, skipped")
     table.add_row("files", str(report.files), f"{report.bytes:,} bytes")
     table.add_row("pairs", str(len(report.pairs["pairs"])), f"{len(report.pairs['unpaired'])} unpaired")
+    if report.name_warnings:
+        table.add_row(
+            "[yellow]names decoded as CP437", str(len(report.name_warnings)), report.name_warnings[0][:160]
+        )
     by_reason: dict[str, list[dict[str, Any]]] = {}
     for r in report.rejects:
         by_reason.setdefault(r["reason"], []).append(r)

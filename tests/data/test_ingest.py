@@ -157,7 +157,8 @@ def test_cp949_and_nfd_names_land_as_nfc(tree) -> None:
         ]
     )
     (src / TRAIN / "01.원천데이터" / "TS_names.zip").write_bytes(blob)
-    ingest(src, out)
+    report = ingest(src, out)
+    assert len(report.name_warnings) == 1 and "odd/" in report.name_warnings[0]
     folder = out / TRAIN / "01.원천데이터" / "TS_names"
     assert (folder / "면접" / "질문.wav").read_bytes() == b"q" * 100
     assert (folder / "면접" / "답변.wav").read_bytes() == b"a" * 100

@@ -1,0 +1,497 @@
+"""`callbot validate`: the Great Expectations gate between prepare and training.
+
+One file context (``validate.context``, ``gx/`` in the repository) holds the four suites, their
+validation definitions and two checkpoints, all versioned in git. A run:
+
+1. reads ``PREPARED/records.parquet`` and the ingest manifest, derives the records and dataset frames;
+2. writes the suites from params.yaml into the context (only when they changed, so git shows a diff
+   exactly when a rule changed);
+3. runs the ``records`` checkpoint (labels, audio) and the ``dataset`` checkpoint (splits, reference).
+   A GE checkpoint feeds the same dataframe to all of its validation definitions, hence two; both
+   update the data docs;
+4. quarantines rows failing row rules marked ``quarantine`` and decides: the gate fails when a critical
+   expectation fails or the quarantined share is above ``validate.quarantine_limit``;
+5. writes ``REPORT/`` (summary.json, data_docs/, validations/) by swapping in a freshly built
+   directory, and next to the records ``quarantine_validate.jsonl`` and, when the gate passed,
+   ``records.validated.parquet`` (the rows training may use).
+
+Validation results and data docs go to the report directory through the ``${callbot_report}``
+variable in ``great_expectations.yml``: nothing generated lands in the versioned context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callbot.console import progress, summary
+from callbot.prepare.schema import RECORD_COLUMNS
+from callbot.quality.frames import GateInputError, dataset_frame, read_manifest, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from callbot.quality.params import ValidateParams
+
+__all__ = ["GateInputError", "GateResult", "run_validate"]
+
+DATASOURCE = "callbot"
+CHECKPOINTS = {"records": ("labels", "audio"), "dataset": ("splits", "reference")}
+INDEX_COLUMNS = {"records": ["utterance_id"], "dataset": ["check_key"]}
+QUARANTINE_FILE = "quarantine_validate.jsonl"
+VALIDATED_FILE = "records.validated.parquet"
+
+CONTEXT_CONFIG = """\
+# callbot's Great Expectations context: suites, validation definitions and checkpoints are versioned;
+# validation results and data docs go to the run's report directory (${callbot_report}, set by
+# callbot.quality.gate at run time), never into this folder.
+config_version: 4.0
+config_variables_file_path: uncommitted/config_variables.yml
+plugins_directory: plugins/
+stores:
+  expectations_store:
+    class_name: ExpectationsStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: expectations/
+  validation_results_store:
+    class_name: ValidationResultsStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: ${callbot_report}/validations/
+  checkpoint_store:
+    class_name: CheckpointStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      suppress_store_backend_id: true
+      base_directory: checkpoints/
+  validation_definition_store:
+    class_name: ValidationDefinitionStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: validation_definitions/
+expectations_store_name: expectations_store
+validation_results_store_name: validation_results_store
+checkpoint_store_name: checkpoint_store
+data_docs_sites:
+  callbot:
+    class_name: SiteBuilder
+    show_how_to_buttons: false
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: ${callbot_report}/data_docs/
+    site_index_builder:
+      class_name: DefaultSiteIndexBuilder
+progress_bars:
+  globally: false
+  metric_calculations: false
+analytics_enabled: false
+fluent_datasources: {}
+"""
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict, as the table and summary.json report it."""
+
+    suite: str
+    rule: str
+    expectation: str
+    column: str
+    severity: str
+    success: bool
+    unexpected_count: int
+    unexpected_percent: float
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    evaluated: int
+    succeeded: int
+    failed: int
+    failed_critical: int
+    quarantined: int
+
+
+@dataclass
+class GateResult:
+    """What the gate decided and where a person can see why."""
+
+    passed: bool
+    rows: int
+    quarantined_rows: int
+    quarantine_share: float
+    suites: dict[str, SuiteOutcome]
+    outcomes: list[ExpectationOutcome]
+    reasons: list[str]
+    report: Path
+    data_docs: Path
+    quarantine: dict[str, list[str]] = field(default_factory=dict)  # utterance_id -> expectations
+
+    def as_summary(self, limit: float) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "rows": self.rows,
+            "quarantined_rows": self.quarantined_rows,
+            "quarantine_share": round(self.quarantine_share, 6),
+            "quarantine_limit": limit,
+            "suites": {name: vars(outcome) for name, outcome in self.suites.items()},
+            "failed_expectations": [
+                {k: v for k, v in vars(o).items() if k != "success"} for o in self.outcomes if not o.success
+            ],
+            "reasons": self.reasons,
+            "data_docs": str(self.data_docs.relative_to(self.report)),
+        }
+
+
+def read_records(prepared: Path) -> pd.DataFrame:
+    """records.parquet with every contract column, or an error saying which file and what to do."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = prepared / "records.parquet"
+    if not path.is_file():
+        raise GateInputError(f"{path}: not found; run `callbot prepare` first (or pass the prepared dir)")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise GateInputError(
+            f"{path}: not a readable parquet file ({exc}); re-run `callbot prepare`"
+        ) from None
+    missing = [c for c in RECORD_COLUMNS if c not in table.column_names]
+    if missing:
+        raise GateInputError(
+            f"{path}: missing contract columns {', '.join(missing)} (callbot/prepare/schema.py); "
+            "re-run `callbot prepare` with the current code"
+        )
+    return table.to_pandas()
+
+
+# ---- the GE context -----------------------------------------------------------------------------
+
+
+def open_context(root: Path, report: Path) -> Any:
+    """The file context at ``root`` (created with callbot's config when absent), results to ``report``."""
+    import great_expectations as gx
+
+    from callbot.quality import expectations  # noqa: F401  (register the custom rules first)
+
+    config = root / "great_expectations.yml"
+    if not config.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        config.write_text(CONTEXT_CONFIG, encoding="utf-8")
+        (root / ".gitignore").write_text("uncommitted/\n", encoding="utf-8")
+    elif "${callbot_report}" not in config.read_text(encoding="utf-8"):
+        raise GateInputError(
+            f"{config}: results and data docs must go to ${{callbot_report}}; delete the file to let "
+            "callbot write its own, or point validate.context at another folder"
+        )
+    return gx.get_context(
+        mode="file", context_root_dir=str(root), runtime_environment={"callbot_report": str(report)}
+    )
+
+
+def _signature(expectations: list[Any]) -> str:
+    def strip(config: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in config.items() if k not in ("id", "rendered_content")}
+
+    return json.dumps(
+        [strip(e.configuration.to_json_dict()) for e in expectations], sort_keys=True, default=str
+    )
+
+
+def _ensure_suite(context: Any, name: str, expectations: list[Any]) -> Any:
+    """The stored suite if it already says the same; otherwise it is replaced (a visible git diff)."""
+    import great_expectations as gx
+
+    try:
+        stored = context.suites.get(name)
+    except Exception:  # DataContextError when absent; GX raises nothing narrower
+        stored = None
+    if stored is not None:
+        if _signature(stored.expectations) == _signature(expectations):
+            return stored
+        context.suites.delete(name)
+    return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+
+
+def _ensure_batch_definition(context: Any, asset_name: str) -> Any:
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition("whole")
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _ensure_checkpoint(context: Any, name: str, suites: dict[str, Any]) -> Any:
+    """Validation definitions and the checkpoint, re-saved only when they point elsewhere."""
+    import great_expectations as gx
+
+    batch = _ensure_batch_definition(context, name)
+    definitions = []
+    for suite_name in CHECKPOINTS[name]:
+        suite = suites[suite_name]
+        try:
+            definition = context.validation_definitions.get(suite_name)
+            fresh = definition.suite.id == suite.id and definition.data.id == batch.id
+        except Exception:  # absent, or pointing at a suite that was replaced
+            definition, fresh = None, False
+        if not fresh:
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            )
+        definitions.append(definition)
+    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS[name]}
+    try:
+        checkpoint = context.checkpoints.get(name)
+        fresh = [d.id for d in checkpoint.validation_definitions] == [d.id for d in definitions]
+    except Exception:
+        checkpoint, fresh = None, False
+    if not fresh:
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=definitions,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["callbot"])],
+                result_format=result_format,
+            )
+        )
+    return checkpoint
+
+
+# ---- results -> outcomes, quarantine, verdict ----------------------------------------------------
+
+
+def _describe(entry: dict[str, Any], index_column: str) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in entry.items() if k != index_column)
+
+
+def _collect(
+    checkpoint_result: Any, index_column: str, quarantine: dict[str, list[tuple[str, str, str]]]
+) -> list[ExpectationOutcome]:
+    """Outcomes of one checkpoint run; rows failing a quarantine rule are added to ``quarantine``."""
+    outcomes = []
+    for run in checkpoint_result.run_results.values():
+        suite = run.suite_name
+        for result in run.results:
+            config = result.expectation_config
+            meta = config.meta or {}
+            stats = result.result or {}
+            outcomes.append(
+                ExpectationOutcome(
+                    suite=suite,
+                    rule=str(meta.get("rule", "")),
+                    expectation=config.type,
+                    column=str(config.kwargs.get("column") or config.kwargs.get("column_A") or ""),
+                    severity=str(getattr(config.severity, "value", config.severity)),
+                    success=bool(result.success),
+                    unexpected_count=int(stats.get("unexpected_count") or 0),
+                    unexpected_percent=float(stats.get("unexpected_percent") or 0.0),
+                )
+            )
+            if meta.get("quarantine") and index_column == "utterance_id":
+                for entry in stats.get("unexpected_index_list") or []:
+                    uid = str(entry.get(index_column))
+                    quarantine.setdefault(uid, []).append(
+                        (suite, config.type, _describe(entry, index_column))
+                    )
+    return outcomes
+
+
+def _suite_outcomes(outcomes: list[ExpectationOutcome], quarantine_by_suite: dict[str, set[str]]) -> dict:
+    from callbot.quality.suites import SUITES
+
+    table = {}
+    for name in SUITES:
+        mine = [o for o in outcomes if o.suite == name]
+        table[name] = SuiteOutcome(
+            evaluated=len(mine),
+            succeeded=sum(o.success for o in mine),
+            failed=sum(not o.success for o in mine),
+            failed_critical=sum(not o.success and o.severity == "critical" for o in mine),
+            quarantined=len(quarantine_by_suite.get(name, ())),
+        )
+    return table
+
+
+# ---- outputs -------------------------------------------------------------------------------------
+
+
+def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_validated(prepared: Path, records: pd.DataFrame, excluded: set[str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from callbot.prepare.schema import RECORD_SCHEMA
+
+    kept = records[~records["utterance_id"].isin(excluded)]
+    table = pa.Table.from_pandas(kept[list(RECORD_COLUMNS)], schema=RECORD_SCHEMA, preserve_index=False)
+    target = prepared / VALIDATED_FILE
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=prepared)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _swap_in(built: Path, report: Path) -> None:
+    """Replace ``report`` by ``built`` so a reader never sees half a report."""
+    old = report.with_name(f".{report.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if report.exists():
+        os.replace(report, old)
+    os.replace(built, report)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def print_table(result: GateResult) -> None:
+    """The short terminal table: one line per suite, then each failed expectation."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="validate: Great Expectations gate", title_justify="left")
+    for column in ("suite", "evaluated", "succeeded", "failed", "critical", "quarantined"):
+        table.add_column(column, justify="left" if column == "suite" else "right")
+    for name, s in result.suites.items():
+        table.add_row(
+            name,
+            str(s.evaluated),
+            str(s.succeeded),
+            str(s.failed),
+            str(s.failed_critical),
+            str(s.quarantined),
+        )
+    console = Console(stderr=True, width=120)
+    console.print(table)
+    for o in result.outcomes:
+        if not o.success:
+            console.print(
+                f"  [{'red' if o.severity == 'critical' else 'yellow'}]{o.severity}[/] {o.suite}: "
+                f"{o.expectation}({o.column}) {o.unexpected_count} unexpected ({o.unexpected_percent:.2f}%)"
+            )
+
+
+def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateResult:
+    """Validate ``PREPARED`` against the four suites; write the report and the gated records.
+
+    Returns the verdict; ``passed`` is false when a critical expectation failed or more than
+    ``params.quarantine_limit`` of the rows were quarantined. Bad inputs raise :class:`GateInputError`.
+    """
+    from callbot.quality.suites import build_suites
+
+    prepared, report = Path(prepared), Path(report)
+    with progress() as bar:
+        task = bar.add_task("validate", total=6)
+        records = read_records(prepared)
+        manifest = read_manifest(Path(params.manifest))
+        records_view = records_frame(records)
+        dataset_view = dataset_frame(records, manifest, params)
+        bar.advance(task)
+
+        report.parent.mkdir(parents=True, exist_ok=True)
+        built = Path(tempfile.mkdtemp(prefix=f".{report.name}.", dir=report.parent)).resolve()
+        try:
+            context = open_context(Path(params.context), built)
+            suites = {name: _ensure_suite(context, name, exps) for name, exps in build_suites(params).items()}
+            checkpoints = {name: _ensure_checkpoint(context, name, suites) for name in CHECKPOINTS}
+            bar.advance(task)
+
+            quarantine: dict[str, list[tuple[str, str, str]]] = {}
+            outcomes: list[ExpectationOutcome] = []
+            frames = {"records": records_view, "dataset": dataset_view}
+            for name, checkpoint in checkpoints.items():
+                run = checkpoint.run(batch_parameters={"dataframe": frames[name]})
+                outcomes += _collect(run, INDEX_COLUMNS[name][0], quarantine)
+                bar.advance(task)
+
+            by_suite: dict[str, set[str]] = defaultdict(set)
+            for uid, failures in quarantine.items():
+                for suite_name, _, _ in failures:
+                    by_suite[suite_name].add(uid)
+            rows = len(records)
+            share = len(quarantine) / rows if rows else 0.0
+            reasons = [
+                f"{o.suite}: {o.expectation}({o.column}) failed, {o.unexpected_percent:.2f}% unexpected"
+                for o in outcomes
+                if not o.success and o.severity == "critical"
+            ]
+            if rows == 0:
+                reasons.append(f"{prepared / 'records.parquet'}: no records; re-run `callbot prepare`")
+            if share > params.quarantine_limit:
+                reasons.append(
+                    f"quarantined {len(quarantine)} of {rows} rows ({share:.2%}) > limit "
+                    f"{params.quarantine_limit:.2%} (validate.quarantine_limit)"
+                )
+            result = GateResult(
+                passed=not reasons,
+                rows=rows,
+                quarantined_rows=len(quarantine),
+                quarantine_share=share,
+                suites=_suite_outcomes(outcomes, by_suite),
+                outcomes=outcomes,
+                reasons=reasons,
+                report=report.resolve(),
+                data_docs=report.resolve() / "data_docs" / "index.html",
+                quarantine={uid: [e for _, e, _ in f] for uid, f in quarantine.items()},
+            )
+            (built / "summary.json").write_text(
+                json.dumps(result.as_summary(params.quarantine_limit), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            _swap_in(built, report)
+        except BaseException:
+            shutil.rmtree(built, ignore_errors=True)
+            raise
+        bar.advance(task)
+
+        _write_jsonl_atomic(
+            prepared / QUARANTINE_FILE,
+            [
+                {"source": "validate", "utterance_id": uid, "reason": f"expectation:{e}", "message": m}
+                for uid, failures in sorted(quarantine.items())
+                for _, e, m in failures
+            ],
+        )
+        if result.passed:
+            _write_validated(prepared, records, set(quarantine))
+        else:  # a stale gated table must not let training run on data this run rejected
+            (prepared / VALIDATED_FILE).unlink(missing_ok=True)
+        bar.advance(task)
+
+    print_table(result)
+    verdict = "passed" if result.passed else "FAILED (" + "; ".join(result.reasons) + ")"
+    summary(
+        "validate",
+        f"{verdict}; {result.rows} rows, {result.quarantined_rows} quarantined ({result.quarantine_share:.2%}); "
+        f"data docs: {result.data_docs}",
+    )
+    return result

@@ -59,6 +59,13 @@ def _quiet() -> None:
         disable_progress_bars()
 
 
+def _save(splits: Any, path: Path) -> None:
+    """``save_to_disk``, forcing one shard for an empty split (zero shards would not load back)."""
+    splits.save_to_disk(
+        str(path), num_shards={name: 1 if len(ds) == 0 else None for name, ds in splits.items()}
+    )
+
+
 def _declare_audio(saved: Path) -> None:
     """Mark the saved ``audio`` struct as ``Audio(decode=False)`` in every split's dataset_info.json.
 
@@ -102,7 +109,7 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
         ]
         splits[split] = Dataset.from_dict({name: columns[name] for name in features}, features=features)
     tmp = _fresh_tmp(out)
-    DatasetDict(splits).save_to_disk(str(tmp))
+    _save(DatasetDict(splits), tmp)
     _declare_audio(tmp)
     _swap_dir(tmp, out)
     return {split: len(ds) for split, ds in splits.items()}
@@ -212,9 +219,12 @@ def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> d
             by_split[split].append(row)
             counts[split][row["task"]] += 1
             handle.write(json.dumps({**row, "split": split}, ensure_ascii=False) + "\n")
-    splits = {s: Dataset.from_list(rows, features=features) for s, rows in by_split.items()}
+    splits = {  # from columns, so an empty split still has its columns
+        s: Dataset.from_dict({name: [r[name] for r in rows] for name in features}, features=features)
+        for s, rows in by_split.items()
+    }
     tmp = _fresh_tmp(out)
-    DatasetDict(splits).save_to_disk(str(tmp))
+    _save(DatasetDict(splits), tmp)
     _swap_dir(tmp, out)
     os.replace(tmp_jsonl, jsonl)
     return counts

@@ -132,13 +132,20 @@ class AudioIndex:
 
     def __init__(self) -> None:
         self._by_name: dict[str, list[tuple[str, ...]]] = {}
-        self.unused: dict[tuple[str, ...], None] = {}  # insertion-ordered set
+        self._on_disk: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.unused: dict[tuple[str, ...], None] = {}  # insertion-ordered set of NFC parts
 
-    def add(self, parts: tuple[str, ...]) -> None:
+    def add(self, parts: tuple[str, ...], on_disk: tuple[str, ...]) -> None:
+        """``parts`` in NFC for matching, ``on_disk`` as the file system spells them (maybe NFD)."""
         self._by_name.setdefault(parts[-1], []).append(parts)
+        self._on_disk[parts] = on_disk
         self.unused[parts] = None
 
+    def on_disk(self, parts: tuple[str, ...]) -> tuple[str, ...]:
+        return self._on_disk[parts]
+
     def resolve(self, audio_path: str) -> tuple[str, ...] | None:
+        """The NFC parts of the best match for a label's audioPath, marked as used; None if none."""
         wanted = PurePosixPath(_nfc(audio_path).replace("\\", "/")).parts
         if not wanted:
             return None
@@ -166,14 +173,15 @@ def _scan(root: Path, raw_root: Path) -> tuple[list[tuple[str, ...]], AudioIndex
     base = len(raw_root.parts)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        parts = tuple(_nfc(p) for p in Path(dirpath).parts[base:])
+        disk = Path(dirpath).parts[base:]
+        parts = tuple(_nfc(p) for p in disk)
         in_labels = any(LABEL_FOLDER_MARKER in p for p in parts)
         for name in sorted(filenames):
             lower = name.lower()
             if lower.endswith(".json") and in_labels:
-                labels.append((*parts, _nfc(name)))
+                labels.append((*disk, name))
             elif lower.endswith(".wav"):
-                audio.add((*parts, _nfc(name)))
+                audio.add((*parts, _nfc(name)), (*disk, name))
     return labels, audio
 
 
@@ -204,7 +212,7 @@ class InterviewAdapter:
     def _label(
         self, raw_root: Path, label_parts: tuple[str, ...], audio: AudioIndex, params: PrepareParams
     ) -> Iterator[Record | Quarantined]:
-        rel = "/".join(label_parts)
+        rel = _nfc("/".join(label_parts))
         path = raw_root.joinpath(*label_parts)
         try:
             label = InterviewLabel.model_validate(read_label(path))
@@ -260,7 +268,7 @@ class InterviewAdapter:
                     "callbot/prepare/adapters/interview.py or correct the label",
                 )
             return
-        interview_id = Path(label_parts[-1]).stem
+        interview_id = _nfc(Path(label_parts[-1]).stem)
         for role, turn in (("question", label.dataSet.question), ("answer", answer)):
             meta = turns[role]
             found = audio.resolve(meta.audioPath)
@@ -273,9 +281,10 @@ class InterviewAdapter:
                     "ingest the source archive that holds it",
                 )
                 continue
-            audio_rel = "/".join(found)
+            on_disk = audio.on_disk(found)
+            audio_rel = "/".join(on_disk)  # as spelled on disk, so that it opens
             try:
-                wav = read_wav_info(raw_root.joinpath(*found), params.audio_chunk_frames)
+                wav = read_wav_info(raw_root.joinpath(*on_disk), params.audio_chunk_frames)
             except (WavError, OSError) as exc:
                 yield Quarantined(
                     audio_rel, utterances[role], "bad_audio", f"{exc}; re-extract or replace the file"

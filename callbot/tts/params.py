@@ -1,4 +1,8 @@
-"""params.yaml `tts` and `serve`: speech synthesis and the BentoML service limits."""
+"""params.yaml `tts` and `serve`: speech synthesis and the BentoML service limits.
+
+Both live in the tts package because the service is where the bot speaks: the voice it answers
+with and the limits it listens under are packaged together into the Bento (``callbot package``).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,25 @@ from callbot.params_base import Section
 
 
 class TTSParams(Section):
-    engine: Literal["espeak", "vits"]
-    sample_rate: int  # 8000 for phone lines
+    engine: Literal["espeak", "vits"]  # espeak: offline default; vits: transformers VitsModel
+    sample_rate: Literal[8000, 16000]  # 8000 for phone lines
+    model: str  # vits: a local directory (facebook/mms-tts-kor saved with save_pretrained); espeak: ""
+    uroman: bool  # vits: romanise Hangul with uroman first (mms-tts-kor was trained on romanised text)
+    espeak_rate: int  # words per minute, 80..450
+    espeak_pitch: int  # 0..100
+    seed: int  # vits samples its durations and noise: a fixed seed says the same text the same way
 
 
 class ServeParams(Section):
-    max_upload_bytes: int
-    max_audio_seconds: float
-    max_text_chars: int
+    max_upload_bytes: int  # a bigger upload is refused with 413
+    max_audio_seconds: float  # longer caller audio: 422
+    min_audio_seconds: float  # shorter caller audio counts as empty: 422
+    silence_rms: float  # RMS (full scale 1.0) under which caller audio is silent: 422
+    max_text_chars: int  # longer /reply or /synthesize text: 422
+    max_history_turns: int  # more /reply history turns: 422
+    timeout_s: int  # per-request timeout of each service
+    stt_batching: bool  # adaptive batching for the STT service (the benchmark turns it off to compare)
+    stt_max_batch_size: int
+    stt_max_latency_ms: int
+    host: str  # what `callbot serve` binds to and prints
+    port: int

@@ -1,0 +1,262 @@
+"""The voice bot as one BentoML service: caller audio -> STT -> LLM -> TTS -> spoken answer.
+
+``STT``, ``LLM`` and ``TTS`` each hold one model, loaded once; ``ARS`` composes them with
+``bentoml.depends`` and is the only service exposed: ``/transcribe``, ``/reply``, ``/synthesize``,
+``/ars`` (JSON API, OpenAPI at ``/docs.json``, Swagger UI at ``/``), ``/healthz``, ``/livez`` and
+``/readyz`` (BentoML's probes; ``/readyz`` also waits for the three model services), and the web
+page at ``/ui/``.
+
+Models come from the BentoML store (``callbot package`` imports them): ``callbot-stt``,
+``callbot-llm`` and ``callbot-tts``, whose voice bundle also carries the service limits, read here
+at import because batching and timeouts are fixed when the service is declared. Every caller input
+is checked by :mod:`callbot.tts.limits` before a model sees it; a refused input is a 4xx with a
+sentence saying what to send, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any
+
+import bentoml
+import numpy as np
+from bentoml.exceptions import BentoMLException
+from bentoml.validators import ContentType
+
+from callbot.tts.bundle import read_bundle
+from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio
+
+STT_MODEL = "callbot-stt"
+LLM_MODEL = "callbot-llm"
+TTS_MODEL = "callbot-tts"
+WEB_DIR = Path(__file__).resolve().parent / "web"
+
+
+def _voice_path() -> Path:
+    """The stored voice bundle (the Bento's own copy when served from a Bento)."""
+    try:
+        return Path(bentoml.models.get(f"{TTS_MODEL}:latest").path)
+    except bentoml.exceptions.NotFound:
+        raise RuntimeError(
+            f"no {TTS_MODEL} model in the BentoML store ({os.environ.get('BENTOML_HOME', '~/bentoml')}); "
+            "run `callbot package` first"
+        ) from None
+
+
+VOICE = read_bundle(_voice_path())
+LIMITS = VOICE.serve
+TRAFFIC = {"timeout": LIMITS.timeout_s}
+# torch threads per model service: the three share the machine's cores with the ARS front
+TORCH_THREADS = max(1, int(os.environ.get("CALLBOT_TORCH_THREADS", "0")) or (os.cpu_count() or 1) // 2)
+
+
+def _refuse(exc: Rejected) -> BentoMLException:
+    return BentoMLException(exc.message, error_code=HTTPStatus(exc.status))
+
+
+def _web_app() -> Any:
+    """The try-it page: static files, no build step, served by the same process as the API."""
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    async def index(_request: Any) -> RedirectResponse:
+        return RedirectResponse("index.html")
+
+    return Starlette(
+        routes=[Route("/", index), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    )
+
+
+@bentoml.service(name="callbot-stt", traffic=TRAFFIC, workers=1)
+class STT:
+    """Whisper (fine-tuned) on 16 kHz float32 clips; concurrent requests are batched adaptively."""
+
+    model = bentoml.models.BentoModel(f"{STT_MODEL}:latest")
+
+    def __init__(self) -> None:
+        import torch
+
+        from callbot.stt.infer import load_transcriber
+
+        torch.set_num_threads(TORCH_THREADS)
+        self.transcriber = load_transcriber(Path(self.model.path), batch_size=LIMITS.stt_max_batch_size)
+
+    @bentoml.api(
+        batchable=LIMITS.stt_batching,
+        max_batch_size=LIMITS.stt_max_batch_size,
+        max_latency_ms=LIMITS.stt_max_latency_ms,
+    )
+    def transcribe_clips(self, clips: list[np.ndarray]) -> list[dict[str, Any]]:
+        """One transcript per clip; a batch is decoded together (windows of all clips in one pass)."""
+        results = self.transcriber.transcribe_batch([np.asarray(c, dtype=np.float32) for c in clips])
+        return [
+            {
+                "text": r.text,
+                "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in r.segments],
+                "duration_s": r.duration_s,
+            }
+            for r in results
+        ]
+
+
+@bentoml.service(name="callbot-llm", traffic=TRAFFIC, workers=1)
+class LLM:
+    """The selected LoRA-merged candidate, answering with the ARS guard."""
+
+    model = bentoml.models.BentoModel(f"{LLM_MODEL}:latest")
+
+    def __init__(self) -> None:
+        import torch
+
+        from callbot.llm.infer import load_responder
+
+        torch.set_num_threads(TORCH_THREADS)
+        self.responder = load_responder(Path(self.model.path))
+
+    @bentoml.api
+    def answer(self, text: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        result = self.responder.reply(text, history or None)
+        return {"text": result.text, "guarded": result.guarded, "reason": result.reason}
+
+
+@bentoml.service(name="callbot-tts", traffic=TRAFFIC, workers=1)
+class TTS:
+    """espeak-ng or VITS, numbers read as a call centre reads them, at the line's sample rate."""
+
+    voice = bentoml.models.BentoModel(f"{TTS_MODEL}:latest")
+
+    def __init__(self) -> None:
+        import torch
+
+        from callbot.tts.engine import load_synthesizer
+
+        torch.set_num_threads(TORCH_THREADS)
+        bundle = read_bundle(Path(self.voice.path))
+        self.synthesizer = load_synthesizer(bundle.tts, bundle.model_dir)
+
+    @bentoml.api
+    def speak(self, text: str) -> dict[str, Any]:
+        """WAV bytes of the spoken text, with what was actually read aloud."""
+        speech = self.synthesizer.synthesize(text)
+        return {
+            "wav": speech.to_wav(),
+            "spoken": speech.spoken,
+            "sample_rate": speech.sample_rate,
+            "duration_s": speech.duration_s,
+        }
+
+
+@bentoml.service(
+    name="callbot",
+    traffic=TRAFFIC,
+    workers=1,
+    threads=32,  # the front only waits on the model services; enough threads to let STT batch
+    http={"cors": {"enabled": True, "access_control_allow_origins": ["*"]}},
+)
+@bentoml.asgi_app(_web_app(), path="/ui")
+class ARS:
+    """The caller-facing API and the web page; every input is checked before a model sees it."""
+
+    stt = bentoml.depends(STT)
+    llm = bentoml.depends(LLM)
+    tts = bentoml.depends(TTS)
+
+    def _audio(self, audio: Path) -> np.ndarray:
+        try:
+            size = audio.stat().st_size
+        except OSError:
+            raise _refuse(
+                Rejected(422, "audio upload is missing; send a file in the `audio` field")
+            ) from None
+        try:
+            if size > LIMITS.max_upload_bytes:  # refuse before reading it into memory
+                raise Rejected(
+                    413,
+                    f"audio is {size} bytes, over the {LIMITS.max_upload_bytes}-byte limit "
+                    "(serve.max_upload_bytes); send a shorter clip",
+                )
+            return decode_caller_audio(audio.read_bytes(), LIMITS)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+
+    def _transcribe(self, clip: np.ndarray) -> dict[str, Any]:
+        return self.stt.transcribe_clips([clip])[0]
+
+    def _reply(self, text: str, history: list[dict[str, str]]) -> dict[str, Any]:
+        return self.llm.answer(text=text, history=history or None)
+
+    def _speak(self, text: str) -> dict[str, Any]:
+        try:
+            text = check_text(text, LIMITS, "reply text")
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        return self.tts.speak(text=text)
+
+    @bentoml.api
+    def transcribe(self, audio: Path) -> dict[str, Any]:
+        """Caller audio (WAV, FLAC, OGG or MP3; any rate, mono or stereo) -> text, segments, duration."""
+        return self._transcribe(self._audio(audio))
+
+    @bentoml.api
+    def reply(self, text: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The caller's words (+ earlier turns) -> the bot's answer; `guarded` when it handed over."""
+        try:
+            text = check_text(text, LIMITS)
+            turns = check_history(history, LIMITS)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        return self._reply(text, turns)
+
+    @bentoml.api
+    def synthesize(
+        self,
+        text: str,
+        ctx: bentoml.Context = None,  # BentoML injects it by this exact annotation
+    ) -> Annotated[Path, ContentType("audio/wav")]:
+        """Text -> a 16-bit mono WAV at the configured line rate (16 or 8 kHz)."""
+        try:
+            text = check_text(text, LIMITS)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        speech = self.tts.speak(text=text)
+        directory = None  # in-process, outside a request: the caller removes the file
+        if ctx is not None:
+            try:
+                directory = ctx.temp_dir  # removed by BentoML once the response is sent
+            except (AttributeError, LookupError, RuntimeError):
+                directory = None
+        fd, name = tempfile.mkstemp(suffix=".wav", dir=directory)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(speech["wav"])
+        return Path(name)
+
+    @bentoml.api
+    def ars(self, audio: Path, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """One call turn: caller audio -> transcript -> answer -> the answer spoken (base64 WAV)."""
+        try:
+            turns = check_history(history, LIMITS)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        transcript = self._transcribe(self._audio(audio))
+        heard = transcript["text"].strip()
+        if not heard:
+            raise _refuse(Rejected(422, "no speech was recognised in the audio; speak clearly and try again"))
+        answer = self._reply(heard[: LIMITS.max_text_chars], turns)
+        speech = self._speak(answer["text"])
+        return {
+            "transcript": transcript,
+            "reply": answer,
+            "spoken": speech["spoken"],
+            "audio_wav_base64": base64.b64encode(speech["wav"]).decode("ascii"),
+            "sample_rate": speech["sample_rate"],
+            "duration_s": speech["duration_s"],
+        }
+
+    def __is_ready__(self) -> bool:
+        return WEB_DIR.joinpath("index.html").is_file()

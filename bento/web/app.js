@@ -1,0 +1,111 @@
+// callbot try-it page: record or upload speech, POST it to /ars, show the transcript and reply,
+// play the spoken answer. Recordings are converted to 16 kHz mono WAV in the browser, because
+// browsers record WebM/Ogg-Opus, which the service refuses (415) rather than guess at.
+"use strict";
+
+const RATE = 16000;
+const $ = (id) => document.getElementById(id);
+const history = [];
+let recorder = null;
+
+function status(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+function encodeWav(samples, rate) {
+  const buffer = new ArrayBuffer(44 + samples.length * 2);
+  const view = new DataView(buffer);
+  const text = (offset, s) => [...s].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
+  text(0, "RIFF"); view.setUint32(4, 36 + samples.length * 2, true); text(8, "WAVE");
+  text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+  view.setUint32(24, rate, true); view.setUint32(28, rate * 2, true); view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, samples.length * 2, true);
+  samples.forEach((x, i) => view.setInt16(44 + i * 2, Math.max(-1, Math.min(1, x)) * 0x7fff, true));
+  return new Blob([buffer], { type: "audio/wav" });
+}
+
+async function toWav(blob) {
+  const decoded = await new AudioContext().decodeAudioData(await blob.arrayBuffer());
+  const offline = new OfflineAudioContext(1, Math.ceil(decoded.duration * RATE), RATE);
+  const source = offline.createBufferSource();
+  source.buffer = decoded; source.connect(offline.destination); source.start();
+  return encodeWav((await offline.startRendering()).getChannelData(0), RATE);
+}
+
+async function errorText(response) {
+  try {
+    let body = await response.json();
+    if (Array.isArray(body)) body = body[0];
+    return body.error || JSON.stringify(body);
+  } catch { return response.statusText; }
+}
+
+function showAnswer(result) {
+  $("reply").textContent = result.reply.text + (result.reply.guarded ? "  (상담원 연결 / handed over)" : "");
+  $("answer").src = "data:audio/wav;base64," + result.audio_wav_base64;
+  $("answer").play().catch(() => {});
+  history.push({ role: "user", content: result.transcript.text }, { role: "assistant", content: result.reply.text });
+  history.splice(0, Math.max(0, history.length - 10));
+}
+
+async function ask(audioBlob) {
+  status("처리 중… / working…");
+  const form = new FormData();
+  form.append("audio", audioBlob, "speech.wav");
+  if (history.length) form.append("history", JSON.stringify(history));
+  const response = await fetch("../ars", { method: "POST", body: form });
+  if (!response.ok) { status(`${response.status}: ${await errorText(response)}`, true); return; }
+  const result = await response.json();
+  $("transcript").textContent = result.transcript.text || "(없음 / nothing heard)";
+  showAnswer(result);
+  status("완료 / done");
+}
+
+async function askText(text) {
+  status("처리 중… / working…");
+  const response = await fetch("../reply", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ text, history: history.length ? history : null }),
+  });
+  if (!response.ok) { status(`${response.status}: ${await errorText(response)}`, true); return; }
+  const reply = await response.json();
+  $("transcript").textContent = text;
+  const speech = await fetch("../synthesize", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: reply.text }),
+  });
+  $("reply").textContent = reply.text;
+  if (speech.ok) { $("answer").src = URL.createObjectURL(await speech.blob()); $("answer").play().catch(() => {}); }
+  history.push({ role: "user", content: text }, { role: "assistant", content: reply.text });
+  status("완료 / done");
+}
+
+$("record").addEventListener("click", async () => {
+  if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    recorder.onstop = async () => {
+      stream.getTracks().forEach((t) => t.stop());
+      $("record").textContent = "● 녹음 시작 / Record"; $("record").classList.remove("recording");
+      try { await ask(await toWav(new Blob(chunks))); } catch (e) { status(String(e), true); }
+    };
+    recorder.start();
+    $("record").textContent = "■ 녹음 끝 / Stop"; $("record").classList.add("recording");
+    status("녹음 중… / recording…");
+  } catch (e) { status(`마이크를 쓸 수 없습니다 / no microphone: ${e}`, true); }
+});
+
+$("file").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (file) { try { await ask(file); } catch (e) { status(String(e), true); } }
+  event.target.value = "";
+});
+
+$("ask").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("question").value.trim();
+  if (text) { try { await askText(text); } catch (e) { status(String(e), true); } }
+});

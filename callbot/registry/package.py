@@ -1,0 +1,252 @@
+"""`callbot package`: the selected STT and LLM and the voice into the BentoML store, then a Bento.
+
+Why the store and not paths: a Bento carries copies of the exact models it was validated with, and
+each stored model is labelled with the dataset version, its metrics and the git revision, so an
+operator reading ``bentoml models list`` knows what a deployed bot was trained on. The built
+Bento's tag is recorded in ``models/bento.json`` for the Prefect flow and for ``bentoml serve``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callbot.console import summary
+
+if TYPE_CHECKING:
+    from callbot.registry.params import PackageParams
+    from callbot.tts.params import ServeParams, TTSParams
+
+STT_MODEL = "callbot-stt"  # the names bento/service.py asks the store for
+LLM_MODEL = "callbot-llm"
+TTS_MODEL = "callbot-tts"
+SERVICE = "bento.service:ARS"
+SELECTION_KEYS = ("model_dir", "merged_dir", "merged", "path")  # where select.json names the winner
+
+
+class PackageError(RuntimeError):
+    """An input of the package stage is missing or unusable; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class BentoRecord:
+    """What ``models/bento.json`` holds: the Bento and the stored models it was built from."""
+
+    bento: str
+    models: dict[str, str]
+    labels: dict[str, str]
+    serve_command: str
+    page_url: str
+
+
+def git_revision(root: Path) -> str:
+    """The commit the code was built from, ``-dirty`` when the work tree has changes; else unknown."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{rev}-dirty" if dirty else rev
+
+
+def dataset_version(version_file: Path) -> str:
+    """``current`` of the dataset version file, or ``unversioned`` before the first versioned run."""
+    if not version_file.is_file():
+        return "unversioned"
+    try:
+        return str(json.loads(version_file.read_text(encoding="utf-8"))["current"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageError(
+            f"{version_file}: not a dataset version file ({exc}); restore it from git"
+        ) from None
+
+
+def _numbers(data: Any, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a metrics JSON, flattened to dotted keys (labels and metadata want flat)."""
+    out: dict[str, float] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(_numbers(value, f"{prefix}{key}."))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        out[prefix.rstrip(".")] = float(data)
+    return out
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PackageError(f"{path}: no {what}; run the stage that writes it first") from None
+    except ValueError as exc:
+        raise PackageError(
+            f"{path}: {what} is not valid JSON ({exc}); re-run the stage that writes it"
+        ) from None
+    if not isinstance(data, dict):
+        raise PackageError(f"{path}: {what} must be a JSON object")
+    return data
+
+
+def selected_llm_dir(selection_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The winning candidate's merged model directory named by the selection, and the selection."""
+    selection = _read_json(selection_path, "LLM selection (callbot select)")
+    for key in SELECTION_KEYS:
+        if isinstance(selection.get(key), str):
+            path = Path(selection[key])
+            if not path.is_absolute() and not path.exists():
+                path = selection_path.parent.parent / path  # written relative to the repository root
+            if not (path / "config.json").is_file():
+                raise PackageError(
+                    f"{selection_path}: names {path} as the selected model, but no model is there "
+                    "(config.json missing); re-run `callbot train-llm` and `callbot select`"
+                )
+            return path, selection
+    raise PackageError(
+        f"{selection_path}: names no model directory (expected one of {', '.join(SELECTION_KEYS)})"
+    )
+
+
+def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
+    """What to copy of the STT export: the HF model dir, export.json and the openai-whisper checkpoint."""
+    if (stt_dir / "config.json").is_file():  # a bare HF model directory
+        return [stt_dir], {}
+    if not (stt_dir / "model" / "config.json").is_file():
+        raise PackageError(
+            f"{stt_dir}: no STT model here (neither config.json nor model/config.json); run `callbot train-stt` "
+            "or point package.stt_model at an exported model"
+        )
+    export = stt_dir / "export.json"
+    meta = _read_json(export, "STT export summary") if export.is_file() else {}
+    files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt") if p.exists()]
+    return files, meta
+
+
+def _label_value(value: str) -> str:
+    return value[:63]
+
+
+def _store(
+    name: str, sources: list[Path], labels: dict[str, str], metadata: dict[str, Any], flat: bool
+) -> str:
+    """Copy ``sources`` into a new stored model ``name``; returns its tag."""
+    import bentoml
+
+    with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
+        target = Path(model.path)
+        for source in sources:
+            if flat and source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            elif source.is_dir():
+                shutil.copytree(source, target / source.name)
+            else:
+                shutil.copy2(source, target / source.name)
+    return str(model.tag)
+
+
+def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, root: Path) -> dict[str, str]:
+    """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag."""
+    import bentoml
+
+    from callbot.tts.bundle import BundleError, write_bundle
+
+    stt_dir = root / params.stt_model
+    llm_dir, selection = selected_llm_dir(root / params.selected)
+    stt_sources, stt_meta = _stt_files(stt_dir)
+    common = {
+        "dataset_version": _label_value(dataset_version(root / params.dataset_version)),
+        "git_revision": git_revision(root),
+        "project": "callbot",
+    }
+    stt_metrics = _numbers(stt_meta)
+    llm_metrics = _numbers(selection)
+    candidate = next(
+        (str(selection[k]) for k in ("winner", "candidate", "name") if k in selection), llm_dir.name
+    )
+    tags = {
+        STT_MODEL: _store(
+            STT_MODEL,
+            stt_sources,
+            {**common, "role": "stt", **{k: f"{v:.4g}" for k, v in list(stt_metrics.items())[:8]}},
+            {"source": str(stt_dir), "metrics": stt_metrics},
+            flat=len(stt_sources) == 1 and stt_sources[0].is_dir(),
+        ),
+        LLM_MODEL: _store(
+            LLM_MODEL,
+            [llm_dir],
+            {**common, "role": "llm", "candidate": _label_value(candidate),
+             **{k: f"{v:.4g}" for k, v in list(llm_metrics.items())[:8]}},
+            {"source": str(llm_dir), "selection": json.loads(json.dumps(selection, default=str))},
+            flat=True,
+        ),
+    }  # fmt: skip
+    with bentoml.models.create(
+        TTS_MODEL,
+        labels={**common, "role": "tts", "engine": tts.engine, "sample_rate": str(tts.sample_rate)},
+        metadata={"tts": tts.model_dump(), "serve": serve.model_dump()},
+    ) as voice:
+        try:
+            write_bundle(Path(voice.path), tts, serve)
+        except BundleError as exc:
+            raise PackageError(str(exc)) from None
+    tags[TTS_MODEL] = str(voice.tag)
+    return tags
+
+
+def build_bento(params: PackageParams, root: Path, labels: dict[str, str]) -> str:
+    """``bentoml build`` with the repository's ``[tool.bentoml.build]``; returns the Bento tag."""
+    import bentoml
+
+    bento = bentoml.bentos.build_bentofile(
+        str(root / "pyproject.toml"), name=params.bento_name, labels=labels, build_ctx=str(root)
+    )
+    return str(bento.tag)
+
+
+def write_record(record: BentoRecord, out: Path) -> None:
+    """Write ``models/bento.json`` atomically: a half-written record must never name a Bento."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(record), handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(tmp, out)
+
+
+def run_package(
+    params: PackageParams, tts: TTSParams, serve: ServeParams, root: Path | None = None
+) -> BentoRecord:
+    """Import the models, build the Bento, record its tag; prints how to serve it and the page URL."""
+    root = Path(root or Path.cwd()).resolve()
+    if not (root / "pyproject.toml").is_file() or not (root / "bento" / "service.py").is_file():
+        raise PackageError(f"{root}: not the callbot repository (pyproject.toml or bento/service.py missing)")
+    tags = import_models(params, tts, serve, root)
+    labels = {
+        "dataset_version": _label_value(dataset_version(root / params.dataset_version)),
+        "git_revision": git_revision(root),
+        "tts_engine": tts.engine,
+        **{name.removeprefix("callbot-") + "_model": tag.split(":")[1] for name, tag in tags.items()},
+    }
+    tag = build_bento(params, root, labels)
+    host = "localhost" if serve.host in ("0.0.0.0", "::") else serve.host
+    record = BentoRecord(
+        bento=tag,
+        models=tags,
+        labels=labels,
+        serve_command=f"bentoml serve {tag} --host {serve.host} --port {serve.port}",
+        page_url=f"http://{host}:{serve.port}/ui/",
+    )
+    write_record(record, root / params.out)
+    summary(
+        "package",
+        f"built {tag} ({', '.join(tags.values())}); serve: {record.serve_command}; page: {record.page_url}",
+    )
+    return record

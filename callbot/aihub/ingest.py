@@ -25,7 +25,8 @@ import tarfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ _PROGRESS_STEP = 4 << 20
 log = logging.getLogger("callbot.ingest")
 
 _sink: Any = None  # a multiprocessing queue in pool workers: (bytes read) for the parent's progress bar
+_reserved: Any = None  # a shared counter in pool workers: bytes other archives are about to write
 
 
 @dataclass
@@ -174,16 +176,36 @@ def _plan(
     return keep
 
 
-def _check_space(archive: Archive, out: Path, needed: int, params: IngestParams) -> None:
+@contextmanager
+def _disk_reserved(archive: Archive, out: Path, needed: int, params: IngestParams) -> Iterator[None]:
+    """Refuse the archive unless ``needed`` bytes fit on the disk, counting what parallel archives
+    have already claimed; the claim is held while the archive is written."""
     out.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(out).free
-    if free - needed < params.min_free_bytes:
-        raise ArchiveRefused(
-            "no_space",
-            f"{archive.rel}: needs {needed:,} bytes but {out} has {free:,} free and "
-            f"ingest.min_free_bytes={params.min_free_bytes:,} must stay free; free disk space or "
-            "point --out at a bigger disk",
-        )
+    lock = _reserved.get_lock() if _reserved is not None else nullcontext()
+    with lock:
+        claimed = _reserved.value if _reserved is not None else 0
+        free = shutil.disk_usage(out).free - claimed
+        if free - needed < params.min_free_bytes:
+            raise ArchiveRefused(
+                "no_space",
+                f"{archive.rel}: needs {needed:,} bytes but {out} has {free:,} free (after other archives "
+                f"in this run) and ingest.min_free_bytes={params.min_free_bytes:,} must stay free; free "
+                "disk space or point --out at a bigger disk",
+            )
+        if _reserved is not None:
+            _reserved.value += needed
+    try:
+        yield
+    finally:
+        if _reserved is not None:
+            with _reserved.get_lock():
+                _reserved.value -= needed
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """True if ``path`` resolves (symlinks followed) to ``root`` or below it."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base + os.sep)
 
 
 def _entry(
@@ -239,36 +261,61 @@ def _ingest_zip(
         journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:
             todo = [(n, it) for n, it in named if n not in journal.done]
-            _check_space(archive, out, sum(it[0].size for _, it in todo), params)
-            for name, _ in named:
-                if name in journal.done:
-                    files.append(journal.done[name])
-            for name, (m, warning) in sorted(todo, key=lambda t: t[1][0].header_offset):
-                dest = folder / name
-                try:
-                    sha, crc = extract_member(f, m, name, dest, progress)
-                except MemberRefused as exc:
-                    rejects.append(_reject(archive.rel, name, exc.reason, f"{archive.rel}: {exc.message}"))
-                    continue
-                except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
-                    rejects.append(
-                        _reject(
-                            archive.rel,
-                            name,
-                            "path_conflict",
-                            f"{archive.rel}: {name!r} clashes with "
-                            f"another member as file and folder ({exc.strerror}); fix the archive",
-                        )
-                    )
-                    continue
-                entry = _entry(out, dest, archive, name, m.size, sha, crc)
-                if warning:
-                    entry["name_warning"] = warning
-                journal.add(entry)
-                files.append(entry)
+            files.extend(journal.done[n] for n, _ in named if n in journal.done)
+            space = _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params)
+            with space:
+                _extract_zip_members(archive, f, out, folder, todo, journal, files, rejects, progress)
         finally:
             journal.close()
     return files, rejects
+
+
+def _extract_zip_members(
+    archive: Archive,
+    f: PartedFile,
+    out: Path,
+    folder: Path,
+    todo: list[tuple[str, Any]],
+    journal: _Journal,
+    files: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    progress: _Progress,
+) -> None:
+    """Members in the order their bytes lie in the archive, so the parts are read front to back."""
+    for name, (m, warning) in sorted(todo, key=lambda t: t[1][0].header_offset):
+        dest = folder / name
+        if not _inside(dest.parent, folder):
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    name,
+                    "outside_out",
+                    f"{archive.rel}: {name!r} would be written "
+                    "through a link outside its folder; remove the link from the output",
+                )
+            )
+            continue
+        try:
+            sha, crc = extract_member(f, m, name, dest, progress)
+        except MemberRefused as exc:
+            rejects.append(_reject(archive.rel, name, exc.reason, f"{archive.rel}: {exc.message}"))
+            continue
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    name,
+                    "path_conflict",
+                    f"{archive.rel}: {name!r} clashes with "
+                    f"another member as file and folder ({exc.strerror}); fix the archive",
+                )
+            )
+            continue
+        entry = _entry(out, dest, archive, name, m.size, sha, crc)
+        if warning:
+            entry["name_warning"] = warning
+        journal.add(entry)
+        files.append(entry)
 
 
 def _ingest_tar(
@@ -325,37 +372,60 @@ def _ingest_tar(
         journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:
             todo = [(n, it) for n, it in named if n not in journal.done]
-            _check_space(archive, out, sum(it[0].size for _, it in todo), params)
             files.extend(journal.done[n] for n, _ in named if n in journal.done)
-            for name, (ti, warning) in todo:
-                dest = folder / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
-                sha, crc, size = hashlib.sha256(), 0, 0
-                src = tf.extractfile(ti)
-                assert src is not None
-                with tmp.open("wb") as fh:
-                    while chunk := src.read(1 << 20):
-                        sha.update(chunk)
-                        crc = zlib.crc32(chunk, crc)
-                        size += len(chunk)
-                        fh.write(chunk)
-                        progress(len(chunk))
-                if size != ti.size:
-                    tmp.unlink()
-                    rejects.append(
-                        _reject(archive.rel, name, "truncated", f"{archive.rel}: {name!r} is cut short")
-                    )
-                    continue
-                os.replace(tmp, dest)
-                entry = _entry(out, dest, archive, name, size, sha.hexdigest(), crc)
-                if warning:
-                    entry["name_warning"] = warning
-                journal.add(entry)
-                files.append(entry)
+            with _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params):
+                _extract_tar_members(archive, tf, out, folder, todo, journal, files, rejects, progress)
         finally:
             journal.close()
     return files, rejects
+
+
+def _extract_tar_members(
+    archive: Archive,
+    tf: tarfile.TarFile,
+    out: Path,
+    folder: Path,
+    todo: list[tuple[str, Any]],
+    journal: _Journal,
+    files: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    progress: _Progress,
+) -> None:
+    """Tar members carry no CRC: the length is checked and the sha256 recorded for the manifest."""
+    for name, (ti, warning) in todo:
+        dest = folder / name
+        if not _inside(dest.parent, folder):
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    name,
+                    "outside_out",
+                    f"{archive.rel}: {name!r} would be written through a link outside its folder; remove the link",
+                )
+            )
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
+        sha, crc, size = hashlib.sha256(), 0, 0
+        src = tf.extractfile(ti)
+        assert src is not None
+        with tmp.open("wb") as fh:
+            while chunk := src.read(1 << 20):
+                sha.update(chunk)
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+                fh.write(chunk)
+                progress(len(chunk))
+        if size != ti.size:
+            tmp.unlink()
+            rejects.append(_reject(archive.rel, name, "truncated", f"{archive.rel}: {name!r} is cut short"))
+            continue
+        os.replace(tmp, dest)
+        entry = _entry(out, dest, archive, name, size, sha.hexdigest(), crc)
+        if warning:
+            entry["name_warning"] = warning
+        journal.add(entry)
+        files.append(entry)
 
 
 def ingest_archive(
@@ -374,6 +444,11 @@ def ingest_archive(
     progress = _Progress(advance)
     record: dict[str, Any] = {"archive": archive.rel, "fingerprint": archive.fingerprint()}
     try:
+        if not _inside(folder, out_dir):  # a link planted in the output must not redirect writes
+            raise ArchiveRefused(
+                "outside_out",
+                f"{archive.rel}: {folder} is a link leading outside {out_dir}; remove the link and run again",
+            )
         reader = _ingest_zip if archive.kind == "zip" else _ingest_tar
         files, rejects = reader(archive, out_dir, folder, params, state / f"{key}.journal", progress)
     except ArchiveRefused as exc:
@@ -394,9 +469,9 @@ def ingest_archive(
     return record
 
 
-def _init_worker(queue: Any) -> None:
-    global _sink
-    _sink = queue
+def _init_worker(queue: Any, reserved: Any) -> None:
+    global _sink, _reserved
+    _sink, _reserved = queue, reserved
 
 
 def _load_done(state: Path, archive: Archive) -> dict[str, Any] | None:
@@ -427,7 +502,10 @@ def _run_all(pending: list[Archive], out: Path, params: IngestParams) -> list[di
 
     ctx = mp.get_context("fork")
     sink = ctx.Queue()
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(sink,)) as pool:
+    reserved = ctx.Value("q", 0)
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(sink, reserved)
+    ) as pool:
         futures = {
             pool.submit(ingest_archive, a, str(out), params) for a in sorted(pending, key=lambda a: -a.size)
         }

@@ -457,3 +457,17 @@ def test_error_body_download_tar(tree) -> None:
     [reject] = rejects(out)
     assert reject["reason"] == "error_body" and "not approved" in reject["message"]
     assert_good_ingested(out, members)
+
+
+def test_link_planted_in_the_output_is_not_followed(tree, tmp_path: Path) -> None:
+    src, out, members = tree
+    _hostile(src, "TS_target.zip", raw_zip([Entry(b"x.wav", b"data")]))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = out / TRAIN / "01.원천데이터" / "TS_target"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    ingest(src, out)
+    assert reasons(out) == {"outside_out"}
+    assert list(elsewhere.iterdir()) == []
+    assert_good_ingested(out, members)

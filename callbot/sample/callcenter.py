@@ -11,7 +11,7 @@ exactly wherever that intent occurs, while the caller's question varies (paraphr
 slots), so exact-match and ROUGE on answers measure whether the model learned the script. Two
 other domains (서울특별시 120, 국민건강보험공단) make the KDCA filter matter.
 
-Size: ``max(24, records // 2)`` KDCA dialogues and a third of that per other domain, so the demo
+Size: ``max(24, records // 2)`` KDCA dialogues (at most 5,000) and a third of that per other domain, so the demo
 and the scale run grow together without a key of their own. Same params, byte-identical zips.
 Run it after the interview sample into the same ``--out``: it replaces only its own dataset folder
 (the interview generator replaces the whole tree).
@@ -36,6 +36,7 @@ DATASET_DIR = "98.민원(콜센터) 질의-응답 데이터"
 RELEASE_DIR = "01-1.정식개방데이터"
 LABEL_DIR = "02.라벨링데이터"
 KDCA = "질병관리본부"
+MAX_KDCA_DIALOGUES = 5000  # the order of the real domain; the scale run is about the interview set
 VALIDATION_EVERY = 10  # every tenth dialogue goes to Validation, as AI-Hub ships about 9:1
 
 
@@ -224,7 +225,7 @@ def _dialogue(rng: random.Random, domain: str, intents: tuple[Intent, ...], numb
 def build_dialogues(params: SampleParams) -> dict[tuple[str, str], dict[str, list[dict]]]:
     """(split, domain) -> category -> sentences, in dialogue order; deterministic in ``params.seed``."""
     rng = random.Random(f"callcenter:{params.seed}")
-    kdca = max(24, params.records // 2)
+    kdca = min(max(24, params.records // 2), MAX_KDCA_DIALOGUES)
     plan = [(KDCA, KDCA_INTENTS, kdca)] + [(d, i, max(6, kdca // 3)) for d, i in OTHER_INTENTS.items()]
     files: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for domain, intents, count in plan:

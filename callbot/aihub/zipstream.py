@@ -15,6 +15,7 @@ import stat
 import struct
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -206,6 +207,48 @@ def data_offset(f: BinaryIO, m: Member, name: str) -> int:
     return m.header_offset + _LOCAL.size + fields[9] + fields[10]
 
 
+class _Digest:
+    """CRC-32 and sha256 of a byte stream, computed on a helper thread while the caller writes.
+
+    Both hash functions release the GIL on large buffers, so hashing chunk *n* overlaps with reading
+    chunk *n+1* and writing chunk *n*. Chunks are hashed strictly in order (one in flight at a time);
+    a chunk's buffer must not change until the next :meth:`feed` or :meth:`finish` returns.
+    """
+
+    _pool: ThreadPoolExecutor | None = None
+    _pid = 0
+
+    def __init__(self) -> None:
+        if _Digest._pool is None or _Digest._pid != os.getpid():  # a forked child has no thread
+            _Digest._pool, _Digest._pid = (
+                ThreadPoolExecutor(1, thread_name_prefix="ingest-digest"),
+                os.getpid(),
+            )
+        self.sha = hashlib.sha256()
+        self.crc = 0
+        self._pending: Future[None] | None = None
+
+    def _update(self, piece: bytes | memoryview) -> None:
+        self.crc = zlib.crc32(piece, self.crc)
+        self.sha.update(piece)
+
+    def feed(self, piece: bytes | memoryview) -> None:
+        self.wait()
+        assert _Digest._pool is not None
+        self._pending = _Digest._pool.submit(self._update, piece)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+
+def _write_all(fd: int, piece: bytes | memoryview) -> None:
+    view = memoryview(piece)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def extract_member(
     f: BinaryIO, m: Member, name: str, dest: Path, on_bytes: Callable[[int], None] | None = None
 ) -> tuple[str, int]:
@@ -218,18 +261,20 @@ def extract_member(
     start = data_offset(f, m, name)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
-    sha = hashlib.sha256()
-    crc = 0
+    digest = _Digest()
     written = 0
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         f.seek(start)
         remaining = m.compressed_size
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
+        size = min(CHUNK, remaining)
+        buffers = (memoryview(bytearray(size)), memoryview(bytearray(size)))  # one hashed, one filled
         inflater = zlib.decompressobj(-15) if m.method == DEFLATED else None
+        turn = 0
         while remaining:
-            got = f.readinto(view[: min(CHUNK, remaining)])  # type: ignore[attr-defined]
+            view = buffers[turn]
+            turn ^= 1
+            got = f.readinto(view[: min(size, remaining)])  # type: ignore[attr-defined]
             if not got:
                 raise MemberRefused("truncated", f"member {name!r}: archive ends {remaining:,} bytes early")
             remaining -= got
@@ -238,13 +283,12 @@ def extract_member(
             if inflater is None:
                 pieces: list[bytes | memoryview] = [view[:got]]
             else:
-                pieces = []
+                pieces, pending = [], 0
                 data: bytes = inflater.decompress(view[:got], CHUNK)
                 while True:
                     pieces.append(data)
-                    if written + sum(len(p) for p in pieces) > m.size:
-                        break
-                    if not inflater.unconsumed_tail:
+                    pending += len(data)
+                    if written + pending > m.size or not inflater.unconsumed_tail:
                         break
                     data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
             for piece in pieces:
@@ -255,18 +299,16 @@ def extract_member(
                         f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
                         "archive); refusing it",
                     )
-                crc = zlib.crc32(piece, crc)
-                sha.update(piece)
-                mv = memoryview(piece)
-                while mv:
-                    mv = mv[os.write(fd, mv) :]
+                digest.feed(piece)
+                _write_all(fd, piece)
         if inflater is not None:
             tail = inflater.flush()
             if tail:
                 written += len(tail)
-                crc = zlib.crc32(tail, crc)
-                sha.update(tail)
-                os.write(fd, tail)
+                digest.feed(tail)
+                _write_all(fd, tail)
+        digest.wait()
+        crc = digest.crc
         if written != m.size:
             raise MemberRefused(
                 "size_mismatch",
@@ -279,9 +321,10 @@ def extract_member(
                 "is damaged, re-download the archive",
             )
     except BaseException:
+        digest.wait()
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
     os.replace(tmp, dest)
-    return sha.hexdigest(), crc
+    return digest.sha.hexdigest(), crc

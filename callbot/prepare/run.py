@@ -1,4 +1,5 @@
-"""`callbot prepare`: an ingested tree -> records.parquet, quarantine.jsonl, stt/, llm/, llm.jsonl.
+"""`callbot prepare`: an ingested tree -> records.parquet, quarantine.jsonl, stt/, llm/, llm.jsonl,
+splits.json (the share of each split within every stratum, so drift from 80/10/10 is visible).
 
 One pass streams every dataset adapter's items: a record is normalised, given its split and buffered
 into parquet row groups; anything else goes to quarantine.jsonl with its reason. Memory is bounded
@@ -74,6 +75,12 @@ class _RecordWriter:
     def close(self) -> None:
         self.flush()
         self._writer.close()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _stratum(record: dict[str, Any]) -> str:
@@ -175,6 +182,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     os.replace(records_tmp, out / "records.parquet")
     os.replace(quarantine_tmp, out / "quarantine.jsonl")
     report.strata = stratum_shares(groups.values())
+    _write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
     records = out / "records.parquet"
     report.stt = write_stt(records, raw, out / "stt")
     report.llm = write_llm(records, out / "llm", out / "llm.jsonl", params)

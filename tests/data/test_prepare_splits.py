@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +34,13 @@ def test_adding_data_never_moves_existing_rows(tmp_path: Path, params) -> None:
     for r in rows:
         by_interview.setdefault(r["interview_id"], set()).add(r["split"])
     assert all(len(s) == 1 for s in by_interview.values())
+    shares = json.loads((out / "splits.json").read_text())["shares_by_stratum"]
+    assert set(shares) == {
+        "interview/SM/MALE/NEW",
+        "interview/BM/FEMALE/EXPERIENCED",
+        "interview/PS/FEMALE/EXPERIENCED",
+    }
+    assert all(abs(sum(v.values()) - 1) < 1e-9 for v in shares.values())
 
 
 def test_assignment_is_a_pure_function_of_id_and_salt() -> None:

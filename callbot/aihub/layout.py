@@ -27,6 +27,7 @@ def pair_archives(rels: list[str]) -> dict[str, Any]:
     """``{"pairs": [...], "unpaired": [...], "other": [...]}`` for archive paths relative to SRC."""
     labels: dict[tuple[str, str, str], list[str]] = {}
     sources: list[tuple[str, str, str, str]] = []
+    shown: dict[tuple[str, str, str], str] = {}  # key -> the name as spelled, for messages
     other: list[str] = []
     for rel in sorted(rels):
         path = PurePosixPath(rel)
@@ -37,6 +38,7 @@ def pair_archives(rels: list[str]) -> dict[str, Any]:
             continue
         kind = match["kind"].upper()
         key = (dataset, kind[0], _key(match["rest"]))
+        shown.setdefault(key, match["rest"])
         if kind[1] == "L":
             labels.setdefault(key, []).append(rel)
         else:
@@ -51,7 +53,7 @@ def pair_archives(rels: list[str]) -> dict[str, Any]:
         if key in labels:
             matched[key].append(rel)
         else:
-            want = f"{'TL' if split == 'T' else 'VL'}_{rest}"
+            want = f"{'TL' if split == 'T' else 'VL'}_{shown[(dataset, split, rest)]}"
             unpaired.append({"archive": rel, "why": f"no label archive {want} in {dataset or 'SRC'}"})
     pairs = []
     for key, label_rels in sorted(labels.items()):
@@ -67,7 +69,7 @@ def pair_archives(rels: list[str]) -> dict[str, Any]:
                 )
         else:
             for label in label_rels:
-                want = f"{'TS' if key[1] == 'T' else 'VS'}_{key[2]}"
+                want = f"{'TS' if key[1] == 'T' else 'VS'}_{shown[key]}"
                 unpaired.append({"archive": label, "why": f"no source archive {want} in {key[0] or 'SRC'}"})
     unpaired.sort(key=lambda u: u["archive"])
     return {"pairs": pairs, "unpaired": unpaired, "other": other}

@@ -471,3 +471,33 @@ def test_link_planted_in_the_output_is_not_followed(tree, tmp_path: Path) -> Non
     assert reasons(out) == {"outside_out"}
     assert list(elsewhere.iterdir()) == []
     assert_good_ingested(out, members)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "reason"),
+    [
+        ("sym", "a/link.wav", "symlink"),
+        ("reg", "../../evil.wav", "path_traversal"),
+        ("fifo", "a/p", "special_file"),
+    ],
+)
+def test_hostile_tar_members(tree, tmp_path: Path, kind: str, name: str, reason: str) -> None:
+    src, out, members = tree
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo(name)
+        info.type = {"sym": tarfile.SYMTYPE, "reg": tarfile.REGTYPE, "fifo": tarfile.FIFOTYPE}[kind]
+        info.linkname = "/etc/passwd" if kind == "sym" else ""
+        tf.addfile(info, io.BytesIO(b""))
+        ok = tarfile.TarInfo("a/ok.json")
+        ok.size = 2
+        tf.addfile(ok, io.BytesIO(b"{}"))
+    (src / TRAIN / "02.라벨링데이터" / "TL_tar.tar").write_bytes(buf.getvalue())
+    ingest(src, out)
+    assert reasons(out) == {reason}
+    assert (out / TRAIN / "02.라벨링데이터" / "TL_tar" / "a" / "ok.json").read_bytes() == b"{}"
+    assert (
+        not list(tmp_path.rglob("evil.wav"))
+        and not (out / TRAIN / "02.라벨링데이터" / "TL_tar" / "a" / "link.wav").exists()
+    )
+    assert_good_ingested(out, members)

@@ -30,19 +30,25 @@ from bentoml.validators import ContentType
 from callbot.tts.bundle import read_bundle
 from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio
 
-STT_MODEL = "callbot-stt"
-LLM_MODEL = "callbot-llm"
-TTS_MODEL = "callbot-tts"
 WEB_DIR = Path(__file__).resolve().parent / "web"
+
+# `callbot package` pins the exact stored models as Bento arguments (kept in the Bento, restored by
+# `bentoml serve <bento>`); without them (a development `bentoml serve bento.service:ARS`) the
+# latest stored models are used. Pinning matters: BentoML resolves a `:latest` BentoModel at serve
+# time, so an old Bento would otherwise pick up models imported after it was built.
+_ARGS = vars(bentoml.use_arguments())
+STT_TAG = str(_ARGS.get("stt_model", "callbot-stt:latest"))
+LLM_TAG = str(_ARGS.get("llm_model", "callbot-llm:latest"))
+TTS_TAG = str(_ARGS.get("tts_model", "callbot-tts:latest"))
 
 
 def _voice_path() -> Path:
-    """The stored voice bundle (the Bento's own copy when served from a Bento)."""
+    """The stored voice bundle: settings and limits are needed now, to declare batching and timeouts."""
     try:
-        return Path(bentoml.models.get(f"{TTS_MODEL}:latest").path)
+        return Path(bentoml.models.get(TTS_TAG).path)
     except bentoml.exceptions.NotFound:
         raise RuntimeError(
-            f"no {TTS_MODEL} model in the BentoML store ({os.environ.get('BENTOML_HOME', '~/bentoml')}); "
+            f"no {TTS_TAG} model in the BentoML store ({os.environ.get('BENTOML_HOME', '~/bentoml')}); "
             "run `callbot package` first"
         ) from None
 
@@ -50,6 +56,9 @@ def _voice_path() -> Path:
 VOICE = read_bundle(_voice_path())
 LIMITS = VOICE.serve
 TRAFFIC = {"timeout": LIMITS.timeout_s}
+# CALLBOT_STT_BATCHING=0|1 overrides serve.stt_batching for one run of the same Bento (the benchmark
+# compares both); Bento arguments cannot, as a Bento's own arguments replace those given to serve.
+STT_BATCHING = os.environ.get("CALLBOT_STT_BATCHING", str(int(LIMITS.stt_batching))) not in ("0", "false")
 # torch threads per model service: the three share the machine's cores with the ARS front
 TORCH_THREADS = max(1, int(os.environ.get("CALLBOT_TORCH_THREADS", "0")) or (os.cpu_count() or 1) // 2)
 
@@ -77,7 +86,7 @@ def _web_app() -> Any:
 class STT:
     """Whisper (fine-tuned) on 16 kHz float32 clips; concurrent requests are batched adaptively."""
 
-    model = bentoml.models.BentoModel(f"{STT_MODEL}:latest")
+    model = bentoml.models.BentoModel(STT_TAG)
 
     def __init__(self) -> None:
         import torch
@@ -88,7 +97,7 @@ class STT:
         self.transcriber = load_transcriber(Path(self.model.path), batch_size=LIMITS.stt_max_batch_size)
 
     @bentoml.api(
-        batchable=LIMITS.stt_batching,
+        batchable=STT_BATCHING,
         max_batch_size=LIMITS.stt_max_batch_size,
         max_latency_ms=LIMITS.stt_max_latency_ms,
     )
@@ -109,7 +118,7 @@ class STT:
 class LLM:
     """The selected LoRA-merged candidate, answering with the ARS guard."""
 
-    model = bentoml.models.BentoModel(f"{LLM_MODEL}:latest")
+    model = bentoml.models.BentoModel(LLM_TAG)
 
     def __init__(self) -> None:
         import torch
@@ -129,7 +138,7 @@ class LLM:
 class TTS:
     """espeak-ng or VITS, numbers read as a call centre reads them, at the line's sample rate."""
 
-    voice = bentoml.models.BentoModel(f"{TTS_MODEL}:latest")
+    voice = bentoml.models.BentoModel(TTS_TAG)
 
     def __init__(self) -> None:
         import torch

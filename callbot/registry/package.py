@@ -201,12 +201,16 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
     return tags
 
 
-def build_bento(params: PackageParams, root: Path, labels: dict[str, str]) -> str:
-    """``bentoml build`` with the repository's ``[tool.bentoml.build]``; returns the Bento tag."""
+def build_bento(params: PackageParams, root: Path, labels: dict[str, str], models: dict[str, str]) -> str:
+    """``bentoml build`` with the repository's ``[tool.bentoml.build]``; returns the Bento tag.
+
+    The stored model tags go in as Bento arguments, which the service reads to pin its models.
+    """
     import bentoml
 
+    args = {name.removeprefix("callbot-") + "_model": tag for name, tag in models.items()}
     bento = bentoml.bentos.build_bentofile(
-        str(root / "pyproject.toml"), name=params.bento_name, labels=labels, build_ctx=str(root)
+        str(root / "pyproject.toml"), name=params.bento_name, labels=labels, build_ctx=str(root), args=args
     )
     return str(bento.tag)
 
@@ -235,7 +239,7 @@ def run_package(
         "tts_engine": tts.engine,
         **{name.removeprefix("callbot-") + "_model": tag.split(":")[1] for name, tag in tags.items()},
     }
-    tag = build_bento(params, root, labels)
+    tag = build_bento(params, root, labels, tags)
     host = "localhost" if serve.host in ("0.0.0.0", "::") else serve.host
     record = BentoRecord(
         bento=tag,

@@ -1,0 +1,82 @@
+"""Fixtures for the service tests: a private BentoML home holding tiny models packaged for real.
+
+The tiny models are the real architectures with random weights (``build_tiny_whisper``,
+``build_tiny_candidate``), imported into the store by the same ``import_models`` that
+``callbot package`` runs, so the service under test loads exactly what a Bento would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything touches the store: BentoML reads BENTOML_HOME when the store is first used.
+_HOME = Path(tempfile.mkdtemp(prefix="callbot-bentoml-"))
+os.environ["BENTOML_HOME"] = str(_HOME)
+os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_smoke_repo(root: Path, params) -> dict[str, object]:
+    """Tiny STT + LLM model dirs and a selection naming the LLM, laid out as the stages write them."""
+    from callbot.llm.model import build_tiny_candidate
+    from callbot.stt.model import build_tiny_whisper
+
+    stt = build_tiny_whisper(root / "models" / "stt" / "model", seed=0)
+    llm = build_tiny_candidate(
+        "llama", root / "models" / "llm" / "kullm" / "merged", params=params.llm, seed=0
+    )
+    selection = {"winner": "kullm", "model_dir": str(llm), "ars_rouge_l": 0.25}
+    (root / "models" / "selected.json").write_text(json.dumps(selection), encoding="utf-8")
+    (root / "versions").mkdir()
+    (root / "versions" / "dataset.json").write_text(json.dumps({"current": "1.2.0", "history": []}), "utf-8")
+    return {"stt": stt, "llm": llm}
+
+
+@pytest.fixture(scope="session")
+def bentoml_home() -> Iterator[Path]:
+    yield _HOME
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def smoke_repo(params, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory laid out as the training stages leave it, holding tiny real-architecture models."""
+    import torch
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("repo")
+    build_smoke_repo(root, params)
+    return root
+
+
+def package_section(params, root: Path):
+    """The package params pointed at ``root`` (absolute paths, so the code root stays the repository)."""
+    return params.package.model_copy(
+        update={
+            "stt_model": str(root / "models" / "stt" / "model"),
+            "selected": str(root / "models" / "selected.json"),
+            "out": str(root / "models" / "bento.json"),
+            "dataset_version": str(root / "versions" / "dataset.json"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def packaged(bentoml_home: Path, params, smoke_repo: Path) -> dict[str, str]:
+    """The tiny models imported into the private store as ``callbot package`` would; name -> tag."""
+    from callbot.registry.package import import_models
+
+    return import_models(package_section(params, smoke_repo), params.tts, params.serve, smoke_repo)

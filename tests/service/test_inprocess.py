@@ -1,0 +1,118 @@
+"""Each service in-process, on tiny real-architecture models loaded from the BentoML store.
+
+Outside a server ``bentoml.depends`` hands ``ARS`` local instances of ``STT``, ``LLM`` and ``TTS``,
+so one ``ARS`` exercises every service's own method and the composition, with no HTTP in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import io
+from http import HTTPStatus
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import soundfile as sf
+from bentoml.exceptions import BentoMLException
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def service(packaged: dict[str, str]) -> ModuleType:
+    return importlib.import_module("bento.service")
+
+
+@pytest.fixture(scope="module")
+def ars(service: ModuleType):
+    return service.ARS()
+
+
+@pytest.fixture(scope="module")
+def question(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from callbot.tts.espeak import synthesize
+
+    samples, rate = synthesize("코로나 검사는 어디서 받나요")
+    path = tmp_path_factory.mktemp("audio") / "question"  # no suffix: the format is told by content
+    sf.write(path, samples, rate, format="WAV", subtype="PCM_16")
+    return path
+
+
+def test_service_loads_the_packaged_voice_and_limits(service: ModuleType, params) -> None:
+    assert service.VOICE.tts == params.tts
+    assert params.serve == service.LIMITS
+
+
+def test_stt_transcribes_a_batch_of_clips(ars) -> None:
+    t = np.arange(16000 * 2) / 16000
+    clips = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (220, 330, 440)]
+    results = ars.stt.transcribe_clips(clips)
+    assert len(results) == 3
+    for result in results:
+        assert set(result) == {"text", "segments", "duration_s"}
+        assert result["duration_s"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_llm_answers_or_hands_over(ars) -> None:
+    answer = ars.llm.answer(text="1339 상담 시간은 언제인가요?", history=None)
+    assert isinstance(answer["text"], str) and answer["text"].strip()
+    assert isinstance(answer["guarded"], bool)
+
+
+def test_tts_speaks_numbers_as_words(ars, params) -> None:
+    speech = ars.tts.speak(text="1339로 전화하세요")
+    assert "일삼삼구" in speech["spoken"]
+    audio, rate = sf.read(io.BytesIO(speech["wav"]))
+    assert rate == params.tts.sample_rate and audio.size > rate // 2
+
+
+def test_ars_turn_from_audio_to_spoken_answer(ars, question: Path, params) -> None:
+    result = ars.ars(question, history=[{"role": "user", "content": "안녕하세요"}])
+    assert result["transcript"]["duration_s"] > 0.5
+    assert result["reply"]["text"]
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(result["audio_wav_base64"])))
+    assert rate == params.tts.sample_rate
+    assert audio.size / rate == pytest.approx(result["duration_s"], abs=0.01)
+
+
+def test_synthesize_writes_a_wav_file(ars, params) -> None:
+    path = ars.synthesize("접종비는 15000원입니다")
+    try:
+        info = sf.info(path)
+        assert info.samplerate == params.tts.sample_rate and info.channels == 1 and info.duration > 0.5
+    finally:
+        Path(path).unlink()
+
+
+@pytest.mark.parametrize(
+    ("call", "status"),
+    [
+        (lambda a, tmp: a.reply("가" * 600), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a, tmp: a.synthesize("   "), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a, tmp: a.transcribe(tmp / "missing"), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (
+            lambda a, tmp: a.transcribe(_write(tmp / "text", b"not audio at all")),
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (lambda a, tmp: a.ars(_write(tmp / "silent", _silence())), HTTPStatus.UNPROCESSABLE_ENTITY),
+    ],
+    ids=["long reply text", "blank synth text", "missing upload", "not audio", "silent call"],
+)
+def test_refusals_carry_their_status(ars, tmp_path: Path, call, status: HTTPStatus) -> None:
+    with pytest.raises(BentoMLException) as err:
+        call(ars, tmp_path)
+    assert err.value.error_code == status
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _silence() -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(16000, dtype=np.int16), 16000, format="WAV")
+    return buffer.getvalue()

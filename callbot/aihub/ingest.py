@@ -530,7 +530,7 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     started = time.perf_counter()
     report = IngestReport()
     try:
-        found = discover(src)
+        found = discover(src, skip=out)
     except FileNotFoundError as exc:
         report.fatal = True
         report.summary = summary("ingest", f"FAILED: {exc}")

@@ -125,10 +125,11 @@ def check_contiguity(rel: str, parts: list[Part]) -> DiscoveryReject | None:
     return None
 
 
-def discover(src: Path) -> Discovery:
+def discover(src: Path, skip: Path | None = None) -> Discovery:
     """Every archive under ``src``: split parts grouped and ordered by integer offset, then checked.
 
-    Walks in sorted order so the result (and everything derived from it) is deterministic.
+    Walks in sorted order so the result (and everything derived from it) is deterministic. ``skip``
+    (the output folder, when it lies inside ``src``) is not walked: zips extracted there are data.
     """
     found = Discovery()
     if not src.is_dir():
@@ -137,8 +138,9 @@ def discover(src: Path) -> Discovery:
         )
     groups: dict[Path, list[Part]] = {}
     singles: list[Path] = []
+    skipped = os.path.realpath(skip) if skip is not None else None
     for dirpath, dirnames, filenames in os.walk(src):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) != skipped)
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if not path.is_file() or path.is_symlink():

@@ -501,3 +501,15 @@ def test_hostile_tar_members(tree, tmp_path: Path, kind: str, name: str, reason:
         and not (out / TRAIN / "02.라벨링데이터" / "TL_tar" / "a" / "link.wav").exists()
     )
     assert_good_ingested(out, members)
+
+
+def test_output_inside_src_is_not_ingested_again(tree) -> None:
+    src, _, members = tree
+    out = src / "raw"
+    nested = raw_zip([Entry(b"inner.wav", b"inner")])
+    (src / TRAIN / "01.원천데이터" / "TS_nested.zip").write_bytes(raw_zip([Entry(b"TS_inner.zip", nested)]))
+    ingest(src, out)
+    first = (out / "_manifest.jsonl").read_bytes()
+    report = ingest(src, out)
+    assert report.skipped == report.archives == 3 and (out / "_manifest.jsonl").read_bytes() == first
+    assert_good_ingested(out, members)

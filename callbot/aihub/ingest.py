@@ -116,8 +116,9 @@ class _Journal:
         self.path = path
         self.done: dict[str, dict[str, Any]] = {}
         fresh = True
-        if path.exists():
-            lines = path.read_text(encoding="utf-8").splitlines()
+        raw = path.read_bytes() if path.exists() else b""
+        if raw:
+            lines = raw.decode("utf-8", "replace").splitlines()
             try:
                 fresh = json.loads(lines[0]).get("fingerprint") != fingerprint
             except (IndexError, ValueError):
@@ -137,6 +138,8 @@ class _Journal:
         if fresh:
             _write_atomic(path, json.dumps({"fingerprint": fingerprint}) + "\n")
         self._fh = path.open("a", encoding="utf-8")
+        if not fresh and not raw.endswith(b"\n"):
+            self._fh.write("\n")  # end the line a kill cut short, so the next entry stands alone
 
     def add(self, entry: dict[str, Any]) -> None:
         self._fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")

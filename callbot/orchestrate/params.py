@@ -1,4 +1,4 @@
-"""params.yaml `orchestrate`: Prefect deployments and DVC versioning."""
+"""params.yaml `orchestrate`: Prefect deployments, failure notification and DVC versioning."""
 
 from __future__ import annotations
 
@@ -6,6 +6,15 @@ from callbot.params_base import Section
 
 
 class OrchestrateParams(Section):
-    timezone: str
-    nightly_cron: str
-    weekly_cron: str
+    timezone: str  # IANA zone the crons are read in
+    nightly_cron: str  # ingest + validate of newly arrived archives
+    weekly_cron: str  # the full retrain, sample/ingest to bento
+    work_pool: str  # a Prefect process work pool
+    webhook_url: str  # POSTed a JSON message when a run fails; "" = log only
+    webhook_timeout_s: float
+    version_file: str  # the dataset's semantic version history, kept in git
+    push: bool  # `dvc push` after versioning (the default remote is local)
+    task_runner: str  # thread | dask
+    dask_workers: int
+    retries: int  # for I/O stages (ingest, version, package)
+    retry_delay_s: float  # first delay; doubled at each retry

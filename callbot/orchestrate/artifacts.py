@@ -1,0 +1,92 @@
+"""What a person sees in the Prefect UI after each stage: tables and links read from the reports.
+
+Artifacts are built from the files the stages wrote (the same files DVC tracks as metrics), so the
+UI and `dvc metrics show` can never disagree. A report that is missing yields no artifact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def validation_table(report_dir: Path) -> list[dict[str, Any]] | None:
+    summary = _read_json(report_dir / "summary.json")
+    if not isinstance(summary, dict):
+        return None
+    suites = summary.get("suites", summary)
+    rows = []
+    for name, stats in suites.items():
+        if isinstance(stats, dict):
+            rows.append(
+                {"suite": name, **{k: v for k, v in stats.items() if not isinstance(v, (dict, list))}}
+            )
+    return rows or None
+
+
+def stt_slice_table(report_dir: Path) -> list[dict[str, Any]] | None:
+    metrics = _read_json(report_dir / "metrics.json")
+    if not isinstance(metrics, dict):
+        return None
+    slices = metrics.get("slices") or metrics.get("by_slice") or {}
+    rows: list[dict[str, Any]] = []
+    for column, values in slices.items():
+        if isinstance(values, dict):
+            for value, stats in values.items():
+                row = {"slice": column, "value": value}
+                row.update(stats if isinstance(stats, dict) else {"cer": stats})
+                rows.append(row)
+    return rows or None
+
+
+def leaderboard_markdown(report_dir: Path) -> str | None:
+    path = report_dir / "leaderboard.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def bento_markdown(bento_json: Path) -> str | None:
+    info = _read_json(bento_json)
+    if not isinstance(info, dict) or "tag" not in info:
+        return None
+    return f"**Bento** `{info['tag']}`\n\nServe it with:\n\n```\nbentoml serve {info['tag']}\n```\n"
+
+
+def publish(stage: str, params: Any) -> list[str]:
+    """Create this stage's Prefect artifacts; returns their keys. Call inside a flow or task run."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+    keys: list[str] = []
+    if stage == "validate":
+        report = Path(params.validate_.report)
+        rows = validation_table(report)
+        if rows:
+            create_table_artifact(rows, key="validation-summary", description="Great Expectations suites")
+            keys.append("validation-summary")
+        docs = next(iter(sorted(report.rglob("index.html"))), None)
+        if docs is not None:
+            create_link_artifact(docs.resolve().as_uri(), link_text="data docs", key="data-docs")
+            keys.append("data-docs")
+    elif stage == "evaluate_stt":
+        rows = stt_slice_table(Path(params.stt.report))
+        if rows:
+            create_table_artifact(rows, key="stt-cer-by-slice", description="STT CER by speaker slice")
+            keys.append("stt-cer-by-slice")
+    elif stage in ("evaluate_llm", "select"):
+        text = leaderboard_markdown(Path(params.llm.report))
+        if text:
+            create_markdown_artifact(text, key="llm-leaderboard", description="LLM candidates")
+            keys.append("llm-leaderboard")
+    elif stage == "package":
+        text = bento_markdown(Path(params.package.out))
+        if text:
+            create_markdown_artifact(text, key="bento", description="the Bento this run built")
+            keys.append("bento")
+    return keys

@@ -1,0 +1,77 @@
+"""DVC as the shared memory of both entrances.
+
+`dvc repro` and the Prefect flow agree because they consult the same record: a stage is up to date
+when `dvc status` says its deps (data and its own code), params section and outs match dvc.lock.
+The flow asks before running a stage and commits the stage's lock entry after it, so after a Prefect
+run `dvc repro` has nothing to do, and after `dvc repro` the flow finds every stage cached.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+_LOCK = threading.Lock()  # dvc's repo lock is per process tree: serialise our own threads first
+
+
+class DvcError(RuntimeError):
+    """A DVC operation failed; the message says which stage and what to do."""
+
+
+def _repo(root: Path) -> Any:
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    from dvc.repo import Repo
+
+    try:
+        return Repo(str(root))
+    except Exception as exc:
+        raise DvcError(
+            f"{root}: not a DVC repository ({exc}); run `dvc init` in the repository root"
+        ) from None
+
+
+def stage_status(root: Path, stage: str) -> dict[str, Any]:
+    """`dvc status <stage>`: an empty dict when the stage is up to date."""
+    with _LOCK:
+        repo = _repo(root)
+        try:
+            return dict(repo.status(targets=[stage]))
+        finally:
+            repo.close()
+
+
+def is_up_to_date(root: Path, stage: str) -> bool:
+    return not stage_status(root, stage)
+
+
+def commit_stage(root: Path, stage: str) -> None:
+    """Record the stage's current deps, params and outs in dvc.lock (and outs in the DVC cache)."""
+    with _LOCK:
+        repo = _repo(root)
+        try:
+            repo.commit(stage, force=True)
+        except Exception as exc:
+            raise DvcError(f"dvc commit {stage} failed: {exc}") from exc
+        finally:
+            repo.close()
+
+
+def push(root: Path) -> int:
+    """`dvc push` to the default remote; the local remote directory is created on first use."""
+    with _LOCK:
+        repo = _repo(root)
+        try:
+            remote = repo.config["core"].get("remote")
+            if remote:
+                url = repo.config["remote"][remote].get("url", "")
+                if "://" not in url:
+                    Path(os.path.expanduser(url)).mkdir(parents=True, exist_ok=True)
+            return int(repo.push())
+        except Exception as exc:
+            raise DvcError(
+                f"dvc push failed: {exc}; check `dvc remote list` and the remote's access"
+            ) from exc
+        finally:
+            repo.close()

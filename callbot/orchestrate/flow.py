@@ -1,0 +1,91 @@
+"""The Prefect side of the lifecycle: one task per DVC stage, waves run concurrently, a version task.
+
+`flows/lifecycle.py` only declares the flow and calls :func:`run_lifecycle`; everything else is here
+so it is importable and testable without Prefect's decorators in the way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from callbot.config import Params, load_params
+from callbot.orchestrate.lifecycle import StageOutcome, run_stage, stages_until, waves
+
+
+def _stage_task(name: str, root: str, params_file: str) -> Any:
+    from prefect.states import Completed
+
+    from callbot.orchestrate.artifacts import publish
+
+    params = load_params(Path(root) / params_file)
+    outcome = run_stage(name, Path(root), params)
+    publish(name, params)
+    if outcome.cached:
+        return Completed(name="Cached", message="up to date in dvc.lock", data=outcome)
+    return outcome
+
+
+def _version_task(root: str, params_file: str) -> dict[str, Any]:
+    from prefect.artifacts import create_markdown_artifact
+
+    from callbot.orchestrate.dvc import push
+    from callbot.orchestrate.version import record_version
+
+    params = load_params(Path(root) / params_file)
+    records = Path(root) / params.prepare.out / "records.parquet"
+    entry = record_version(records, Path(root) / params.orchestrate.version_file, note="lifecycle flow")
+    pushed = push(Path(root)) if params.orchestrate.push else 0
+    create_markdown_artifact(
+        f"dataset **{entry.version}** ({entry.bump}), {entry.fingerprint.records} records; "
+        f"{pushed} files pushed to the DVC remote",
+        key="dataset-version",
+    )
+    return {"version": entry.version, "bump": entry.bump, "pushed": pushed}
+
+
+def task_runner(params: Params) -> Any:
+    """Threads on one host; Dask workers (prefect-dask) when the work outgrows it."""
+    if params.orchestrate.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(cluster_kwargs={"n_workers": params.orchestrate.dask_workers})
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=2)
+
+
+def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict[str, Any]:
+    """The flow body: stages in waves (each wave's stages concurrently), version after validate."""
+    from prefect import task
+    from prefect.tasks import exponential_backoff
+
+    root = str(Path(root or os.getcwd()).resolve())
+    os.chdir(root)  # params paths are relative to the repository, as for `dvc repro`
+    params = load_params(Path(root) / params_file)
+    stage = task(_stage_task, name="stage", task_run_name="{name}")
+    io_stage = stage.with_options(
+        retries=params.orchestrate.retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=params.orchestrate.retry_delay_s),
+    )
+    version = task(_version_task, name="version", retries=params.orchestrate.retries)
+    outcomes: dict[str, Any] = {}
+    for wave in waves(stages_until(until)):
+        futures = [((io_stage if s.io else stage).submit(s.name, root, params_file), s.name) for s in wave]
+        for future, name in futures:
+            result = future.result()
+            outcomes[name] = result
+        if any(s.name == "validate" for s in wave):
+            outcomes["version"] = version(root, params_file)
+    return outcomes
+
+
+def describe(outcomes: dict[str, Any]) -> str:
+    parts = []
+    for name, outcome in outcomes.items():
+        if isinstance(outcome, StageOutcome):
+            parts.append(f"{name}={'cached' if outcome.cached else f'{outcome.seconds:.0f}s'}")
+        elif isinstance(outcome, dict) and "version" in outcome:
+            parts.append(f"dataset={outcome['version']}")
+    return " ".join(parts)

@@ -1,0 +1,111 @@
+"""The lifecycle as Prefect tasks over the same stage functions `callbot <stage>` and `dvc repro` run.
+
+Each DVC stage name maps to one runner below; a runner only loads its params section and calls the
+stage's pure function (the same call the CLI makes). The Prefect task around it asks DVC first
+(`dvc status <stage>`): an up-to-date stage finishes as ``Cached`` without running, so a run after
+`dvc repro` does nothing twice; a stage that ran is committed to dvc.lock, so `dvc repro` after a
+Prefect run does nothing either. The cache key is therefore DVC's: input file hashes + the stage's
+own params section + its code, never a DataFrame or a model object.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callbot.config import Params
+
+
+class StageFailed(RuntimeError):
+    """A stage ran and reported failure (a rejected archive under --strict, a failed data gate...)."""
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str  # the dvc.yaml stage name
+    run: Callable[[Params], Any]
+    wave: int  # stages of one wave are independent and may run concurrently
+    io: bool = False  # retried with backoff (file systems and remotes fail transiently)
+
+
+def _sample(p: Params) -> Any:
+    from callbot.sample import run_sample
+
+    return run_sample(p.sample)
+
+
+def _sample_callcenter(p: Params) -> Any:
+    from callbot.sample import run_sample
+
+    return run_sample(p.sample, dataset="callcenter")
+
+
+def _ingest(p: Params) -> Any:
+    from callbot.aihub.ingest import run_ingest
+
+    report = run_ingest(Path(p.ingest.src), Path(p.ingest.out), p.ingest, strict=p.ingest.strict)
+    if report.fatal:
+        raise StageFailed(f"ingest: rejects under strict mode; see {p.ingest.out}/_rejects.jsonl")
+    return report
+
+
+def _prepare(p: Params) -> Any:
+    from callbot.prepare.run import run_prepare
+
+    return run_prepare(Path(p.prepare.raw), Path(p.prepare.out), p.prepare)
+
+
+def _validate(p: Params) -> Any:
+    from callbot.quality.gate import run_validate
+
+    result = run_validate(Path(p.validate_.prepared), Path(p.validate_.report), p.validate_)
+    if not result.passed:
+        raise StageFailed(f"validate: the data gate failed; open {p.validate_.report} for the data docs")
+    return result
+
+
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec("sample", _sample, wave=0),
+    StageSpec("sample_callcenter", _sample_callcenter, wave=0),
+    StageSpec("ingest", _ingest, wave=1, io=True),
+    StageSpec("prepare", _prepare, wave=2),
+    StageSpec("validate", _validate, wave=3),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def stages_until(until: str) -> list[StageSpec]:
+    if until not in STAGE_NAMES:
+        raise ValueError(f"unknown stage {until!r}; stages are: {', '.join(STAGE_NAMES)}")
+    last = STAGE_NAMES.index(until)
+    return [s for s in STAGES if STAGE_NAMES.index(s.name) <= last]
+
+
+def waves(stages: list[StageSpec]) -> list[list[StageSpec]]:
+    grouped: dict[int, list[StageSpec]] = {}
+    for stage in stages:
+        grouped.setdefault(stage.wave, []).append(stage)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    name: str
+    cached: bool
+    seconds: float
+
+
+def run_stage(name: str, root: Path, params: Params) -> StageOutcome:
+    """Run one stage unless DVC says it is up to date, then commit it to dvc.lock."""
+    from callbot.orchestrate.dvc import commit_stage, is_up_to_date
+
+    spec = {s.name: s for s in STAGES}[name]
+    if is_up_to_date(root, name):
+        return StageOutcome(name, cached=True, seconds=0.0)
+    start = time.perf_counter()
+    spec.run(params)
+    commit_stage(root, name)
+    return StageOutcome(name, cached=False, seconds=time.perf_counter() - start)

@@ -74,7 +74,8 @@ def read_manifest(path: Path) -> list[str]:
 
 def records_frame(records: pd.DataFrame) -> pd.DataFrame:
     """records.parquet plus the per-row figures the labels and audio suites judge."""
-    frame = records.copy()
+    frame = records.reset_index(drop=True)
+    frame["row"] = frame.index  # names a record in the data docs even when its id is null or repeated
     eojeols = frame["text_raw"].str.split().str.len()
     frame["word_count_gap"] = (frame["word_count"].astype("float64") - eojeols.astype("float64")).abs()
     frame["text_chars"] = frame["text_raw"].str.len().astype("float64")

@@ -43,9 +43,11 @@ __all__ = ["GateInputError", "GateResult", "run_validate"]
 
 DATASOURCE = "callbot"
 CHECKPOINTS = {"records": ("labels", "audio"), "dataset": ("splits", "reference")}
-INDEX_COLUMNS = {"records": ["utterance_id"], "dataset": ["check_key"]}
+# `row` (position in records.parquet) identifies a record even when its utterance_id is null or repeated
+INDEX_COLUMNS = {"records": ["row", "utterance_id"], "dataset": ["check_key"]}
 QUARANTINE_FILE = "quarantine_validate.jsonl"
 VALIDATED_FILE = "records.validated.parquet"
+EXAMPLES = 20  # failing keys per expectation in summary.json (all of them are in validations/)
 
 CONTEXT_CONFIG = """\
 # callbot's Great Expectations context: suites, validation definitions and checkpoints are versioned;
@@ -108,6 +110,7 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int
     unexpected_percent: float
+    unexpected_keys: tuple[str, ...] = ()  # utterance_id (records) or check_key (dataset) of each failure
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,12 @@ class GateResult:
             "quarantine_limit": limit,
             "suites": {name: vars(outcome) for name, outcome in self.suites.items()},
             "failed_expectations": [
-                {k: v for k, v in vars(o).items() if k != "success"} for o in self.outcomes if not o.success
+                {
+                    **{k: v for k, v in vars(o).items() if k not in ("success", "unexpected_keys")},
+                    "examples": list(o.unexpected_keys[:EXAMPLES]),
+                }
+                for o in self.outcomes
+                if not o.success
             ],
             "reasons": self.reasons,
             "data_docs": str(self.data_docs.relative_to(self.report)),
@@ -275,13 +283,26 @@ def _ensure_checkpoint(context: Any, name: str, suites: dict[str, Any]) -> Any:
 # ---- results -> outcomes, quarantine, verdict ----------------------------------------------------
 
 
-def _describe(entry: dict[str, Any], index_column: str) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in entry.items() if k != index_column)
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
-def _collect(
-    checkpoint_result: Any, index_column: str, quarantine: dict[str, list[tuple[str, str, str]]]
-) -> list[ExpectationOutcome]:
+def _key(entry: dict[str, Any]) -> str:
+    """How a failure is named: a record by its utterance_id (its row when the id is null), an item by key."""
+    if "check_key" in entry:
+        return str(entry["check_key"])
+    uid = entry.get("utterance_id")
+    return f"<null id, row {entry.get('row')}>" if _is_null(uid) else str(uid)
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in entry.items() if k not in ("row", "utterance_id"))
+
+
+Quarantine = dict[int, list[tuple[str, str, str]]]  # row -> (suite, expectation, message) for each failure
+
+
+def _collect(checkpoint_result: Any, quarantine: Quarantine) -> list[ExpectationOutcome]:
     """Outcomes of one checkpoint run; rows failing a quarantine rule are added to ``quarantine``."""
     outcomes = []
     for run in checkpoint_result.run_results.values():
@@ -290,6 +311,8 @@ def _collect(
             config = result.expectation_config
             meta = config.meta or {}
             stats = result.result or {}
+            failures = stats.get("unexpected_index_list") or []
+            keys = tuple(_key(e) for e in failures)
             outcomes.append(
                 ExpectationOutcome(
                     suite=suite,
@@ -300,18 +323,19 @@ def _collect(
                     success=bool(result.success),
                     unexpected_count=int(stats.get("unexpected_count") or 0),
                     unexpected_percent=float(stats.get("unexpected_percent") or 0.0),
+                    unexpected_keys=keys,
                 )
             )
-            if meta.get("quarantine") and index_column == "utterance_id":
-                for entry in stats.get("unexpected_index_list") or []:
-                    uid = str(entry.get(index_column))
-                    quarantine.setdefault(uid, []).append(
-                        (suite, config.type, _describe(entry, index_column))
-                    )
+            if meta.get("quarantine"):
+                for entry in failures:
+                    if "row" in entry:
+                        quarantine.setdefault(int(entry["row"]), []).append(
+                            (suite, config.type, _describe(entry))
+                        )
     return outcomes
 
 
-def _suite_outcomes(outcomes: list[ExpectationOutcome], quarantine_by_suite: dict[str, set[str]]) -> dict:
+def _suite_outcomes(outcomes: list[ExpectationOutcome], quarantine_by_suite: dict[str, set[int]]) -> dict:
     from callbot.quality.suites import SUITES
 
     table = {}
@@ -342,13 +366,13 @@ def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
         raise
 
 
-def _write_validated(prepared: Path, records: pd.DataFrame, excluded: set[str]) -> None:
+def _write_validated(prepared: Path, records: pd.DataFrame, excluded: list[int]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from callbot.prepare.schema import RECORD_SCHEMA
 
-    kept = records[~records["utterance_id"].isin(excluded)]
+    kept = records.drop(index=records.index[excluded])
     table = pa.Table.from_pandas(kept[list(RECORD_COLUMNS)], schema=RECORD_SCHEMA, preserve_index=False)
     target = prepared / VALIDATED_FILE
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=prepared)
@@ -425,18 +449,19 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
             checkpoints = {name: _ensure_checkpoint(context, name, suites) for name in CHECKPOINTS}
             bar.advance(task)
 
-            quarantine: dict[str, list[tuple[str, str, str]]] = {}
+            quarantine: Quarantine = {}
             outcomes: list[ExpectationOutcome] = []
             frames = {"records": records_view, "dataset": dataset_view}
             for name, checkpoint in checkpoints.items():
                 run = checkpoint.run(batch_parameters={"dataframe": frames[name]})
-                outcomes += _collect(run, INDEX_COLUMNS[name][0], quarantine)
+                outcomes += _collect(run, quarantine)
                 bar.advance(task)
 
-            by_suite: dict[str, set[str]] = defaultdict(set)
-            for uid, failures in quarantine.items():
+            by_suite: dict[str, set[int]] = defaultdict(set)
+            for row, failures in quarantine.items():
                 for suite_name, _, _ in failures:
-                    by_suite[suite_name].add(uid)
+                    by_suite[suite_name].add(row)
+            ids = records["utterance_id"]
             rows = len(records)
             share = len(quarantine) / rows if rows else 0.0
             reasons = [
@@ -461,7 +486,10 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
                 reasons=reasons,
                 report=report.resolve(),
                 data_docs=report.resolve() / "data_docs" / "index.html",
-                quarantine={uid: [e for _, e, _ in f] for uid, f in quarantine.items()},
+                quarantine={
+                    _key({"row": r, "utterance_id": ids.iat[r]}): [e for _, e, _ in f]
+                    for r, f in quarantine.items()
+                },
             )
             (built / "summary.json").write_text(
                 json.dumps(result.as_summary(params.quarantine_limit), indent=2, ensure_ascii=False) + "\n",
@@ -476,13 +504,19 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
         _write_jsonl_atomic(
             prepared / QUARANTINE_FILE,
             [
-                {"source": "validate", "utterance_id": uid, "reason": f"expectation:{e}", "message": m}
-                for uid, failures in sorted(quarantine.items())
+                {
+                    "source": "validate",
+                    "utterance_id": None if _is_null(ids.iat[row]) else str(ids.iat[row]),
+                    "row": row,
+                    "reason": f"expectation:{e}",
+                    "message": m,
+                }
+                for row, failures in sorted(quarantine.items())
                 for _, e, m in failures
             ],
         )
         if result.passed:
-            _write_validated(prepared, records, set(quarantine))
+            _write_validated(prepared, records, sorted(quarantine))
         else:  # a stale gated table must not let training run on data this run rejected
             (prepared / VALIDATED_FILE).unlink(missing_ok=True)
         bar.advance(task)

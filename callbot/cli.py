@@ -98,7 +98,10 @@ def ingest(
     out: Annotated[Path | None, typer.Option(help="where the extracted tree goes")] = None,
     strict: Annotated[bool, typer.Option(help="any reject is fatal (exit 1)")] = False,
 ) -> None:
-    """Stream split archives into a verified tree with _manifest.jsonl and _rejects.jsonl."""
+    """Stream split archives (no merged copy) into a verified tree: _manifest.jsonl, _rejects.jsonl, _pairs.json.
+
+    Resumable: a re-run skips archives whose parts are unchanged and finishes the rest.
+    """
     params = load().ingest
     from callbot.aihub.ingest import run_ingest
 

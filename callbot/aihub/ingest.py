@@ -231,7 +231,18 @@ def _ingest_zip(
     rejects: list[dict[str, Any]] = []
     with PartedFile(archive.parts) as f:
         total = archive.size
-        directory = read_directory(f, total, archive.rel)
+        try:
+            directory = read_directory(f, total, archive.rel)
+        except ArchiveRefused as exc:
+            if exc.reason == "truncated" and len(archive.parts) > 1:
+                last = archive.parts[-1]
+                raise ArchiveRefused(
+                    "truncated",
+                    f"{archive.rel}: the zip's end record is not in the last part {last.path.name} "
+                    f"({last.size:,} bytes, the others {archive.parts[0].size:,}): that part is truncated "
+                    "or later parts are missing; re-download it",
+                ) from None
+            raise
         if directory.end < total:
             past = [p.path.name for p in archive.parts if p.offset >= directory.end]
             if past:

@@ -147,5 +147,48 @@ def validate(
         raise typer.Exit(1)
 
 
+# ---- serve (issue 8) ----------------------------------------------------------------------------
+@app.command()
+def package(
+    stt_model: Annotated[Path | None, typer.Option(help="the exported STT model directory")] = None,
+    selected: Annotated[Path | None, typer.Option(help="the LLM selection (select.out)")] = None,
+    out: Annotated[Path | None, typer.Option(help="where the Bento tag is recorded")] = None,
+) -> None:
+    """Import the selected STT and LLM and the voice into the BentoML store, build the Bento."""
+    params = load()
+    overrides = {k: str(v) for k, v in dict(stt_model=stt_model, selected=selected, out=out).items() if v}
+    section = params.package.model_copy(update=overrides)
+    from callbot.registry.package import PackageError, run_package
+
+    try:
+        record = run_package(section, params.tts, params.serve)
+    except PackageError as exc:
+        fail(str(exc))
+    typer.echo(f"serve it:  {record.serve_command}")
+    typer.echo(f"web page:  {record.page_url}")
+
+
+@app.command()
+def serve(
+    bento: Annotated[str | None, typer.Argument(help="a Bento tag (default: models/bento.json)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: serve.port)")] = None,
+) -> None:
+    """Serve the packaged Bento on serve.host:serve.port; the page is at /ui/, the API docs at /."""
+    import json
+    import os
+    import sys
+
+    params = load()
+    if bento is None:
+        record = Path(params.package.out)
+        if not record.is_file():
+            fail(f"{record}: no packaged Bento recorded; run `callbot package` first")
+        bento = json.loads(record.read_text(encoding="utf-8"))["bento"]
+    host, port = params.serve.host, port or params.serve.port
+    typer.echo(f"serving {bento}: page http://{host}:{port}/ui/  API docs http://{host}:{port}/")
+    command = [sys.executable, "-m", "bentoml", "serve", str(bento), "--host", host, "--port", str(port)]
+    os.execv(sys.executable, command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +20,6 @@ import pytest
 _HOME = Path(tempfile.mkdtemp(prefix="callbot-bentoml-"))
 os.environ["BENTOML_HOME"] = str(_HOME)
 os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_smoke_repo(root: Path, params) -> dict[str, object]:
@@ -80,3 +73,9 @@ def packaged(bentoml_home: Path, params, smoke_repo: Path) -> dict[str, str]:
     from callbot.registry.package import import_models
 
     return import_models(package_section(params, smoke_repo), params.tts, params.serve, smoke_repo)
+
+
+@pytest.fixture(scope="session")
+def package_params(params, smoke_repo: Path):
+    """The package section pointed at the tiny models (what ``callbot package`` would read)."""
+    return package_section(params, smoke_repo)

@@ -265,7 +265,9 @@ def _ensure_checkpoint(context: Any, name: str, suites: dict[str, Any]) -> Any:
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS[name]}
     try:
         checkpoint = context.checkpoints.get(name)
-        fresh = [d.id for d in checkpoint.validation_definitions] == [d.id for d in definitions]
+        fresh = [d.id for d in checkpoint.validation_definitions] == [d.id for d in definitions] and (
+            checkpoint.result_format == result_format
+        )
     except Exception:
         checkpoint, fresh = None, False
     if not fresh:
@@ -278,6 +280,18 @@ def _ensure_checkpoint(context: Any, name: str, suites: dict[str, Any]) -> Any:
             )
         )
     return checkpoint
+
+
+def sync_context(params: ValidateParams, report: Path) -> dict[str, Any]:
+    """Bring the file context in line with params.yaml; the checkpoints, by name, ready to run.
+
+    One context per run: both checkpoints share it, so GX starts once.
+    """
+    from callbot.quality.suites import build_suites
+
+    context = open_context(Path(params.context), report)
+    suites = {name: _ensure_suite(context, name, exps) for name, exps in build_suites(params).items()}
+    return {name: _ensure_checkpoint(context, name, suites) for name in CHECKPOINTS}
 
 
 # ---- results -> outcomes, quarantine, verdict ----------------------------------------------------
@@ -430,8 +444,6 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
     Returns the verdict; ``passed`` is false when a critical expectation failed or more than
     ``params.quarantine_limit`` of the rows were quarantined. Bad inputs raise :class:`GateInputError`.
     """
-    from callbot.quality.suites import build_suites
-
     prepared, report = Path(prepared), Path(report)
     with progress() as bar:
         task = bar.add_task("validate", total=6)
@@ -444,9 +456,7 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
         report.parent.mkdir(parents=True, exist_ok=True)
         built = Path(tempfile.mkdtemp(prefix=f".{report.name}.", dir=report.parent)).resolve()
         try:
-            context = open_context(Path(params.context), built)
-            suites = {name: _ensure_suite(context, name, exps) for name, exps in build_suites(params).items()}
-            checkpoints = {name: _ensure_checkpoint(context, name, suites) for name in CHECKPOINTS}
+            checkpoints = sync_context(params, built)
             bar.advance(task)
 
             quarantine: Quarantine = {}

@@ -147,6 +147,44 @@ def validate(
         raise typer.Exit(1)
 
 
+# ---- stt (issue 6) ------------------------------------------------------------------------------
+@app.command("train-stt")
+def train_stt(
+    prepared: Annotated[Path | None, typer.Option(help="prepared directory holding stt/")] = None,
+    out: Annotated[Path | None, typer.Option(help="where model/, whisper.pt and export.json go")] = None,
+    report: Annotated[Path | None, typer.Option(help="where loss.csv and segments.json go")] = None,
+) -> None:
+    """Fine-tune Whisper on the prepared STT data (resumes after a crash) and export it for serving."""
+    params = load().stt
+    from callbot.stt.data import STTDataError
+    from callbot.stt.model import ModelSourceError
+    from callbot.stt.train import train_stt as run_train_stt
+
+    try:
+        run_train_stt(params, prepared, out, report)
+    except (STTDataError, ModelSourceError) as exc:
+        fail(str(exc))
+
+
+@app.command("evaluate-stt")
+def evaluate_stt(
+    prepared: Annotated[Path | None, typer.Option(help="prepared directory holding stt/")] = None,
+    out: Annotated[Path | None, typer.Option(help="the train-stt output directory")] = None,
+    report: Annotated[Path | None, typer.Option(help="where metrics.json and the slice plot go")] = None,
+) -> None:
+    """Base vs fine-tuned CER/WER on the test split, by slice; exit 1 when a gate fails."""
+    params = load().stt
+    from callbot.stt.data import STTDataError
+    from callbot.stt.evaluate import evaluate_stt as run_evaluate_stt
+
+    try:
+        result = run_evaluate_stt(params, prepared, out, report)
+    except STTDataError as exc:
+        fail(str(exc))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
 # ---- serve (issue 8) ----------------------------------------------------------------------------
 @app.command()
 def package(

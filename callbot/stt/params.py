@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from callbot.params_base import Section
+
+
+class TinyWhisperParams(Section):
+    """Shape of the Whisper that ``base_model: build:tiny`` builds (random weights, real tokenizer)."""
+
+    d_model: int
+    encoder_layers: int
+    decoder_layers: int
+    heads: int
+    ffn_dim: int
+
+
+class LoraParams(Section):
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: list[str]
 
 
 class STTParams(Section):
     base_model: str  # a local directory, "build:tiny" (smoke), or a hub id (full only)
+    allow_hub: bool  # false: a hub id is refused (the smoke profile runs offline)
+    tiny: TinyWhisperParams
+    prepared: str  # the prepared directory holding stt/ (callbot prepare --out)
     out: str
     report: str
     seed: int
+    threads: int  # torch CPU threads; 0 = all cores
+    # training segments
+    window_s: float  # audio one encoder pass covers; must match the model's feature extractor
+    overlap_s: float  # overlap of inference windows where speech runs on without a pause
+    min_pause_s: float
+    silence_db: float  # a frame this far below the recording's loud level is silence
+    duration_tolerance: float  # a phrase may last this factor more or less than its share
+    max_train_segments: int  # 0 = all
+    # training
+    method: Literal["full", "lora"]
+    lora: LoraParams
+    learning_rate: float
+    warmup_steps: int
+    weight_decay: float
+    batch_size: int
+    grad_accum: int
+    max_steps: int
+    save_steps: int
+    logging_steps: int
+    # evaluation and gates
+    eval_batch_size: int
+    max_eval_utterances: int  # 0 = the whole test split
+    max_cer: float  # fine-tuned CER (spaces ignored) above this fails evaluate-stt
+    max_slice_gap: float  # largest CER gap between slices of one attribute above this fails
+    min_slice_size: int  # slices with fewer utterances are reported but not gated
+    prediction_samples: int
+    export_bench_clips: int  # clips timed to choose the faster serving backend

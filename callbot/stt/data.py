@@ -1,0 +1,123 @@
+"""Reading the prepared ``stt`` dataset: rows, audio as float32 16 kHz, the gate's exclusions.
+
+The dataset stores audio as paths (``Audio(decode=False)``): decoding through ``datasets`` needs
+torchcodec, which is not installable here, so soundfile reads the WAVs directly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+SLICE_COLUMNS = ("occupation", "gender", "age_range", "experience")
+
+
+class STTDataError(ValueError):
+    """The prepared STT dataset is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One row of the prepared ``stt`` dataset that STT training and evaluation use."""
+
+    utterance_id: str
+    audio_path: str
+    audio_bytes: bytes | None  # datasets embeds the WAV on save_to_disk; read from here when present
+    text: str
+    text_raw: str
+    duration_s: float
+    slices: dict[str, str | None]
+
+
+def read_audio(path: str | Path, data: bytes | None = None) -> np.ndarray:
+    """Mono float32 at 16 kHz from ``data`` (WAV bytes) or else ``path``; resampled, channels averaged."""
+    import io
+
+    import soundfile as sf
+
+    try:
+        source: Any = io.BytesIO(data) if data else str(path)
+        audio, rate = sf.read(source, dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise STTDataError(f"{path}: cannot read audio ({exc}); re-run `callbot prepare`") from None
+    mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
+    if rate != SAMPLE_RATE:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(rate, SAMPLE_RATE)
+        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def excluded_ids(prepared: Path) -> set[str]:
+    """Utterances the validation gate set aside (``gate.json``), if the gate wrote any."""
+    for name in ("gate.json", "quarantine_gate.json"):
+        path = prepared / name
+        if not path.is_file():
+            continue
+        try:
+            data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            raise STTDataError(f"{path}: not valid JSON ({exc}); re-run `callbot validate`") from None
+        ids: set[str] = set()
+        for key in ("excluded", "quarantined", "exclude", "utterance_ids", "excluded_utterance_ids"):
+            value = data.get(key) if isinstance(data, dict) else None
+            if isinstance(value, list):
+                ids.update(v if isinstance(v, str) else v.get("utterance_id", "") for v in value)
+        ids.discard("")
+        return ids
+    return set()
+
+
+def load_split(prepared: Path, split: str, limit: int = 0) -> tuple[list[Utterance], int]:
+    """Rows of one split (``limit`` > 0 keeps the first ``limit``) and how many the gate excluded."""
+    from datasets import load_from_disk
+
+    root = prepared / "stt"
+    if not (root / "dataset_dict.json").is_file():
+        raise STTDataError(f"{root}: no prepared STT dataset; run `callbot prepare` first")
+    dataset = load_from_disk(str(root))
+    if split not in dataset:
+        raise STTDataError(
+            f"{root}: has no '{split}' split (found {', '.join(dataset)}); re-run `callbot prepare`"
+        )
+    table = dataset[split]
+    missing = {"utterance_id", "audio", "text", "text_raw", "duration_s", *SLICE_COLUMNS} - set(
+        table.column_names
+    )
+    if missing:
+        raise STTDataError(f"{root}/{split}: missing columns {sorted(missing)}; re-run `callbot prepare`")
+    excluded = excluded_ids(prepared)
+    rows: list[Utterance] = []
+    skipped = 0
+    for row in table:
+        if row["utterance_id"] in excluded:
+            skipped += 1
+            continue
+        path = row["audio"]["path"] or ""
+        data = row["audio"].get("bytes")
+        if not data and not Path(path).is_file():
+            raise STTDataError(
+                f"{root}/{split}: audio of {row['utterance_id']} not found at {path!r}; re-run `callbot prepare`"
+            )
+        rows.append(
+            Utterance(
+                utterance_id=row["utterance_id"],
+                audio_path=path,
+                audio_bytes=data or None,
+                text=row["text"] or "",
+                text_raw=row["text_raw"] or row["text"] or "",
+                duration_s=float(row["duration_s"] or 0.0),
+                slices={c: row[c] for c in SLICE_COLUMNS},
+            )
+        )
+        if limit and len(rows) >= limit:
+            break
+    return rows, skipped

@@ -1,0 +1,147 @@
+"""Export a fine-tuned HF Whisper as an openai-whisper checkpoint and pick the faster backend.
+
+Serving may run either library; both are kept, and ``export.json`` records which one transcribed the
+benchmark clips faster on this machine's CPU, so :func:`callbot.stt.infer.load_transcriber` serves
+that one. The weight mapping is name for name (the architectures are the same network); dims come
+from the HF config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+_ATTN = {"q_proj": "query", "k_proj": "key", "v_proj": "value", "out_proj": "out"}
+_LAYER = {
+    "self_attn_layer_norm": "attn_ln",
+    "encoder_attn_layer_norm": "cross_attn_ln",
+    "final_layer_norm": "mlp_ln",
+    "fc1": "mlp.0",
+    "fc2": "mlp.2",
+}
+
+
+def openai_name(hf_name: str) -> str | None:
+    """The openai-whisper state-dict key of an HF Whisper weight (None: not part of it)."""
+    name = hf_name.removeprefix("model.")
+    if name.startswith("proj_out."):
+        return None  # tied to the token embedding
+    side, _, rest = name.partition(".")
+    if side not in ("encoder", "decoder"):
+        return None
+    fixed = {
+        "conv1.weight": "conv1.weight",
+        "conv1.bias": "conv1.bias",
+        "conv2.weight": "conv2.weight",
+        "conv2.bias": "conv2.bias",
+        "embed_positions.weight": "positional_embedding",
+        "embed_tokens.weight": "token_embedding.weight",
+        "layer_norm.weight": "ln_post.weight" if side == "encoder" else "ln.weight",
+        "layer_norm.bias": "ln_post.bias" if side == "encoder" else "ln.bias",
+    }
+    if rest in fixed:
+        return f"{side}.{fixed[rest]}"
+    parts = rest.split(".")
+    if parts[0] != "layers":
+        return None
+    index, module, tail = parts[1], parts[2], ".".join(parts[3:])
+    if module in ("self_attn", "encoder_attn"):
+        proj, param = tail.split(".")
+        block = "attn" if module == "self_attn" else "cross_attn"
+        return f"{side}.blocks.{index}.{block}.{_ATTN[proj]}.{param}"
+    if module in _LAYER:
+        return f"{side}.blocks.{index}.{_LAYER[module]}.{tail}"
+    return None
+
+
+def to_openai_checkpoint(model_dir: Path, out_path: Path) -> Path:
+    """Write ``out_path`` so that ``whisper.load_model(out_path)`` loads the HF model's weights."""
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    model = WhisperForConditionalGeneration.from_pretrained(str(model_dir), dtype=torch.float32)
+    config = model.config
+    dims = {
+        "n_mels": config.num_mel_bins,
+        "n_audio_ctx": config.max_source_positions,
+        "n_audio_state": config.d_model,
+        "n_audio_head": config.encoder_attention_heads,
+        "n_audio_layer": config.encoder_layers,
+        "n_vocab": config.vocab_size,
+        "n_text_ctx": config.max_target_positions,
+        "n_text_state": config.d_model,
+        "n_text_head": config.decoder_attention_heads,
+        "n_text_layer": config.decoder_layers,
+    }
+    state: dict[str, Any] = {}
+    for name, tensor in model.state_dict().items():
+        key = openai_name(name)
+        if key is not None:
+            state[key] = tensor.detach().clone().contiguous()
+    _check_complete(dims, state, model_dir)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    torch.save({"dims": dims, "model_state_dict": state}, tmp)
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def _check_complete(dims: dict[str, int], state: dict[str, Any], model_dir: Path) -> None:
+    """Every openai-whisper weight is covered, so ``load_state_dict`` cannot leave one random."""
+    from whisper.model import ModelDimensions, Whisper
+
+    expected = set(Whisper(ModelDimensions(**dims)).state_dict())
+    missing, extra = expected - set(state), set(state) - expected
+    if missing or extra:
+        raise ValueError(
+            f"{model_dir}: cannot map to openai-whisper: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}"
+        )
+
+
+def time_backends(
+    model_dir: Path, checkpoint: Path, clips: Sequence[np.ndarray], repeats: int = 2
+) -> dict[str, dict[str, float]]:
+    """Seconds and real-time factor of each backend transcribing ``clips`` (best of ``repeats``)."""
+    from callbot.stt.infer import SAMPLE_RATE, HFTranscriber, OpenAIWhisperTranscriber
+
+    audio_s = sum(len(c) for c in clips) / SAMPLE_RATE
+    results: dict[str, dict[str, float]] = {}
+    for name, transcriber in (
+        ("hf", HFTranscriber(model_dir)),
+        ("openai-whisper", OpenAIWhisperTranscriber(checkpoint)),
+    ):
+        transcriber.transcribe_batch(list(clips[:1]))  # warm-up: first-call allocations
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            transcriber.transcribe_batch(list(clips))
+            best = min(best, time.perf_counter() - start)
+        results[name] = {"seconds": round(best, 4), "rtf": round(best / audio_s, 5) if audio_s else 0.0}
+    return results
+
+
+def export_stt(model_dir: Path, out: Path, clips: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Write ``<out>/whisper.pt`` and ``<out>/export.json`` (the measured faster backend serves)."""
+    checkpoint = to_openai_checkpoint(model_dir, out / "whisper.pt")
+    timings = time_backends(model_dir, checkpoint, clips) if len(clips) else {}
+    backend = min(timings, key=lambda k: timings[k]["seconds"]) if timings else "hf"
+    record = {
+        "serve_backend": backend,
+        "hf_dir": os.path.relpath(model_dir, out),
+        "openai_whisper": checkpoint.name,
+        "timings": timings,
+        "clips": len(clips),
+        "device": "cpu",
+    }
+    tmp = out / ".export.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "export.json")
+    return record

@@ -1,0 +1,341 @@
+"""`callbot train-stt`: fine-tune Whisper on the prepared data, then export it for serving.
+
+One function, :func:`train_stt`, behind the CLI, the DVC stage and the Prefect task. It cuts the
+training split into window-sized segments (:mod:`callbot.stt.segment`), trains with
+``Seq2SeqTrainer`` (full or LoRA, gradient accumulation, mixed precision only on a GPU, a
+checkpoint every ``save_steps``), resumes from the last checkpoint when a previous run died, and
+writes the HF model directory, the openai-whisper checkpoint and ``export.json``
+(:mod:`callbot.stt.export`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callbot.console import progress, summary
+from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
+from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
+from callbot.stt.segment import Quarantined, SegmentRules, TrainingSegment, segment_utterance
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from callbot.stt.params import STTParams
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_dir: Path
+    global_step: int
+    train_loss: float | None
+    segments: int
+    quarantined: int
+    resumed_from: str | None
+    samples_per_s: float
+
+
+def configure_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+
+
+def shape_from(params: STTParams) -> TinyWhisperShape:
+    t = params.tiny
+    return TinyWhisperShape(
+        t.d_model, t.encoder_layers, t.decoder_layers, t.heads, t.ffn_dim, params.window_s
+    )
+
+
+def segment_rules(params: STTParams) -> SegmentRules:
+    return SegmentRules(
+        SAMPLE_RATE, params.window_s, params.min_pause_s, params.silence_db, params.duration_tolerance
+    )
+
+
+def cut_segments(
+    utterances: Sequence[Utterance], rules: SegmentRules, label: str = "segmenting"
+) -> tuple[list[tuple[TrainingSegment, np.ndarray]], list[Quarantined]]:
+    """Every utterance cut into window-sized (segment, audio) pairs; the rest quarantined."""
+    pairs: list[tuple[TrainingSegment, np.ndarray]] = []
+    quarantined: list[Quarantined] = []
+    with progress() as bar:
+        task = bar.add_task(label, total=len(utterances))
+        for utt in utterances:
+            audio = read_audio(utt.audio_path, utt.audio_bytes)
+            segments, left_out = segment_utterance(utt.utterance_id, audio, utt.text, utt.text_raw, rules)
+            pairs.extend((s, audio[s.start : s.end]) for s in segments)
+            quarantined.extend(left_out)
+            bar.advance(task)
+    return pairs, quarantined
+
+
+class SegmentDataset:
+    """Log-mel features and label ids of the training segments, computed once up front."""
+
+    def __init__(self, pairs: Sequence[tuple[TrainingSegment, np.ndarray]], processor: Any) -> None:
+        extractor, tokenizer = processor.feature_extractor, processor.tokenizer
+        self.items: list[dict[str, Any]] = []
+        for lo in range(0, len(pairs), 64):
+            chunk = pairs[lo : lo + 64]
+            features = extractor(
+                [a for _, a in chunk], sampling_rate=SAMPLE_RATE, return_tensors="np"
+            ).input_features
+            for (segment, _), feats in zip(chunk, features, strict=True):
+                labels = tokenizer(segment.text).input_ids
+                self.items.append({"input_features": feats.astype(np.float32), "labels": labels})
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.items[index]
+
+
+@dataclass
+class SpeechCollator:
+    """Stacks features; pads labels with -100 (ignored by the loss), minus the decoder start token.
+
+    The model prepends ``decoder_start_token_id`` itself when shifting labels right, so a label
+    that already starts with it would teach the model to emit it twice.
+    """
+
+    decoder_start_token_id: int
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        inputs = torch.from_numpy(np.stack([f["input_features"] for f in features]))
+        labels = [list(f["labels"]) for f in features]
+        if all(seq and seq[0] == self.decoder_start_token_id for seq in labels):
+            labels = [seq[1:] for seq in labels]
+        width = max(len(seq) for seq in labels)
+        padded = torch.full((len(labels), width), -100, dtype=torch.long)
+        for i, seq in enumerate(labels):
+            padded[i, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        return {"input_features": inputs, "labels": padded}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_loss(report: Path, history: list[dict[str, Any]]) -> None:
+    rows = [
+        {"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
+        for h in history
+        if "loss" in h and "step" in h
+    ]
+    _write_json(report / "loss.json", rows)
+    tmp = report / ".loss.csv.tmp"
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "learning_rate"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, report / "loss.csv")
+
+
+def _mixed_precision() -> dict[str, bool]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"use_cpu": True, "bf16": False, "fp16": False}
+    bf16 = torch.cuda.is_bf16_supported()
+    return {"use_cpu": False, "bf16": bf16, "fp16": not bf16}
+
+
+def _wrap_lora(model: Any, params: STTParams) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=params.lora.r,
+        lora_alpha=params.lora.alpha,
+        lora_dropout=params.lora.dropout,
+        target_modules=list(params.lora.target_modules),
+        bias="none",
+    )
+    return get_peft_model(model, config)
+
+
+def train_stt(
+    params: STTParams,
+    prepared: Path | None = None,
+    out: Path | None = None,
+    report: Path | None = None,
+    *,
+    callbacks: list[Any] | None = None,
+    export: bool = True,
+) -> TrainResult:
+    """Fine-tune ``params.base_model`` on ``<prepared>/stt`` train; write ``<out>/model`` and exports.
+
+    ``callbacks`` are extra ``TrainerCallback``s (tests use one to simulate a crash). A run whose
+    ``<out>/checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
+    """
+    import torch
+    from transformers import (
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        set_seed,
+    )
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from callbot.console import progress_enabled
+    from callbot.stt.model import configure_generation
+
+    prepared = Path(prepared or params.prepared)
+    out = Path(out or params.out)
+    report = Path(report or params.report)
+    configure_threads(params.threads)
+    set_seed(params.seed)
+
+    source = resolve_base_model(
+        params.base_model,
+        allow_hub=params.allow_hub,
+        shape=shape_from(params),
+        build_dir=out / "base",
+        seed=params.seed,
+    )
+    processor = WhisperProcessor.from_pretrained(source)
+    if abs(model_window_s(processor) - params.window_s) > 1e-6:
+        raise STTDataError(
+            f"stt.window_s is {params.window_s} s but {source} encodes {model_window_s(processor)} s windows; "
+            "set stt.window_s to the model's window"
+        )
+    processor.tokenizer.set_prefix_tokens(language="ko", task="transcribe")
+
+    utterances, gated = load_split(prepared, "train")
+    if not utterances:
+        raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
+    pairs, quarantined = cut_segments(utterances, segment_rules(params))
+    if params.max_train_segments:
+        pairs = pairs[: params.max_train_segments]
+    if not pairs:
+        raise STTDataError(
+            f"{prepared}/stt: no training segment survived segmentation; see {report}/segments.json"
+        )
+    segmented_ids = {s.utterance_id for s, _ in pairs}
+    reasons: dict[str, int] = {}
+    for q in quarantined:
+        reasons[q.reason] = reasons.get(q.reason, 0) + 1
+    _write_json(
+        report / "segments.json",
+        {
+            "utterances": len(utterances),
+            "excluded_by_gate": gated,
+            "aligned_utterances": len(segmented_ids),
+            "segments": len(pairs),
+            "segment_seconds": round(sum(len(a) for _, a in pairs) / SAMPLE_RATE, 1),
+            "quarantined": len(quarantined),
+            "quarantine_reasons": reasons,
+            "quarantine": [asdict(q) for q in quarantined[:200]],
+        },
+    )
+    train_set = SegmentDataset(pairs, processor)
+
+    model = WhisperForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+    configure_generation(model)
+    model.config.use_cache = False
+    if params.method == "lora":
+        model = _wrap_lora(model, params)
+
+    checkpoints = out / CHECKPOINTS
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    last = get_last_checkpoint(str(checkpoints))
+    args = Seq2SeqTrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.learning_rate,
+        warmup_steps=params.warmup_steps,
+        weight_decay=params.weight_decay,
+        max_steps=params.max_steps,
+        lr_scheduler_type="linear",
+        save_strategy="steps",
+        save_steps=params.save_steps,
+        save_total_limit=2,
+        logging_steps=params.logging_steps,
+        eval_strategy="no",
+        seed=params.seed,
+        data_seed=params.seed,
+        report_to=[],
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        disable_tqdm=not progress_enabled(),
+        **_mixed_precision(),
+    )
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        data_collator=SpeechCollator(model.config.decoder_start_token_id),
+        processing_class=processor.feature_extractor,
+        callbacks=callbacks,
+    )
+    outcome = trainer.train(resume_from_checkpoint=last)
+    runtime = float(outcome.metrics.get("train_runtime") or 0.0)
+    steps_run = trainer.state.global_step - (_checkpoint_step(last) if last else 0)
+    samples_per_s = steps_run * params.batch_size * params.grad_accum / runtime if runtime else 0.0
+
+    trained = trainer.model
+    if params.method == "lora":
+        trained = trained.merge_and_unload()
+    trained.config.use_cache = True
+    configure_generation(trained)
+    model_dir = out / "model"
+    save_model_dir(trained, processor, model_dir)
+    _write_loss(report, trainer.state.log_history)
+    _write_json(
+        out / "train.json",
+        {
+            "base_model": source if Path(source).exists() else params.base_model,
+            "base_dir": str(out / "base") if Path(source) == out / "base" else source,
+            "global_step": trainer.state.global_step,
+            "train_loss": outcome.training_loss,
+            "segments": len(pairs),
+            "resumed_from": last,
+            "samples_per_s": round(samples_per_s, 2),
+            "method": params.method,
+        },
+    )
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    if export:
+        from callbot.stt.export import export_stt
+
+        export_stt(model_dir, out, [a for _, a in pairs[: params.export_bench_clips]])
+    summary(
+        "train-stt",
+        f"{len(pairs)} segments from {len(segmented_ids)}/{len(utterances)} utterances "
+        f"({len(quarantined)} quarantined), {trainer.state.global_step} steps, "
+        f"loss {outcome.training_loss:.3f}, {samples_per_s:.1f} samples/s -> {model_dir}",
+    )
+    return TrainResult(
+        model_dir=model_dir,
+        global_step=trainer.state.global_step,
+        train_loss=outcome.training_loss,
+        segments=len(pairs),
+        quarantined=len(quarantined),
+        resumed_from=last,
+        samples_per_s=samples_per_s,
+    )
+
+
+def _checkpoint_step(path: str) -> int:
+    try:
+        return int(Path(path).name.rsplit("-", 1)[-1])
+    except ValueError:
+        return 0

@@ -39,6 +39,7 @@ from callbot.aihub.zipstream import (
     TMP_SUFFIX,
     ArchiveRefused,
     check_member,
+    crc32,
     extract_member,
     read_directory,
 )
@@ -426,7 +427,7 @@ def _extract_tar_members(
         with tmp.open("wb") as fh:
             while chunk := src.read(1 << 20):
                 sha.update(chunk)
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 size += len(chunk)
                 fh.write(chunk)
                 progress(len(chunk))

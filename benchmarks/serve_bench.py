@@ -1,0 +1,210 @@
+"""Serving: latency and throughput of a served Bento on loopback, STT batching on vs off.
+
+What it measures: p50 / p95 latency and requests/s at concurrency 1, 4 and 16 for ``/transcribe``
+and ``/ars``, first with adaptive STT batching (serve.stt_batching) and then the same Bento with
+batching off (CALLBOT_STT_BATCHING=0), the baseline; then 10 % malformed requests mixed into a
+concurrency-16 run, counting 5xx answers (the claim: zero).
+
+By default it packages tiny real-architecture models into a temporary BentoML home (nothing is
+downloaded; the numbers then measure the serving machinery, not model quality); ``--bento TAG``
+benchmarks an already packaged Bento from your own store instead. Only 127.0.0.1 is used, every
+loop is bounded, and every server it starts is stopped.
+
+    .venv/bin/python benchmarks/serve_bench.py [--bento TAG] [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CONCURRENCY = (1, 4, 16)
+REQUESTS = {1: 4, 4: 8, 16: 16}  # per endpoint and level, times --scale
+QUESTIONS = ["코로나 검사는 어디서 받나요", "1339 상담 시간은 언제인가요", "예방접종 예약은 어떻게 하나요"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wav_bytes(samples: Any, rate: int) -> bytes:
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def package_tiny(home: Path) -> str:
+    """Tiny STT + LLM + espeak voice packaged into ``home`` by the real `callbot package` code."""
+    import json
+
+    import torch
+
+    from callbot.config import load_params
+    from callbot.llm.model import build_tiny_candidate
+    from callbot.registry.package import run_package
+    from callbot.stt.model import build_tiny_whisper
+
+    torch.set_num_threads(1)
+    params = load_params(REPO / "params.yaml", "smoke")
+    root = home / "repo"
+    build_tiny_whisper(root / "stt", seed=0)
+    llm = build_tiny_candidate("llama", root / "llm", params=params.llm, seed=0)
+    (root / "selected.json").write_text(
+        json.dumps({"winner": "tiny", "model_dir": str(llm)}), encoding="utf-8"
+    )
+    section = params.package.model_copy(
+        update={
+            "stt_model": str(root / "stt"),
+            "selected": str(root / "selected.json"),
+            "out": str(root / "bento.json"),
+            "dataset_version": str(root / "none.json"),
+        }
+    )
+    return run_package(section, params.tts, params.serve, root=REPO).bento
+
+
+@contextmanager
+def served(bento: str, batching: bool, workdir: Path) -> Iterator[str]:
+    """`bentoml serve <bento>` on a free loopback port; stopped (process group) on exit."""
+    import bentoml
+
+    port = free_port()
+    env = {**os.environ, "CALLBOT_STT_BATCHING": "1" if batching else "0", "CALLBOT_PROGRESS": "0"}
+    log = (workdir / f"serve-{'batched' if batching else 'unbatched'}.log").open("wb")
+    command = [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with bentoml.SyncHTTPClient(url, server_ready_timeout=300):
+            pass
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+def run_load(
+    url: str, path: str, bodies: list[bytes], concurrency: int
+) -> tuple[list[float], list[int], float]:
+    """POST each body once as the `audio` file, ``concurrency`` at a time; latencies, statuses, wall."""
+    import httpx
+
+    def one(body: bytes) -> tuple[float, int]:
+        start = time.perf_counter()
+        with httpx.Client(timeout=300) as client:
+            status = client.post(url + path, files={"audio": ("a.wav", body, "audio/wav")}).status_code
+        return time.perf_counter() - start, status
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, bodies))
+    wall = time.perf_counter() - start
+    return [r[0] for r in results], [r[1] for r in results], wall
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def measure(url: str, label: str, clips: list[bytes], scale: float) -> dict[tuple[str, int], float]:
+    """req/s per (endpoint, concurrency); prints a line per level."""
+    rps: dict[tuple[str, int], float] = {}
+    for path in ("/transcribe", "/ars"):
+        run_load(url, path, clips[:1], 1)  # warm-up: first calls load lazily
+        for level in CONCURRENCY:
+            count = max(level, round(REQUESTS[level] * scale))
+            bodies = [clips[i % len(clips)] for i in range(count)]
+            latencies, statuses, wall = run_load(url, path, bodies, level)
+            ok = sum(s == 200 for s in statuses)
+            rps[(path, level)] = count / wall
+            print(
+                f"{label:9s} {path:11s} c={level:2d} n={count:3d} ok={ok:3d} "
+                f"p50={statistics.median(latencies):6.2f}s p95={p95(latencies):6.2f}s {count / wall:6.2f} req/s",
+                flush=True,
+            )
+    return rps
+
+
+def malformed_run(url: str, clips: list[bytes], scale: float) -> tuple[int, dict[int, int]]:
+    """Concurrency 16, every 10th request malformed in a different way; returns (5xx count, statuses)."""
+    import numpy as np
+
+    bad = [
+        b"not audio at all" * 20,
+        b"",
+        wav_bytes(np.zeros(16000, dtype=np.int16), 16000),
+        b"\x1aE\xdf\xa3" + bytes(256),
+        wav_bytes(np.full(100, 3000, dtype=np.int16), 16000)[:40],
+    ]
+    count = max(20, round(40 * scale))
+    bodies = [bad[(i // 10) % len(bad)] if i % 10 == 9 else clips[i % len(clips)] for i in range(count)]
+    _latencies, statuses, _wall = run_load(url, "/transcribe", bodies, 16)
+    histogram = {code: statuses.count(code) for code in sorted(set(statuses))}
+    return sum(code >= 500 for code in statuses), histogram
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--bento", help="a packaged Bento tag in your BentoML store (default: package tiny models)"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the request counts per level")
+    args = parser.parse_args()
+    os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    workdir = Path(tempfile.mkdtemp(prefix="callbot-serve-bench-"))
+    try:
+        if args.bento:
+            bento = args.bento
+        else:
+            os.environ["BENTOML_HOME"] = str(workdir / "bentoml")
+            bento = package_tiny(workdir)
+        from callbot.tts.espeak import synthesize
+
+        clips = [wav_bytes(*synthesize(text)) for text in QUESTIONS]
+        print(f"bento {bento}; {os.cpu_count()} CPU cores; requests per level {REQUESTS} x {args.scale}")
+        with served(bento, batching=False, workdir=workdir) as url:
+            baseline = measure(url, "unbatched", clips, args.scale)
+        with served(bento, batching=True, workdir=workdir) as url:
+            batched = measure(url, "batched", clips, args.scale)
+            errors, histogram = malformed_run(url, clips, args.scale)
+        print(f"10% malformed /transcribe at c=16: status counts {histogram}; 5xx={errors}")
+        ratios = " ".join(
+            f"{path.strip('/')}_c{level}={batched[(path, level)] / baseline[(path, level)]:.2f}x"
+            for path in ("/transcribe", "/ars")
+            for level in CONCURRENCY
+        )
+        print(f"req/s batched/unbatched: {ratios} 5xx_with_10pct_malformed={errors}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -29,6 +29,7 @@ __all__ = ["LLM_TASKS", "STT_COLUMNS", "llm_examples", "write_llm", "write_stt"]
 STT_COLUMNS = ("utterance_id", "text", "text_raw", "role", "occupation", "gender", "age_range", "experience")
 LLM_TASKS = ("ars", "summary", "emotion", "intent")
 _SLICES = ("occupation", "gender", "age_range", "experience")
+_BATCH = 8192
 
 
 def _swap_dir(tmp: Path, final: Path) -> None:
@@ -59,15 +60,6 @@ def _quiet() -> None:
         disable_progress_bars()
 
 
-def _dataset(columns: dict[str, list[Any]], features: Any) -> Any:
-    """A Dataset straight from an arrow table of the features' schema (``from_dict`` re-encodes
-    every nested value in Python, the slowest step at full scale)."""
-    from datasets import Dataset, DatasetInfo
-
-    table = pa.Table.from_pydict(columns, schema=features.arrow_schema)
-    return Dataset(table, info=DatasetInfo(features=features))
-
-
 def _save(splits: Any, path: Path) -> None:
     """``save_to_disk``, forcing one shard for an empty split (zero shards would not load back)."""
     splits.save_to_disk(
@@ -91,7 +83,7 @@ def _declare_audio(saved: Path) -> None:
 
 def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
     """``out`` = DatasetDict(train/validation/test) of every record with audio; rows per split."""
-    from datasets import Dataset, DatasetDict, Features, Value
+    from datasets import Dataset, DatasetDict, DatasetInfo, Features, Value
 
     _quiet()
     features = Features(
@@ -105,18 +97,22 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
             **{k: Value("string") for k in _SLICES},
         }
     )
+    # arrow compute end to end: no Python object per row (the full set has 168k long transcripts)
     table = pq.read_table(records, columns=[*STT_COLUMNS, "audio_path", "duration_actual_ms", "split"])
     table = table.filter(pc.is_valid(table["audio_path"]))
-    root = str(raw_root.resolve())
+    root = str(raw_root.resolve()) + "/"
     splits: dict[str, Dataset] = {}
     for split in SPLITS:
         part = table.filter(pc.equal(table["split"], split))
-        columns: dict[str, Any] = {name: part[name].to_pylist() for name in STT_COLUMNS}
-        columns["audio"] = [{"bytes": None, "path": f"{root}/{p}"} for p in part["audio_path"].to_pylist()]
-        columns["duration_s"] = [
-            None if ms is None else ms / 1000 for ms in part["duration_actual_ms"].to_pylist()
-        ]
-        splits[split] = _dataset({name: columns[name] for name in features}, features)
+        paths = pc.binary_join_element_wise(root, part["audio_path"], "").combine_chunks()
+        audio = pa.StructArray.from_arrays(
+            [pa.nulls(len(paths), pa.binary()), paths], names=["bytes", "path"]
+        )
+        columns = {name: part[name] for name in STT_COLUMNS}
+        columns["audio"] = audio
+        columns["duration_s"] = pc.divide(part["duration_actual_ms"], 1000.0)
+        arrow = pa.table({name: columns[name] for name in features}).cast(features.arrow_schema)
+        splits[split] = Dataset(arrow, info=DatasetInfo(features=features))
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
     _declare_audio(tmp)
@@ -170,7 +166,9 @@ def _ars_examples(table: pa.Table, templates: TemplateParams) -> Iterator[dict[s
 def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any]]:
     """Every chat example of every task, with its split; deterministic order."""
     t = params.templates
-    table = pq.read_table(records)
+    needed = ["dataset", "domain", "role", "utterance_id", "interview_id", "text_raw", "speaker", "turn"]
+    needed += ["summary", "emotion", "intent", "split", *_SLICES]
+    table = pq.read_table(records, columns=needed)
     calls = table.filter(
         pc.and_(
             pc.equal(table["dataset"], "callcenter"), pc.is_in(table["domain"], pa.array(params.ars_domains))
@@ -183,14 +181,14 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
         pc.and_(pc.equal(table["dataset"], "interview"), pc.equal(table["role"], "answer"))
     )
     columns = ["utterance_id", "text_raw", "summary", "emotion", "intent", "split", *_SLICES]
-    rows = answers.select(columns).to_pylist()
+    answers = answers.select(columns)
     tasks = (
         ("summary", "summary", t.summary, ""),
         ("emotion", "emotion", t.emotion, ", ".join(EMOTIONS)),
         ("intent", "intent", t.intent, ", ".join(INTENTS)),
     )
     for task, column, template, labels in tasks:
-        for row in rows:
+        for row in (r for batch in answers.to_batches(max_chunksize=_BATCH) for r in batch.to_pylist()):
             target = row[column]
             if not target:
                 continue
@@ -206,7 +204,7 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
 
 def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> dict[str, dict[str, int]]:
     """``out`` = DatasetDict of chat examples, ``jsonl`` = the same one per line; counts per split and task."""
-    from datasets import DatasetDict, Features, List, Value
+    from datasets import Dataset, DatasetDict, DatasetInfo, Features, List, Value
 
     _quiet()
     features = Features(
@@ -218,20 +216,32 @@ def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> d
             **{k: Value("string") for k in _SLICES},
         }
     )
-    by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    # rows become arrow batches every BATCH examples: memory holds compact arrow, not dicts
+    schema = features.arrow_schema
+    pending: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    batches: dict[str, list[pa.RecordBatch]] = {s: [] for s in SPLITS}
     counts: dict[str, dict[str, int]] = {s: dict.fromkeys(LLM_TASKS, 0) for s in SPLITS}
+
+    def flush(split: str) -> None:
+        if pending[split]:
+            batches[split].append(pa.RecordBatch.from_pylist(pending[split], schema=schema))
+            pending[split] = []
+
     tmp_jsonl = jsonl.with_name(f".{jsonl.name}.tmp")
     with open(tmp_jsonl, "w", encoding="utf-8") as handle:
         for example in llm_examples(records, params):
             split = example.pop("split")
             row = {name: example.get(name) for name in features}
-            by_split[split].append(row)
+            pending[split].append(row)
             counts[split][row["task"]] += 1
             handle.write(json.dumps({**row, "split": split}, ensure_ascii=False) + "\n")
-    splits = {  # from columns, so an empty split still has its columns
-        s: _dataset({name: [r[name] for r in rows] for name in features}, features)
-        for s, rows in by_split.items()
-    }
+            if len(pending[split]) >= _BATCH:
+                flush(split)
+    splits = {}
+    for split in SPLITS:
+        flush(split)
+        table = pa.Table.from_batches(batches.pop(split), schema=schema)  # an empty split keeps its columns
+        splits[split] = Dataset(table, info=DatasetInfo(features=features))
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
     _swap_dir(tmp, out)

@@ -183,6 +183,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     os.replace(quarantine_tmp, out / "quarantine.jsonl")
     report.strata = stratum_shares(groups.values())
     _write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
+    del seen, groups  # the HF datasets below are built from the parquet file, not from memory
     records = out / "records.parquet"
     report.stt = write_stt(records, raw, out / "stt")
     report.llm = write_llm(records, out / "llm", out / "llm.jsonl", params)

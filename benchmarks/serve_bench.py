@@ -71,9 +71,11 @@ def package_tiny(home: Path) -> str:
     (root / "selected.json").write_text(
         json.dumps({"winner": "tiny", "model_dir": str(llm)}), encoding="utf-8"
     )
+    (root / "metrics.json").write_text(json.dumps({"fine_tuned": {"cer": 1.0}}), encoding="utf-8")
     section = params.package.model_copy(
         update={
             "stt_model": str(root / "stt"),
+            "stt_metrics": str(root / "metrics.json"),
             "selected": str(root / "selected.json"),
             "out": str(root / "bento.json"),
             "dataset_version": str(root / "none.json"),

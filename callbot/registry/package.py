@@ -130,6 +130,12 @@ def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
     return files, meta
 
 
+def _stt_labels(metrics: dict[str, float]) -> dict[str, str]:
+    """The headline figures an operator filters on: the fine-tuned model's CER and WER."""
+    wanted = {"cer": "fine_tuned.cer", "wer": "fine_tuned.wer", "cer_improvement": "cer_improvement"}
+    return {label: f"{metrics[key]:.4g}" for label, key in wanted.items() if key in metrics}
+
+
 def _label_value(value: str) -> str:
     return value[:63]
 
@@ -166,7 +172,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         "git_revision": git_revision(root),
         "project": "callbot",
     }
-    stt_metrics = _numbers(stt_meta)
+    stt_metrics = _numbers(_read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)"))
     llm_metrics = _numbers(selection)
     candidate = next(
         (str(selection[k]) for k in ("winner", "candidate", "name") if k in selection), llm_dir.name
@@ -175,8 +181,8 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         STT_MODEL: _store(
             STT_MODEL,
             stt_sources,
-            {**common, "role": "stt", **{k: f"{v:.4g}" for k, v in list(stt_metrics.items())[:8]}},
-            {"source": str(stt_dir), "metrics": stt_metrics},
+            {**common, "role": "stt", **_stt_labels(stt_metrics)},
+            {"source": str(stt_dir), "metrics": stt_metrics, "export": stt_meta},
             flat=len(stt_sources) == 1 and stt_sources[0].is_dir(),
         ),
         LLM_MODEL: _store(

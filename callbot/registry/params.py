@@ -14,6 +14,7 @@ class SelectParams(Section):
 class PackageParams(Section):
     out: str  # where the built Bento's tag is recorded (models/bento.json)
     selected: str  # the selection naming the winning LLM (select.out)
-    stt_model: str  # the exported STT model directory
-    dataset_version: str  # the dataset version file (orchestrate.version_file); its `current` labels the models
+    stt_model: str  # the STT export directory (model/, export.json, whisper.pt)
+    stt_metrics: str  # the STT evaluation (evaluate-stt's metrics.json); its CER/WER label the model
+    dataset_version: str  # the dataset version file; its `current` labels the models
     bento_name: str  # the Bento's name in the store (`bentoml serve <name>:<version>`)

@@ -33,6 +33,9 @@ def build_smoke_repo(root: Path, params) -> dict[str, object]:
     )
     selection = {"winner": "kullm", "model_dir": str(llm), "ars_rouge_l": 0.25}
     (root / "models" / "selected.json").write_text(json.dumps(selection), encoding="utf-8")
+    (root / "reports" / "stt").mkdir(parents=True)
+    metrics = {"fine_tuned": {"cer": 0.125, "wer": 0.3}, "cer_improvement": 0.5}
+    (root / "reports" / "stt" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
     (root / "versions").mkdir()
     (root / "versions" / "dataset.json").write_text(json.dumps({"current": "1.2.0", "history": []}), "utf-8")
     return {"stt": stt, "llm": llm}
@@ -60,6 +63,7 @@ def package_section(params, root: Path):
     return params.package.model_copy(
         update={
             "stt_model": str(root / "models" / "stt" / "model"),
+            "stt_metrics": str(root / "reports" / "stt" / "metrics.json"),
             "selected": str(root / "models" / "selected.json"),
             "out": str(root / "models" / "bento.json"),
             "dataset_version": str(root / "versions" / "dataset.json"),

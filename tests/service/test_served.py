@@ -120,6 +120,7 @@ def test_package_records_a_labelled_bento_pinned_to_its_models(record, params, s
     assert set(bento.info.args.values()) == set(record.models.values())  # pinned, not :latest
     stt = bentoml.models.get(record.models["callbot-stt"])
     assert stt.info.labels["dataset_version"] == "1.2.0" and stt.info.labels["role"] == "stt"
+    assert stt.info.labels["cer"] == "0.125" and stt.info.metadata["metrics"]["fine_tuned.cer"] == 0.125
     llm = bentoml.models.get(record.models["callbot-llm"])
     assert llm.info.labels["candidate"] == "kullm" and llm.info.labels["ars_rouge_l"] == "0.25"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,17 @@ def test_bundle_errors_name_the_directory(params, tmp_path: Path) -> None:
     vits = params.tts.model_copy(update={"engine": "vits", "model": str(tmp_path / "nowhere")})
     with pytest.raises(BundleError, match="nowhere"):
         write_bundle(tmp_path, vits, params.serve)
+
+
+@pytest.mark.slow
+def test_packaged_vits_bundle_speaks_from_its_own_copy(params, tiny_vits: Path, tmp_path: Path) -> None:
+    """The Bento's voice is the bundle's copy: the original directory may be gone when it serves."""
+    source = tmp_path / "source"
+    shutil.copytree(tiny_vits, source)
+    vits = params.tts.model_copy(update={"engine": "vits", "model": str(source)})
+    (tmp_path / "bundle").mkdir()
+    write_bundle(tmp_path / "bundle", vits, params.serve)
+    shutil.rmtree(source)
+    bundle = read_bundle(tmp_path / "bundle")
+    speech = load_synthesizer(bundle.tts, bundle.model_dir).synthesize("상담원을 연결합니다")
+    assert speech.samples.size > 0 and speech.sample_rate == params.tts.sample_rate

@@ -1,0 +1,88 @@
+"""`callbot package` inputs: each missing or broken input is refused naming the file and the fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from callbot.registry.package import PackageError, dataset_version, import_models, selected_llm_dir
+
+
+def _section(params, root: Path, **changes: str):
+    paths = {
+        "stt_model": str(root / "stt"),
+        "stt_metrics": str(root / "metrics.json"),
+        "selected": str(root / "selected.json"),
+        "out": str(root / "bento.json"),
+        "dataset_version": str(root / "dataset.json"),
+    }
+    return params.package.model_copy(update={**paths, **changes})
+
+
+def test_missing_selection_says_to_run_select(params, tmp_path: Path) -> None:
+    with pytest.raises(PackageError, match=r"selected.json: no LLM selection \(callbot select\)"):
+        import_models(_section(params, tmp_path), params.tts, params.serve, tmp_path)
+
+
+def test_selection_naming_no_model_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "selected.json").write_text(
+        json.dumps({"model_dir": str(tmp_path / "gone")}), encoding="utf-8"
+    )
+    with pytest.raises(PackageError, match=r"gone as the selected model.*config.json missing"):
+        selected_llm_dir(tmp_path / "selected.json")
+    (tmp_path / "selected.json").write_text(json.dumps({"winner": "kogpt"}), encoding="utf-8")
+    with pytest.raises(PackageError, match="names no model directory"):
+        selected_llm_dir(tmp_path / "selected.json")
+    (tmp_path / "selected.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(PackageError, match="not valid JSON"):
+        selected_llm_dir(tmp_path / "selected.json")
+
+
+def test_missing_stt_export_says_to_train(params, tmp_path: Path) -> None:
+    llm = tmp_path / "llm"
+    llm.mkdir()
+    (llm / "config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "selected.json").write_text(json.dumps({"model_dir": str(llm)}), encoding="utf-8")
+    with pytest.raises(PackageError, match=r"no STT model here.*callbot train-stt"):
+        import_models(_section(params, tmp_path), params.tts, params.serve, tmp_path)
+
+
+def test_dataset_version_reads_current_or_says_unversioned(tmp_path: Path) -> None:
+    assert dataset_version(tmp_path / "none.json") == "unversioned"
+    (tmp_path / "v.json").write_text(json.dumps({"current": "2.1.0", "history": []}), encoding="utf-8")
+    assert dataset_version(tmp_path / "v.json") == "2.1.0"
+    (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(PackageError, match="not a dataset version file"):
+        dataset_version(tmp_path / "bad.json")
+
+
+@pytest.mark.slow
+def test_stt_export_layout_is_stored_and_loads(
+    params, smoke_repo: Path, bentoml_home: Path, tmp_path: Path
+) -> None:
+    """The train-stt export (model/, export.json, whisper.pt) is stored whole and served by its backend."""
+    import bentoml
+
+    from callbot.stt.infer import load_transcriber
+
+    export = tmp_path / "stt"
+    shutil.copytree(smoke_repo / "models" / "stt" / "model", export / "model")
+    (export / "export.json").write_text(
+        json.dumps({"serve_backend": "hf", "hf_dir": "model"}), encoding="utf-8"
+    )
+    (export / "base").mkdir()  # training leftovers stay out of the Bento
+    section = _section(
+        params,
+        tmp_path,
+        stt_model=str(export),
+        stt_metrics=str(smoke_repo / "reports" / "stt" / "metrics.json"),
+        selected=str(smoke_repo / "models" / "selected.json"),
+    )
+    tags = import_models(section, params.tts, params.serve, tmp_path)
+    stored = Path(bentoml.models.get(tags["callbot-stt"]).path)
+    assert (stored / "model" / "config.json").is_file() and (stored / "export.json").is_file()
+    assert not (stored / "base").exists()
+    assert load_transcriber(stored).backend == "hf"

@@ -114,8 +114,8 @@ def dataset_frame(records: pd.DataFrame, manifest: list[str], params: ValidatePa
     strata = list(params.splits.strata)
     interviews = records.drop_duplicates("interview_id")
     if strata and not interviews.empty:
-        sizes = interviews.groupby(strata, dropna=False).size()
-        present = interviews.groupby(strata, dropna=False)["split"].nunique()
+        sizes = interviews.groupby(strata).size()  # rows without a stratum (call-centre) drop out
+        present = interviews.groupby(strata)["split"].nunique()
         for key, size in sizes.items():
             if size >= params.splits.stratum_min_interviews:
                 name = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))

@@ -215,18 +215,21 @@ def _signature(expectations: list[Any]) -> str:
 
 
 def _ensure_suite(context: Any, name: str, expectations: list[Any]) -> Any:
-    """The stored suite if it already says the same; otherwise it is replaced (a visible git diff)."""
+    """The stored suite if it already says the same; otherwise its rules are replaced (a git diff)."""
     import great_expectations as gx
 
     try:
         stored = context.suites.get(name)
     except Exception:  # DataContextError when absent; GX raises nothing narrower
         stored = None
-    if stored is not None:
-        if _signature(stored.expectations) == _signature(expectations):
-            return stored
-        context.suites.delete(name)
-    return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    if stored is None:
+        return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    if _signature(stored.expectations) != _signature(expectations):
+        stored.expectations = []  # same suite id, so the validation definitions stay valid
+        for expectation in expectations:
+            stored.add_expectation(expectation)
+        stored.save()
+    return stored
 
 
 def _ensure_batch_definition(context: Any, asset_name: str) -> Any:

@@ -20,6 +20,7 @@ from callbot.prepare.schema import (
     OCCUPATIONS,
     PLACES,
     ROLES,
+    SPEAKERS,
     SPLITS,
 )
 from callbot.quality import expectations as ex
@@ -47,6 +48,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "place": PLACES,
     "emotion": EMOTIONS,
     "intent": INTENTS,
+    "speaker": SPEAKERS,
 }
 
 

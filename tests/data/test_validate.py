@@ -324,3 +324,28 @@ def test_missing_records_and_manifest_exit_2_naming_the_file(tmp_path: Path, rep
     (tmp_path / "raw" / "_manifest.jsonl").unlink()
     result = runner.invoke(app, ["--params", str(path), "validate", str(prepared)])
     assert result.exit_code == 2 and "_manifest.jsonl" in result.output and "callbot ingest" in result.output
+
+
+@pytest.mark.slow
+def test_a_changed_threshold_rewrites_its_suite_in_place(
+    clean: tuple[GateResult, Path, int], repo: Path
+) -> None:
+    """A params change shows as a diff of the suite JSON, and the validation definitions still point at it."""
+    from callbot.quality.gate import sync_context
+
+    result, _, _ = clean
+    root = result.report.parent
+    context = root / "gx"
+    before = json.loads((context / "expectations" / "audio.json").read_text(encoding="utf-8"))
+    section = _validate_section(repo, root, audio={"rms_floor": 0.02})
+    sync_context(ValidateParams.model_validate(section), root / "resync")
+    after = json.loads((context / "expectations" / "audio.json").read_text(encoding="utf-8"))
+    floors = [
+        e["kwargs"].get("min_value") for e in after["expectations"] if e["type"] == "expect_audio_not_silent"
+    ]
+    assert floors == [0.02] and after["id"] == before["id"]
+    definition = json.loads((context / "validation_definitions" / "audio.json").read_text(encoding="utf-8"))
+    assert definition["suite"]["id"] == after["id"]
+    labels = (context / "expectations" / "labels.json").read_text(encoding="utf-8")
+    sync_context(ValidateParams.model_validate(section), root / "resync")
+    assert (context / "expectations" / "labels.json").read_text(encoding="utf-8") == labels  # untouched

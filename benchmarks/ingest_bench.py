@@ -8,7 +8,7 @@ same script and on the same bytes:
   (b) ``callbot ingest SRC --out OUT`` (CRC-32 and sha256 of every member verified and recorded)
   (c) ``cp -r --reflink=never`` of the parts (the physical limit of reading and writing the bytes)
 
-Each timing ends with ``sync`` so bytes still in the page cache count. Peak extra disk is sampled
+Each timing ends with ``sync`` so bytes still in the page cache count. Peak extra disk is sampled (every 0.5 s)
 from the output folders while each method runs. Goals: (b) >= 1.5x faster than (a); (b) >= 0.6x the
 speed of (c); (b)'s peak disk == the extracted bytes (no merged copy).
 
@@ -46,7 +46,7 @@ def _disk_bytes(paths: list[Path]) -> int:
 
 
 class PeakDisk:
-    """Samples the bytes under ``paths`` every 0.2 s while a method runs."""
+    """Samples the bytes under ``paths`` every 0.5 s while a method runs (rarely: it costs CPU too)."""
 
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
@@ -55,7 +55,7 @@ class PeakDisk:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.5):
             self.peak = max(self.peak, _disk_bytes(self.paths))
 
     def __enter__(self) -> PeakDisk:

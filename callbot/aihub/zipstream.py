@@ -16,7 +16,6 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -213,51 +212,15 @@ def data_offset(f: BinaryIO, m: Member, name: str) -> int:
     return m.header_offset + _LOCAL.size + fields[9] + fields[10]
 
 
-class _Digest:
-    """CRC-32 and sha256 of a byte stream, computed on a helper thread while the caller writes.
-
-    Both hash functions release the GIL on large buffers, so hashing chunk *n* overlaps with reading
-    chunk *n+1* and writing chunk *n*. Chunks are hashed strictly in order (one in flight at a time);
-    a chunk's buffer must not change until the next :meth:`feed` or :meth:`finish` returns.
-    """
-
-    _pool: ThreadPoolExecutor | None = None
-    _pid = 0
-
-    def __init__(self) -> None:
-        if _Digest._pool is None or _Digest._pid != os.getpid():  # a forked child has no thread
-            _Digest._pool, _Digest._pid = (
-                ThreadPoolExecutor(1, thread_name_prefix="ingest-digest"),
-                os.getpid(),
-            )
-        self.sha = hashlib.sha256()
-        self.crc = 0
-        self._pending: Future[None] | None = None
-
-    def _update(self, piece: bytes | memoryview) -> None:
-        self.crc = crc32(piece, self.crc)
-        self.sha.update(piece)
-
-    def feed(self, piece: bytes | memoryview) -> None:
-        self.wait()
-        assert _Digest._pool is not None
-        self._pending = _Digest._pool.submit(self._update, piece)
-
-    def wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
+_BUFFERS: dict[int, memoryview] = {}
 
 
-_BUFFERS: dict[int, tuple[memoryview, memoryview]] = {}
-
-
-def _buffers() -> tuple[memoryview, memoryview]:
-    """Two chunk buffers per thread, reused across members: fresh 1 MiB buffers per member cost
-    page faults and zeroing that showed up as a third of ingest's system time."""
+def _buffer() -> memoryview:
+    """One chunk buffer per thread, reused across members: a fresh 1 MiB buffer per member cost page
+    faults and zeroing that showed up as a third of ingest's system time."""
     key = threading.get_ident()
     if key not in _BUFFERS:
-        _BUFFERS[key] = (memoryview(bytearray(CHUNK)), memoryview(bytearray(CHUNK)))
+        _BUFFERS[key] = memoryview(bytearray(CHUNK))
     return _BUFFERS[key]
 
 
@@ -279,20 +242,17 @@ def extract_member(
     start = data_offset(f, m, name)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
-    digest = _Digest()
+    sha = hashlib.sha256()
+    crc = 0
     written = 0
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         f.seek(start)
         remaining = m.compressed_size
-        size = min(CHUNK, remaining)
-        buffers = _buffers()  # one being hashed, one being filled
+        view = _buffer()
         inflater = zlib.decompressobj(-15) if m.method == DEFLATED else None
-        turn = 0
         while remaining:
-            view = buffers[turn]
-            turn ^= 1
-            got = f.readinto(view[: min(size, remaining)])  # type: ignore[attr-defined]
+            got = f.readinto(view[: min(CHUNK, remaining)])  # type: ignore[attr-defined]
             if not got:
                 raise MemberRefused("truncated", f"member {name!r}: archive ends {remaining:,} bytes early")
             remaining -= got
@@ -317,16 +277,16 @@ def extract_member(
                         f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
                         "archive); refusing it",
                     )
-                digest.feed(piece)
+                crc = crc32(piece, crc)
+                sha.update(piece)
                 _write_all(fd, piece)
         if inflater is not None:
             tail = inflater.flush()
             if tail:
                 written += len(tail)
-                digest.feed(tail)
+                crc = crc32(tail, crc)
+                sha.update(tail)
                 _write_all(fd, tail)
-        digest.wait()
-        crc = digest.crc
         if written != m.size:
             raise MemberRefused(
                 "size_mismatch",
@@ -339,10 +299,9 @@ def extract_member(
                 "is damaged, re-download the archive",
             )
     except BaseException:
-        digest.wait()
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
     os.replace(tmp, dest)
-    return digest.sha.hexdigest(), crc
+    return sha.hexdigest(), crc

@@ -62,8 +62,9 @@ def _judged(rule: Rule, name: str) -> dict[str, Any]:
 
 
 def _bound(cls: type[Any], **kwargs: Any) -> Any:
-    """A custom rule with the column(s) and pattern its class is bound to written out."""
-    return cls(**cls.bound, **kwargs)
+    """A custom rule with its bound column(s) written out and its docstring (the defect) as notes,
+    which the data docs show next to the verdict."""
+    return cls(**cls.bound, notes=" ".join((cls.__doc__ or "").split()), **kwargs)
 
 
 def labels_expectations(params: ValidateParams) -> list[gx.expectations.Expectation]:
@@ -72,13 +73,13 @@ def labels_expectations(params: ValidateParams) -> list[gx.expectations.Expectat
     core = gx_core()
     # fmt: off
     return [
-        *(core.ExpectColumnValuesToNotBeNull(column=c, **_judged(r.required_not_null, "labels.required_not_null")) for c in REQUIRED),  # a label field lost in parsing
-        *(core.ExpectColumnValuesToBeInSet(column=c, value_set=list(v), **_judged(r.enums_in_set, "labels.enums_in_set")) for c, v in ENUMS.items()),  # an unmapped spelling (FEMAIL) or unknown code
+        *(core.ExpectColumnValuesToNotBeNull(column=c, notes="A required label field was lost in parsing.", **_judged(r.required_not_null, "labels.required_not_null")) for c in REQUIRED),  # a label field lost in parsing
+        *(core.ExpectColumnValuesToBeInSet(column=c, value_set=list(v), notes="An unmapped spelling or unknown code.", **_judged(r.enums_in_set, "labels.enums_in_set")) for c, v in ENUMS.items()),  # an unmapped spelling (FEMAIL) or unknown code
         _bound(ex.ExpectWordCountInRange, min_value=r.word_count_min, max_value=r.word_count_max, **_judged(r.word_count_in_range, "labels.word_count_in_range")),  # wordCount 0 or absurd
         _bound(ex.ExpectWordCountNearEojeolCount, min_value=0, max_value=r.word_count_tolerance, **_judged(r.word_count_near_eojeols, "labels.word_count_near_eojeols")),  # text and wordCount disagree
         _bound(ex.ExpectSummaryShorterThanAnswer, ignore_row_if="either_value_is_missing", **_judged(r.summary_shorter_than_answer, "labels.summary_shorter_than_answer")),  # summary copied or mis-paired
         _bound(ex.ExpectTextHasHangul, **_judged(r.text_has_hangul, "labels.text_has_hangul")),  # mojibake or placeholder text
-        core.ExpectColumnValuesToBeUnique(column="utterance_id", **_judged(r.ids_unique, "labels.ids_unique")),  # the same file joined twice
+        core.ExpectColumnValuesToBeUnique(column="utterance_id", notes="The same utterance joined twice.", **_judged(r.ids_unique, "labels.ids_unique")),  # the same file joined twice
     ]
     # fmt: on
 

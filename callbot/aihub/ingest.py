@@ -95,11 +95,19 @@ class _Progress:
     def __init__(self, advance: Callable[[int], None] | None) -> None:
         self.advance = advance
         self.pending = 0
+        self.counted = 0
 
     def __call__(self, n: int) -> None:
         self.pending += n
+        self.counted += n
         if self.pending >= _PROGRESS_STEP:
             self.flush()
+
+    def finish(self, size: int) -> None:
+        """The archive is done (or refused): count its headers and any unread bytes too."""
+        self.pending += max(0, size - self.counted)
+        self.counted = size
+        self.flush()
 
     def flush(self) -> None:
         if self.pending:
@@ -467,17 +475,17 @@ def ingest_archive(
         reader = _ingest_zip if archive.kind == "zip" else _ingest_tar
         files, rejects = reader(archive, out_dir, folder, params, state / f"{key}.journal", progress)
     except ArchiveRefused as exc:
-        progress.flush()
+        progress.finish(archive.size)
         return {**record, "refused": _reject(archive.rel, None, exc.reason, exc.message)}
     except OSError as exc:
-        progress.flush()
+        progress.finish(archive.size)
         return {
             **record,
             "refused": _reject(
                 archive.rel, None, "io_error", f"{archive.rel}: {exc}; check the disk and run ingest again"
             ),
         }
-    progress.flush()
+    progress.finish(archive.size)
     record.update(files=sorted(files, key=lambda e: e["path"]), rejects=rejects)
     _write_atomic(state / f"{key}.done", json.dumps(record, ensure_ascii=False, sort_keys=True))
     (state / f"{key}.journal").unlink(missing_ok=True)

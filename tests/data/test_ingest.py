@@ -514,3 +514,26 @@ def test_output_inside_src_is_not_ingested_again(tree) -> None:
     report = ingest(src, out)
     assert report.skipped == report.archives == 3 and (out / "_manifest.jsonl").read_bytes() == first
     assert_good_ingested(out, members)
+
+
+def test_pairing_tolerates_real_world_spellings() -> None:
+    from callbot.aihub.layout import pair_archives
+
+    result = pair_archives(
+        [
+            "set/Validation/원천/VS_02.실외.zip",
+            "set/Validation/라벨/VL_02..실외.zip",  # the doubled dot seen in a real set
+            "set/Training/[원천]TS_a_1.zip",
+            "set/Training/[라벨]TL_a.zip",
+            "set/Training/TL_orphan.zip",
+            "set/readme.zip",
+        ]
+    )
+    assert [
+        (p["split"], Path(p["label"]).name, [Path(s).name for s in p["sources"]]) for p in result["pairs"]
+    ] == [
+        ("Training", "[라벨]TL_a.zip", ["[원천]TS_a_1.zip"]),
+        ("Validation", "VL_02..실외.zip", ["VS_02.실외.zip"]),
+    ]
+    assert [u["archive"] for u in result["unpaired"]] == ["set/Training/TL_orphan.zip"]
+    assert "TS_orphan" in result["unpaired"][0]["why"] and result["other"] == ["set/readme.zip"]

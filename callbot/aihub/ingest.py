@@ -558,6 +558,14 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         report.fatal = True
         report.summary = summary("ingest", f"FAILED: {exc}")
         return report
+    if not found.archives and not found.rejects:
+        report.fatal = True
+        report.summary = summary(
+            "ingest",
+            f"FAILED: {src}: no .zip, .zip.part<N>, .tar or .tar.gz archives found; pass the AI-Hub "
+            "download folder (the one holding e.g. '129.채용면접 인터뷰 데이터/')",
+        )
+        return report
     out.mkdir(parents=True, exist_ok=True)
     state = out / STATE_DIR
     state.mkdir(exist_ok=True)

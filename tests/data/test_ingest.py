@@ -254,6 +254,11 @@ def test_cli_exit_codes(tree, tmp_path: Path, repo: Path) -> None:
         app, ["--params", str(params), "ingest", str(tmp_path / "nope"), "--out", str(out)]
     )
     assert missing.exit_code == 1 and "not a directory" in missing.output
+    (tmp_path / "empty").mkdir()
+    empty = CliRunner().invoke(
+        app, ["--params", str(params), "ingest", str(tmp_path / "empty"), "--out", str(out)]
+    )
+    assert empty.exit_code == 1 and "no .zip" in empty.output
 
 
 # ---- bad input: one test per failure, each asserting the reason code -----------------------------

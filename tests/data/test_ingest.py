@@ -542,3 +542,15 @@ def test_pairing_tolerates_real_world_spellings() -> None:
     ]
     assert [u["archive"] for u in result["unpaired"]] == ["set/Training/TL_orphan.zip"]
     assert "TS_orphan" in result["unpaired"][0]["why"] and result["other"] == ["set/readme.zip"]
+
+
+def test_merged_copy_next_to_its_parts(tree) -> None:
+    """aihubshell merges in place: when X.zip and X.zip.part* both exist, X.zip is used, parts reported."""
+    src, out, members = tree
+    path, parts = _split_bad(src)
+    path.write_bytes(b"".join(p.read_bytes() for p in parts))
+    ingest(src, out)
+    [reject] = rejects(out)
+    assert reject["reason"] == "stray_part" and "merged" in reject["message"]
+    assert (out / TRAIN / "01.원천데이터" / "TS_09.split_Male_New" / "b" / "3.wav").stat().st_size == 3000
+    assert_good_ingested(out, members)

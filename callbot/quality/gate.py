@@ -12,8 +12,9 @@ validation definitions and two checkpoints, all versioned in git. A run:
 4. quarantines rows failing row rules marked ``quarantine`` and decides: the gate fails when a critical
    expectation fails or the quarantined share is above ``validate.quarantine_limit``;
 5. writes ``REPORT/`` (summary.json, data_docs/, validations/) by swapping in a freshly built
-   directory, and next to the records ``quarantine_validate.jsonl`` and, when the gate passed,
-   ``records.validated.parquet`` (the rows training may use).
+   directory, and next to the records ``quarantine_validate.jsonl`` (one line per failure),
+   ``gate.json`` (the verdict and the excluded utterances, which the trainers honour when reading the
+   HF datasets) and, when the gate passed, ``records.validated.parquet`` (the rows training may use).
 
 Validation results and data docs go to the report directory through the ``${callbot_report}``
 variable in ``great_expectations.yml``: nothing generated lands in the versioned context.
@@ -47,6 +48,7 @@ CHECKPOINTS = {"records": ("labels", "audio"), "dataset": ("splits", "reference"
 INDEX_COLUMNS = {"records": ["row", "utterance_id"], "dataset": ["check_key"]}
 QUARANTINE_FILE = "quarantine_validate.jsonl"
 VALIDATED_FILE = "records.validated.parquet"
+GATE_FILE = "gate.json"  # the verdict and the excluded utterances, for trainers reading the HF datasets
 EXAMPLES = 20  # failing keys per expectation in summary.json (all of them are in validations/)
 
 CONTEXT_CONFIG = """\
@@ -371,12 +373,11 @@ def _suite_outcomes(outcomes: list[ExpectationOutcome], quarantine_by_suite: dic
 # ---- outputs -------------------------------------------------------------------------------------
 
 
-def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+def _write_text_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -514,20 +515,36 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
             raise
         bar.advance(task)
 
-        _write_jsonl_atomic(
-            prepared / QUARANTINE_FILE,
-            [
+        uid = {row: None if _is_null(ids.iat[row]) else str(ids.iat[row]) for row in quarantine}
+        lines = [
+            {
+                "source": "validate",
+                "utterance_id": uid[row],
+                "row": row,
+                "reason": f"expectation:{e}",
+                "message": m,
+            }
+            for row, failures in sorted(quarantine.items())
+            for _, e, m in failures
+        ]
+        _write_text_atomic(
+            prepared / QUARANTINE_FILE, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
+        )
+        interviews = records["interview_id"]
+        gate = {
+            "passed": result.passed,
+            "reasons": result.reasons,
+            "excluded": [
                 {
-                    "source": "validate",
-                    "utterance_id": None if _is_null(ids.iat[row]) else str(ids.iat[row]),
-                    "row": row,
-                    "reason": f"expectation:{e}",
-                    "message": m,
+                    "utterance_id": uid[row],
+                    "interview_id": None if _is_null(interviews.iat[row]) else str(interviews.iat[row]),
+                    "expectations": sorted({e for _, e, _ in failures}),
                 }
                 for row, failures in sorted(quarantine.items())
-                for _, e, m in failures
             ],
-        )
+            "summary": str(result.report / "summary.json"),
+        }
+        _write_text_atomic(prepared / GATE_FILE, json.dumps(gate, indent=1, ensure_ascii=False) + "\n")
         if result.passed:
             _write_validated(prepared, records, sorted(quarantine))
         else:  # a stale gated table must not let training run on data this run rejected

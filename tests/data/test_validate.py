@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from callbot.cli import app
 from callbot.prepare.schema import RECORD_SCHEMA
-from callbot.quality.gate import QUARANTINE_FILE, VALIDATED_FILE, GateResult, run_validate
+from callbot.quality.gate import GATE_FILE, QUARANTINE_FILE, VALIDATED_FILE, GateResult, run_validate
 from callbot.quality.params import ValidateParams
 from callbot.quality.suites import ENUMS, REQUIRED, SUITES, build_suites
 from callbot.quality.synthetic import clean_records
@@ -294,6 +294,8 @@ def test_quarantine_below_limit_sets_rows_aside_and_passes(quarantined: dict) ->
     kept = pd.read_parquet(prepared / VALIDATED_FILE)
     assert set(kept["utterance_id"]).isdisjoint(silent) and len(kept) == result.rows - len(silent)
     assert result.suites["audio"].quarantined == len(silent)
+    gate = json.loads((prepared / GATE_FILE).read_text(encoding="utf-8"))
+    assert gate["passed"] is True and {e["utterance_id"] for e in gate["excluded"]} == silent
 
 
 @pytest.mark.slow
@@ -303,6 +305,7 @@ def test_quarantine_above_limit_fails_the_gate(quarantined: dict) -> None:
     assert any("validate.quarantine_limit" in reason for reason in result.reasons)
     assert result.quarantined_rows == len(silent)
     assert not (prepared / VALIDATED_FILE).exists()  # no stale table for training to pick up
+    assert json.loads((prepared / GATE_FILE).read_text(encoding="utf-8"))["passed"] is False
 
 
 # ---- bad inputs -----------------------------------------------------------------------------------

@@ -67,6 +67,33 @@ def _refuse(exc: Rejected) -> BentoMLException:
     return BentoMLException(exc.message, error_code=HTTPStatus(exc.status))
 
 
+class UploadLimit:
+    """Refuse a request whose declared body exceeds the upload limit before it is read (413).
+
+    BentoML spools a multipart upload to disk before the endpoint runs; a 2 GB upload would be
+    written out just to be refused. The endpoint checks the file size again (a chunked upload has
+    no Content-Length), so this is the cheap early answer, not the only one.
+    """
+
+    def __init__(self, app: Any, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                from starlette.responses import JSONResponse
+
+                message = (
+                    f"request body is {int(declared)} bytes, over the upload limit "
+                    f"(serve.max_upload_bytes = {LIMITS.max_upload_bytes}); send a shorter clip"
+                )
+                await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _web_app() -> Any:
     """The try-it page: static files, no build step, served by the same process as the API."""
     from starlette.applications import Starlette
@@ -152,7 +179,12 @@ class TTS:
     @bentoml.api
     def speak(self, text: str) -> dict[str, Any]:
         """WAV bytes of the spoken text, with what was actually read aloud."""
-        speech = self.synthesizer.synthesize(text)
+        from callbot.tts.engine import TTSError
+
+        try:
+            speech = self.synthesizer.synthesize(text)
+        except TTSError as exc:
+            raise _refuse(Rejected(422, f"this text cannot be spoken ({exc}); send Korean words")) from None
         return {
             "wav": speech.to_wav(),
             "spoken": speech.spoken,
@@ -269,3 +301,7 @@ class ARS:
 
     def __is_ready__(self) -> bool:
         return WEB_DIR.joinpath("index.html").is_file()
+
+
+# multipart framing adds a few hundred bytes; history fields a few KB more
+ARS.add_asgi_middleware(UploadLimit, max_body_bytes=LIMITS.max_upload_bytes + 64 * 1024)

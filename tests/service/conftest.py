@@ -7,17 +7,18 @@ The tiny models are the real architectures with random weights (``build_tiny_whi
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 # Before anything touches the store: BentoML reads BENTOML_HOME when the store is first used.
 _HOME = Path(tempfile.mkdtemp(prefix="callbot-bentoml-"))
+atexit.register(shutil.rmtree, _HOME, True)  # also when no test here asked for the store
 os.environ["BENTOML_HOME"] = str(_HOME)
 os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
 
@@ -42,9 +43,8 @@ def build_smoke_repo(root: Path, params) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-def bentoml_home() -> Iterator[Path]:
-    yield _HOME
-    shutil.rmtree(_HOME, ignore_errors=True)
+def bentoml_home() -> Path:
+    return _HOME
 
 
 @pytest.fixture(scope="session")

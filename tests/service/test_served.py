@@ -216,8 +216,13 @@ def test_bad_input_gets_its_4xx(
     assert response.text  # a message, not an empty body
 
 
-def test_oversized_upload_is_413(server: str, params) -> None:
-    size = params.serve.max_upload_bytes + 1024
+@pytest.mark.parametrize(
+    ("over", "said"),
+    [(1024, "audio is"), (1 << 20, "request body is")],
+    ids=["checked by the endpoint", "refused before reading"],
+)
+def test_oversized_upload_is_413(server: str, params, over: int, said: str) -> None:
+    size = params.serve.max_upload_bytes + over
     response = httpx.post(server + "/transcribe", timeout=120, **_files("big.wav", bytes(size)))
     assert response.status_code == 413
-    assert "serve.max_upload_bytes" in response.text
+    assert said in response.text and "serve.max_upload_bytes" in response.text

@@ -86,3 +86,32 @@ def test_stt_export_layout_is_stored_and_loads(
     assert (stored / "model" / "config.json").is_file() and (stored / "export.json").is_file()
     assert not (stored / "base").exists()
     assert load_transcriber(stored).backend == "hf"
+
+
+def test_cli_package_exits_1_naming_the_missing_input(repo: Path, tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from callbot.cli import app
+
+    data = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    data["package"].update(selected=str(tmp_path / "selected.json"), stt_model=str(tmp_path / "stt"))
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--params", str(path), "package"])
+    assert result.exit_code == 1
+    assert "error:" in result.output and str(tmp_path / "selected.json") in result.output
+
+
+def test_cli_serve_without_a_packaged_bento_says_to_package(repo: Path, tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from callbot.cli import app
+
+    data = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    data["package"]["out"] = str(tmp_path / "bento.json")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--params", str(path), "serve"])
+    assert result.exit_code == 1 and "run `callbot package` first" in result.output

@@ -8,12 +8,12 @@ espeak-ng keeps global state (one voice, one set of parameters, one synth callba
 initialises the library once per process (again in a forked child, whose copy is not ours to
 share) and serialises every call with a lock. Parallel synthesis means processes, not threads.
 
-espeak-ng also carries state from one utterance to the next (pitch phase, flutter, echo; checked:
-re-initialising or re-selecting the voice does not reset it), so :func:`synthesize` returns
-slightly different samples for the same text depending on what the process spoke before. That is
-fine for a live service. Where bytes must be reproducible (the sample tree), use
-:func:`synthesize_fresh`: it speaks in a child forked from a process that has never spoken, so
-the result depends only on its arguments, not on the worker or the order of work.
+espeak-ng also carries state from one utterance to the next (checked: the same text comes out a
+few hundred samples longer or shorter depending on what the process spoke before, and neither
+re-initialising nor re-selecting the voice resets it). That is fine for a live service. Where
+bytes must be reproducible (the sample tree), use :func:`synthesize_fresh`: each utterance is
+spoken in a forked child by a private copy of the library, loaded fresh, so the result depends
+only on its arguments, never on the process, the worker or the order of work.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ class _Engine:
     pid: int
     callback: ctypes._CFuncPtr  # kept referenced: a collected callback crashes the library
     voice: str | None = None
-    spoken: bool = False  # once True, this process's synthesiser state is no longer pristine
 
 
 _lock = threading.Lock()
@@ -94,10 +93,14 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.espeak_Synchronize.restype = ctypes.c_int
 
 
-def _load() -> _Engine:
-    """Load and initialise the library once per process (call with ``_lock`` held)."""
+def _load(private_copy: str | None = None) -> _Engine:
+    """Load and initialise the library once per process (call with ``_lock`` held).
+
+    ``private_copy`` loads that copy of the library instead: a separate set of globals, so a
+    pristine synthesiser even in a process whose own copy has spoken.
+    """
     global _engine
-    if _engine is not None and _engine.pid == os.getpid():
+    if private_copy is None and _engine is not None and _engine.pid == os.getpid():
         return _engine
     try:
         import espeakng_loader
@@ -105,10 +108,10 @@ def _load() -> _Engine:
         raise EspeakError(
             "espeakng-loader is not installed; run `make setup` (it is a pinned dependency)"
         ) from exc
-    lib_path = espeakng_loader.get_library_path()
+    lib_path = private_copy or espeakng_loader.get_library_path()
     data_path = espeakng_loader.get_data_path()
     try:
-        lib = _engine.lib if _engine is not None else ctypes.CDLL(lib_path)
+        lib = _engine.lib if _engine is not None and private_copy is None else ctypes.CDLL(lib_path)
     except OSError as exc:
         raise EspeakError(f"{lib_path}: cannot load libespeak-ng ({exc}); reinstall espeakng-loader") from exc
     _bind(lib)
@@ -141,7 +144,6 @@ def synthesize(
     _check_range("pitch", pitch, PITCH_RANGE)
     with _lock:
         engine = _load()
-        engine.spoken = True
         if not text.strip():
             return np.zeros(0, dtype=np.int16), engine.sample_rate
         if engine.voice != voice:
@@ -172,51 +174,108 @@ class Utterance:
     voice: str = "ko"
 
 
-def initialize() -> int:
-    """Load espeak-ng in this process without speaking; returns its sample rate.
+_private_copy: dict[int, str] = {}  # pid -> path of this process's pristine library copy
 
-    Call it in a parent before forking workers (or in each worker) so that every
-    :func:`synthesize_fresh` child starts from the same pristine state.
+
+def _private_library() -> str:
+    """A copy of libespeak-ng.so under a temporary directory, made once per process.
+
+    The dynamic loader treats a copy at another path as a different library, with its own,
+    never-used globals; removed when the process that made it exits.
     """
-    with _lock:
-        return _load().sample_rate
+    pid = os.getpid()
+    if pid not in _private_copy:
+        import atexit
+        import shutil
+        import tempfile
+
+        import espeakng_loader
+
+        folder = tempfile.mkdtemp(prefix="callbot-espeak-")
+        path = os.path.join(folder, "libespeak-ng-pristine.so")
+        shutil.copyfile(espeakng_loader.get_library_path(), path)
+
+        def remove(folder: str = folder, owner: int = pid) -> None:
+            if os.getpid() == owner:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        atexit.register(remove)
+        _private_copy[pid] = path
+    return _private_copy[pid]
+
+
+def _speak_in_child(utterance: Utterance, library: str, write_fd: int) -> None:
+    """In a forked child: load the pristine copy, speak, send ``A<rate><samples>`` or ``E<pickle>``."""
+    import pickle
+    import struct
+
+    global _lock, _engine
+    _lock = threading.Lock()  # the parent held it across fork(); ours is a fresh one
+    _engine = None
+    # Variant voices (ko+f2, ...) draw on libc rand(), whose state is the parent's: reset it to
+    # glibc's start value so the samples depend on the arguments alone.
+    ctypes.CDLL(None).srand(1)
+    try:
+        with _lock:
+            _load(private_copy=library)
+        audio, rate = synthesize(utterance.text, utterance.rate, utterance.pitch, utterance.voice)
+        payload = b"A" + struct.pack("<i", rate) + audio.tobytes()
+    except Exception as exc:  # sent to the parent, raised there
+        payload = b"E" + pickle.dumps(exc)
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(write_fd, view) :]
+
+
+def _breathy(voice: str) -> bool:
+    """Whether a voice variant adds breath noise, which espeak-ng seeds from the clock.
+
+    Checked: ``ko+f2``, ``ko+f3`` and ``ko+f5`` give different samples a second apart; the plain
+    variants (f1, f4, m1..m8) do not.
+    """
+    if "+" not in voice:
+        return False
+    import espeakng_loader
+
+    variant = os.path.join(espeakng_loader.get_data_path(), "voices", "!v", voice.split("+", 1)[1])
+    try:
+        with open(variant, encoding="utf-8", errors="replace") as fh:
+            return any(line.split()[:1] == ["breath"] for line in fh)
+    except OSError:
+        return False  # an unknown variant: espeak-ng itself reports it
 
 
 def synthesize_fresh(utterances: list[Utterance]) -> list[tuple[np.ndarray, int]]:
-    """Speak each utterance from a pristine synthesiser state: same arguments, same samples.
+    """Speak each utterance from a pristine synthesiser: same arguments, same samples, always.
 
-    Each utterance is spoken in its own child forked from this pristine process (about 10 ms of
-    overhead each), so neither earlier calls nor the order of the list changes any result. This process must not have used :func:`synthesize`
-    (its state would no longer be pristine); POSIX only.
+    Each utterance is spoken in its own forked child by a freshly loaded private copy of the
+    library (about 15 ms of overhead each), so neither this process's history, nor the worker,
+    nor the order of the list changes any result. Breathy variants (ko+f2, f3, f5) are refused:
+    espeak-ng seeds their noise from the clock. POSIX only (fork).
     """
     import pickle
     import struct
 
-    with _lock:
-        engine = _load()
-        if engine.spoken:
-            raise EspeakError(
-                "synthesize_fresh needs a process whose espeak-ng has never spoken; call it from a "
-                "worker that uses only synthesize_fresh (synthesize() changes the synthesiser state)"
+    for utterance in utterances:  # refuse bad arguments here, not in a child
+        _check_range("rate", utterance.rate, RATE_RANGE)
+        _check_range("pitch", utterance.pitch, PITCH_RANGE)
+        if _breathy(utterance.voice):
+            raise ValueError(
+                f"voice {utterance.voice!r} adds clock-seeded breath noise, so its samples cannot be "
+                "reproduced; use a plain variant (ko+f1, ko+f4, ko+m1..ko+m8) for synthesize_fresh"
             )
+    library = _private_library()
     results: list[tuple[np.ndarray, int]] = []
     for utterance in utterances:
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: speak once, send the samples, never return into the caller's code
-            code = 0
+        with _lock:  # no thread of ours holds it in the child
+            pid = os.fork()
+        if pid == 0:
+            code = 1
             try:
                 os.close(read_fd)
-                try:
-                    audio, rate = synthesize(utterance.text, utterance.rate, utterance.pitch, utterance.voice)
-                    payload = b"A" + struct.pack("<i", rate) + audio.tobytes()
-                except Exception as exc:  # sent to the parent, raised there
-                    payload = b"E" + pickle.dumps(exc)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(write_fd, view) :]
-            except BaseException:
-                code = 1
+                _speak_in_child(utterance, library, write_fd)
+                code = 0
             finally:
                 os._exit(code)
         os.close(write_fd)

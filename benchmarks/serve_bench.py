@@ -81,7 +81,7 @@ def package_tiny(home: Path) -> str:
             "dataset_version": str(root / "none.json"),
         }
     )
-    return run_package(section, params.tts, params.serve, root=REPO).bento
+    return run_package(section, params.tts, params.serve, root=REPO).tag
 
 
 @contextmanager

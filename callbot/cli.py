@@ -221,7 +221,7 @@ def serve(
         record = Path(params.package.out)
         if not record.is_file():
             fail(f"{record}: no packaged Bento recorded; run `callbot package` first")
-        bento = json.loads(record.read_text(encoding="utf-8"))["bento"]
+        bento = json.loads(record.read_text(encoding="utf-8"))["tag"]
     host, port = params.serve.host, port or params.serve.port
     typer.echo(f"serving {bento}: page http://{host}:{port}/ui/  API docs http://{host}:{port}/")
     command = [sys.executable, "-m", "bentoml", "serve", str(bento), "--host", host, "--port", str(port)]

@@ -38,7 +38,7 @@ class PackageError(RuntimeError):
 class BentoRecord:
     """What ``models/bento.json`` holds: the Bento and the stored models it was built from."""
 
-    bento: str
+    tag: str  # the Bento, `name:version`
     models: dict[str, str]
     labels: dict[str, str]
     serve_command: str
@@ -248,7 +248,7 @@ def run_package(
     tag = build_bento(params, root, labels, tags)
     host = "localhost" if serve.host in ("0.0.0.0", "::") else serve.host
     record = BentoRecord(
-        bento=tag,
+        tag=tag,
         models=tags,
         labels=labels,
         serve_command=f"bentoml serve {tag} --host {serve.host} --port {serve.port}",

@@ -55,7 +55,7 @@ def server(record, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "-m",
         "bentoml",
         "serve",
-        record.bento,
+        record.tag,
         "--host",
         "127.0.0.1",
         "--port",
@@ -111,10 +111,10 @@ def test_package_records_a_labelled_bento_pinned_to_its_models(record, params, s
     import bentoml
 
     saved = json.loads((smoke_repo / "models" / "bento.json").read_text(encoding="utf-8"))
-    assert saved["bento"] == record.bento
-    assert saved["serve_command"].startswith(f"bentoml serve {record.bento}")
+    assert saved["tag"] == record.tag
+    assert saved["serve_command"].startswith(f"bentoml serve {record.tag}")
     assert saved["page_url"].endswith("/ui/")
-    bento = bentoml.get(record.bento)
+    bento = bentoml.get(record.tag)
     assert bento.info.labels["dataset_version"] == "1.2.0"
     assert bento.info.labels["git_revision"] != ""
     assert set(bento.info.args.values()) == set(record.models.values())  # pinned, not :latest

@@ -67,6 +67,7 @@ def sample(
     clean: Annotated[
         bool | None, typer.Option("--clean/--quirks", help="turn the real-world quirks off")
     ] = None,
+    workers: Annotated[int | None, typer.Option(help="processes for synthesis; 0 = all cores")] = None,
     dataset: Annotated[str, typer.Option(help="interview | callcenter")] = "interview",
 ) -> None:
     """Write an AI-Hub-shaped download tree offline (the embedded default source)."""
@@ -74,7 +75,13 @@ def sample(
     overrides = {
         k: v
         for k, v in dict(
-            out=out, records=records, seed=seed, part_size=part_size, audio=audio, clean=clean
+            out=out,
+            records=records,
+            seed=seed,
+            part_size=part_size,
+            audio=audio,
+            clean=clean,
+            workers=workers,
         ).items()
         if v is not None
     }
@@ -85,10 +92,13 @@ def sample(
     try:
         params = params.model_validate({**params.model_dump(), **overrides})
     except ValidationError as exc:
-        fail(str(exc), 2)
+        fail("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
     from callbot.sample import run_sample
 
-    run_sample(params, dataset=dataset)
+    try:
+        run_sample(params, dataset=dataset)
+    except ValueError as exc:  # SampleError and an unknown dataset: the message says what to do
+        fail(str(exc), 2)
 
 
 # ---- ingest (issue 3) ---------------------------------------------------------------------------

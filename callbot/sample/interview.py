@@ -287,7 +287,9 @@ class _TreeWriter:
 
 def _worker_count(params: SampleParams) -> int:
     if params.workers < 0:
-        raise SampleError(f"workers must be 0 (all cores) or a positive count, got {params.workers}")
+        raise SampleError(
+            f"sample.workers (--workers) must be 0 (all cores) or a positive count, got {params.workers}"
+        )
     return params.workers or os.cpu_count() or 1
 
 
@@ -341,7 +343,9 @@ def write_interview_tree(params: SampleParams) -> SampleReport:
 
     started = time.perf_counter()
     if params.part_size < MIN_PART_SIZE:
-        raise SampleError(f"part_size must be at least {MIN_PART_SIZE} bytes, got {params.part_size}")
+        raise SampleError(
+            f"sample.part_size (--part-size) must be at least {MIN_PART_SIZE} bytes, got {params.part_size}"
+        )
     workers = _worker_count(params)
     out = Path(params.out)
     _check_out(out)

@@ -140,8 +140,8 @@ def allocate(records: int) -> dict[str, list[int]]:
     """
     if records < len(STRATA):
         raise ValueError(
-            f"records must be at least {len(STRATA)} so that every occupation x gender x experience "
-            f"stratum has a record in Training; got {records}"
+            f"sample.records (--records) must be at least {len(STRATA)} so that every occupation x "
+            f"gender x experience stratum has a record in Training; got {records}"
         )
     validation = min(int(records * VALIDATION_SHARE), records - len(STRATA))
     training = records - validation

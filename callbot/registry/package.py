@@ -96,23 +96,40 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def _named_model_dir(selection: dict[str, Any]) -> str | None:
+    """The winner's model directory wherever the selection puts it: top level, ``paths``, or nested
+    under the winner's record (``winner``/``champion``/``selected``), in that order."""
+    places: list[Any] = [selection, selection.get("paths")]
+    for key in ("winner", "champion", "selected"):
+        record = selection.get(key)
+        if isinstance(record, dict):
+            places += [record, record.get("paths")]
+    for place in places:
+        if isinstance(place, dict):
+            for key in SELECTION_KEYS:
+                if isinstance(place.get(key), str):
+                    return place[key]
+    return None
+
+
 def selected_llm_dir(selection_path: Path) -> tuple[Path, dict[str, Any]]:
     """The winning candidate's merged model directory named by the selection, and the selection."""
     selection = _read_json(selection_path, "LLM selection (callbot select)")
-    for key in SELECTION_KEYS:
-        if isinstance(selection.get(key), str):
-            path = Path(selection[key])
-            if not path.is_absolute() and not path.exists():
-                path = selection_path.parent.parent / path  # written relative to the repository root
-            if not (path / "config.json").is_file():
-                raise PackageError(
-                    f"{selection_path}: names {path} as the selected model, but no model is there "
-                    "(config.json missing); re-run `callbot train-llm` and `callbot select`"
-                )
-            return path, selection
-    raise PackageError(
-        f"{selection_path}: names no model directory (expected one of {', '.join(SELECTION_KEYS)})"
-    )
+    named = _named_model_dir(selection)
+    if named is None:
+        raise PackageError(
+            f"{selection_path}: names no model directory (expected one of {', '.join(SELECTION_KEYS)}); "
+            "re-run `callbot select`"
+        )
+    path = Path(named)
+    if not path.is_absolute() and not path.exists():
+        path = selection_path.parent.parent / path  # written relative to the repository root
+    if not (path / "config.json").is_file():
+        raise PackageError(
+            f"{selection_path}: names {path} as the selected model, but no model is there "
+            "(config.json missing); re-run `callbot train-llm` and `callbot select`"
+        )
+    return path, selection
 
 
 def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
@@ -128,6 +145,17 @@ def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
     meta = _read_json(export, "STT export summary") if export.is_file() else {}
     files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt") if p.exists()]
     return files, meta
+
+
+def _candidate_name(selection: dict[str, Any], llm_dir: Path) -> str:
+    """The winner's name: a string, or the ``name`` of the winner's record; else its directory."""
+    for key in ("winner", "champion", "candidate", "name"):
+        value = selection.get(key)
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value:
+            return value
+    return llm_dir.parent.name if llm_dir.name == "merged" else llm_dir.name
 
 
 def _stt_labels(metrics: dict[str, float]) -> dict[str, str]:
@@ -174,9 +202,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
     }
     stt_metrics = _numbers(_read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)"))
     llm_metrics = _numbers(selection)
-    candidate = next(
-        (str(selection[k]) for k in ("winner", "candidate", "name") if k in selection), llm_dir.name
-    )
+    candidate = _candidate_name(selection, llm_dir)
     tags = {
         STT_MODEL: _store(
             STT_MODEL,

@@ -41,6 +41,23 @@ def test_selection_naming_no_model_is_refused(tmp_path: Path) -> None:
         selected_llm_dir(tmp_path / "selected.json")
 
 
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda d: {"model_dir": d},
+        lambda d: {"winner": "kullm", "paths": {"merged": d}},
+        lambda d: {"champion": {"name": "kullm", "paths": {"merged": d, "adapter": d + "/../adapter"}}},
+    ],
+    ids=["top level", "paths", "champion record"],
+)
+def test_selection_shapes_name_the_merged_model(tmp_path: Path, shape) -> None:
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    (merged / "config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "selected.json").write_text(json.dumps(shape(str(merged))), encoding="utf-8")
+    assert selected_llm_dir(tmp_path / "selected.json")[0] == merged
+
+
 def test_missing_stt_export_says_to_train(params, tmp_path: Path) -> None:
     llm = tmp_path / "llm"
     llm.mkdir()

@@ -347,9 +347,9 @@ def write_interview_tree(params: SampleParams) -> SampleReport:
             f"sample.part_size (--part-size) must be at least {MIN_PART_SIZE} bytes, got {params.part_size}"
         )
     workers = _worker_count(params)
+    plans = plan_records(params)
     out = Path(params.out)
     _check_out(out)
-    plans = plan_records(params)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
     if tmp.exists():

@@ -159,6 +159,24 @@ def test_web_page_and_its_assets_load(server: str) -> None:
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
 
 
+def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> None:
+    """app.js posts multipart audio + a JSON `history` field to /ars, and JSON to /reply, /synthesize."""
+    history = [{"role": "user", "content": "안녕하세요"}, {"role": "assistant", "content": "네, 1339입니다."}]
+    turn = httpx.post(
+        server + "/ars",
+        files={"audio": ("speech.wav", question.read_bytes(), "audio/wav")},
+        data={"history": json.dumps(history, ensure_ascii=False)},
+        timeout=120,
+    )
+    assert turn.status_code == 200, turn.text[:300]
+    assert {"transcript", "reply", "audio_wav_base64"} <= set(turn.json())
+    reply = httpx.post(server + "/reply", json={"text": "접종 예약", "history": None}, timeout=120)
+    assert reply.status_code == 200 and reply.json()["text"]
+    speech = httpx.post(server + "/synthesize", json={"text": reply.json()["text"]}, timeout=120)
+    assert speech.status_code == 200 and speech.headers["content-type"].startswith("audio/")
+    assert speech.content[:4] == b"RIFF"
+
+
 def _files(name: str, data: bytes) -> dict[str, Any]:
     return {"files": {"audio": (name, data, "audio/wav")}}
 

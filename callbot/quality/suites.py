@@ -36,6 +36,9 @@ SUITES = RECORD_SUITES + DATASET_SUITES
 
 # Columns every record needs (the records contract); demographics are null for call-centre rows.
 REQUIRED = ("utterance_id", "interview_id", "dataset", "role", "text_raw", "text", "label_path", "split")
+# ... and every interview row has its audio and the demographics its slices and strata are built on.
+INTERVIEW_REQUIRED = ("audio_path", "duration_actual_ms", "occupation", "gender", "age_range", "experience")
+INTERVIEW_ROWS = {"row_condition": 'dataset=="interview"', "condition_parser": "pandas"}
 ENUMS: dict[str, tuple[str, ...]] = {
     "dataset": ("interview", "callcenter"),
     "role": ROLES,
@@ -74,6 +77,7 @@ def labels_expectations(params: ValidateParams) -> list[gx.expectations.Expectat
     # fmt: off
     return [
         *(core.ExpectColumnValuesToNotBeNull(column=c, notes="A required label field was lost in parsing.", **_judged(r.required_not_null, "labels.required_not_null")) for c in REQUIRED),  # a label field lost in parsing
+        *(core.ExpectColumnValuesToNotBeNull(column=c, notes="An interview row without its audio or demographics.", **INTERVIEW_ROWS, **_judged(r.required_not_null, "labels.required_not_null")) for c in INTERVIEW_REQUIRED),  # audio or a demographic field missing
         *(core.ExpectColumnValuesToBeInSet(column=c, value_set=list(v), notes="An unmapped spelling or unknown code.", **_judged(r.enums_in_set, "labels.enums_in_set")) for c, v in ENUMS.items()),  # an unmapped spelling (FEMAIL) or unknown code
         _bound(ex.ExpectWordCountInRange, min_value=r.word_count_min, max_value=r.word_count_max, **_judged(r.word_count_in_range, "labels.word_count_in_range")),  # wordCount 0 or absurd
         _bound(ex.ExpectWordCountNearEojeolCount, min_value=0, max_value=r.word_count_tolerance, **_judged(r.word_count_near_eojeols, "labels.word_count_near_eojeols")),  # text and wordCount disagree

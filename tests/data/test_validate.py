@@ -22,7 +22,7 @@ from callbot.cli import app
 from callbot.prepare.schema import RECORD_SCHEMA
 from callbot.quality.gate import GATE_FILE, QUARANTINE_FILE, VALIDATED_FILE, GateResult, run_validate
 from callbot.quality.params import ValidateParams
-from callbot.quality.suites import ENUMS, REQUIRED, SUITES, build_suites
+from callbot.quality.suites import ENUMS, INTERVIEW_REQUIRED, REQUIRED, SUITES, build_suites
 from callbot.quality.synthetic import clean_records
 
 INTERVIEWS = 700  # enough for several strata above stratum_min_interviews (30)
@@ -134,7 +134,7 @@ def _mutate(
         )
         df.loc[i, column] = value
 
-    for column in REQUIRED:
+    for column in (*REQUIRED, *INTERVIEW_REQUIRED):
         hit(f"labels.required_not_null:{column}", column, None)
     for column in ENUMS:
         hit(f"labels.enums_in_set:{column}", column, "FEMAIL" if column == "gender" else "bogus")

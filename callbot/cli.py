@@ -195,6 +195,47 @@ def evaluate_stt(
         raise typer.Exit(1)
 
 
+# ---- llm (issue 7) -----------------------------------------------------------------------------
+@app.command("train-llm")
+def train_llm(
+    prepared: Annotated[Path | None, typer.Option(help="prepared directory holding llm/")] = None,
+) -> None:
+    """LoRA-tune every LLM candidate (smoke: tiny bases pretrained on the Korean corpus first)."""
+    params = load().llm
+    from callbot.llm.train import run_train_llm
+
+    try:
+        run_train_llm(Path(prepared or params.prepared), params)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        fail(str(exc))
+
+
+@app.command("evaluate-llm")
+def evaluate_llm(
+    prepared: Annotated[Path | None, typer.Option(help="prepared directory holding llm/")] = None,
+) -> None:
+    """Score base and fine-tuned candidates on every task of the test split (reports/llm/<candidate>.json)."""
+    params = load().llm
+    from callbot.llm.evaluate import run_evaluate_llm
+
+    try:
+        run_evaluate_llm(Path(prepared or params.prepared), params)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+
+
+@app.command("select")
+def select() -> None:
+    """Leaderboard + champion/challenger rule -> models/selected.json."""
+    params = load().select
+    from callbot.registry.select import SelectError, run_select
+
+    try:
+        run_select(params)
+    except SelectError as exc:
+        fail(str(exc))
+
+
 # ---- serve (issue 8) ----------------------------------------------------------------------------
 @app.command()
 def package(

@@ -48,6 +48,7 @@ class PretrainParams(Section):
     """Causal-LM pretraining of the tiny bases on the train split's texts (smoke only)."""
 
     epochs: int
+    max_steps: int  # caps the epochs on a big corpus; 0 = no cap
     learning_rate: float
     batch_size: int
     max_length: int
@@ -63,6 +64,7 @@ class LoraParams(Section):
     learning_rate: float
     batch_size: int
     max_length: int
+    max_examples_per_task: int  # train rows per task (ars, summary, ...); 0 = all
     save_steps: int  # checkpoint every N optimiser steps; a rerun resumes from the newest
     qlora: bool  # 4-bit base (bitsandbytes) on CUDA hosts only; refused on CPU
 
@@ -96,6 +98,7 @@ class EvaluateParams(Section):
 
 class LLMParams(Section):
     prepared: str
+    version_file: str  # versions/dataset.json: the dataset version models are labelled with
     out: str
     report: str
     seed: int

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from callbot.params_base import Section
 
 
 class SelectParams(Section):
-    primary_metric: str
-    min_improvement: float
+    """Champion/challenger selection over evaluate-llm's reports (rule in callbot.registry.select)."""
+
+    reports: str  # evaluate-llm's <candidate>.json; the leaderboard is written beside them
+    primary_metric: str  # a key of the fine-tuned metrics, e.g. ars_rouge_l
+    goal: Literal["max", "min"]  # min for perplexity
+    min_improvement: float  # a challenger must beat the best/champion by this much, else the smaller wins
+    keep_champion: bool  # the previous models/selected.json winner stays unless beaten by min_improvement
     out: str
 
 

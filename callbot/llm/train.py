@@ -1,0 +1,465 @@
+"""`callbot train-llm`: every candidate trained the same way, so the leaderboard compares like with like.
+
+Per candidate: a base (a real checkpoint, or under smoke a tiny model of the same architecture that
+first gets a short causal-LM pretraining on the Korean corpus so it knows the language), then peft
+LoRA on the chat-formatted train split with the loss on assistant tokens only, checkpoints that an
+interrupted run resumes from, and finally the adapter plus merged weights (``merge_and_unload``)
+for serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callbot.console import progress, summary
+from callbot.llm.model import BUILD_TINY, check_candidate, count_parameters, write_responder_config
+from callbot.llm.tokenizer import load_tokenizer, train_tokenizer, write_atomically
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from callbot.llm.params import CandidateParams, LLMParams
+
+TRAIN_FILE = "train.json"
+
+
+@dataclass
+class CandidateRun:
+    """What training one candidate did; the evaluation and the leaderboard read it from ``train.json``."""
+
+    name: str
+    arch: str
+    base: str
+    parameters: int
+    trainable_parameters: int
+    examples: int
+    pretrain_losses: list[float] = field(default_factory=list)
+    lora_losses: list[float] = field(default_factory=list)
+    pretrain_seconds: float = 0.0
+    lora_seconds: float = 0.0
+    resumed_from: str | None = None
+    dataset_version: str = ""
+
+
+# ---- data ---------------------------------------------------------------------------------------
+def load_llm_dataset(prepared: Path) -> DatasetDict:
+    """The prepared ``llm`` DatasetDict, or an error that says which stage to run."""
+    from datasets import load_from_disk
+
+    path = Path(prepared) / "llm"
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no prepared llm dataset; run `callbot prepare` first")
+    dd = load_from_disk(str(path))
+    missing = [s for s in ("train", "test") if s not in dd]
+    if missing:
+        raise ValueError(f"{path}: split(s) {', '.join(missing)} missing; rerun `callbot prepare`")
+    columns = {"id", "task", "messages", "reference"} - set(dd["train"].column_names)
+    if columns:
+        raise ValueError(f"{path}: column(s) {', '.join(sorted(columns))} missing; rerun `callbot prepare`")
+    return dd
+
+
+def dataset_version(prepared: Path, version_file: Path) -> str:
+    """The dataset version the models are trained on, and where it came from.
+
+    ``version_file`` (``versions/dataset.json``, written by the orchestrate stage) is trusted only when
+    one of its entries fingerprints exactly this ``records.parquet``: then ``"<version>"``. Otherwise
+    (no file, or data not yet versioned) ``"sha256:<hash of the llm dataset files>"``.
+    """
+    prepared = Path(prepared)
+    records = prepared / "records.parquet"
+    if Path(version_file).is_file() and records.is_file():
+        try:
+            history = json.loads(Path(version_file).read_text("utf-8")).get("history", [])
+        except (json.JSONDecodeError, AttributeError):
+            history = []
+        content = hashlib.sha256()
+        with records.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                content.update(block)
+        for entry in reversed(history):
+            if (
+                isinstance(entry, dict)
+                and entry.get("fingerprint", {}).get("content") == content.hexdigest()[:16]
+            ):
+                return str(entry["version"])
+    digest = hashlib.sha256()
+    for path in sorted((prepared / "llm").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(prepared)).encode())
+            digest.update(path.read_bytes())
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def corpus_texts(dd: DatasetDict, splits: tuple[str, ...]) -> list[str]:
+    """Unique user and assistant texts (no system prompts) in order of first appearance."""
+    seen: dict[str, None] = {}
+    for split in splits:
+        if split not in dd:
+            continue
+        for messages in dd[split]["messages"]:
+            for message in messages:
+                if message["role"] != "system" and message["content"]:
+                    seen.setdefault(message["content"], None)
+    return list(seen)
+
+
+def chat_example(
+    tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], max_length: int
+) -> dict[str, list[int]]:
+    """input_ids + labels with every prompt token masked (-100): the loss sees assistant tokens only.
+
+    The prompt is tokenised exactly as :class:`callbot.llm.infer.Responder` does at inference, so the
+    model learns to continue the same ids it will be given.
+    """
+    prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(messages[-1]["content"], add_special_tokens=False)["input_ids"]
+    answer_ids = [*answer_ids[: max_length // 2], tokenizer.eos_token_id]
+    prompt_ids = prompt_ids[-(max_length - len(answer_ids)) :]
+    return {"input_ids": prompt_ids + answer_ids, "labels": [-100] * len(prompt_ids) + answer_ids}
+
+
+def training_rows(train: Any, per_task: int) -> Any:
+    """The first ``per_task`` rows of each task (0 = all), in the split's order: bounded smoke runs."""
+    if per_task <= 0:
+        return train
+    kept: dict[str, int] = {}
+    picked = []
+    for i, task in enumerate(train["task"]):
+        if kept.get(task, 0) < per_task:
+            kept[task] = kept.get(task, 0) + 1
+            picked.append(i)
+    return train.select(picked)
+
+
+def lm_blocks(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], length: int
+) -> list[dict[str, list[int]]]:
+    """Pretraining blocks: texts joined by end-of-text and cut into ``length``-token pieces."""
+    stream: list[int] = []
+    for text in texts:
+        stream += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    blocks = [stream[i : i + length] for i in range(0, max(len(stream) - 1, 1), length)]
+    return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
+
+
+class Collator:
+    """Right-pads a batch; padded label positions are -100 so they never count in the loss."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+        ids, labels, mask = [], [], []
+        for f in features:
+            gap = width - len(f["input_ids"])
+            ids.append(f["input_ids"] + [self.pad_id] * gap)
+            labels.append(f["labels"] + [-100] * gap)
+            mask.append([1] * len(f["input_ids"]) + [0] * gap)
+        return {
+            "input_ids": torch.tensor(ids),
+            "labels": torch.tensor(labels),
+            "attention_mask": torch.tensor(mask),
+        }
+
+
+# ---- training -----------------------------------------------------------------------------------
+def _fingerprint(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _fit(
+    model: PreTrainedModel,
+    examples: list[dict[str, list[int]]],
+    pad_id: int,
+    *,
+    epochs: int,
+    max_steps: int = 0,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    checkpoints: Path,
+    save_steps: int,
+    label: str,
+) -> tuple[list[float], str | None]:
+    """Train with the HF Trainer (checkpoints, resume, fixed seed); returns per-step losses and the resume point."""
+    import torch
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    resume = get_last_checkpoint(str(checkpoints))
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=epochs,
+        max_steps=max_steps if max_steps > 0 else -1,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        lr_scheduler_type="linear",
+        warmup_steps=0,
+        weight_decay=0.0,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=1,
+        seed=seed,
+        data_seed=seed,
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+    )
+    steps_per_epoch = -(-len(examples) // batch_size)
+    total = min(steps_per_epoch * epochs, max_steps) if max_steps > 0 else steps_per_epoch * epochs
+
+    with progress() as bar:
+        task = bar.add_task(label, total=total)
+
+        class _Progress(TrainerCallback):
+            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                bar.update(task, completed=state.global_step)
+
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=examples,
+            data_collator=Collator(pad_id),
+            callbacks=[_Progress()],
+        )
+        trainer.remove_callback(PrinterCallback)  # the summary line and the progress bar say enough
+        trainer.train(resume_from_checkpoint=resume)
+    losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
+    return losses, resume
+
+
+def _tiny_base(
+    candidate: CandidateParams,
+    params: LLMParams,
+    tokenizer_dir: Path,
+    texts: list[str],
+    run: CandidateRun,
+) -> Path:
+    """Build the tiny ``arch`` model and pretrain it on the corpus; reused when nothing it depends on changed."""
+    from callbot.llm.model import build_tiny_model
+
+    base_dir = Path(params.out) / candidate.name / "base"
+    key = _fingerprint(
+        candidate.arch,
+        params.tiny.model_dump(),
+        params.pretrain.model_dump(),
+        params.seed,
+        texts,
+        (tokenizer_dir / "tokenizer.json").read_text("utf-8"),
+    )
+    marker = base_dir / "pretrain.json"
+    if marker.is_file() and json.loads(marker.read_text("utf-8")).get("key") == key:
+        saved = json.loads(marker.read_text("utf-8"))
+        run.pretrain_losses, run.pretrain_seconds = saved["losses"], saved["seconds"]
+        return base_dir
+    tokenizer = load_tokenizer(tokenizer_dir)
+    model = build_tiny_model(candidate.arch, tokenizer, params.tiny.model_dump(), params.seed)
+    blocks = lm_blocks(tokenizer, texts, params.pretrain.max_length)
+    started = time.perf_counter()
+    losses, _ = _fit(
+        model,
+        blocks,
+        tokenizer.pad_token_id,
+        epochs=params.pretrain.epochs,
+        max_steps=params.pretrain.max_steps,
+        learning_rate=params.pretrain.learning_rate,
+        batch_size=params.pretrain.batch_size,
+        seed=params.seed,
+        checkpoints=Path(params.out) / candidate.name / "checkpoints" / f"pretrain-{key}",
+        save_steps=10**9,
+        label=f"pretrain {candidate.name}",
+    )
+    run.pretrain_losses, run.pretrain_seconds = losses, round(time.perf_counter() - started, 2)
+    tmp = Path(tempfile.mkdtemp(prefix=".base.", dir=base_dir.parent))
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "pretrain.json").write_text(
+        json.dumps({"key": key, "losses": losses, "seconds": run.pretrain_seconds, "blocks": len(blocks)}),
+        "utf-8",
+    )
+    write_atomically(tmp, base_dir)
+    shutil.rmtree(Path(params.out) / candidate.name / "checkpoints" / f"pretrain-{key}", ignore_errors=True)
+    return base_dir
+
+
+def check_qlora(qlora: bool) -> None:
+    """QLoRA (4-bit base) is a GPU-host option: refuse it up front, before any training, elsewhere."""
+    import importlib.util
+
+    import torch
+
+    if not qlora:
+        return
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            "params.yaml llm.lora.qlora is true but no CUDA device is visible: QLoRA's 4-bit base needs a "
+            "GPU host with bitsandbytes; set llm.lora.qlora: false to train in full precision on CPU"
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise RuntimeError(
+            "params.yaml llm.lora.qlora needs bitsandbytes: pip install bitsandbytes on the GPU host"
+        )
+
+
+def _load_base(base: str | Path, qlora: bool) -> PreTrainedModel:
+    """The base model, 4-bit when QLoRA is asked for (CUDA + bitsandbytes only)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if not qlora:
+        return AutoModelForCausalLM.from_pretrained(str(base))
+    check_qlora(qlora)
+    from peft import prepare_model_for_kbit_training
+    from transformers import BitsAndBytesConfig
+
+    quant = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+        bnb_4bit_use_double_quant=True,
+    )
+    model = AutoModelForCausalLM.from_pretrained(str(base), quantization_config=quant, device_map="auto")
+    return prepare_model_for_kbit_training(model)
+
+
+def train_candidate(
+    candidate: CandidateParams,
+    params: LLMParams,
+    dd: DatasetDict,
+    tokenizer_dir: Path | None,
+    version: str,
+) -> CandidateRun:
+    """Base (pretrained when tiny) -> LoRA -> adapter/ and merged/ under ``<out>/<candidate>/``."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    check_candidate(candidate, params.offline)
+    torch.manual_seed(params.seed)
+    root = Path(params.out) / candidate.name
+    root.mkdir(parents=True, exist_ok=True)
+    run = CandidateRun(candidate.name, candidate.arch, candidate.base, 0, 0, 0, dataset_version=version)
+    if candidate.base == BUILD_TINY:
+        assert tokenizer_dir is not None
+        base: str | Path = _tiny_base(candidate, params, tokenizer_dir, corpus_texts(dd, ("train",)), run)
+    else:
+        base = candidate.base
+    tokenizer = load_tokenizer(base)
+    rows = training_rows(dd["train"], params.lora.max_examples_per_task)
+    examples = [chat_example(tokenizer, m, params.lora.max_length) for m in rows["messages"]]
+    run.examples = len(examples)
+
+    model = _load_base(base, params.lora.qlora)
+    lora = LoraConfig(
+        r=params.lora.r,
+        lora_alpha=params.lora.alpha,
+        lora_dropout=params.lora.dropout,
+        target_modules=list(candidate.lora_targets),
+        task_type="CAUSAL_LM",
+    )
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ValueError(
+            f"params.yaml llm.candidates[{candidate.name}].lora_targets {candidate.lora_targets} do not match "
+            f"{candidate.arch} module names ({exc})"
+        ) from None
+    run.parameters, run.trainable_parameters = count_parameters(model)
+    run.parameters -= run.trainable_parameters
+    key = _fingerprint(params.lora.model_dump(), candidate.model_dump(), params.seed, version, str(base))
+    started = time.perf_counter()
+    run.lora_losses, run.resumed_from = _fit(
+        model,
+        examples,
+        tokenizer.pad_token_id,
+        epochs=params.lora.epochs,
+        learning_rate=params.lora.learning_rate,
+        batch_size=params.lora.batch_size,
+        seed=params.seed,
+        checkpoints=root / "checkpoints" / f"lora-{key}",
+        save_steps=params.lora.save_steps,
+        label=f"LoRA {candidate.name}",
+    )
+    run.lora_seconds = round(time.perf_counter() - started, 2)
+
+    adapter_tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=root))
+    model.save_pretrained(adapter_tmp)
+    tokenizer.save_pretrained(adapter_tmp)
+    write_atomically(adapter_tmp, root / "adapter")
+
+    # Merge onto a full-precision base (also right after QLoRA, whose base is 4-bit).
+    full = AutoModelForCausalLM.from_pretrained(str(base))
+    merged = PeftModel.from_pretrained(full, str(root / "adapter")).merge_and_unload()
+    merged_tmp = Path(tempfile.mkdtemp(prefix=".merged.", dir=root))
+    merged.save_pretrained(merged_tmp)
+    tokenizer.save_pretrained(merged_tmp)
+    ars_answers = [
+        r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
+    ]
+    write_responder_config(merged_tmp, params, domain_texts=ars_answers)
+    write_atomically(merged_tmp, root / "merged")
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # finished: a rerun starts fresh
+
+    record = root / TRAIN_FILE
+    tmp_record = record.with_suffix(".json.tmp")
+    tmp_record.write_text(json.dumps(asdict(run), ensure_ascii=False, indent=2), "utf-8")
+    os.replace(tmp_record, record)
+    return run
+
+
+def set_threads(threads: int) -> None:
+    """``llm.threads`` (0 = all cores) for torch."""
+    import torch
+
+    torch.set_num_threads(threads if threads > 0 else max(os.cpu_count() or 1, 1))
+
+
+def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
+    """Train every candidate in ``params.candidates``; the Korean BPE is trained first when any is tiny."""
+    set_threads(params.threads)
+    for candidate in params.candidates:  # refuse before any work is done
+        check_candidate(candidate, params.offline)
+    check_qlora(params.lora.qlora)
+    names = [c.name for c in params.candidates]
+    if len(set(names)) != len(names):
+        raise ValueError(f"params.yaml llm.candidates: names must be unique, got {names}")
+    dd = load_llm_dataset(prepared)
+    version = dataset_version(prepared, Path(params.version_file))
+    tokenizer_dir = None
+    if any(c.base == BUILD_TINY for c in params.candidates):
+        tokenizer_dir = Path(params.out) / "tokenizer"
+        texts = corpus_texts(dd, ("train", "validation", "test"))
+        system = sorted({m[0]["content"] for m in dd["train"]["messages"] if m and m[0]["role"] == "system"})
+        train_tokenizer([*system, *texts], tokenizer_dir, params.tokenizer)
+    runs = []
+    started = time.perf_counter()
+    for candidate in params.candidates:
+        runs.append(train_candidate(candidate, params, dd, tokenizer_dir, version))
+    parts = ", ".join(
+        f"{r.name} loss {r.lora_losses[0]:.2f}->{r.lora_losses[-1]:.2f}" for r in runs if r.lora_losses
+    )
+    summary(
+        "train-llm",
+        f"{len(runs)} candidates LoRA-tuned on {runs[0].examples if runs else 0} examples ({parts}) "
+        f"in {time.perf_counter() - started:.0f}s -> {params.out}",
+    )
+    return runs

@@ -1,0 +1,249 @@
+"""`callbot select`: the leaderboard and a champion/challenger rule anyone can re-check by hand.
+
+The rule, on the fine-tuned metrics of every evaluated candidate:
+1. ``best`` is the top value of ``select.primary_metric`` (``select.goal``: max or min).
+2. Every candidate within ``select.min_improvement`` of ``best`` is *equivalent*: a difference that
+   small does not pay for a change of model.
+3. Among the equivalents the current champion (the winner in the previous ``models/selected.json``)
+   stays; without it, the smaller model wins (fewer parameters: cheaper to serve); then the name.
+So a challenger replaces the champion only by beating it by at least ``min_improvement``, and an
+exact tie always goes to the smaller model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callbot.console import summary
+
+if TYPE_CHECKING:
+    from callbot.registry.params import SelectParams
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One leaderboard row: a candidate, its size and its fine-tuned and base metrics."""
+
+    candidate: str
+    parameters: int
+    metrics: dict[str, Any]
+    base_metrics: dict[str, Any]
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Decision:
+    winner: str
+    best: str
+    equivalents: list[str]
+    reason: str
+
+
+class SelectError(ValueError):
+    """The reports cannot be ranked (none, or the primary metric missing); the message says what to do."""
+
+
+def _value(entry: Entry, metric: str) -> float:
+    value = entry.metrics.get(metric)
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+        raise SelectError(
+            f"candidate {entry.candidate} has no numeric '{metric}' (select.primary_metric); metrics are: "
+            f"{', '.join(sorted(k for k, v in entry.metrics.items() if isinstance(v, int | float)))}"
+        )
+    return float(value)
+
+
+def choose(
+    entries: list[Entry], metric: str, goal: str, min_improvement: float, champion: str | None = None
+) -> Decision:
+    """Apply the module's rule; pure, so crafted leaderboards can test it."""
+    if not entries:
+        raise SelectError("no evaluated candidates; run `callbot evaluate-llm` first")
+    if goal not in ("max", "min"):
+        raise SelectError(f"select.goal must be max or min, got {goal!r}")
+    sign = 1.0 if goal == "max" else -1.0
+    scored = [(sign * _value(e, metric), e) for e in entries]
+    top = max(score for score, _ in scored)
+    best = next(e for score, e in scored if score == top)
+    # A tiny epsilon so that a difference of exactly min_improvement (in decimal) is not lost to floats.
+    equivalents = [e for score, e in scored if top - score < min_improvement - 1e-12 or score == top]
+    names = [e.candidate for e in equivalents]
+    if champion is not None and champion in names:
+        winner = champion
+        reason = (
+            f"champion {champion} kept: no challenger beats it on {metric} by {min_improvement} or more"
+            if champion != best.candidate or len(names) > 1
+            else f"champion {champion} has the best {metric}"
+        )
+    else:
+        pick = min(equivalents, key=lambda e: (e.parameters, e.candidate))
+        winner = pick.candidate
+        if len(names) == 1:
+            reason = f"{winner} has the best {metric} ({goal})"
+        else:
+            reason = (
+                f"{', '.join(names)} are within {min_improvement} on {metric}; the smallest "
+                f"({pick.parameters:,} parameters) wins"
+            )
+        if champion is not None:
+            reason += f"; previous champion {champion} is not among them"
+    return Decision(winner, best.candidate, names, reason)
+
+
+def load_entries(report_dir: Path) -> list[Entry]:
+    """Every ``<candidate>.json`` written by evaluate-llm (the leaderboard files themselves skipped)."""
+    entries = []
+    if not report_dir.is_dir():
+        raise SelectError(f"{report_dir}: no LLM reports; run `callbot evaluate-llm` first")
+    for path in sorted(report_dir.glob("*.json")):
+        if path.stem == "leaderboard":
+            continue
+        try:
+            report = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SelectError(f"{path}: not valid JSON ({exc}); rerun `callbot evaluate-llm`") from None
+        if not isinstance(report, dict) or "candidate" not in report or "metrics" not in report:
+            continue
+        entries.append(
+            Entry(report["candidate"], int(report.get("parameters", 0)), report["metrics"],
+                  report.get("base_metrics", {}), report)
+        )  # fmt: skip
+    if not entries:
+        raise SelectError(f"{report_dir}: no candidate reports; run `callbot evaluate-llm` first")
+    return entries
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+COLUMNS = (
+    "ars_rouge_l", "ars_exact_match", "ars_seen_exact_match", "summary_rouge_l", "emotion_accuracy",
+    "emotion_macro_f1", "intent_accuracy", "perplexity",
+)  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "-"
+
+
+def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) -> str:
+    """The leaderboard as a table: fine-tuned (base) per metric, the winner marked."""
+    lines = [
+        f"# LLM leaderboard (primary: {metric})",
+        "",
+        f"Winner: **{decision.winner}**: {decision.reason}.",
+        "",
+        "ROUGE is on characters (Hangul syllables). Cells: fine-tuned (base, zero-shot). References from the "
+        "dataset page: KoBART summary ROUGE recall 67.76 / precision 64.34, KoBERT emotion accuracy 95.19 %.",
+        "",
+        "| rank | candidate | parameters | " + " | ".join(COLUMNS) + " |",
+        "| --- | --- | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |",
+    ]
+    for rank, e in enumerate(entries, 1):
+        cells = [f"{_fmt(e.metrics.get(c))} ({_fmt(e.base_metrics.get(c))})" for c in COLUMNS]
+        mark = " ★" if e.candidate == decision.winner else ""
+        lines.append(f"| {rank} | {e.candidate}{mark} | {e.parameters:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def leaderboard_chart(entries: list[Entry], metric: str, path: Path) -> None:
+    """Bars of the primary metric, base beside fine-tuned, per candidate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [e.candidate for e in entries]
+    tuned = [float(e.metrics.get(metric) or 0.0) for e in entries]
+    base = [float(e.base_metrics.get(metric) or 0.0) for e in entries]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(names)), 3.2), dpi=100)
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], base, width=0.4, label="base (zero-shot)", color="#bbbbbb")
+    ax.bar([x + 0.2 for x in xs], tuned, width=0.4, label="LoRA fine-tuned", color="#3b75af")
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel(metric)
+    ax.set_title(f"LLM candidates: {metric}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _champion(selected_path: Path) -> str | None:
+    if not selected_path.is_file():
+        return None
+    try:
+        return json.loads(selected_path.read_text("utf-8")).get("winner")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+
+
+def run_select(params: SelectParams) -> dict[str, Any]:
+    """Rank the reports, write ``leaderboard.{json,md,png}`` and ``select.out`` (models/selected.json)."""
+    report_dir = Path(params.reports)
+    entries = load_entries(report_dir)
+    sign = 1.0 if params.goal == "max" else -1.0
+    champion = _champion(Path(params.out)) if params.keep_champion else None
+    decision = choose(entries, params.primary_metric, params.goal, params.min_improvement, champion)
+    entries.sort(key=lambda e: (-sign * _value(e, params.primary_metric), e.parameters, e.candidate))
+    board = {
+        "primary_metric": params.primary_metric,
+        "goal": params.goal,
+        "min_improvement": params.min_improvement,
+        "winner": decision.winner,
+        "reason": decision.reason,
+        "rows": [
+            {"rank": i, "candidate": e.candidate, "parameters": e.parameters,
+             "metrics": {k: v for k, v in e.metrics.items() if k != "samples"},
+             "base_metrics": {k: v for k, v in e.base_metrics.items() if k != "samples"}}
+            for i, e in enumerate(entries, 1)
+        ],
+    }  # fmt: skip
+    _write_text(report_dir / "leaderboard.json", json.dumps(board, ensure_ascii=False, indent=2))
+    _write_text(report_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
+    leaderboard_chart(entries, params.primary_metric, report_dir / "leaderboard.png")
+
+    win = next(e for e in entries if e.candidate == decision.winner)
+    metrics = {k: v for k, v in win.metrics.items() if isinstance(v, int | float)}
+    metrics = {params.primary_metric: metrics.pop(params.primary_metric), **metrics}
+    paths = win.report.get("paths", {})
+    selected = {
+        "metrics": metrics,  # first: package labels the stored model with the leading figures
+        "winner": decision.winner,
+        "merged": paths.get("merged"),
+        "adapter": paths.get("adapter"),
+        "base": paths.get("base"),
+        "arch": win.report.get("arch"),
+        "parameters": win.parameters,
+        "base_metrics": {k: v for k, v in win.base_metrics.items() if isinstance(v, int | float)},
+        "dataset_version": win.report.get("trained_on") or win.report.get("dataset_version"),
+        "dataset_version_source": "versions/dataset.json entry matching records.parquet, else sha256 of the llm dataset",
+        "primary_metric": params.primary_metric,
+        "goal": params.goal,
+        "min_improvement": params.min_improvement,
+        "previous_champion": champion,
+        "reason": decision.reason,
+        "leaderboard": str(report_dir / "leaderboard.json"),
+    }
+    _write_text(Path(params.out), json.dumps(selected, ensure_ascii=False, indent=2))
+    summary(
+        "select",
+        f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "
+        f"of {len(entries)} candidates ({decision.reason}) -> {params.out}",
+    )
+    return selected

@@ -1,0 +1,92 @@
+"""The champion/challenger rule on crafted leaderboards, and the files `callbot select` writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from callbot.registry.select import Entry, SelectError, choose, run_select
+
+
+def entry(name: str, params: int, rouge: float, ppl: float = 10.0) -> Entry:
+    return Entry(name, params, {"ars_rouge_l": rouge, "perplexity": ppl}, {"ars_rouge_l": 0.1}, {})
+
+
+def test_clear_best_wins():
+    board = [entry("small", 1_000, 0.50), entry("big", 9_000, 0.80), entry("mid", 5_000, 0.60)]
+    assert choose(board, "ars_rouge_l", "max", 0.01).winner == "big"
+
+
+def test_exact_tie_goes_to_the_smaller_model():
+    board = [entry("big", 9_000, 0.70), entry("small", 1_000, 0.70)]
+    decision = choose(board, "ars_rouge_l", "max", 0.01)
+    assert decision.winner == "small"
+    assert set(decision.equivalents) == {"big", "small"}
+
+
+def test_gain_below_min_improvement_does_not_pay_for_a_bigger_model():
+    board = [entry("big", 9_000, 0.705), entry("small", 1_000, 0.70)]
+    assert choose(board, "ars_rouge_l", "max", 0.01).winner == "small"
+    assert choose(board, "ars_rouge_l", "max", 0.001).winner == "big"
+
+
+def test_champion_is_kept_unless_beaten_by_min_improvement():
+    board = [entry("champ", 9_000, 0.70), entry("challenger", 1_000, 0.705)]
+    assert choose(board, "ars_rouge_l", "max", 0.01, champion="champ").winner == "champ"
+    board = [entry("champ", 9_000, 0.70), entry("challenger", 9_500, 0.72)]
+    assert choose(board, "ars_rouge_l", "max", 0.01, champion="champ").winner == "challenger"
+
+
+def test_min_goal_for_perplexity():
+    board = [entry("a", 1_000, 0.5, ppl=12.0), entry("b", 2_000, 0.5, ppl=4.0)]
+    assert choose(board, "perplexity", "min", 0.5).winner == "b"
+
+
+def test_missing_metric_names_the_candidate_and_the_metric():
+    with pytest.raises(SelectError, match=r"candidate a has no numeric 'ars_bleu'"):
+        choose([entry("a", 1, 0.5)], "ars_bleu", "max", 0.01)
+
+
+def _report(d: Path, name: str, params: int, rouge: float) -> None:
+    report = {
+        "candidate": name,
+        "arch": "llama",
+        "parameters": params,
+        "trained_on": "1.0.0",
+        "paths": {"merged": f"models/llm/{name}/merged", "adapter": f"models/llm/{name}/adapter"},
+        "metrics": {"ars_rouge_l": rouge, "ars_exact_match": rouge, "samples": {}},
+        "base_metrics": {"ars_rouge_l": rouge / 3},
+    }
+    (d / f"{name}.json").write_text(json.dumps(report), "utf-8")
+
+
+def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
+    from callbot.config import read_yaml
+    from callbot.registry.params import SelectParams
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _report(reports, "polyglot-ko", 500, 0.90)
+    _report(reports, "kullm", 400, 0.90)  # tie: the smaller wins
+    _report(reports, "kogpt", 450, 0.40)
+    raw = read_yaml(repo / "params.yaml")["select"]
+    params = SelectParams.model_validate(
+        {**raw, "reports": str(reports), "out": str(tmp_path / "selected.json")}
+    )
+    selected = run_select(params)
+    assert selected["winner"] == "kullm"
+    assert (
+        selected["merged"] == "models/llm/kullm/merged" and selected["adapter"] == "models/llm/kullm/adapter"
+    )
+    assert selected["dataset_version"] == "1.0.0"
+    assert next(iter(selected["metrics"])) == "ars_rouge_l"
+    board = json.loads((reports / "leaderboard.json").read_text("utf-8"))
+    assert [r["candidate"] for r in board["rows"]] == ["kullm", "polyglot-ko", "kogpt"]
+    assert "kullm ★" in (reports / "leaderboard.md").read_text("utf-8")
+    assert (reports / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Next run: a slightly better challenger does not unseat the champion.
+    _report(reports, "kogpt", 450, 0.905)
+    assert run_select(params)["winner"] == "kullm"

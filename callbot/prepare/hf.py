@@ -9,6 +9,7 @@ the previous dataset intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -58,6 +59,17 @@ def _quiet() -> None:
 
     if not progress_enabled():
         disable_progress_bars()
+
+
+def _fingerprint(records: Path, name: str, split: str) -> str:
+    """A fingerprint from the records file's bytes. Without one, datasets hashes the pickled
+    in-memory table itself, which briefly needs a Python copy of it (1 GB at full scale)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(records, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(f"\x00{name}\x00{split}".encode())
+    return digest.hexdigest()
 
 
 def _save(splits: Any, path: Path) -> None:
@@ -112,7 +124,9 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
         columns["audio"] = audio
         columns["duration_s"] = pc.divide(part["duration_actual_ms"], 1000.0)
         arrow = pa.table({name: columns[name] for name in features}).cast(features.arrow_schema)
-        splits[split] = Dataset(arrow, info=DatasetInfo(features=features))
+        splits[split] = Dataset(
+            arrow, info=DatasetInfo(features=features), fingerprint=_fingerprint(records, "stt", split)
+        )
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
     _declare_audio(tmp)
@@ -241,7 +255,9 @@ def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> d
     for split in SPLITS:
         flush(split)
         table = pa.Table.from_batches(batches.pop(split), schema=schema)  # an empty split keeps its columns
-        splits[split] = Dataset(table, info=DatasetInfo(features=features))
+        splits[split] = Dataset(
+            table, info=DatasetInfo(features=features), fingerprint=_fingerprint(records, "llm", split)
+        )
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
     _swap_dir(tmp, out)

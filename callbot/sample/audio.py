@@ -22,23 +22,25 @@ STUB_MS = (60, 200)  # stub WAVs are short: scale runs need valid files, not spe
 class Voice:
     """How one speaker sounds: an espeak-ng voice variant, words per minute and pitch."""
 
-    name: str  # e.g. ko+f2
+    name: str  # e.g. ko+f1
     rate: int
     pitch: int
+    gain: float  # recording level: espeak-ng peaks near full scale, real microphones do not
 
 
-def voice_for(gender: str, rng_values: tuple[float, float, float]) -> Voice:
-    """A speaker's voice from three uniform draws: female speakers get the f variants.
+def voice_for(gender: str, draws: list[float]) -> Voice:
+    """A speaker's voice from four uniform draws: female speakers get the f variants.
 
     Only variants without breath noise: espeak-ng seeds that noise from the clock, which would
     make the tree differ from run to run.
     """
-    variant_draw, rate_draw, pitch_draw = rng_values
+    variant_draw, rate_draw, pitch_draw, gain_draw = draws
     variants = ("f1", "f4") if gender == "Female" else ("m1", "m2", "m3", "m4")
     variant = variants[int(variant_draw * len(variants))]
     rate = 175 + int(rate_draw * 50)  # 175..224 wpm: spoken interviews are brisk
     base = 55 if gender == "Female" else 30
-    return Voice(name=f"ko+{variant}", rate=rate, pitch=base + int(pitch_draw * 20))
+    gain = round(0.3 + 0.3 * gain_draw, 3)  # peaks at about -10 to -4 dBFS
+    return Voice(name=f"ko+{variant}", rate=rate, pitch=base + int(pitch_draw * 20), gain=gain)
 
 
 def wav_bytes(samples: np.ndarray) -> bytes:
@@ -72,4 +74,7 @@ def speech_samples(texts: list[str], voices: list[Voice]) -> list[np.ndarray]:
     from callbot.tts.espeak import Utterance, resample, synthesize_fresh
 
     utterances = [Utterance(t, v.rate, v.pitch, v.name) for t, v in zip(texts, voices, strict=True)]
-    return [resample(audio, rate, SAMPLE_RATE) for audio, rate in synthesize_fresh(utterances)]
+    spoken = synthesize_fresh(utterances)
+    return [
+        resample(audio, rate, SAMPLE_RATE, v.gain) for (audio, rate), v in zip(spoken, voices, strict=True)
+    ]

@@ -178,10 +178,8 @@ def build_record(plan: RecordPlan) -> RecordFiles:
         "ageRange": _age_range(rng, stratum.experience),
         "experience": experience,
     }
-    interviewer = sample_audio.voice_for(
-        rng.choice(("Female", "Male")), (rng.random(), rng.random(), rng.random())
-    )
-    candidate = sample_audio.voice_for(stratum.gender, (rng.random(), rng.random(), rng.random()))
+    interviewer = sample_audio.voice_for(rng.choice(("Female", "Male")), [rng.random() for _ in range(4)])
+    candidate = sample_audio.voice_for(stratum.gender, [rng.random() for _ in range(4)])
     if plan.speech:
         samples = sample_audio.speech_samples([text.question, text.answer], [interviewer, candidate])
     else:

@@ -291,18 +291,21 @@ def synthesize_fresh(utterances: list[Utterance]) -> list[tuple[np.ndarray, int]
     return results
 
 
-def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+def resample(samples: np.ndarray, src_rate: int, dst_rate: int, gain: float = 1.0) -> np.ndarray:
     """Resample int16 audio with a polyphase anti-aliasing filter (22,050 -> 16,000 is 320/441).
 
     A proper filter, not sample dropping: aliasing would put energy where real recordings have
-    none and teach the STT model the wrong thing.
+    none and teach the STT model the wrong thing. espeak-ng peaks close to full scale and the
+    filter overshoots, so pass ``gain`` < 1 (about 0.5) to keep the result from clipping.
     """
-    if src_rate == dst_rate or samples.size == 0:
+    if samples.size == 0:
         return samples.astype(np.int16, copy=True)
-    from math import gcd
+    y = samples.astype(np.float64) * gain
+    if src_rate != dst_rate:
+        from math import gcd
 
-    from scipy.signal import resample_poly
+        from scipy.signal import resample_poly
 
-    g = gcd(src_rate, dst_rate)
-    y = resample_poly(samples.astype(np.float64), dst_rate // g, src_rate // g)
+        g = gcd(src_rate, dst_rate)
+        y = resample_poly(y, dst_rate // g, src_rate // g)
     return np.clip(np.rint(y), -32768, 32767).astype(np.int16)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -135,19 +136,29 @@ def plain_copy(src: Path, out: Path) -> None:
     subprocess.run(["cp", "-r", "--reflink=never", str(src), str(out)], check=True)
 
 
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(name: str, run, out: Path, repeat: int) -> tuple[float, int]:
-    best, peak = float("inf"), 0
+    """Best wall time of ``repeat`` runs (sync included), the CPU seconds its processes used, peak disk."""
+    best, peak, cpu = float("inf"), 0, 0.0
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
         os.sync()
         with PeakDisk([out]) as disk:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), _child_cpu()
             run(out)
             os.sync()
             took = time.perf_counter() - start
-        best, peak = min(best, took), max(peak, disk.peak)
+        if took < best:
+            best, cpu = took, _child_cpu() - cpu_start
+        peak = max(peak, disk.peak)
         shutil.rmtree(out, ignore_errors=True)
-    print(f"{name:<28} {best:7.2f} s  peak extra disk {peak / 2**30:5.2f} GiB", flush=True)
+    print(
+        f"{name:<28} {best:7.2f} s wall {cpu:6.2f} s CPU  peak extra disk {peak / 2**30:5.2f} GiB", flush=True
+    )
     return best, peak
 
 
@@ -167,7 +178,8 @@ def main() -> None:
     need = int(args.gib * 2**30 * 3.3)  # the set, the page's merged copy and its extracted copy
     free = shutil.disk_usage(where).free
     print(
-        f"free disk at {where}: {free / 2**30:.1f} GiB, needed about {need / 2**30:.1f} GiB; cores: {os.cpu_count()}"
+        f"free disk at {where}: {free / 2**30:.1f} GiB, needed about {need / 2**30:.1f} GiB; cores: {os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the box slows the CPU-heavy methods most)"
     )
     if free < need + (1 << 30):
         sys.exit(

@@ -69,6 +69,13 @@ def to_openai_checkpoint(model_dir: Path, out_path: Path) -> Path:
 
     model = WhisperForConditionalGeneration.from_pretrained(str(model_dir), dtype=torch.float32)
     config = model.config
+    for side in ("encoder", "decoder"):
+        if getattr(config, f"{side}_ffn_dim") != 4 * config.d_model:
+            raise ValueError(
+                f"{model_dir}: {side}_ffn_dim {getattr(config, f'{side}_ffn_dim')} is not 4 x d_model "
+                f"({4 * config.d_model}); openai-whisper fixes that ratio, so this model cannot be exported "
+                "(set stt.tiny.ffn_dim to 4 x d_model)"
+            )
     dims = {
         "n_mels": config.num_mel_bins,
         "n_audio_ctx": config.max_source_positions,

@@ -30,6 +30,7 @@ SAMPLE_RATE = 16_000
 HOP = 160
 SILENCE_DB = 35.0  # a frame this far below the recording's loud level counts as a pause
 EDGE_PAD_S = 0.1  # kept around trimmed speech, as in training segments
+MIN_PAUSE_S = 0.1  # a silence this long is a pause between phrases, not a stop consonant
 TOKENS_PER_SECOND = 25  # generous cap on decoded tokens per second of audio (stops repetition loops)
 
 
@@ -78,13 +79,33 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
+def _silent_runs(silent: np.ndarray, lo: int, hi: int) -> list[tuple[int, int]]:
+    """``(first, end)`` frame ranges of consecutive silent frames within ``[lo, hi)``."""
+    runs: list[tuple[int, int]] = []
+    first: int | None = None
+    for f in range(lo, hi + 1):
+        quiet = f < hi and f < len(silent) and bool(silent[f])
+        if quiet and first is None:
+            first = f
+        elif not quiet and first is not None:
+            runs.append((first, f))
+            first = None
+    return runs
+
+
 def plan_windows(
-    audio: np.ndarray, window_s: float, overlap_s: float, silence_db: float = SILENCE_DB
+    audio: np.ndarray,
+    window_s: float,
+    overlap_s: float,
+    silence_db: float = SILENCE_DB,
+    min_pause_s: float = MIN_PAUSE_S,
 ) -> list[Window]:
     """Cover the speech in ``audio`` with windows of at most ``window_s`` seconds.
 
-    Each window ends in the longest pause found in its second half; with no pause there, it ends at
-    full length and the next window starts ``overlap_s`` earlier (the seam is then merged by words).
+    Each window ends in the middle of its last pause of at least ``min_pause_s`` (so windows are
+    as long as they can be without cutting a word); failing that, in the longest shorter silence of
+    its second half; with no silence at all it ends at full length and the next window starts
+    ``overlap_s`` earlier (the seam is then merged by words).
     """
     if len(audio) == 0:
         return []
@@ -94,18 +115,16 @@ def plan_windows(
     size = round(window_s * SAMPLE_RATE)
     overlap = min(round(overlap_s * SAMPLE_RATE), size // 2)
     hop = round(FRAME_S * SAMPLE_RATE)
+    min_frames = max(1, round(min_pause_s / FRAME_S))
     silent = silence_mask(audio, SAMPLE_RATE, silence_db)
     windows: list[Window] = []
     while stop - start > size:
-        zone_lo, zone_hi = (start + size // 2) // hop, (start + size) // hop
-        best: tuple[int, int] | None = None  # (length, middle frame) of the longest silent run
-        run = 0
-        for f in range(zone_lo, zone_hi):
-            run = run + 1 if f < len(silent) and silent[f] else 0
-            if run and (best is None or run >= best[0]):
-                best = (run, f - run // 2)
-        if best is not None:
-            cut = min(best[1] * hop, start + size)
+        runs = _silent_runs(silent, start // hop + 1, (start + size) // hop)
+        pauses = [r for r in runs if r[1] - r[0] >= min_frames]
+        late = [r for r in runs if r[0] * hop >= start + size // 2]
+        chosen = pauses[-1] if pauses else (max(late, key=lambda r: r[1] - r[0]) if late else None)
+        if chosen is not None:
+            cut = min(((chosen[0] + chosen[1]) // 2) * hop, start + size)
             windows.append(Window(start, cut))
             start = cut
         else:
@@ -137,6 +156,13 @@ def merge_overlap(previous: list[str], following: list[str], max_words: int = 12
     """``previous`` and ``following`` joined with their shared words kept once (:func:`overlap_cut`)."""
     a, b = overlap_cut(previous, following, max_words)
     return [*previous[:a], *following[b:]]
+
+
+def trim(clip: np.ndarray, silence_db: float = SILENCE_DB) -> np.ndarray:
+    """The clip's speech with ``EDGE_PAD_S`` of margin, as training segments are cut."""
+    lo, hi = speech_bounds(clip, SAMPLE_RATE, silence_db)
+    pad = round(EDGE_PAD_S * SAMPLE_RATE)
+    return clip[max(0, lo - pad) : min(len(clip), hi + pad)]
 
 
 def _is_silent(clip: np.ndarray) -> bool:
@@ -172,7 +198,7 @@ class Transcriber:
         texts: dict[tuple[int, int], str] = {}
         for lo in range(0, len(jobs), self.batch_size):
             chunk = jobs[lo : lo + self.batch_size]
-            decoded = self.decode_windows([checked[i][w.start : w.end] for i, w in chunk])
+            decoded = self.decode_windows([trim(checked[i][w.start : w.end]) for i, w in chunk])
             for (i, w), text in zip(chunk, decoded, strict=True):
                 texts[(i, w.start)] = text.strip()
         return [self._stitch(plans[i], texts, i, len(checked[i])) for i in range(len(checked))]

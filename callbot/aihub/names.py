@@ -76,4 +76,8 @@ def safe_relpath(name: str) -> str:
         )
     if not pieces:
         raise MemberRefused("bad_name", f"member {name!r} has an empty name")
+    if any(len(p.encode("utf-8")) > 255 for p in pieces):  # NAME_MAX: the write would fail, not the archive
+        raise MemberRefused(
+            "bad_name", f"member {name!r} has a name part over 255 bytes; no filesystem takes it"
+        )
     return "/".join(pieces)

@@ -434,9 +434,14 @@ def test_empty_archive(tree) -> None:
 
 def test_undecodable_name(tree) -> None:
     src, out, members = tree
-    _hostile(src, "TS_badname.zip", raw_zip([Entry(b"bad\xff\xfe.wav", b"x"), Entry(b"ok.wav", b"y")]))
+    long = "가".encode() * 90 + b".wav"  # 274 bytes: over NAME_MAX
+    _hostile(
+        src,
+        "TS_badname.zip",
+        raw_zip([Entry(b"bad\xff\xfe.wav", b"x"), Entry(long, b"z"), Entry(b"ok.wav", b"y")]),
+    )
     ingest(src, out)
-    assert reasons(out) == {"bad_name"}
+    assert [r["reason"] for r in rejects(out)] == ["bad_name", "bad_name"]
     assert (out / TRAIN / "01.원천데이터" / "TS_badname" / "ok.wav").read_bytes() == b"y"
     assert_good_ingested(out, members)
 

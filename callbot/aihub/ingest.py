@@ -485,6 +485,11 @@ def ingest_archive(
                 archive.rel, None, "io_error", f"{archive.rel}: {exc}; check the disk and run ingest again"
             ),
         }
+    except Exception as exc:  # one archive that trips a bug must not stop the others
+        log.exception("ingest: %s", archive.rel)
+        progress.finish(archive.size)
+        message = f"{archive.rel}: unexpected {type(exc).__name__}: {exc}; please report it with this archive"
+        return {**record, "refused": _reject(archive.rel, None, "internal_error", message)}
     progress.finish(archive.size)
     record.update(files=sorted(files, key=lambda e: e["path"]), rejects=rejects)
     _write_atomic(state / f"{key}.done", json.dumps(record, ensure_ascii=False, sort_keys=True))

@@ -298,6 +298,13 @@ def extract_member(
                 f"member {name!r}: CRC-32 {crc:08x} != {m.crc:08x} recorded in the archive; the download "
                 "is damaged, re-download the archive",
             )
+    except zlib.error as exc:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise MemberRefused(
+            "corrupt_data",
+            f"member {name!r}: the compressed data is damaged ({exc}); re-download the archive",
+        ) from None
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)

@@ -559,3 +559,18 @@ def test_merged_copy_next_to_its_parts(tree) -> None:
     assert reject["reason"] == "stray_part" and "merged" in reject["message"]
     assert (out / TRAIN / "01.원천데이터" / "TS_09.split_Male_New" / "b" / "3.wav").stat().st_size == 3000
     assert_good_ingested(out, members)
+
+
+def test_damaged_deflate_stream(tree) -> None:
+    src, out, members = tree
+    blob = bytearray(
+        raw_zip([Entry(b"z/ok.json", b"{}" * 50, method=8), Entry(b"z/bad.json", b"x" * 100, method=8)])
+    )
+    data_at = blob.index(b"z/bad.json") + len(b"z/bad.json")  # local header name, then the deflate stream
+    blob[data_at] = 0xFF  # BFINAL=1, BTYPE=11: a block type that does not exist
+    _hostile(src, "TL_deflate.zip", bytes(blob))
+    ingest(src, out)
+    [reject] = rejects(out)
+    assert reject["reason"] == "corrupt_data" and reject["member"] == "z/bad.json"
+    assert (out / TRAIN / "01.원천데이터" / "TL_deflate" / "z" / "ok.json").exists()
+    assert_good_ingested(out, members)

@@ -280,6 +280,10 @@ def _ingest_zip(
                 )
                 continue
             named.append((rel, (m, decoded.warning)))
+        if not named and not rejects:
+            raise ArchiveRefused(
+                "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
+            )
         named = _plan(archive, named, rejects)
         journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:
@@ -391,6 +395,10 @@ def _ingest_tar(
                 rejects.append(_reject(archive.rel, ti.name, exc.reason, f"{archive.rel}: {exc.message}"))
                 continue
             named.append((rel, (ti, decoded.warning)))
+        if not named and not rejects:
+            raise ArchiveRefused(
+                "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
+            )
         named = _plan(archive, named, rejects)
         journal = _Journal(journal_path, archive.fingerprint(), out, folder)
         try:

@@ -427,8 +427,9 @@ def test_empty_archive(tree) -> None:
     src, out, members = tree
     _hostile(src, "TS_empty.zip", raw_zip([]))
     _hostile(src, "TS_zero.zip", b"")
+    _hostile(src, "TS_dirs.zip", raw_zip([Entry(b"a/", b""), Entry(b"a/b/", b"")]))
     ingest(src, out)
-    assert [r["reason"] for r in rejects(out)] == ["empty_archive", "empty_archive"]
+    assert [r["reason"] for r in rejects(out)] == ["empty_archive"] * 3
     assert_good_ingested(out, members)
 
 

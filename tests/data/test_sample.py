@@ -24,6 +24,7 @@ from callbot.cli import app
 from callbot.prepare import schema
 from callbot.sample import run_sample
 from callbot.sample.archives import join_parts, part_offset
+from callbot.sample.interview import build_record, plan_records
 from callbot.sample.layout import STRATA, allocate
 from callbot.sample.params import SampleParams
 
@@ -341,3 +342,16 @@ def test_cli_writes_the_tree_and_refuses_a_foreign_folder(repo: Path, tmp_path: 
     assert (foreign / "129.채용면접 인터뷰 데이터" / "TS_real.zip").read_bytes() == b"real data"
     result = CliRunner().invoke(app, [*args[:-2], "--records", "5", "--audio", "stub"])
     assert result.exit_code == 2 and "sample.records" in result.output
+
+
+def test_validation_holds_sentences_never_seen_in_training() -> None:
+    """Held-out evaluation needs unseen sentences, as with the real 84,134 interviews."""
+    params = _params(Path("unused"), records=240, seed=0)
+    sentences: dict[str, set[str]] = {"Training": set(), "Validation": set()}
+    for plan in plan_records(params):
+        label = json.loads(build_record(plan).label[1].decode("utf-8-sig"))
+        answer = label["dataSet"]["answer"]["raw"]["text"]
+        sentences[plan.split].update(s.strip() for s in answer.split(". ") if s.strip())
+    unseen = sentences["Validation"] - sentences["Training"]
+    assert len(unseen) > 0.2 * len(sentences["Validation"])
+    assert all(re.search("[가-힣]", s) for s in unseen)

@@ -90,9 +90,13 @@ def read_directory(f: BinaryIO, total: int, label: str) -> Directory:
     tail_len = min(total, _EOCD.size + 0xFFFF)
     f.seek(total - tail_len)
     tail = f.read(tail_len)
-    at = tail.rfind(EOCD_SIG)
-    while at >= 0 and at + _EOCD.size > len(tail):
+    at = len(tail)
+    while True:  # the last signature whose record and comment fit in the file (data may hold "PK\5\6")
         at = tail.rfind(EOCD_SIG, 0, at)
+        if at < 0 or (
+            at + _EOCD.size <= len(tail) and at + _EOCD.size + _EOCD.unpack_from(tail, at)[-1] <= len(tail)
+        ):
+            break
     if at < 0:
         f.seek(0)
         head = f.read(4)

@@ -575,3 +575,15 @@ def test_damaged_deflate_stream(tree) -> None:
     assert reject["reason"] == "corrupt_data" and reject["member"] == "z/bad.json"
     assert (out / TRAIN / "01.원천데이터" / "TL_deflate" / "z" / "ok.json").exists()
     assert_good_ingested(out, members)
+
+
+def test_end_signature_inside_member_data_is_not_taken_for_the_end(tree) -> None:
+    """A cut-off zip whose last data bytes happen to hold "PK\\5\\6" is still reported as truncated."""
+    src, out, members = tree
+    decoy = os.urandom(500) + b"PK\x05\x06" + b"\xff" * 40
+    blob = raw_zip([Entry(b"d/decoy.wav", decoy)])
+    cut = blob[: blob.index(decoy) + len(decoy)]
+    _hostile(src, "TS_decoy.zip", cut)
+    ingest(src, out)
+    assert reasons(out) == {"truncated"}
+    assert_good_ingested(out, members)

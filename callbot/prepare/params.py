@@ -51,4 +51,5 @@ class PrepareParams(Section):
     split: SplitParams
     ars_domains: list[str]  # call-centre domains (도메인) that feed the ARS dialogue task
     audio_chunk_frames: int  # frames per read in the streaming signal-statistics pass
+    workers: int  # processes parsing labels and measuring WAVs; 0 = all cores
     templates: TemplateParams

@@ -283,3 +283,20 @@ def test_unknown_tree_is_a_clear_error(tmp_path: Path, params) -> None:
         run_prepare(tmp_path / "raw", tmp_path / "out", params.prepare)
     with pytest.raises(PrepareError, match="callbot ingest"):
         run_prepare(tmp_path / "missing", tmp_path / "out", params.prepare)
+
+
+def test_worker_processes_change_nothing(tmp_path: Path, params) -> None:
+    raw = tmp_path / "raw"
+    good_tree(raw, interviews=10)
+    add_interview(raw, "SM", "MALE", "NEW", 50, audio=("question",))  # a label without its answer WAV
+    write_wav(raw / INTERVIEW_ROOT / "Training" / "01.원천데이터" / "TS_extra" / "ckmk_q_sm_m_n_777777.wav")
+    outputs = {}
+    for workers in (1, 2):
+        section = params.prepare.model_copy(update={"workers": workers})
+        run_prepare(raw, tmp_path / f"out{workers}", section)
+        outputs[workers] = (
+            pq.read_table(tmp_path / f"out{workers}" / "records.parquet").to_pylist(),
+            (tmp_path / f"out{workers}" / "quarantine.jsonl").read_text(encoding="utf-8"),
+        )
+    assert outputs[1] == outputs[2]
+    assert '"audio_without_label"' in outputs[1][1] and '"label_without_audio"' in outputs[1][1]

@@ -8,10 +8,11 @@ not have (``/Mock/...``), so audio is found by the longest matching NFC path suf
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import unicodedata
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -134,6 +135,7 @@ class AudioIndex:
         self._by_name: dict[str, list[tuple[str, ...]]] = {}
         self._on_disk: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.unused: dict[tuple[str, ...], None] = {}  # insertion-ordered set of NFC parts
+        self.claimed: list[tuple[str, ...]] = []  # resolved since the last reset (sent back by workers)
 
     def add(self, parts: tuple[str, ...], on_disk: tuple[str, ...]) -> None:
         """``parts`` in NFC for matching, ``on_disk`` as the file system spells them (maybe NFD)."""
@@ -163,6 +165,7 @@ class AudioIndex:
 
         best = max(candidates, key=matched)
         self.unused.pop(best, None)
+        self.claimed.append(best)
         return best
 
 
@@ -198,8 +201,14 @@ class InterviewAdapter:
     def iter_records(self, raw_root: Path, params: PrepareParams) -> Iterator[Record | Quarantined]:
         for root in dataset_dirs(raw_root, FOLDER_MARKER):
             labels, audio = _scan(root, raw_root)
-            for label_parts in labels:
-                yield from self._label(raw_root, label_parts, audio, params)
+            _JOB["args"] = (self, raw_root, audio, params)
+            try:
+                for items, claimed in self._jobs(labels, params.workers):
+                    for parts in claimed:
+                        audio.unused.pop(parts, None)
+                    yield from items
+            finally:
+                _JOB.clear()
             for parts in audio.unused:
                 rel = "/".join(parts)
                 yield Quarantined(
@@ -208,6 +217,23 @@ class InterviewAdapter:
                     "audio_without_label",
                     f"{rel}: no label's audioPath names this file; add its label or remove the file",
                 )
+
+    @staticmethod
+    def _jobs(
+        labels: list[tuple[str, ...]], workers: int
+    ) -> Iterator[tuple[list[Record | Quarantined], list]]:
+        """Each label's items, in label order; parsed and measured on ``workers`` forked processes.
+
+        Label parsing and the WAV pass are independent per label and dominate the stage, so they
+        use every core; the audio index is inherited by the fork (read-only) and each worker sends
+        back which files it claimed, so the parent alone decides what is left unlabelled.
+        """
+        count = min(workers or os.cpu_count() or 1, len(labels))
+        if count <= 1:
+            yield from map(_label_job, labels)
+            return
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            yield from pool.imap(_label_job, labels, chunksize=64)
 
     def _label(
         self, raw_root: Path, label_parts: tuple[str, ...], audio: AudioIndex, params: PrepareParams
@@ -326,6 +352,16 @@ class InterviewAdapter:
                     summary_word_count=answer.summary.wordCount if answer.summary else None,
                 )
             yield record
+
+
+_JOB: dict[str, Any] = {}  # (adapter, raw_root, audio index, params), inherited by forked workers
+
+
+def _label_job(label_parts: tuple[str, ...]) -> tuple[list[Record | Quarantined], list[tuple[str, ...]]]:
+    adapter, raw_root, audio, params = _JOB["args"]
+    audio.claimed = []
+    items = list(adapter._label(raw_root, label_parts, audio, params))
+    return items, audio.claimed
 
 
 ADAPTER = InterviewAdapter()

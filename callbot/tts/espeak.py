@@ -174,34 +174,41 @@ class Utterance:
     voice: str = "ko"
 
 
-_private_copy: dict[int, str] = {}  # pid -> path of this process's pristine library copy
+_private_path: str | None = None  # this process's pristine library copy, inherited by forks
 
 
 def _private_library() -> str:
-    """A copy of libespeak-ng.so under a temporary directory, made once per process.
+    """A copy of libespeak-ng.so that the dynamic loader treats as a different library.
 
-    The dynamic loader treats a copy at another path as a different library, with its own,
-    never-used globals; removed when the process that made it exits.
+    A copy at another path gets its own, never-used globals. On Linux it is an anonymous memory
+    file (``/proc/self/fd/N``): nothing on disk to clean up, and forked workers inherit it.
+    Elsewhere a temporary file, removed when the process that made it exits.
     """
-    pid = os.getpid()
-    if pid not in _private_copy:
-        import atexit
-        import shutil
-        import tempfile
-
+    global _private_path
+    if _private_path is None:
         import espeakng_loader
 
-        folder = tempfile.mkdtemp(prefix="callbot-espeak-")
-        path = os.path.join(folder, "libespeak-ng-pristine.so")
-        shutil.copyfile(espeakng_loader.get_library_path(), path)
+        with open(espeakng_loader.get_library_path(), "rb") as fh:
+            image = fh.read()
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("libespeak-ng-pristine")
+            view = memoryview(image)
+            while view:
+                view = view[os.write(fd, view) :]
+            _private_path = f"/proc/self/fd/{fd}"
+        else:  # pragma: no cover - macOS
+            import atexit
+            import shutil
+            import tempfile
 
-        def remove(folder: str = folder, owner: int = pid) -> None:
-            if os.getpid() == owner:
-                shutil.rmtree(folder, ignore_errors=True)
-
-        atexit.register(remove)
-        _private_copy[pid] = path
-    return _private_copy[pid]
+            folder = tempfile.mkdtemp(prefix="callbot-espeak-")
+            path = os.path.join(folder, "libespeak-ng-pristine.so")
+            with open(path, "wb") as out:
+                out.write(image)
+            owner = os.getpid()
+            atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+            _private_path = path
+    return _private_path
 
 
 def _speak_in_child(utterance: Utterance, library: str, write_fd: int) -> None:

@@ -319,6 +319,23 @@ def _check_out(out: Path) -> None:
         )
 
 
+def _remove_stale(out: Path) -> None:
+    """Remove partial or old dataset folders left by a run that was killed (its pid is gone).
+
+    Left in place they would look like a second copy of the dataset to anything scanning ``out``.
+    """
+    for leftover in out.glob(f".{DATASET_DIR}.*-*"):
+        kind, _, pid = leftover.name.rpartition("-")
+        if not kind.endswith((".partial", ".old")) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue
+
+
 def _swap_into_place(tmp: Path, final: Path) -> None:
     """Rename the finished folder into place; an earlier one is removed only after the swap."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -349,6 +366,7 @@ def write_interview_tree(params: SampleParams) -> SampleReport:
     out = Path(params.out)
     _check_out(out)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
     tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)

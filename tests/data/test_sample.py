@@ -319,7 +319,10 @@ def test_rerun_replaces_only_its_own_dataset_folder(tmp_path: Path) -> None:
     sibling = out / "98.other dataset" / "keep.txt"
     sibling.parent.mkdir()
     sibling.write_text("kept", encoding="utf-8")
+    stale = out / ".129.채용면접 인터뷰 데이터.partial-4194305"  # a killed run's (pid above pid_max)
+    (stale / "01-1.정식개방데이터").mkdir(parents=True)
     run_sample(_params(out, records=29))
+    assert not stale.exists()
     assert sibling.read_text(encoding="utf-8") == "kept"
     assert len(_labels(out)) == 29
     assert not [p for p in out.iterdir() if ".partial-" in p.name or ".old-" in p.name]

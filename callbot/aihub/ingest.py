@@ -309,9 +309,10 @@ def _extract_zip_members(
     progress: _Progress,
 ) -> None:
     """Members in the order their bytes lie in the archive, so the parts are read front to back."""
+    safe_dirs: set[Path] = set()  # folders already resolved inside the archive's folder
     for name, (m, warning) in sorted(todo, key=lambda t: t[1][0].header_offset):
         dest = folder / name
-        if not _inside(dest.parent, folder):
+        if dest.parent not in safe_dirs and not _inside(dest.parent, folder):
             rejects.append(
                 _reject(
                     archive.rel,
@@ -322,6 +323,7 @@ def _extract_zip_members(
                 )
             )
             continue
+        safe_dirs.add(dest.parent)
         try:
             sha, crc = extract_member(f, m, name, dest, progress)
         except MemberRefused as exc:
@@ -423,9 +425,10 @@ def _extract_tar_members(
     progress: _Progress,
 ) -> None:
     """Tar members carry no CRC: the length is checked and the sha256 recorded for the manifest."""
+    safe_dirs: set[Path] = set()  # folders already resolved inside the archive's folder
     for name, (ti, warning) in todo:
         dest = folder / name
-        if not _inside(dest.parent, folder):
+        if dest.parent not in safe_dirs and not _inside(dest.parent, folder):
             rejects.append(
                 _reject(
                     archive.rel,
@@ -435,6 +438,7 @@ def _extract_tar_members(
                 )
             )
             continue
+        safe_dirs.add(dest.parent)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
         sha, crc, size = hashlib.sha256(), 0, 0

@@ -142,7 +142,12 @@ def evaluate_stt(
         )
     audios = [read_audio(u.audio_path, u.audio_bytes) for u in utterances]
     refs = [u.text for u in utterances]
-    kwargs = {"overlap_s": params.overlap_s, "batch_size": params.eval_batch_size}
+    kwargs = {
+        "overlap_s": params.overlap_s,
+        "batch_size": params.eval_batch_size,
+        "silence_db": params.silence_db,
+        "min_pause_s": params.min_pause_s,
+    }
 
     source = _base_source(out)
     base_model = (

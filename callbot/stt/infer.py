@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 16_000
 HOP = 160
-SILENCE_DB = 35.0  # a frame this far below the recording's loud level counts as a pause
+SILENCE_DB = 25.0  # a frame this far below the recording's loud level counts as a pause
 EDGE_PAD_S = 0.1  # kept around trimmed speech, as in training segments
+WINDOWING = "windowing.json"  # train-stt writes its pause settings here, beside the model
 MIN_PAUSE_S = 0.1  # a silence this long is a pause between phrases, not a stop consonant
 TOKENS_PER_SECOND = 25  # generous cap on decoded tokens per second of audio (stops repetition loops)
 
@@ -174,10 +175,19 @@ class Transcriber:
 
     backend = "base"
 
-    def __init__(self, window_s: float, overlap_s: float | None = None, batch_size: int = 8) -> None:
+    def __init__(
+        self,
+        window_s: float,
+        overlap_s: float | None = None,
+        batch_size: int = 8,
+        silence_db: float = SILENCE_DB,
+        min_pause_s: float = MIN_PAUSE_S,
+    ) -> None:
         self.window_s = window_s
         self.overlap_s = overlap_s if overlap_s is not None else min(window_s / 4, 5.0)
         self.batch_size = batch_size
+        self.silence_db = silence_db
+        self.min_pause_s = min_pause_s
         self.max_new_tokens = max(8, round(window_s * TOKENS_PER_SECOND))
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:  # pragma: no cover - abstract
@@ -188,7 +198,9 @@ class Transcriber:
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptResult]:
         checked = [check_audio(a) for a in audios]
-        plans = [plan_windows(a, self.window_s, self.overlap_s) for a in checked]
+        plans = [
+            plan_windows(a, self.window_s, self.overlap_s, self.silence_db, self.min_pause_s) for a in checked
+        ]
         jobs = [
             (i, w)
             for i, plan in enumerate(plans)
@@ -198,7 +210,9 @@ class Transcriber:
         texts: dict[tuple[int, int], str] = {}
         for lo in range(0, len(jobs), self.batch_size):
             chunk = jobs[lo : lo + self.batch_size]
-            decoded = self.decode_windows([trim(checked[i][w.start : w.end]) for i, w in chunk])
+            decoded = self.decode_windows(
+                [trim(checked[i][w.start : w.end], self.silence_db) for i, w in chunk]
+            )
             for (i, w), text in zip(chunk, decoded, strict=True):
                 texts[(i, w.start)] = text.strip()
         return [self._stitch(plans[i], texts, i, len(checked[i])) for i in range(len(checked))]
@@ -321,6 +335,9 @@ def load_transcriber(model_dir: Path, backend: str | None = None, **kwargs: Any)
         hf_dir, checkpoint = path.parent / "model", path
     if backend is None:
         backend = "openai-whisper" if path.suffix == ".pt" else "hf"
+    windowing = hf_dir / WINDOWING
+    if windowing.is_file():  # the pause settings the model was trained with, unless overridden
+        kwargs = {**json.loads(windowing.read_text(encoding="utf-8")), **kwargs}
     if backend == "hf":
         if not (hf_dir / "config.json").is_file():
             raise TranscriberError(f"{hf_dir}: no config.json; point at a saved Whisper model directory")

@@ -22,6 +22,7 @@ import numpy as np
 
 from callbot.console import progress, summary
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
+from callbot.stt.infer import WINDOWING
 from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
 from callbot.stt.segment import Quarantined, SegmentRules, TrainingSegment, segment_utterance
 
@@ -298,6 +299,10 @@ def train_stt(
     configure_generation(trained)
     model_dir = out / "model"
     save_model_dir(trained, processor, model_dir)
+    _write_json(
+        model_dir / WINDOWING,
+        {"overlap_s": params.overlap_s, "silence_db": params.silence_db, "min_pause_s": params.min_pause_s},
+    )
     _write_loss(report, trainer.state.log_history)
     _write_json(
         out / "train.json",

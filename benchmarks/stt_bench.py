@@ -1,0 +1,101 @@
+"""STT speed on CPU: training samples/s, and inference real-time factor of both serving backends.
+
+Two models with random weights (speed does not depend on what the weights learned): the smoke
+model of params.yaml (width 128, 2+2 layers, 4 s windows) and a whisper-tiny-sized one (width 384,
+4+4 layers, 30 s windows). Each is transcribed by transformers and by openai-whisper on the same
+espeak-ng speech in the same run; greedy decoding of the same weights emits the same tokens, so the
+two backends do the same work. RTF = processing seconds / audio seconds (below 1: faster than
+real time). The last line holds the ratios (transformers time / openai-whisper time: above 1 means
+openai-whisper is faster).
+
+    .venv/bin/python benchmarks/stt_bench.py [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SENTENCES = [
+    "저는 대학에서 컴퓨터 공학을 전공했습니다. 졸업 후에는 작은 회사에서 웹 서비스를 만들었습니다.",
+    "고객의 불만을 들으면 먼저 공감하고, 해결 방법을 함께 찾습니다. 그 경험이 이 직무에 도움이 될 것입니다.",
+]
+
+
+def speech() -> list[np.ndarray]:
+    from callbot.tts.espeak import resample, synthesize
+
+    clips = []
+    for text in SENTENCES:
+        audio, rate = synthesize(text)
+        clips.append(resample(audio, rate, 16_000).astype(np.float32) / 32768.0)
+    return clips
+
+
+def time_training(model_dir: Path, steps: int, batch: int) -> float:
+    """Samples per second of full fine-tuning steps (forward, backward, AdamW) on window-sized input."""
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    model = WhisperForConditionalGeneration.from_pretrained(str(model_dir))
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    frames = model.config.max_source_positions * 2
+    features = torch.randn(batch, 80, frames)
+    labels = torch.randint(0, 50000, (batch, 40))
+    best = float("inf")
+    for _ in range(steps + 1):  # the first step pays one-off allocations
+        start = time.perf_counter()
+        model(input_features=features, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        best = min(best, time.perf_counter() - start)
+    return batch / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from callbot.config import load_params
+    from callbot.stt.export import time_backends, to_openai_checkpoint
+    from callbot.stt.model import TinyWhisperShape, build_tiny_whisper
+    from callbot.stt.train import shape_from
+
+    shapes = {
+        "smoke": shape_from(load_params(profile="smoke").stt),
+        "whisper-tiny-size": TinyWhisperShape(
+            d_model=384, encoder_layers=4, decoder_layers=4, heads=6, ffn_dim=1536, window_s=30.0
+        ),
+    }
+    clips = speech()
+    audio_s = sum(len(c) for c in clips) / 16_000
+    print(f"threads {args.threads}; {len(clips)} clips, {audio_s:.1f} s of espeak-ng Korean speech")
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, shape in shapes.items():
+            model_dir = build_tiny_whisper(Path(tmp) / name, shape, seed=0)
+            checkpoint = to_openai_checkpoint(model_dir, Path(tmp) / f"{name}.pt")
+            train_rate = time_training(model_dir, steps=3, batch=16 if name == "smoke" else 4)
+            timings = time_backends(model_dir, checkpoint, clips, repeats=2)
+            hf, ow = timings["hf"], timings["openai-whisper"]
+            ratio = hf["seconds"] / ow["seconds"]
+            ratios.append(f"{name}: hf/openai-whisper={ratio:.2f}x train={train_rate:.1f} samples/s")
+            print(
+                f"{name:18s} train {train_rate:7.1f} samples/s ({train_rate * shape.window_s:7.1f} audio-s/s) | "
+                f"transformers RTF {hf['rtf']:.4f} ({hf['seconds']:.2f}s) | "
+                f"openai-whisper RTF {ow['rtf']:.4f} ({ow['seconds']:.2f}s)"
+            )
+    print("ratios: " + "; ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()

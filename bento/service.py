@@ -16,6 +16,7 @@ sentence saying what to send, never a 500.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import tempfile
 from http import HTTPStatus
@@ -65,6 +66,31 @@ TORCH_THREADS = max(1, int(os.environ.get("CALLBOT_TORCH_THREADS", "0")) or (os.
 
 def _refuse(exc: Rejected) -> BentoMLException:
     return BentoMLException(exc.message, error_code=HTTPStatus(exc.status))
+
+
+class ClientErrorLog(logging.Filter):
+    """A refused request is the caller's mistake, not the service's: one INFO line, no traceback.
+
+    BentoML logs every exception raised by an endpoint as an ERROR with its traceback, which would
+    bury real faults under callers' bad uploads. 5xx records pass through untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pydantic import ValidationError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        status = (
+            400 if isinstance(exc, ValidationError) else getattr(getattr(exc, "error_code", None), "value", 0)
+        )
+        if 400 <= status < 500:
+            path = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg, record.args = "refused %s with %d: %s", (path, status, str(exc).splitlines()[0])
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLog())
 
 
 class UploadLimit:

@@ -62,8 +62,10 @@ def decode_caller_audio(data: bytes, params: ServeParams, what: str = "audio") -
             samples = sound.read(dtype="float32", always_2d=True)
     except Rejected:
         raise
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as exc:
-        raise Rejected(415, f"{what} is not audio this service can read ({exc}); send {FORMATS}") from None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError):
+        raise Rejected(
+            415, f"{what} is not in a format this service reads (told by its content); send {FORMATS}"
+        ) from None
     return check_caller_audio(samples.mean(axis=1), rate, params, what)
 
 

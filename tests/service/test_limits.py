@@ -26,7 +26,7 @@ def tone(seconds: float, rate: int = 16000, channels: int = 1) -> np.ndarray:
 BAD_AUDIO = [
     ("not audio", b"hello, this is not a recording" * 4, 415, "WAV, FLAC"),
     ("webm header", b"\x1aE\xdf\xa3" + b"\x00" * 200, 415, "send WAV"),
-    ("truncated wav header", wav(tone(1.0))[:30], 415, "not audio"),
+    ("truncated wav header", wav(tone(1.0))[:30], 415, "not in a format"),
     ("empty upload", b"", 422, "empty"),
     ("silence", wav(np.zeros(16000)), 422, "silent"),
     ("too short", wav(tone(0.05)), 422, "too short"),

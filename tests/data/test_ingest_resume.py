@@ -109,3 +109,35 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(tmp_path: Path, workers: 
         run_ingest(src, out, IngestParams(**_params(workers)))
         assert _tree(out) == expected
     assert killed_mid_run >= 2  # the kills really interrupted work
+
+
+def test_interrupted_archive_resumes_without_rewriting_finished_members(tmp_path: Path) -> None:
+    """Members journaled before the interruption stay as they are (same inode); the rest are added."""
+    from callbot.aihub.ingest import ingest_archive
+    from callbot.aihub.parts import discover
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    block = os.urandom(1 << 20)
+    blob = raw_zip([Entry(f"a/{i:02d}.wav".encode(), block[i:] + block[:i]) for i in range(12)])
+    write_parts(src / "TS_x.zip", blob, len(blob) // 3)
+    [archive] = discover(src).archives
+    seen = 0
+
+    def interrupt(n: int) -> None:
+        nonlocal seen
+        seen += n
+        if seen > 6 << 20:
+            raise KeyboardInterrupt  # as a Ctrl-C or a kill would stop it, mid-archive
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_archive(archive, str(out), IngestParams(**_params(1)), interrupt)
+    assert not (out / "_manifest.jsonl").exists()  # the archive is not in any manifest yet
+    done = {p.name: p.stat().st_ino for p in (out / "TS_x" / "a").glob("*.wav")}
+    assert 2 <= len(done) < 12
+    report = run_ingest(src, out, IngestParams(**_params(1)))
+    assert report.files == 12 and report.rejects == []
+    after = {p.name: p.stat().st_ino for p in (out / "TS_x" / "a").glob("*.wav")}
+    assert {name: after[name] for name in done} == done
+    reference = tmp_path / "reference"
+    run_ingest(src, reference, IngestParams(**_params(1)))
+    assert (out / "_manifest.jsonl").read_bytes() == (reference / "_manifest.jsonl").read_bytes()

@@ -299,10 +299,15 @@ def _record_builder(plans: list[RecordPlan], workers: int) -> Iterator[Iterator[
     for speech too: :func:`callbot.tts.espeak.synthesize_fresh` speaks from a fresh private copy
     of the library, whatever this process did with espeak-ng before.
     """
+    speech = bool(plans) and plans[0].speech
+    if speech:  # imported once here and inherited by every forked worker (seconds each otherwise)
+        import scipy.signal  # noqa: F401
+
+        import callbot.tts.espeak  # noqa: F401
     if workers == 1:
         yield map(build_record, plans)
         return
-    chunk = 1 if plans and plans[0].speech else 64
+    chunk = 1 if speech else 64
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield pool.imap(build_record, plans, chunksize=chunk)
 

@@ -199,3 +199,62 @@ def test_export_refuses_a_shape_openai_whisper_cannot_hold(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="4 x d_model"):
         to_openai_checkpoint(model_dir, tmp_path / "whisper.pt")
     assert not (tmp_path / "whisper.pt").exists()
+
+
+def _prepared_with_two_rows(root: Path) -> Path:
+    import soundfile as sf
+    from datasets import Audio, Dataset, DatasetDict
+
+    rows = []
+    for i in range(2):
+        path = root / f"u{i}.wav"
+        sf.write(path, tone(0.5), SAMPLE_RATE, subtype="PCM_16")
+        rows.append(
+            {
+                "utterance_id": f"u{i}",
+                "audio": {"path": str(path), "bytes": None},
+                "text": "가",
+                "text_raw": "가.",
+                "duration_s": 0.5,
+                "role": "answer",
+                "occupation": "BM",
+                "gender": "MALE",
+                "age_range": "-34",
+                "experience": "NEW",
+            }
+        )
+    split = Dataset.from_list(rows).cast_column("audio", Audio(decode=False))
+    DatasetDict(train=split, validation=split, test=split).save_to_disk(str(root / "stt"))
+    return root
+
+
+def test_load_split_honours_the_validation_gate(tmp_path: Path) -> None:
+    import json
+
+    from callbot.stt.data import load_split, read_audio
+
+    prepared = _prepared_with_two_rows(tmp_path)
+    rows, excluded = load_split(prepared, "train")
+    assert [r.utterance_id for r in rows] == ["u0", "u1"] and excluded == 0
+    gate = {"passed": True, "excluded": [{"utterance_id": "u1", "interview_id": "i1", "expectations": ["x"]}]}
+    (prepared / "gate.json").write_text(json.dumps(gate), encoding="utf-8")
+    rows, excluded = load_split(prepared, "train")
+    assert [r.utterance_id for r in rows] == ["u0"] and excluded == 1
+    audio = __import__("callbot.stt.data", fromlist=["read_audio"]).read_audio(
+        rows[0].audio_path, rows[0].audio_bytes
+    )
+    assert audio.dtype == np.float32 and len(audio) == SAMPLE_RATE // 2
+
+
+def test_cli_evaluate_without_a_model_says_what_to_run(tmp_path: Path, repo: Path) -> None:
+    from typer.testing import CliRunner
+
+    from callbot.cli import app
+
+    prepared = _prepared_with_two_rows(tmp_path)
+    args = ["--params", str(repo / "params.yaml"), "evaluate-stt", "--prepared", str(prepared)]
+    result = CliRunner().invoke(
+        app, [*args, "--out", str(tmp_path / "none"), "--report", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 1
+    assert "callbot train-stt" in result.output and str(tmp_path / "none") in result.output

@@ -240,9 +240,7 @@ def test_load_split_honours_the_validation_gate(tmp_path: Path) -> None:
     (prepared / "gate.json").write_text(json.dumps(gate), encoding="utf-8")
     rows, excluded = load_split(prepared, "train")
     assert [r.utterance_id for r in rows] == ["u0"] and excluded == 1
-    audio = __import__("callbot.stt.data", fromlist=["read_audio"]).read_audio(
-        rows[0].audio_path, rows[0].audio_bytes
-    )
+    audio = read_audio(rows[0].audio_path, rows[0].audio_bytes)
     assert audio.dtype == np.float32 and len(audio) == SAMPLE_RATE // 2
 
 

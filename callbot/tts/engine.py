@@ -66,10 +66,10 @@ def speech_text(text: str) -> str:
     return " ".join(verbalize_numbers(text).split())
 
 
-def _to_rate(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+def _to_rate(samples: np.ndarray, src_rate: int, dst_rate: int, gain: float = 1.0) -> np.ndarray:
     from callbot.tts.espeak import resample
 
-    return resample(samples, src_rate, dst_rate)
+    return resample(samples, src_rate, dst_rate, gain=gain)
 
 
 class EspeakSynthesizer:
@@ -97,7 +97,8 @@ class EspeakSynthesizer:
             samples, rate = synthesize(spoken, rate=self.params.espeak_rate, pitch=self.params.espeak_pitch)
         except EspeakError as exc:
             raise TTSError(str(exc)) from exc
-        return Speech(_to_rate(samples, rate, self.sample_rate), self.sample_rate, spoken)
+        # espeak-ng peaks near full scale and the resampling filter overshoots: halve it first
+        return Speech(_to_rate(samples, rate, self.sample_rate, gain=0.5), self.sample_rate, spoken)
 
 
 class VitsSynthesizer:

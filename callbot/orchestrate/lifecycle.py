@@ -32,15 +32,10 @@ class StageSpec:
 
 
 def _sample(p: Params) -> Any:
+    """Both stand-in datasets into one download tree (interview first: it replaces the tree)."""
     from callbot.sample import run_sample
 
-    return run_sample(p.sample)
-
-
-def _sample_callcenter(p: Params) -> Any:
-    from callbot.sample import run_sample
-
-    return run_sample(p.sample, dataset="callcenter")
+    return [run_sample(p.sample), run_sample(p.sample, dataset="callcenter")]
 
 
 def _ingest(p: Params) -> Any:
@@ -67,12 +62,56 @@ def _validate(p: Params) -> Any:
     return result
 
 
+def _train_stt(p: Params) -> Any:
+    from callbot.stt.train import train_stt
+
+    return train_stt(p.stt, None, None, None)
+
+
+def _evaluate_stt(p: Params) -> Any:
+    from callbot.stt.evaluate import evaluate_stt
+
+    result = evaluate_stt(p.stt, None, None, None)
+    if not result.passed:
+        raise StageFailed(f"evaluate_stt: a CER gate failed; see {p.stt.report}/metrics.json")
+    return result
+
+
+def _train_llm(p: Params) -> Any:
+    from callbot.llm.train import run_train_llm
+
+    return run_train_llm(Path(p.llm.prepared), p.llm)
+
+
+def _evaluate_llm(p: Params) -> Any:
+    from callbot.llm.evaluate import run_evaluate_llm
+
+    return run_evaluate_llm(Path(p.llm.prepared), p.llm)
+
+
+def _select(p: Params) -> Any:
+    from callbot.registry.select import run_select
+
+    return run_select(p.select)
+
+
+def _package(p: Params) -> Any:
+    from callbot.registry.package import run_package
+
+    return run_package(p.package, p.tts, p.serve)
+
+
 STAGES: tuple[StageSpec, ...] = (
     StageSpec("sample", _sample, wave=0),
-    StageSpec("sample_callcenter", _sample_callcenter, wave=0),
     StageSpec("ingest", _ingest, wave=1, io=True),
     StageSpec("prepare", _prepare, wave=2),
     StageSpec("validate", _validate, wave=3),
+    StageSpec("train_stt", _train_stt, wave=4),
+    StageSpec("train_llm", _train_llm, wave=4),
+    StageSpec("evaluate_stt", _evaluate_stt, wave=5),
+    StageSpec("evaluate_llm", _evaluate_llm, wave=5),
+    StageSpec("select", _select, wave=6),
+    StageSpec("package", _package, wave=7, io=True),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

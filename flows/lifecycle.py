@@ -31,9 +31,9 @@ def _on_failure(flow_, flow_run, state) -> None:
     task_runner=task_runner(load_params(ROOT / "params.yaml")),
     log_prints=True,
 )
-def lifecycle(until: str = "package", params_file: str = "params.yaml") -> dict:
+def lifecycle(until: str = "package", params_file: str = "params.yaml", root: str = str(ROOT)) -> dict:
     """Run every stage up to ``until``; stages DVC reports up to date finish as Cached."""
-    return run_lifecycle(until, params_file, root=str(ROOT))
+    return run_lifecycle(until, params_file, root=root)
 
 
 if __name__ == "__main__":

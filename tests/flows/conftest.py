@@ -1,0 +1,70 @@
+"""A throwaway copy of the project (git + DVC) on tiny params, for the orchestration tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COPY = [
+    "callbot",
+    "flows",
+    "bento",
+    "gx",
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "README.md",
+    ".dvcignore",
+]
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "CALLBOT_PROGRESS": "0",
+    }
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def tiny_params(data: dict) -> dict:
+    """Small and fast: the fewest records that cover every stratum (28), real speech."""
+    data["sample"].update(records=28, audio="speech")
+    return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "data_docs", "uncommitted")
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=ignore)
+        else:
+            shutil.copy2(src, root / name)
+    params = tiny_params(yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")))
+    (root / "params.yaml").write_text(
+        yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    run(["git", "init", "-q"], root)
+    run(["git", "config", "user.email", "ci@callbot.invalid"], root)
+    run(["git", "config", "user.name", "ci"], root)
+    run([sys.executable, "-m", "dvc", "init", "-q"], root)
+    run([sys.executable, "-m", "dvc", "remote", "add", "-d", "local", str(tmp_path / "remote")], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "copy"], root)
+    return root

@@ -154,7 +154,11 @@ def _responder(model_dir: Path, params: LLMParams, domain_dir: Path | None) -> R
     domain = None
     if domain_dir is not None and (domain_dir / DOMAIN_FILE).is_file():
         domain = frozenset(json.loads((domain_dir / DOMAIN_FILE).read_text("utf-8")))
+    import torch
+
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    if torch.cuda.is_available():  # full profile on a GPU host
+        model = model.to("cuda")
     return Responder(
         model, load_tokenizer(model_dir), params.system_prompt, params.guard, params.generation, domain
     )

@@ -61,10 +61,11 @@ class LoraParams(Section):
     alpha: int
     dropout: float
     epochs: int
+    max_steps: int  # caps the epochs on a big train split; 0 = no cap
     learning_rate: float
     batch_size: int
     max_length: int
-    max_examples_per_task: int  # train rows per task (ars, summary, ...); 0 = all
+    max_examples_per_task: int  # train rows per interview task (summary, emotion, intent); ARS: all; 0 = all
     save_steps: int  # checkpoint every N optimiser steps; a rerun resumes from the newest
     qlora: bool  # 4-bit base (bitsandbytes) on CUDA hosts only; refused on CPU
 

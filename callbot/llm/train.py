@@ -65,7 +65,29 @@ def load_llm_dataset(prepared: Path) -> DatasetDict:
     columns = {"id", "task", "messages", "reference"} - set(dd["train"].column_names)
     if columns:
         raise ValueError(f"{path}: column(s) {', '.join(sorted(columns))} missing; rerun `callbot prepare`")
+    excluded = gate_excluded(Path(prepared))
+    if excluded:  # rows are "<task>:<answer utterance_id>"
+        dd = dd.filter(lambda row: row["id"].split(":", 1)[-1] not in excluded)
     return dd
+
+
+def gate_excluded(prepared: Path) -> set[str]:
+    """Utterance ids the validation gate set aside (``gate.json`` ``excluded``); training skips them."""
+    path = prepared / "gate.json"
+    if not path.is_file():
+        return set()
+    try:
+        data = json.loads(path.read_text("utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); rerun `callbot validate`") from None
+    entries = data.get("excluded", []) if isinstance(data, dict) else []
+    ids = {
+        e if isinstance(e, str) else str(e.get("utterance_id", ""))
+        for e in entries
+        if isinstance(e, str | dict)
+    }
+    ids.discard("")
+    return ids
 
 
 def dataset_version(prepared: Path, version_file: Path) -> str:
@@ -130,13 +152,13 @@ def chat_example(
 
 
 def training_rows(train: Any, per_task: int) -> Any:
-    """The first ``per_task`` rows of each task (0 = all), in the split's order: bounded smoke runs."""
+    """All ARS rows (the bot's own task) and the first ``per_task`` rows of each other task (0 = all)."""
     if per_task <= 0:
         return train
     kept: dict[str, int] = {}
     picked = []
     for i, task in enumerate(train["task"]):
-        if kept.get(task, 0) < per_task:
+        if task == "ars" or kept.get(task, 0) < per_task:
             kept[task] = kept.get(task, 0) + 1
             picked.append(i)
     return train.select(picked)
@@ -392,6 +414,7 @@ def train_candidate(
         examples,
         tokenizer.pad_token_id,
         epochs=params.lora.epochs,
+        max_steps=params.lora.max_steps,
         learning_rate=params.lora.learning_rate,
         batch_size=params.lora.batch_size,
         seed=params.seed,

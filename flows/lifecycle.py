@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from callbot.config import load_params  # noqa: E402
-from callbot.orchestrate.flow import describe, run_lifecycle, task_runner  # noqa: E402
+from callbot.orchestrate.flow import describe, report_summary, run_lifecycle, task_runner  # noqa: E402
 from callbot.orchestrate.hooks import notify_failure  # noqa: E402
 
 
@@ -44,3 +44,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     outcomes = lifecycle(until=args.until)
     print(f"lifecycle: {describe(outcomes)}")
+    for line in report_summary(load_params(ROOT / "params.yaml")):
+        print(f"  {line}")

@@ -81,6 +81,42 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict
     return outcomes
 
 
+def report_summary(params: Params) -> list[str]:
+    """Where a person looks after a run: data docs, STT metrics, the leaderboard, the Bento."""
+    import json
+
+    def read(path: Path) -> Any:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    lines = []
+    docs = Path(params.validate_.report) / "data_docs" / "index.html"
+    if docs.is_file():
+        lines.append(f"data docs    {docs.resolve().as_uri()}")
+    stt = read(Path(params.stt.report) / "metrics.json")
+    if isinstance(stt, dict):
+        figures = {k: v for k, v in stt.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in list(figures.items())[:6])
+        lines.append(f"STT metrics  {Path(params.stt.report) / 'metrics.json'}: {shown}")
+    board = Path(params.select.reports) / "leaderboard.md"
+    if board.is_file():
+        lines.append(f"leaderboard  {board}")
+    selected = read(Path(params.select.out))
+    if isinstance(selected, dict):
+        lines.append(
+            f"selected     {selected.get('winner') or selected.get('candidate')}  ({params.select.out})"
+        )
+    bento = read(Path(params.package.out))
+    if isinstance(bento, dict) and "tag" in bento:
+        lines.append(f"bento        {bento['tag']}")
+        lines.append(f"serve it     {bento.get('serve_command') or 'bentoml serve ' + bento['tag']}")
+        if bento.get("page_url"):
+            lines.append(f"web page     {bento['page_url']}")
+    return lines
+
+
 def describe(outcomes: dict[str, Any]) -> str:
     parts = []
     for name, outcome in outcomes.items():

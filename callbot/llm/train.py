@@ -123,16 +123,19 @@ def dataset_version(prepared: Path, version_file: Path) -> str:
 
 
 def corpus_texts(dd: DatasetDict, splits: tuple[str, ...]) -> list[str]:
-    """Unique user and assistant texts (no system prompts) in order of first appearance."""
-    seen: dict[str, None] = {}
+    """User and assistant texts (no system prompts), repeats kept.
+
+    Repeats are kept on purpose: a scripted answer the counsellors give a hundred times is a hundred
+    times as common in Korean call-centre speech, and a base that has seen it that often only has to
+    learn *when* to say it during LoRA, which is what the real pretrained checkpoints bring.
+    """
+    texts: list[str] = []
     for split in splits:
         if split not in dd:
             continue
         for messages in dd[split]["messages"]:
-            for message in messages:
-                if message["role"] != "system" and message["content"]:
-                    seen.setdefault(message["content"], None)
-    return list(seen)
+            texts.extend(m["content"] for m in messages if m["role"] != "system" and m["content"])
+    return texts
 
 
 def chat_example(

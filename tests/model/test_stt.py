@@ -201,3 +201,29 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, params) -> No
     assert result.global_step == 6
     assert json.loads((out / "train.json").read_text())["global_step"] == 6
     assert not (out / "checkpoints").exists()  # a finished run leaves no checkpoints behind
+
+
+def test_lora_training_merges_into_a_plain_whisper(tmp_path: Path, params) -> None:
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    from callbot.stt.train import train_stt
+
+    prepared = write_prepared(tmp_path / "prepared", PHRASES[:2])
+    stt = tiny_params(
+        params,
+        tiny={"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 128},
+        method="lora",
+        max_steps=3,
+        batch_size=2,
+    )
+    result = train_stt(stt, prepared, tmp_path / "models", tmp_path / "reports", export=False)
+    tuned = WhisperForConditionalGeneration.from_pretrained(str(result.model_dir))
+    base = WhisperForConditionalGeneration.from_pretrained(str(tmp_path / "models" / "base"))
+    assert not any("lora" in name for name in tuned.state_dict())  # merged, loadable without peft
+    changed = [
+        name
+        for name, weight in tuned.state_dict().items()
+        if not torch.equal(weight, base.state_dict()[name])
+    ]
+    assert changed and all(n.endswith(("q_proj.weight", "v_proj.weight")) for n in changed), changed

@@ -7,7 +7,7 @@ full fine-tune, the baseline. Training-state memory is the bytes of gradients pl
 held after one optimiser step (what LoRA saves); generation is greedy, batch 1, a fixed number of
 new tokens. The last line gives the ratios against the full fine-tune baseline.
 
-    .venv/bin/python benchmarks/llm_bench.py [--steps 20] [--threads 2]
+    .venv/bin/python benchmarks/llm_bench.py [--steps 20] [--threads N]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def state_bytes(model, lr: float) -> int:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="optimiser steps per training measurement")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads; 0 = params.yaml llm.threads")
     parser.add_argument("--new-tokens", type=int, default=48)
     args = parser.parse_args()
 
@@ -59,8 +59,9 @@ def main() -> None:
     from callbot.llm.train import _fit, chat_example
 
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(args.threads)
     params = LLMParams.model_validate(read_yaml(Path("params.yaml"))["llm"])
+    threads = args.threads or params.threads or 1
+    torch.set_num_threads(threads)
     rows = sample_llm_rows()["train"]
     texts = [m["content"] for r in rows for m in r["messages"]]
     ratios: dict[str, list[float]] = {"lora_speed": [], "lora_memory": [], "lora_trainable": []}
@@ -70,7 +71,7 @@ def main() -> None:
         batch = params.lora.batch_size
         examples = (examples * (args.steps * batch // len(examples) + 1))[: args.steps * batch]
         chats = [r["messages"][:-1] for r in rows if r["task"] == "ars"][:8]
-        print(f"{len(examples)} examples x 1 epoch = {args.steps} steps of {batch}; threads={args.threads}")
+        print(f"{len(examples)} examples x 1 epoch = {args.steps} steps of {batch}; threads={threads}")
         for candidate in params.candidates:
             results = {}
             for mode in ("full", "lora"):

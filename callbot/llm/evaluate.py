@@ -118,7 +118,7 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
                     normalise_answer(o) == normalise_answer(r) for o, r in zip(outputs, refs, strict=True)
                 ]
                 metrics["ars_exact_match"] = round(sum(exact) / len(exact), 4)
-                guarded = [check_reply(o, responder.guard, responder.domain) is not None for o in outputs]
+                guarded = [check_reply(o, responder.guard, responder.script) is not None for o in outputs]
                 metrics["ars_guarded_rate"] = round(sum(guarded) / len(guarded), 4)
             if task in ("emotion", "intent"):
                 labels = sorted(set(refs))
@@ -144,23 +144,23 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
     return metrics
 
 
-def _responder(model_dir: Path, params: LLMParams, domain_dir: Path | None) -> Responder:
+def _responder(model_dir: Path, params: LLMParams, script_dir: Path | None) -> Responder:
     from transformers import AutoModelForCausalLM
 
     from callbot.llm.infer import Responder
-    from callbot.llm.model import DOMAIN_FILE
+    from callbot.llm.model import SCRIPT_FILE
     from callbot.llm.tokenizer import load_tokenizer
 
-    domain = None
-    if domain_dir is not None and (domain_dir / DOMAIN_FILE).is_file():
-        domain = frozenset(json.loads((domain_dir / DOMAIN_FILE).read_text("utf-8")))
+    script = None
+    if script_dir is not None and (script_dir / SCRIPT_FILE).is_file():
+        script = tuple(json.loads((script_dir / SCRIPT_FILE).read_text("utf-8")))
     import torch
 
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if torch.cuda.is_available():  # full profile on a GPU host
         model = model.to("cuda")
     return Responder(
-        model, load_tokenizer(model_dir), params.system_prompt, params.guard, params.generation, domain
+        model, load_tokenizer(model_dir), params.system_prompt, params.guard, params.generation, script
     )
 
 

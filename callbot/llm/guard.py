@@ -1,15 +1,14 @@
 """The ARS guard: a caller never hears a broken answer, they are handed to a human instead.
 
 A generated reply is refused when it is empty, too long to speak, not Korean, or off the task (it
-reads like another task's output, or shares too little with the scripted call-centre answers the
-model was trained on). The checks are plain string rules so operators can read and tune them.
+reads like another task's output, or is not close to any scripted call-centre answer the model
+was trained on: the KDCA counsellors' answers are scripted, so a reply far from all of them is not one). The checks are plain string rules so operators can read and tune them.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
-from itertools import pairwise
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,28 +34,14 @@ def hangul_ratio(text: str) -> float:
     return sum(is_hangul(ch) for ch in letters) / len(letters)
 
 
-def _hangul_bigrams(text: str) -> list[str]:
-    chars = [ch for ch in unicodedata.normalize("NFC", text) if is_hangul(ch)]
-    return [a + b for a, b in pairwise(chars)]
+def script_similarity(text: str, script: Sequence[str]) -> float:
+    """Best character ROUGE-L F1 between the reply and any scripted answer (1.0 = says one verbatim)."""
+    from callbot.llm.rouge import rouge_l
+
+    return max((rouge_l(text, answer).f1 for answer in script), default=0.0)
 
 
-def domain_bigrams(texts: Iterable[str]) -> set[str]:
-    """Hangul character bigrams of the task's answers: a cheap fingerprint of "on task" wording."""
-    seen: set[str] = set()
-    for text in texts:
-        seen.update(_hangul_bigrams(text))
-    return seen
-
-
-def domain_overlap(text: str, domain: set[str] | frozenset[str]) -> float:
-    """Share of the reply's Hangul bigrams found in ``domain``."""
-    grams = _hangul_bigrams(text)
-    if not grams:
-        return 0.0
-    return sum(g in domain for g in grams) / len(grams)
-
-
-def check_reply(text: str, guard: GuardParams, domain: set[str] | frozenset[str] | None = None) -> str | None:
+def check_reply(text: str, guard: GuardParams, script: Sequence[str] | None = None) -> str | None:
     """The reason a reply must not be spoken (``empty``, ``too_long``, ``not_korean``, ``off_task``) or None."""
     reply = text.strip()
     if not reply:
@@ -69,6 +54,6 @@ def check_reply(text: str, guard: GuardParams, domain: set[str] | frozenset[str]
     lowered = reply.lower()
     if any(marker.lower() in lowered for marker in guard.off_task_markers):
         return OFF_TASK
-    if domain and domain_overlap(reply, domain) < guard.min_domain_overlap:
-        return OFF_TASK
+    if script and script_similarity(reply, script) < guard.min_script_similarity:
+        return OFF_TASK  # e.g. the model echoing a caller's question, or drifting into interview talk
     return None

@@ -2,8 +2,8 @@
 
 A model directory (``models/llm/<candidate>/merged``, or one from ``build_tiny_candidate``) holds the
 weights, the tokenizer with its chat template, ``responder.json`` (system prompt, guard and
-generation settings from params.yaml at training time) and, after training, ``domain.json`` (the
-guard's fingerprint of the scripted answers). So a Bento needs nothing but the directory.
+generation settings from params.yaml at training time) and, after training, ``script.json`` (the
+scripted answers the guard compares replies with). So a Bento needs nothing but the directory.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.llm.guard import EMPTY, check_reply
-from callbot.llm.model import DOMAIN_FILE, RESPONDER_FILE
+from callbot.llm.model import RESPONDER_FILE, SCRIPT_FILE
 from callbot.llm.params import GenerationParams, GuardParams
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Responder:
         system_prompt: str,
         guard: GuardParams,
         generation: GenerationParams,
-        domain: frozenset[str] | None = None,
+        script: tuple[str, ...] | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -59,7 +59,7 @@ class Responder:
         self.system_prompt = system_prompt
         self.guard = guard
         self.generation = generation
-        self.domain = domain
+        self.script = script
 
     def messages(self, text: str, history: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
         """The chat the model sees: system prompt, earlier turns, the caller's words."""
@@ -117,7 +117,7 @@ class Responder:
 
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
-        reason = check_reply(raw, self.guard, self.domain)
+        reason = check_reply(raw, self.guard, self.script)
         if reason is not None:
             return ReplyResult(self.guard.handover_message, True, reason, raw)
         return ReplyResult(raw.strip(), False, None, raw)
@@ -167,10 +167,10 @@ def load_responder(
     guard = guard or GuardParams.model_validate(saved["guard"])
     generation = generation or GenerationParams.model_validate(saved["generation"])
     system_prompt = system_prompt if system_prompt is not None else saved["system_prompt"]
-    domain_path = model_dir / DOMAIN_FILE
-    domain = frozenset(json.loads(domain_path.read_text("utf-8"))) if domain_path.is_file() else None
+    script_path = model_dir / SCRIPT_FILE
+    script = tuple(json.loads(script_path.read_text("utf-8"))) if script_path.is_file() else None
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if device:
         model = model.to(device)
-    return Responder(model, tokenizer, system_prompt, guard, generation, domain)
+    return Responder(model, tokenizer, system_prompt, guard, generation, script)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 BUILD_TINY = "build:tiny"
 RESPONDER_FILE = "responder.json"  # system prompt, guard and generation settings next to the weights
-DOMAIN_FILE = "domain.json"  # character bigrams of the trained ARS answers (the guard's task check)
+SCRIPT_FILE = "script.json"  # the distinct ARS answers seen in training (the guard's on-task check)
 
 # A small shape for tests and for callers without params (the serve stage's fixtures).
 TEST_SHAPE: dict[str, int] = {
@@ -125,7 +125,7 @@ def build_tiny_candidate(
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     if params is not None:
-        write_responder_config(tmp, params, domain_texts=None)
+        write_responder_config(tmp, params, script_answers=None)
     import shutil
 
     shutil.rmtree(tmp / "_tokenizer", ignore_errors=True)
@@ -133,19 +133,17 @@ def build_tiny_candidate(
     return out_dir
 
 
-def write_responder_config(model_dir: Path, params: LLMParams, domain_texts: list[str] | None) -> None:
+def write_responder_config(model_dir: Path, params: LLMParams, script_answers: list[str] | None) -> None:
     """Store what serving needs beside the weights, so a model dir is self-contained in a Bento."""
-    from callbot.llm.guard import domain_bigrams
-
     settings = {
         "system_prompt": params.system_prompt,
         "guard": params.guard.model_dump(),
         "generation": params.generation.model_dump(),
     }
     (model_dir / RESPONDER_FILE).write_text(json.dumps(settings, ensure_ascii=False, indent=2), "utf-8")
-    if domain_texts:
-        bigrams = sorted(domain_bigrams(domain_texts))
-        (model_dir / DOMAIN_FILE).write_text(json.dumps(bigrams, ensure_ascii=False), "utf-8")
+    if script_answers:
+        script = sorted(set(script_answers))
+        (model_dir / SCRIPT_FILE).write_text(json.dumps(script, ensure_ascii=False, indent=0), "utf-8")
 
 
 def is_hub_id(base: str) -> bool:

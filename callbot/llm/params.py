@@ -86,7 +86,7 @@ class GuardParams(Section):
     handover_message: str
     max_chars: int
     min_hangul_ratio: float  # share of letters that must be Hangul syllables/jamo
-    min_domain_overlap: float  # share of reply character bigrams seen in the trained ARS answers
+    min_script_similarity: float  # best char ROUGE-L F1 against the trained ARS answers (script.json)
     off_task_markers: list[str]  # phrases that mark another task's output (labels, interview talk)
 
 

@@ -441,7 +441,7 @@ def train_candidate(
     ars_answers = [
         r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
     ]
-    write_responder_config(merged_tmp, params, domain_texts=ars_answers)
+    write_responder_config(merged_tmp, params, script_answers=ars_answers)
     write_atomically(merged_tmp, root / "merged")
     shutil.rmtree(root / "checkpoints", ignore_errors=True)  # finished: a rerun starts fresh
 

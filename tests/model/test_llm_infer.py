@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from callbot.llm.guard import check_reply, domain_bigrams
+from callbot.llm.guard import check_reply
 
 SCRIPTED = "코로나19 검사는 가까운 선별진료소에서 받으실 수 있습니다."
 
@@ -42,14 +42,15 @@ def tiny_dir(tmp_path_factory, llm_params) -> Path:
         ("오늘 점심 메뉴는 김치찌개와 비빔밥입니다", "off_task"),  # nothing like the scripted answers
         (SCRIPTED, None),
         ("선별진료소에서 검사를 받으실 수 있습니다.", None),
+        ("저기요 예방접종 예약하고 싶어요 궁금합니다.", "off_task"),  # a caller's words, not an answer
     ],
 )
 def test_guard_cases(llm_params, reply, reason):
-    domain = domain_bigrams([SCRIPTED, "예방접종은 위탁의료기관에서 받으실 수 있습니다."])
-    assert check_reply(reply, llm_params.guard, domain) == reason
+    script = [SCRIPTED, "예방접종은 위탁의료기관에서 받으실 수 있습니다."]
+    assert check_reply(reply, llm_params.guard, script) == reason
 
 
-def test_guard_without_domain_accepts_any_korean(llm_params):
+def test_guard_without_script_accepts_any_korean(llm_params):
     assert check_reply("오늘 점심 메뉴는 김치찌개입니다", llm_params.guard, None) is None
 
 

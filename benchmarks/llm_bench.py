@@ -72,6 +72,9 @@ def main() -> None:
         examples = (examples * (args.steps * batch // len(examples) + 1))[: args.steps * batch]
         chats = [r["messages"][:-1] for r in rows if r["task"] == "ars"][:8]
         print(f"{len(examples)} examples x 1 epoch = {args.steps} steps of {batch}; threads={threads}")
+        warm = build_tiny_model(params.candidates[0].arch, tokenizer, params.tiny.model_dump(), params.seed)
+        _fit(warm, examples[: 2 * batch], tokenizer.pad_token_id, epochs=1, learning_rate=1e-3, batch_size=batch,
+             seed=0, checkpoints=Path(tmp) / "warm-up", save_steps=10**9, label="warm-up")  # fmt: skip
         for candidate in params.candidates:
             results = {}
             for mode in ("full", "lora"):

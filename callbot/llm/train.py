@@ -376,7 +376,7 @@ def train_candidate(
     """Base (pretrained when tiny) -> LoRA -> adapter/ and merged/ under ``<out>/<candidate>/``."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     check_candidate(candidate, params.offline)
     torch.manual_seed(params.seed)
@@ -401,6 +401,9 @@ def train_candidate(
         target_modules=list(candidate.lora_targets),
         task_type="CAUSAL_LM",
     )
+    # Seed here, not only at the start: whether the base was pretrained in this run or reused from disk
+    # must not change the LoRA initialisation (it did: results differed between a first run and a rerun).
+    set_seed(params.seed)
     try:
         model = get_peft_model(model, lora)
     except ValueError as exc:

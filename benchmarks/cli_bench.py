@@ -24,7 +24,9 @@ def main() -> None:
     base = _time([sys.executable, "-c", "pass"])
     cli = _time([sys.executable, "-m", "callbot.cli", "--help"])
     print(f"python baseline {base:.3f}s  callbot --help {cli:.3f}s")
-    print(f"cli_startup_s={cli:.3f} ratio_vs_bare_python={cli / base:.1f}x goal=<1.0s {'OK' if cli < 1 else 'MISSED'}")
+    print(
+        f"cli_startup_s={cli:.3f} ratio_vs_bare_python={cli / base:.1f}x goal=<1.0s {'OK' if cli < 1 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

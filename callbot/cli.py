@@ -214,7 +214,7 @@ def train_llm(
 def evaluate_llm(
     prepared: Annotated[Path | None, typer.Option(help="prepared directory holding llm/")] = None,
 ) -> None:
-    """Score base and fine-tuned candidates on every task of the test split (reports/llm/<candidate>.json)."""
+    """Score base and fine-tuned candidates on every task of the test split (reports/llm/candidates/<candidate>.json)."""
     params = load().llm
     from callbot.llm.evaluate import run_evaluate_llm
 

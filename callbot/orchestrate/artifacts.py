@@ -80,7 +80,7 @@ def publish(stage: str, params: Any) -> list[str]:
             create_table_artifact(rows, key="stt-cer-by-slice", description="STT CER by speaker slice")
             keys.append("stt-cer-by-slice")
     elif stage in ("evaluate_llm", "select"):
-        text = leaderboard_markdown(Path(params.llm.report))
+        text = leaderboard_markdown(Path(params.select.leaderboard))
         if text:
             create_markdown_artifact(text, key="llm-leaderboard", description="LLM candidates")
             keys.append("llm-leaderboard")

@@ -100,7 +100,7 @@ def report_summary(params: Params) -> list[str]:
         figures = {k: v for k, v in stt.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         shown = ", ".join(f"{k}={v:.3f}" for k, v in list(figures.items())[:6])
         lines.append(f"STT metrics  {Path(params.stt.report) / 'metrics.json'}: {shown}")
-    board = Path(params.select.reports) / "leaderboard.md"
+    board = Path(params.select.leaderboard) / "leaderboard.md"
     if board.is_file():
         lines.append(f"leaderboard  {board}")
     selected = read(Path(params.select.out))

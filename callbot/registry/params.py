@@ -10,7 +10,8 @@ from callbot.params_base import Section
 class SelectParams(Section):
     """Champion/challenger selection over evaluate-llm's reports (rule in callbot.registry.select)."""
 
-    reports: str  # evaluate-llm's <candidate>.json; the leaderboard is written beside them
+    reports: str  # evaluate-llm's <candidate>.json (that stage's output folder)
+    leaderboard: str  # where leaderboard.{json,md,png} go (apart from reports: another stage's output)
     primary_metric: str  # a key of the fine-tuned metrics, e.g. ars_rouge_l
     goal: Literal["max", "min"]  # min for perplexity
     min_improvement: float  # a challenger must beat the best/champion by this much, else the smaller wins

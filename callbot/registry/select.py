@@ -197,6 +197,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
     """Rank the reports, write ``leaderboard.{json,md,png}`` and ``select.out`` (models/selected.json)."""
     report_dir = Path(params.reports)
     entries = load_entries(report_dir)
+    board_dir = Path(params.leaderboard)
     sign = 1.0 if params.goal == "max" else -1.0
     champion = _champion(Path(params.out)) if params.keep_champion else None
     decision = choose(entries, params.primary_metric, params.goal, params.min_improvement, champion)
@@ -214,9 +215,9 @@ def run_select(params: SelectParams) -> dict[str, Any]:
             for i, e in enumerate(entries, 1)
         ],
     }  # fmt: skip
-    _write_text(report_dir / "leaderboard.json", json.dumps(board, ensure_ascii=False, indent=2))
-    _write_text(report_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
-    leaderboard_chart(entries, params.primary_metric, report_dir / "leaderboard.png")
+    _write_text(board_dir / "leaderboard.json", json.dumps(board, ensure_ascii=False, indent=2))
+    _write_text(board_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
+    leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
 
     win = next(e for e in entries if e.candidate == decision.winner)
     metrics = {k: v for k, v in win.metrics.items() if isinstance(v, int | float)}
@@ -238,7 +239,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         "min_improvement": params.min_improvement,
         "previous_champion": champion,
         "reason": decision.reason,
-        "leaderboard": str(report_dir / "leaderboard.json"),
+        "leaderboard": str(board_dir / "leaderboard.json"),
     }
     _write_text(Path(params.out), json.dumps(selected, ensure_ascii=False, indent=2))
     summary(

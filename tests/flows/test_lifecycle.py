@@ -65,7 +65,7 @@ def test_dvc_then_prefect_then_dvc_agree(project: Path, prefect_server) -> None:
     assert outcomes["version"]["bump"] == "patch"  # same utterances, new split assignment
 
     # ...and after that Prefect run, DVC finds nothing to do
-    assert "Data and pipelines are up to date" in _dvc(project, "status")
+    assert "Data and pipelines are up to date" in _dvc(project, "status", "--with-deps", "validate")
     assert "didn't change, skipping" in _dvc(project, "repro", "validate")
 
 

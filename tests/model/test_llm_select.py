@@ -73,7 +73,12 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     _report(reports, "kogpt", 450, 0.40)
     raw = read_yaml(repo / "params.yaml")["select"]
     params = SelectParams.model_validate(
-        {**raw, "reports": str(reports), "out": str(tmp_path / "selected.json")}
+        {
+            **raw,
+            "reports": str(reports),
+            "leaderboard": str(tmp_path / "board"),
+            "out": str(tmp_path / "selected.json"),
+        }
     )
     selected = run_select(params)
     assert selected["winner"] == "kullm"
@@ -82,10 +87,11 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     )
     assert selected["dataset_version"] == "1.0.0"
     assert next(iter(selected["metrics"])) == "ars_rouge_l"
-    board = json.loads((reports / "leaderboard.json").read_text("utf-8"))
+    board_dir = tmp_path / "board"
+    board = json.loads((board_dir / "leaderboard.json").read_text("utf-8"))
     assert [r["candidate"] for r in board["rows"]] == ["kullm", "polyglot-ko", "kogpt"]
-    assert "kullm ★" in (reports / "leaderboard.md").read_text("utf-8")
-    assert (reports / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "kullm ★" in (board_dir / "leaderboard.md").read_text("utf-8")
+    assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Next run: a slightly better challenger does not unseat the champion.
     _report(reports, "kogpt", 450, 0.905)

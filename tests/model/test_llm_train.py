@@ -57,7 +57,12 @@ def trained(llm_params):
     reports = run_evaluate_llm(prepared, llm_params)
     raw = read_yaml(Path(__file__).resolve().parents[2] / "params.yaml")["select"]
     select = SelectParams.model_validate(
-        {**raw, "reports": llm_params.report, "out": str(Path(llm_params.out).parent / "selected.json")}
+        {
+            **raw,
+            "reports": llm_params.report,
+            "leaderboard": llm_params.report,
+            "out": str(Path(llm_params.out).parent / "selected.json"),
+        }
     )
     selected = run_select(select)
     return {"runs": runs, "reports": {r["candidate"]: r for r in reports}, "selected": selected}

@@ -191,7 +191,7 @@ def evaluate_stt(
         result = run_evaluate_stt(params, prepared, out, report)
     except STTDataError as exc:
         fail(str(exc))
-    if not result.passed:
+    if result.blocking:
         raise typer.Exit(1)
 
 

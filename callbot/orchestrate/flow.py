@@ -20,7 +20,7 @@ def _stage_task(name: str, root: str, params_file: str) -> Any:
     from callbot.orchestrate.artifacts import publish
 
     params = load_params(Path(root) / params_file)
-    outcome = run_stage(name, Path(root), params)
+    outcome = run_stage(name, Path(root), params_file)
     publish(name, params)
     if outcome.cached:
         return Completed(name="Cached", message="up to date in dvc.lock", data=outcome)
@@ -53,7 +53,7 @@ def task_runner(params: Params) -> Any:
         return DaskTaskRunner(cluster_kwargs={"n_workers": params.orchestrate.dask_workers})
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return ThreadPoolTaskRunner(max_workers=2)
+    return ThreadPoolTaskRunner(max_workers=max(1, params.orchestrate.max_parallel_stages))
 
 
 def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict[str, Any]:
@@ -71,11 +71,15 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict
     )
     version = task(_version_task, name="version", retries=params.orchestrate.retries)
     outcomes: dict[str, Any] = {}
+    parallel = max(1, params.orchestrate.max_parallel_stages)
     for wave in waves(stages_until(until)):
-        futures = [((io_stage if s.io else stage).submit(s.name, root, params_file), s.name) for s in wave]
-        for future, name in futures:
-            result = future.result()
-            outcomes[name] = result
+        for start in range(0, len(wave), parallel):
+            batch = wave[start : start + parallel]
+            futures = [
+                ((io_stage if s.io else stage).submit(s.name, root, params_file), s.name) for s in batch
+            ]
+            for future, name in futures:
+                outcomes[name] = future.result()
         if any(s.name == "validate" for s in wave):
             outcomes["version"] = version(root, params_file)
     return outcomes

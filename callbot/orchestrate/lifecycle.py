@@ -72,7 +72,7 @@ def _evaluate_stt(p: Params) -> Any:
     from callbot.stt.evaluate import evaluate_stt
 
     result = evaluate_stt(p.stt, None, None, None)
-    if not result.passed:
+    if result.blocking:
         raise StageFailed(f"evaluate_stt: a CER gate failed; see {p.stt.report}/metrics.json")
     return result
 
@@ -137,14 +137,34 @@ class StageOutcome:
     seconds: float
 
 
-def run_stage(name: str, root: Path, params: Params) -> StageOutcome:
-    """Run one stage unless DVC says it is up to date, then commit it to dvc.lock."""
+def _run_in_child(name: str, root: str, params_file: str) -> None:
+    """The stage function, in a fresh interpreter whose working directory is the repository."""
+    import os
+
+    from callbot.config import load_params
+
+    os.chdir(root)
+    {s.name: s for s in STAGES}[name].run(load_params(Path(root) / params_file))
+
+
+def run_stage(name: str, root: Path, params_file: str = "params.yaml") -> StageOutcome:
+    """Run one stage unless DVC says it is up to date, then commit it to dvc.lock.
+
+    The stage function runs in a spawned child process, as `dvc repro` runs it in its own process:
+    an orchestrator's threads (Prefect's API client, other tasks) must not be inherited by the forks
+    some stages make (speech synthesis, ingest workers), and each stage gets its memory back.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from callbot.orchestrate.dvc import commit_stage, is_up_to_date
 
-    spec = {s.name: s for s in STAGES}[name]
+    if name not in STAGE_NAMES:
+        raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_NAMES)}")
     if is_up_to_date(root, name):
         return StageOutcome(name, cached=True, seconds=0.0)
     start = time.perf_counter()
-    spec.run(params)
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as child:
+        child.submit(_run_in_child, name, str(root), params_file).result()
     commit_stage(root, name)
     return StageOutcome(name, cached=False, seconds=time.perf_counter() - start)

@@ -15,6 +15,7 @@ class OrchestrateParams(Section):
     version_file: str  # the dataset's semantic version history, kept in git
     push: bool  # `dvc push` after versioning (the default remote is local)
     task_runner: str  # thread | dask
+    max_parallel_stages: int  # stages of one wave (train_stt with train_llm) run at once
     dask_workers: int
     retries: int  # for I/O stages (ingest, version, package)
     retry_delay_s: float  # first delay; doubled at each retry

@@ -32,6 +32,7 @@ class EvaluationResult:
     metrics: dict[str, Any]
     passed: bool
     failures: list[str]
+    blocking: bool = False  # failed and `stt.gate: fail`: the CLI exits 1 and the flow stops
 
 
 def transcribe_all(
@@ -181,7 +182,12 @@ def evaluate_stt(
         "distinct_transcripts": distinct_hyps,
         "distinct_references": distinct_refs,
         "slice_gap": worst,
-        "gates": {"max_cer": params.max_cer, "max_slice_gap": params.max_slice_gap, "passed": not failures},
+        "gates": {
+            "max_cer": params.max_cer,
+            "max_slice_gap": params.max_slice_gap,
+            "passed": not failures,
+            "mode": params.gate,
+        },
         "failures": failures,
     }
     samples = [
@@ -193,9 +199,13 @@ def evaluate_stt(
     _write(report / "predictions.json", json.dumps(samples, ensure_ascii=False, indent=2) + "\n")
     plot_slices(rows, report / "cer_by_slice.png", fine["cer"])
     verdict = "passed" if not failures else "FAILED: " + "; ".join(failures)
+    if failures and params.gate == "warn":
+        verdict += " (stt.gate is warn: reported, not blocking)"
     summary(
         "evaluate-stt",
         f"CER {base['cer']:.3f} -> {fine['cer']:.3f} (spaces ignored), WER {fine['wer']:.3f}, "
         f"largest slice gap {worst['gap']:.3f} ({worst['attribute']}), {len(utterances)} test utterances; {verdict}",
     )
-    return EvaluationResult(metrics, not failures, failures)
+    return EvaluationResult(
+        metrics, not failures, failures, blocking=bool(failures) and params.gate == "fail"
+    )

@@ -56,6 +56,7 @@ class STTParams(Section):
     max_eval_utterances: int  # 0 = the whole test split
     max_cer: float  # fine-tuned CER (spaces ignored) above this fails evaluate-stt
     max_slice_gap: float  # largest CER gap between slices of one attribute above this fails
+    gate: Literal["fail", "warn"]  # fail: evaluate-stt exits 1 and the flow stops; warn: reported only
     min_slice_size: int  # slices with fewer utterances are reported but not gated
     prediction_samples: int
     export_bench_clips: int  # clips timed to choose the faster serving backend

@@ -40,8 +40,22 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 
 
 def tiny_params(data: dict) -> dict:
-    """Small and fast: the fewest records that cover every stratum (28), real speech."""
+    """Small and fast: the fewest records that cover every stratum (28), real speech, a few training
+    steps. The STT gates are opened: these tests are about orchestration, not model quality (the
+    model tests and `make demo` hold the models to their figures)."""
     data["sample"].update(records=28, audio="speech")
+    data["stt"].update(
+        max_steps=4,
+        save_steps=2,
+        logging_steps=2,
+        max_eval_utterances=4,
+        max_cer=1.0,
+        max_slice_gap=1.0,
+        export_bench_clips=1,
+    )
+    data["llm"]["pretrain"].update(max_steps=4)
+    data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)
+    data["llm"]["evaluate"].update(max_examples_per_task=2)
     return data
 
 

@@ -89,3 +89,32 @@ def test_experiment_with_a_set_param(project: Path) -> None:
     assert "Ran experiment" in out
     shown = _dvc(project, "exp", "show", "--no-pager", "--csv")
     assert "exp-salt" in shown
+
+
+def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
+    project: Path, prefect_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The flow end to end (sample -> Bento); then a LoRA rank change re-runs the LLM stages and
+    what follows them, and every stage before them is a cache hit."""
+    import json
+
+    from prefect.artifacts import Artifact
+
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
+    outcomes = _flow(project, "package")
+    stages = ["sample", "ingest", "prepare", "validate", "train_stt", "train_llm", "evaluate_stt",
+              "evaluate_llm", "select", "package"]  # fmt: skip
+    assert all(not outcomes[s].cached for s in stages), outcomes
+    bento = json.loads((project / "models" / "bento.json").read_text(encoding="utf-8"))
+    assert bento["tag"].startswith("callbot:")
+    for key in ("validation-summary", "stt-cer-by-slice", "llm-leaderboard", "bento"):
+        assert Artifact.get(key) is not None, key
+    assert "Data and pipelines are up to date" in _dvc(project, "status")
+
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    params["llm"]["lora"]["r"] = 4
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), "utf-8")
+    outcomes = _flow(project, "package")
+    reran = [s for s in stages if not outcomes[s].cached]
+    assert reran == ["train_llm", "evaluate_llm", "select", "package"]
+    assert "Data and pipelines are up to date" in _dvc(project, "status")

@@ -100,10 +100,15 @@ def report_summary(params: Params) -> list[str]:
     if docs.is_file():
         lines.append(f"data docs    {docs.resolve().as_uri()}")
     stt = read(Path(params.stt.report) / "metrics.json")
-    if isinstance(stt, dict):
-        figures = {k: v for k, v in stt.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        shown = ", ".join(f"{k}={v:.3f}" for k, v in list(figures.items())[:6])
-        lines.append(f"STT metrics  {Path(params.stt.report) / 'metrics.json'}: {shown}")
+    if isinstance(stt, dict) and isinstance(stt.get("fine_tuned"), dict):
+        base, tuned = stt.get("base", {}), stt["fine_tuned"]
+        gates = stt.get("gates", {})
+        verdict = "gates passed" if gates.get("passed") else f"gates FAILED ({gates.get('mode', 'fail')})"
+        lines.append(
+            f"STT          CER {base.get('cer', float('nan')):.3f} -> {tuned.get('cer', float('nan')):.3f} "
+            f"(spaces ignored), WER {tuned.get('wer', float('nan')):.3f}, {verdict}: "
+            f"{Path(params.stt.report) / 'metrics.json'}"
+        )
     board = Path(params.select.leaderboard) / "leaderboard.md"
     if board.is_file():
         lines.append(f"leaderboard  {board}")

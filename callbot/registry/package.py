@@ -168,13 +168,23 @@ def _label_value(value: str) -> str:
     return value[:63]
 
 
+def _storable(value: Any) -> Any:
+    """BentoML metadata takes only basic types: drop nulls (a first selection has no previous
+    champion), keep the rest as is."""
+    if isinstance(value, dict):
+        return {str(k): _storable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value if v is not None]
+    return value
+
+
 def _store(
     name: str, sources: list[Path], labels: dict[str, str], metadata: dict[str, Any], flat: bool
 ) -> str:
     """Copy ``sources`` into a new stored model ``name``; returns its tag."""
     import bentoml
 
-    with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
+    with bentoml.models.create(name, labels=labels, metadata=_storable(metadata)) as model:
         target = Path(model.path)
         for source in sources:
             if flat and source.is_dir():

@@ -33,18 +33,11 @@ def validation_table(report_dir: Path) -> list[dict[str, Any]] | None:
 
 
 def stt_slice_table(report_dir: Path) -> list[dict[str, Any]] | None:
-    metrics = _read_json(report_dir / "metrics.json")
-    if not isinstance(metrics, dict):
+    """evaluate-stt's ``cer_by_slice.json``: one row per attribute value (n, CER, gated)."""
+    rows = _read_json(report_dir / "cer_by_slice.json")
+    if not isinstance(rows, list):
         return None
-    slices = metrics.get("slices") or metrics.get("by_slice") or {}
-    rows: list[dict[str, Any]] = []
-    for column, values in slices.items():
-        if isinstance(values, dict):
-            for value, stats in values.items():
-                row = {"slice": column, "value": value}
-                row.update(stats if isinstance(stats, dict) else {"cer": stats})
-                rows.append(row)
-    return rows or None
+    return [row for row in rows if isinstance(row, dict)] or None
 
 
 def leaderboard_markdown(report_dir: Path) -> str | None:

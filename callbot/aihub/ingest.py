@@ -280,21 +280,41 @@ def _ingest_zip(
                 )
                 continue
             named.append((rel, (m, decoded.warning)))
-        if not named and not rejects:
-            raise ArchiveRefused(
-                "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
-            )
-        named = _plan(archive, named, rejects)
-        journal = _Journal(journal_path, archive.fingerprint(), out, folder)
-        try:
-            todo = [(n, it) for n, it in named if n not in journal.done]
-            files.extend(journal.done[n] for n, _ in named if n in journal.done)
-            space = _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params)
-            with space:
-                _extract_zip_members(archive, f, out, folder, todo, journal, files, rejects, progress)
-        finally:
-            journal.close()
+        _extract_planned(
+            archive, named, rejects, journal_path, out, folder, files, params,
+            lambda todo, journal: _extract_zip_members(
+                archive, f, out, folder, todo, journal, files, rejects, progress
+            ),
+        )  # fmt: skip
     return files, rejects
+
+
+def _extract_planned(
+    archive: Archive,
+    named: list[tuple[str, Any]],
+    rejects: list[dict[str, Any]],
+    journal_path: Path,
+    out: Path,
+    folder: Path,
+    files: list[dict[str, Any]],
+    params: IngestParams,
+    extract: Callable[[list[tuple[str, Any]], Any], None],
+) -> None:
+    """What zip and tar share once their members are named and checked: refuse an archive of only
+    folders, plan the names, skip what the journal says is done, reserve disk, extract the rest."""
+    if not named and not rejects:
+        raise ArchiveRefused(
+            "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
+        )
+    named = _plan(archive, named, rejects)
+    journal = _Journal(journal_path, archive.fingerprint(), out, folder)
+    try:
+        todo = [(n, it) for n, it in named if n not in journal.done]
+        files.extend(journal.done[n] for n, _ in named if n in journal.done)
+        with _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params):
+            extract(todo, journal)
+    finally:
+        journal.close()
 
 
 def _extract_zip_members(
@@ -397,19 +417,12 @@ def _ingest_tar(
                 rejects.append(_reject(archive.rel, ti.name, exc.reason, f"{archive.rel}: {exc.message}"))
                 continue
             named.append((rel, (ti, decoded.warning)))
-        if not named and not rejects:
-            raise ArchiveRefused(
-                "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
-            )
-        named = _plan(archive, named, rejects)
-        journal = _Journal(journal_path, archive.fingerprint(), out, folder)
-        try:
-            todo = [(n, it) for n, it in named if n not in journal.done]
-            files.extend(journal.done[n] for n, _ in named if n in journal.done)
-            with _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params):
-                _extract_tar_members(archive, tf, out, folder, todo, journal, files, rejects, progress)
-        finally:
-            journal.close()
+        _extract_planned(
+            archive, named, rejects, journal_path, out, folder, files, params,
+            lambda todo, journal: _extract_tar_members(
+                archive, tf, out, folder, todo, journal, files, rejects, progress
+            ),
+        )  # fmt: skip
     return files, rejects
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from callbot.params_base import Section
 
 
@@ -22,6 +24,26 @@ class LoraParams(Section):
     alpha: int
     dropout: float
     target_modules: list[str]
+
+
+class AugmentParams(Section):
+    """Training-time augmentation that makes the decoder listen instead of recalling sentences."""
+
+    recombine: float  # share of examples joined from random aligned phrases of any utterances (0 = off)
+    gap_s: list[float]  # [shortest, longest] pause put between joined phrases
+    token_noise: float  # share of teacher-forced decoder input tokens replaced by another text token
+    time_mask_prob: float  # SpecAugment time masks in Whisper's encoder (training only; 0 = off)
+    feature_mask_prob: float  # SpecAugment mel-channel masks (0 = off)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> AugmentParams:
+        for name in ("recombine", "token_noise", "time_mask_prob", "feature_mask_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"stt.augment.{name} is {value}; it is a share, between 0 and 1")
+        if len(self.gap_s) != 2 or not 0.0 <= self.gap_s[0] <= self.gap_s[1]:
+            raise ValueError(f"stt.augment.gap_s is {self.gap_s}; write [shortest, longest] in seconds")
+        return self
 
 
 class STTParams(Section):
@@ -49,6 +71,7 @@ class STTParams(Section):
     batch_size: int
     grad_accum: int
     max_steps: int
+    augment: AugmentParams
     save_steps: int
     logging_steps: int
     # evaluation and gates

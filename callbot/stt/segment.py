@@ -126,9 +126,20 @@ def _choose_cuts(
 
 
 def segment_utterance(
-    utterance_id: str, audio: np.ndarray, text: str, text_raw: str, rules: SegmentRules
+    utterance_id: str,
+    audio: np.ndarray,
+    text: str,
+    text_raw: str,
+    rules: SegmentRules,
+    *,
+    pack: bool = True,
 ) -> tuple[list[TrainingSegment], list[Quarantined]]:
-    """Training segments of one utterance (each at most ``rules.window_s``) and what was left out."""
+    """Training segments of one utterance (each at most ``rules.window_s``) and what was left out.
+
+    ``pack`` joins consecutive phrases into segments as long as the window allows; without it each
+    aligned phrase is its own segment (training then recombines phrases, :mod:`callbot.stt.augment`).
+    An utterance that fits the window whole is one segment either way.
+    """
     sr = rules.sample_rate
     words = text.split()
     if not words:
@@ -190,7 +201,7 @@ def segment_utterance(
             k += 1
             continue
         last = k
-        while last + 1 < len(phrase_words) and ends[last + 1] - starts[k] <= window:
+        while pack and last + 1 < len(phrase_words) and ends[last + 1] - starts[k] <= window:
             last += 1
         text_words = [w for pw in phrase_words[k : last + 1] for w in pw]
         segments.append(

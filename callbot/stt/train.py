@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.console import progress, summary
+from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
 from callbot.stt.infer import WINDOWING
 from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
@@ -65,16 +66,21 @@ def segment_rules(params: STTParams) -> SegmentRules:
 
 
 def cut_segments(
-    utterances: Sequence[Utterance], rules: SegmentRules, label: str = "segmenting"
+    utterances: Sequence[Utterance], rules: SegmentRules, label: str = "segmenting", *, pack: bool = True
 ) -> tuple[list[tuple[TrainingSegment, np.ndarray]], list[Quarantined]]:
-    """Every utterance cut into window-sized (segment, audio) pairs; the rest quarantined."""
+    """Every utterance cut into window-sized (segment, audio) pairs; the rest quarantined.
+
+    ``pack=False`` keeps each aligned phrase apart (for recombination) instead of filling windows.
+    """
     pairs: list[tuple[TrainingSegment, np.ndarray]] = []
     quarantined: list[Quarantined] = []
     with progress() as bar:
         task = bar.add_task(label, total=len(utterances))
         for utt in utterances:
             audio = read_audio(utt.audio_path, utt.audio_bytes)
-            segments, left_out = segment_utterance(utt.utterance_id, audio, utt.text, utt.text_raw, rules)
+            segments, left_out = segment_utterance(
+                utt.utterance_id, audio, utt.text, utt.text_raw, rules, pack=pack
+            )
             pairs.extend((s, audio[s.start : s.end]) for s in segments)
             quarantined.extend(left_out)
             bar.advance(task)
@@ -101,30 +107,6 @@ class SegmentDataset:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.items[index]
-
-
-@dataclass
-class SpeechCollator:
-    """Stacks features; pads labels with -100 (ignored by the loss), minus the decoder start token.
-
-    The model prepends ``decoder_start_token_id`` itself when shifting labels right, so a label
-    that already starts with it would teach the model to emit it twice.
-    """
-
-    decoder_start_token_id: int
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        import torch
-
-        inputs = torch.from_numpy(np.stack([f["input_features"] for f in features]))
-        labels = [list(f["labels"]) for f in features]
-        if all(seq and seq[0] == self.decoder_start_token_id for seq in labels):
-            labels = [seq[1:] for seq in labels]
-        width = max(len(seq) for seq in labels)
-        padded = torch.full((len(labels), width), -100, dtype=torch.long)
-        for i, seq in enumerate(labels):
-            padded[i, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        return {"input_features": inputs, "labels": padded}
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -222,7 +204,8 @@ def train_stt(
     utterances, gated = load_split(prepared, "train")
     if not utterances:
         raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
-    pairs, quarantined = cut_segments(utterances, segment_rules(params))
+    recombining = params.augment.recombine > 0
+    pairs, quarantined = cut_segments(utterances, segment_rules(params), pack=not recombining)
     if params.max_train_segments:
         pairs = pairs[: params.max_train_segments]
     if not pairs:
@@ -240,17 +223,30 @@ def train_stt(
             "excluded_by_gate": gated,
             "aligned_utterances": len(segmented_ids),
             "segments": len(pairs),
+            "segments_are": "phrases, recombined while training" if recombining else "packed phrases",
             "segment_seconds": round(sum(len(a) for _, a in pairs) / SAMPLE_RATE, 1),
             "quarantined": len(quarantined),
             "quarantine_reasons": reasons,
             "quarantine": [asdict(q) for q in quarantined[:200]],
         },
     )
-    train_set = SegmentDataset(pairs, processor)
+    train_set: RecombinedDataset | SegmentDataset
+    if recombining:
+        train_set = RecombinedDataset(
+            [(s.text, a) for s, a in pairs],
+            processor.tokenizer,
+            params.window_s,
+            params.augment,
+            params.seed,
+            length=params.max_steps * params.batch_size * params.grad_accum,
+        )
+    else:
+        train_set = SegmentDataset(pairs, processor)
 
     model = WhisperForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
     configure_generation(model)
     model.config.use_cache = False
+    apply_spec_augment(model, params.augment)
     if params.method == "lora":
         model = _wrap_lora(model, params)
 
@@ -283,7 +279,13 @@ def train_stt(
         model=model,
         args=args,
         train_dataset=train_set,
-        data_collator=SpeechCollator(model.config.decoder_start_token_id),
+        data_collator=SpeechCollator(
+            model.config.decoder_start_token_id,
+            processor.feature_extractor,
+            params.augment.token_noise,
+            pad_token_id=processor.tokenizer.pad_token_id,
+            first_special_id=processor.tokenizer.eos_token_id,
+        ),
         processing_class=processor.feature_extractor,
         callbacks=callbacks,
     )

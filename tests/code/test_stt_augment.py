@@ -1,0 +1,128 @@
+"""Training-time augmentation: recombined examples, decoder input noise, SpecAugment switches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
+from callbot.stt.segment import SegmentRules, segment_utterance
+
+SR = 16_000
+
+
+class WordTokenizer:
+    """A stand-in that only maps words to ids: the dataset's own logic is what is tested."""
+
+    def __call__(self, text: str):
+        ids = [abs(hash(w)) % 1000 for w in text.split()]
+        return type("Encoded", (), {"input_ids": ids})()
+
+
+def augment(params, **overrides):
+    return params.stt.augment.model_validate({**params.stt.augment.model_dump(), **overrides})
+
+
+def units(n: int = 12) -> list[tuple[str, np.ndarray]]:
+    """Phrases of 0.5 to 2.7 s, each a constant level that names it (phrase i is all i+1)."""
+    return [(f"phrase{i}", np.full(int((0.5 + 0.2 * i) * SR), i + 1, np.float32)) for i in range(n)]
+
+
+def test_examples_fit_the_window_and_join_texts_in_audio_order(params) -> None:
+    data = RecombinedDataset(units(), WordTokenizer(), 4.0, augment(params, recombine=1.0), seed=0, length=200)
+    joined = 0
+    for index in range(len(data)):
+        text, audio = data.compose(index)
+        assert len(audio) <= 4 * SR
+        starts = np.flatnonzero(np.diff(np.concatenate([[0.0], audio])) > 0)  # silence -> phrase
+        order = [int(audio[i]) for i in starts]
+        assert text.split() == [f"phrase{v - 1}" for v in order]
+        joined += len(order) > 1
+    assert joined > 150  # with recombine 1.0 nearly every example holds several phrases
+
+
+def test_examples_are_fixed_by_seed_and_index_and_vary_between_them(params) -> None:
+    settings = augment(params, recombine=1.0)
+    a = RecombinedDataset(units(), WordTokenizer(), 4.0, settings, seed=3, length=50)
+    b = RecombinedDataset(units(), WordTokenizer(), 4.0, settings, seed=3, length=50)
+    c = RecombinedDataset(units(), WordTokenizer(), 4.0, settings, seed=4, length=50)
+    texts_a = [a.compose(i)[0] for i in range(50)]
+    assert texts_a == [b.compose(i)[0] for i in range(50)]  # a resumed run sees the same data
+    assert texts_a != [c.compose(i)[0] for i in range(50)]
+    assert len(set(texts_a)) > 40
+
+
+def test_recombine_zero_gives_single_phrases(params) -> None:
+    data = RecombinedDataset(units(), WordTokenizer(), 4.0, augment(params, recombine=0.0), seed=0, length=40)
+    assert all(len(data.compose(i)[0].split()) == 1 for i in range(40))
+
+
+def test_token_noise_swaps_text_inputs_only_and_keeps_labels() -> None:
+    import torch
+
+    torch.manual_seed(0)
+    start, eot, ko, task, notime = 50258, 50257, 50264, 50359, 50363
+    text = list(range(100, 140))
+    items = [{"input_features": np.zeros((2, 4), np.float32), "labels": [start, ko, task, notime, *text, eot]}]
+    clean = SpeechCollator(start)(items)
+    noisy = SpeechCollator(start, token_noise=0.5, pad_token_id=eot, first_special_id=eot)(items)
+    assert torch.equal(clean["labels"], noisy["labels"])
+    inputs = noisy["decoder_input_ids"][0].tolist()
+    assert inputs[:4] == [start, ko, task, notime]  # start and prefix are never noised
+    shifted = [start, ko, task, notime, *text]
+    changed = sum(a != b for a, b in zip(inputs, shifted, strict=True))
+    assert 8 <= changed <= 32  # about half of 40 text inputs (some swaps draw the same token)
+    assert set(inputs[4:]) <= set(text)  # replacements are text tokens of the batch
+
+
+def test_collator_featurises_raw_audio(repo) -> None:
+    from transformers import WhisperFeatureExtractor
+
+    extractor = WhisperFeatureExtractor(feature_size=80, chunk_length=2, sampling_rate=SR)
+    items = [
+        {"audio": np.zeros(SR, np.float32), "labels": [1, 2]},
+        {"audio": np.ones(SR // 2, np.float32) * 0.1, "labels": [3]},
+    ]
+    batch = SpeechCollator(9, feature_extractor=extractor)(items)
+    assert tuple(batch["input_features"].shape) == (2, 80, 200)
+    assert batch["labels"].tolist() == [[1, 2], [3, -100]]
+    assert "decoder_input_ids" not in batch
+
+
+def test_spec_augment_switches_with_the_masks(params) -> None:
+    config = type("Config", (), {})()
+    model = type("Model", (), {"config": config})()
+    apply_spec_augment(model, augment(params, time_mask_prob=0.05, feature_mask_prob=0.0))
+    assert config.apply_spec_augment and config.mask_time_prob == 0.05 and config.mask_feature_prob == 0.0
+    apply_spec_augment(model, augment(params, time_mask_prob=0.0, feature_mask_prob=0.0))
+    assert not config.apply_spec_augment
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("token_noise", 1.5, "between 0 and 1"), ("gap_s", [0.5, 0.1], "shortest, longest"), ("gap_s", [0.1], "shortest")],
+)
+def test_bad_augment_settings_are_refused(params, field, value, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        augment(params, **{field: value})
+
+
+def test_unpacked_segmentation_keeps_each_phrase_apart() -> None:
+    from callbot.tts.espeak import resample, synthesize
+
+    phrases = ["안녕하세요.", "감사합니다.", "커피 한 잔 주세요."]
+    pause = np.zeros(int(0.4 * SR), np.float32)
+    parts = []
+    for phrase in phrases:
+        audio, rate = synthesize(phrase)
+        parts += [resample(audio, rate, SR).astype(np.float32) / 32768.0, pause]
+    audio = np.concatenate([pause, *parts])
+    rules = SegmentRules(SR, 4.0, 0.1, 25.0, 1.8)
+    text = "안녕하세요 감사합니다 커피 한 잔 주세요"
+    packed, _ = segment_utterance("u", audio, text, " ".join(phrases), rules)
+    apart, quarantined = segment_utterance("u", audio, text, " ".join(phrases), rules, pack=False)
+    assert not quarantined
+    assert [s.text for s in apart] == ["안녕하세요", "감사합니다", "커피 한 잔 주세요"]
+    assert len(packed) < len(apart)
+    assert " ".join(s.text for s in packed) == text

@@ -30,7 +30,9 @@ def units(n: int = 12) -> list[tuple[str, np.ndarray]]:
 
 
 def test_examples_fit_the_window_and_join_texts_in_audio_order(params) -> None:
-    data = RecombinedDataset(units(), WordTokenizer(), 4.0, augment(params, recombine=1.0), seed=0, length=200)
+    data = RecombinedDataset(
+        units(), WordTokenizer(), 4.0, augment(params, recombine=1.0), seed=0, length=200
+    )
     joined = 0
     for index in range(len(data)):
         text, audio = data.compose(index)
@@ -64,7 +66,9 @@ def test_token_noise_swaps_text_inputs_only_and_keeps_labels() -> None:
     torch.manual_seed(0)
     start, eot, ko, task, notime = 50258, 50257, 50264, 50359, 50363
     text = list(range(100, 140))
-    items = [{"input_features": np.zeros((2, 4), np.float32), "labels": [start, ko, task, notime, *text, eot]}]
+    items = [
+        {"input_features": np.zeros((2, 4), np.float32), "labels": [start, ko, task, notime, *text, eot]}
+    ]
     clean = SpeechCollator(start)(items)
     noisy = SpeechCollator(start, token_noise=0.5, pad_token_id=eot, first_special_id=eot)(items)
     assert torch.equal(clean["labels"], noisy["labels"])
@@ -101,7 +105,11 @@ def test_spec_augment_switches_with_the_masks(params) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("token_noise", 1.5, "between 0 and 1"), ("gap_s", [0.5, 0.1], "shortest, longest"), ("gap_s", [0.1], "shortest")],
+    [
+        ("token_noise", 1.5, "between 0 and 1"),
+        ("gap_s", [0.5, 0.1], "shortest, longest"),
+        ("gap_s", [0.1], "shortest"),
+    ],
 )
 def test_bad_augment_settings_are_refused(params, field, value, message) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -43,6 +43,7 @@ from callbot.aihub.zipstream import (
     extract_member,
     read_directory,
 )
+from callbot.atomic import write_text
 
 STATE_DIR = ".ingest"
 MANIFEST = "_manifest.jsonl"
@@ -69,12 +70,6 @@ class IngestReport:
     name_warnings: list[str] = field(default_factory=list)  # CP437 fallbacks: check these names by hand
     fatal: bool = False
     summary: str = ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -145,7 +140,7 @@ class _Journal:
             shutil.rmtree(folder)  # an older copy of this archive; cleared before the journal says "fresh"
         _clear_temps(folder)
         if fresh:
-            _write_atomic(path, json.dumps({"fingerprint": fingerprint}) + "\n")
+            write_text(path, json.dumps({"fingerprint": fingerprint}) + "\n", suffix=TMP_SUFFIX)
         self._fh = path.open("a", encoding="utf-8")
         if not fresh and not raw.endswith(b"\n"):
             self._fh.write("\n")  # end the line a kill cut short, so the next entry stands alone
@@ -517,7 +512,8 @@ def ingest_archive(
         return {**record, "refused": _reject(archive.rel, None, "internal_error", message)}
     progress.finish(archive.size)
     record.update(files=sorted(files, key=lambda e: e["path"]), rejects=rejects)
-    _write_atomic(state / f"{key}.done", json.dumps(record, ensure_ascii=False, sort_keys=True))
+    done = json.dumps(record, ensure_ascii=False, sort_keys=True)
+    write_text(state / f"{key}.done", done, suffix=TMP_SUFFIX)
     (state / f"{key}.journal").unlink(missing_ok=True)
     return record
 
@@ -625,10 +621,11 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         rejects.extend(record["rejects"])
     manifest.sort(key=lambda e: e["path"])
     rejects.sort(key=lambda r: (r["archive"], r["member"] or "", r["reason"]))
-    _write_atomic(out / MANIFEST, _jsonl(manifest))
-    _write_atomic(out / REJECTS, _jsonl(rejects))
+    write_text(out / MANIFEST, _jsonl(manifest), suffix=TMP_SUFFIX)
+    write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX)
     report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
-    _write_atomic(out / PAIRS, json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    pairs = json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX)
     report.files = len(manifest)
     report.name_warnings = [f"{e['path']}: {e['name_warning']}" for e in manifest if "name_warning" in e]
     for warning in report.name_warnings:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import write_json
 from callbot.console import progress, summary
 from callbot.llm.guard import check_reply
 from callbot.llm.rouge import corpus_rouge
@@ -224,10 +224,7 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     reports = []
     for candidate in params.candidates:
         report = evaluate_candidate(candidate, params, dd, version)
-        path = out / f"{candidate.name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
-        os.replace(tmp, path)
+        write_json(out / f"{candidate.name}.json", report, end="")
         reports.append(report)
     parts = ", ".join(
         f"{r['candidate']} ARS ROUGE-L {r['base_metrics'].get('ars_rouge_l', 0):.2f}->{r['metrics'].get('ars_rouge_l', 0):.2f}"

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.llm.tokenizer import STARTER_TEXTS, load_tokenizer, train_tokenizer, write_atomically
+from callbot.atomic import replace_dir
+from callbot.llm.tokenizer import STARTER_TEXTS, load_tokenizer, train_tokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -129,7 +130,7 @@ def build_tiny_candidate(
     import shutil
 
     shutil.rmtree(tmp / "_tokenizer", ignore_errors=True)
-    write_atomically(tmp, out_dir)
+    replace_dir(tmp, out_dir)
     return out_dir
 
 

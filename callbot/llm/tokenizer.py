@@ -8,12 +8,12 @@ syllables and particles that actually occur.
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from callbot.atomic import replace_dir
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -40,18 +40,6 @@ STARTER_TEXTS = (
     "상담원에게 연결해 드리겠습니다. 잠시만 기다려 주세요.",
     "저는 고객의 입장에서 생각하며 꼼꼼하게 일하는 사람입니다.",
 )
-
-
-def write_atomically(tmp: Path, final: Path) -> None:
-    """Swap a fully written directory into place so a crash never leaves a half-written ``final``."""
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
 
 
 def train_tokenizer(texts: Iterable[str], out_dir: Path, params: TokenizerParams) -> Path:
@@ -84,7 +72,7 @@ def train_tokenizer(texts: Iterable[str], out_dir: Path, params: TokenizerParams
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     tokenizer.save_pretrained(tmp)
-    write_atomically(tmp, out_dir)
+    replace_dir(tmp, out_dir)
     return out_dir
 
 

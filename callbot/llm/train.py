@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import replace_dir, write_json
 from callbot.console import progress, summary
 from callbot.llm.model import BUILD_TINY, check_candidate, count_parameters, write_responder_config
-from callbot.llm.tokenizer import load_tokenizer, train_tokenizer, write_atomically
+from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -321,7 +322,7 @@ def _tiny_base(
         json.dumps({"key": key, "losses": losses, "seconds": run.pretrain_seconds, "blocks": len(blocks)}),
         "utf-8",
     )
-    write_atomically(tmp, base_dir)
+    replace_dir(tmp, base_dir)
     shutil.rmtree(Path(params.out) / candidate.name / "checkpoints" / f"pretrain-{key}", ignore_errors=True)
     return base_dir
 
@@ -433,7 +434,7 @@ def train_candidate(
     adapter_tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=root))
     model.save_pretrained(adapter_tmp)
     tokenizer.save_pretrained(adapter_tmp)
-    write_atomically(adapter_tmp, root / "adapter")
+    replace_dir(adapter_tmp, root / "adapter")
 
     # Merge onto a full-precision base (also right after QLoRA, whose base is 4-bit).
     full = AutoModelForCausalLM.from_pretrained(str(base))
@@ -445,13 +446,10 @@ def train_candidate(
         r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
     ]
     write_responder_config(merged_tmp, params, script_answers=ars_answers)
-    write_atomically(merged_tmp, root / "merged")
+    replace_dir(merged_tmp, root / "merged")
     shutil.rmtree(root / "checkpoints", ignore_errors=True)  # finished: a rerun starts fresh
 
-    record = root / TRAIN_FILE
-    tmp_record = record.with_suffix(".json.tmp")
-    tmp_record.write_text(json.dumps(asdict(run), ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp_record, record)
+    write_json(root / TRAIN_FILE, asdict(run), end="")
     return run
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from callbot.atomic import write_json
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,5 @@ def record_version(records_path: Path, version_file: Path, note: str = "") -> Ve
         "current": version,
         "history": [asdict(e) for e in [*history, entry]],
     }
-    version_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=version_file.parent, prefix=".version-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
-    os.replace(tmp, version_file)
+    write_json(version_file, payload)
     return entry

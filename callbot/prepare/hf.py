@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from callbot.atomic import replace_dir
 from callbot.prepare.params import PrepareParams, TemplateParams
 from callbot.prepare.schema import EMOTIONS, INTENTS, SPLITS
 
@@ -31,18 +32,6 @@ STT_COLUMNS = ("utterance_id", "text", "text_raw", "role", "occupation", "gender
 LLM_TASKS = ("ars", "summary", "emotion", "intent")
 _SLICES = ("occupation", "gender", "age_range", "experience")
 _BATCH = 8192
-
-
-def _swap_dir(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` with one rename; the old copy is removed only afterwards."""
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def _fresh_tmp(final: Path) -> Path:
@@ -130,7 +119,7 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
     _declare_audio(tmp)
-    _swap_dir(tmp, out)
+    replace_dir(tmp, out)
     return {split: len(ds) for split, ds in splits.items()}
 
 
@@ -260,6 +249,6 @@ def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> d
         )
     tmp = _fresh_tmp(out)
     _save(DatasetDict(splits), tmp)
-    _swap_dir(tmp, out)
+    replace_dir(tmp, out)
     os.replace(tmp_jsonl, jsonl)
     return counts

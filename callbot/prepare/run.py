@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callbot.atomic import write_json
 from callbot.console import progress, summary
 from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapters
 from callbot.prepare.params import PrepareParams
@@ -75,12 +76,6 @@ class _RecordWriter:
     def close(self) -> None:
         self.flush()
         self._writer.close()
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _stratum(record: dict[str, Any]) -> str:
@@ -182,7 +177,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     os.replace(records_tmp, out / "records.parquet")
     os.replace(quarantine_tmp, out / "quarantine.jsonl")
     report.strata = stratum_shares(groups.values())
-    _write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
+    write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
     del seen, groups  # the HF datasets below are built from the parquet file, not from memory
     records = out / "records.parquet"
     report.stt = write_stt(records, raw, out / "stt")

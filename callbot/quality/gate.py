@@ -23,7 +23,6 @@ variable in ``great_expectations.yml``: nothing generated lands in the versioned
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import replace_dir, write_json, write_text, writing
 from callbot.console import progress, summary
 from callbot.prepare.schema import RECORD_COLUMNS
 from callbot.quality.frames import GateInputError, dataset_frame, read_manifest, records_frame
@@ -373,17 +373,6 @@ def _suite_outcomes(outcomes: list[ExpectationOutcome], quarantine_by_suite: dic
 # ---- outputs -------------------------------------------------------------------------------------
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_validated(prepared: Path, records: pd.DataFrame, excluded: list[int]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -392,27 +381,8 @@ def _write_validated(prepared: Path, records: pd.DataFrame, excluded: list[int])
 
     kept = records.drop(index=records.index[excluded])
     table = pa.Table.from_pandas(kept[list(RECORD_COLUMNS)], schema=RECORD_SCHEMA, preserve_index=False)
-    target = prepared / VALIDATED_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=prepared)
-    os.close(fd)
-    try:
+    with writing(prepared / VALIDATED_FILE) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _swap_in(built: Path, report: Path) -> None:
-    """Replace ``report`` by ``built`` so a reader never sees half a report."""
-    old = report.with_name(f".{report.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if report.exists():
-        os.replace(report, old)
-    os.replace(built, report)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def print_table(result: GateResult) -> None:
@@ -509,7 +479,7 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
                 json.dumps(result.as_summary(params.quarantine_limit), indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
             )
-            _swap_in(built, report)
+            replace_dir(built, report)  # a reader never sees half a report
         except BaseException:
             shutil.rmtree(built, ignore_errors=True)
             raise
@@ -527,7 +497,7 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
             for row, failures in sorted(quarantine.items())
             for _, e, m in failures
         ]
-        _write_text_atomic(
+        write_text(
             prepared / QUARANTINE_FILE, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
         )
         interviews = records["interview_id"]
@@ -544,7 +514,7 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
             ],
             "summary": str(result.report / "summary.json"),
         }
-        _write_text_atomic(prepared / GATE_FILE, json.dumps(gate, indent=1, ensure_ascii=False) + "\n")
+        write_json(prepared / GATE_FILE, gate, indent=1)
         if result.passed:
             _write_validated(prepared, records, sorted(quarantine))
         else:  # a stale gated table must not let training run on data this run rejected

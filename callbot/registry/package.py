@@ -9,14 +9,13 @@ Bento's tag is recorded in ``models/bento.json`` for the Prefect flow and for ``
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import write_json
 from callbot.console import summary
 
 if TYPE_CHECKING:
@@ -259,12 +258,7 @@ def build_bento(params: PackageParams, root: Path, labels: dict[str, str], model
 
 def write_record(record: BentoRecord, out: Path) -> None:
     """Write ``models/bento.json`` atomically: a half-written record must never name a Bento."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(record), handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-    os.replace(tmp, out)
+    write_json(out, asdict(record))
 
 
 def run_package(

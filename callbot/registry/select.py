@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import write_json, write_text, writing
 from callbot.console import summary
 
 if TYPE_CHECKING:
@@ -119,14 +118,6 @@ def load_entries(report_dir: Path) -> list[Entry]:
     return entries
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 COLUMNS = (
     "ars_rouge_l", "ars_exact_match", "ars_seen_exact_match", "summary_rouge_l", "emotion_accuracy",
     "emotion_macro_f1", "intent_accuracy", "perplexity",
@@ -176,12 +167,9 @@ def leaderboard_chart(entries: list[Entry], metric: str, path: Path) -> None:
     ax.set_title(f"LLM candidates: {metric}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp)
+    with writing(path) as tmp:
+        fig.savefig(tmp, format="png")  # the temp name has no .png to go by
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _champion(selected_path: Path) -> str | None:
@@ -215,8 +203,8 @@ def run_select(params: SelectParams) -> dict[str, Any]:
             for i, e in enumerate(entries, 1)
         ],
     }  # fmt: skip
-    _write_text(board_dir / "leaderboard.json", json.dumps(board, ensure_ascii=False, indent=2))
-    _write_text(board_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
+    write_json(board_dir / "leaderboard.json", board, end="")
+    write_text(board_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
     leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
 
     win = next(e for e in entries if e.candidate == decision.winner)
@@ -241,7 +229,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         "reason": decision.reason,
         "leaderboard": str(board_dir / "leaderboard.json"),
     }
-    _write_text(Path(params.out), json.dumps(selected, ensure_ascii=False, indent=2))
+    write_json(Path(params.out), selected, end="")
     summary(
         "select",
         f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callbot.atomic import replace_dir
 from callbot.sample.archives import ArchiveWriter
 
 if TYPE_CHECKING:
@@ -265,11 +266,7 @@ def write_callcenter_tree(params: SampleParams) -> Path:
                 dialogues += len({s["대화셋일련번호"] for s in items})
             writer.close(params.part_size)
             archives += 1
-        old = out / f".{DATASET_DIR}.old-{os.getpid()}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, final, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

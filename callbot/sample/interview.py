@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from callbot.atomic import replace_dir, write_text
 from callbot.sample import audio as sample_audio
 from callbot.sample.archives import ArchiveWriter
 from callbot.sample.layout import (
@@ -341,16 +342,6 @@ def _remove_stale(out: Path) -> None:
             continue
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Rename the finished folder into place; an earlier one is removed only after the swap."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def write_interview_tree(params: SampleParams) -> SampleReport:
     """Write ``<out>/129.채용면접 인터뷰 데이터``; same params, byte-identical tree.
 
@@ -391,10 +382,9 @@ def write_interview_tree(params: SampleParams) -> SampleReport:
             "dataset": "interview",
             **{k: v for k, v in params.model_dump().items() if k not in ("out", "workers")},
         }
-        marker_tmp = out / f"{MARKER}.partial-{os.getpid()}"
-        marker_tmp.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        os.replace(marker_tmp, out / MARKER)
-        _swap_into_place(tmp, out / DATASET_DIR)
+        write_text(out / MARKER, json.dumps(marker, indent=2) + "\n")
+        # the old copy goes aside under this run's pid, which _remove_stale knows
+        replace_dir(tmp, out / DATASET_DIR, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -10,11 +10,11 @@ Test utterances are transcribed whole, through the same windowing the service us
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import write_json, writing
 from callbot.console import progress, summary
 from callbot.stt.data import SLICE_COLUMNS, STTDataError, Utterance, load_split, read_audio
 
@@ -82,13 +82,6 @@ def slice_report(
     return rows, worst
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def plot_slices(rows: list[dict[str, Any]], path: Path, overall: float) -> None:
     """A bar per slice, grouped by attribute, with the overall CER as a line."""
     import matplotlib
@@ -106,11 +99,9 @@ def plot_slices(rows: list[dict[str, Any]], path: Path, overall: float) -> None:
     ax.set_title("Fine-tuned STT: CER by speaker slice (test split)")
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with writing(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")  # the temp name has no .png to go by
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _base_source(out: Path) -> str:
@@ -194,9 +185,9 @@ def evaluate_stt(
         {"utterance_id": u.utterance_id, "reference": u.text, "base": b, "fine_tuned": t}
         for u, b, t in list(zip(utterances, base_hyps, tuned_hyps, strict=True))[: params.prediction_samples]
     ]
-    _write(report / "metrics.json", json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
-    _write(report / "cer_by_slice.json", json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-    _write(report / "predictions.json", json.dumps(samples, ensure_ascii=False, indent=2) + "\n")
+    write_json(report / "metrics.json", metrics)
+    write_json(report / "cer_by_slice.json", rows)
+    write_json(report / "predictions.json", samples)
     plot_slices(rows, report / "cer_by_slice.png", fine["cer"])
     verdict = "passed" if not failures else "FAILED: " + "; ".join(failures)
     if failures and params.gate == "warn":

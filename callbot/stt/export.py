@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.atomic import write_text, writing
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -94,10 +96,8 @@ def to_openai_checkpoint(model_dir: Path, out_path: Path) -> Path:
         if key is not None:
             state[key] = tensor.detach().clone().contiguous()
     _check_complete(dims, state, model_dir)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    torch.save({"dims": dims, "model_state_dict": state}, tmp)
-    os.replace(tmp, out_path)
+    with writing(out_path) as tmp:
+        torch.save({"dims": dims, "model_state_dict": state}, tmp)
     return out_path
 
 
@@ -148,7 +148,5 @@ def export_stt(model_dir: Path, out: Path, clips: Sequence[np.ndarray]) -> dict[
         "clips": len(clips),
         "device": "cpu",
     }
-    tmp = out / ".export.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "export.json")
+    write_text(out / "export.json", json.dumps(record, indent=2) + "\n")  # \u-escaped non-ASCII, as before
     return record

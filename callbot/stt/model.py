@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callbot.atomic import replace_dir
 from callbot.stt.tokenizer import LANGUAGE, NUM_LANGUAGES, TASK, load_tokenizer, special_tokens
 
 if TYPE_CHECKING:
@@ -132,7 +133,6 @@ def save_model_dir(
     model: WhisperForConditionalGeneration, processor: WhisperProcessor, out_dir: Path
 ) -> None:
     """Write model + processor + generation config atomically (temp dir, then rename)."""
-    import os
     import shutil
     import tempfile
 
@@ -141,14 +141,7 @@ def save_model_dir(
     try:
         model.save_pretrained(str(tmp))
         processor.save_pretrained(str(tmp))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

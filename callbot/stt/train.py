@@ -11,7 +11,6 @@ writes the HF model directory, the openai-whisper checkpoint and ``export.json``
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.atomic import write_json, writing
 from callbot.console import progress, summary
 from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
@@ -109,26 +109,17 @@ class SegmentDataset:
         return self.items[index]
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _write_loss(report: Path, history: list[dict[str, Any]]) -> None:
     rows = [
         {"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
         for h in history
         if "loss" in h and "step" in h
     ]
-    _write_json(report / "loss.json", rows)
-    tmp = report / ".loss.csv.tmp"
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
+    write_json(report / "loss.json", rows)
+    with writing(report / "loss.csv") as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["step", "loss", "learning_rate"])
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, report / "loss.csv")
 
 
 def _mixed_precision() -> dict[str, bool]:
@@ -216,7 +207,7 @@ def train_stt(
     reasons: dict[str, int] = {}
     for q in quarantined:
         reasons[q.reason] = reasons.get(q.reason, 0) + 1
-    _write_json(
+    write_json(
         report / "segments.json",
         {
             "utterances": len(utterances),
@@ -301,12 +292,12 @@ def train_stt(
     configure_generation(trained)
     model_dir = out / "model"
     save_model_dir(trained, processor, model_dir)
-    _write_json(
+    write_json(
         model_dir / WINDOWING,
         {"overlap_s": params.overlap_s, "silence_db": params.silence_db, "min_pause_s": params.min_pause_s},
     )
     _write_loss(report, trainer.state.log_history)
-    _write_json(
+    write_json(
         out / "train.json",
         {
             "base_model": source if Path(source).exists() else params.base_model,

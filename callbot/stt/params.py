@@ -71,6 +71,9 @@ class STTParams(Section):
     batch_size: int
     grad_accum: int
     max_steps: int
+    loss_vocab: Literal["full", "corpus"]  # corpus: score only the training labels' tokens (CPU speed)
+    loss_negatives: int  # with corpus: other tokens drawn per step and pushed down
+    ctc_weight: float  # share of a character CTC loss on the encoder (training only; 0 = off)
     augment: AugmentParams
     save_steps: int
     logging_steps: int
@@ -83,3 +86,11 @@ class STTParams(Section):
     min_slice_size: int  # slices with fewer utterances are reported but not gated
     prediction_samples: int
     export_bench_clips: int  # clips timed to choose the faster serving backend
+
+    @model_validator(mode="after")
+    def _shares(self) -> STTParams:
+        if not 0.0 <= self.ctc_weight < 1.0:
+            raise ValueError(f"stt.ctc_weight is {self.ctc_weight}; it is a share, from 0 up to (not) 1")
+        if self.loss_negatives < 0:
+            raise ValueError(f"stt.loss_negatives is {self.loss_negatives}; write 0 or more")
+        return self

@@ -266,7 +266,26 @@ def train_stt(
         disable_tqdm=not progress_enabled(),
         **_mixed_precision(),
     )
-    trainer = Seq2SeqTrainer(
+    trainer_class: Any = Seq2SeqTrainer
+    extra: dict[str, Any] = {}
+    if params.loss_vocab == "corpus" or params.ctc_weight > 0:
+        from callbot.stt.loss import CorpusVocabTrainer, attach_ctc_head, corpus_token_ids, ctc_characters
+
+        tokenizer = processor.tokenizer
+        texts = [s.text for s, _ in pairs]
+        trainer_class = CorpusVocabTrainer
+        extra = {
+            # a phrase joined behind another is tokenised with a leading space: count both forms
+            "corpus_ids": corpus_token_ids(tokenizer([*texts, *(" " + t for t in texts)]).input_ids)
+            if params.loss_vocab == "corpus"
+            else None,
+            "negatives": params.loss_negatives,
+        }
+        if params.ctc_weight > 0:
+            alphabet = ctc_characters(texts)
+            attach_ctc_head(model, len(alphabet))
+            extra |= {"ctc_weight": params.ctc_weight, "ctc_alphabet": alphabet, "tokenizer": tokenizer}
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_set,
@@ -279,6 +298,7 @@ def train_stt(
         ),
         processing_class=processor.feature_extractor,
         callbacks=callbacks,
+        **extra,
     )
     outcome = trainer.train(resume_from_checkpoint=last)
     runtime = float(outcome.metrics.get("train_runtime") or 0.0)
@@ -288,6 +308,9 @@ def train_stt(
     trained = trainer.model
     if params.method == "lora":
         trained = trained.merge_and_unload()
+    from callbot.stt.loss import detach_ctc_head
+
+    detach_ctc_head(trained)
     trained.config.use_cache = True
     configure_generation(trained)
     model_dir = out / "model"

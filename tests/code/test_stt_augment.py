@@ -134,3 +134,106 @@ def test_unpacked_segmentation_keeps_each_phrase_apart() -> None:
     assert [s.text for s in apart] == ["안녕하세요", "감사합니다", "커피 한 잔 주세요"]
     assert len(packed) < len(apart)
     assert " ".join(s.text for s in packed) == text
+
+
+def _loss_inputs(tmp_path):
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    from callbot.stt.model import TinyWhisperShape, build_tiny_whisper
+
+    shape = TinyWhisperShape(
+        d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn_dim=128, window_s=2.0
+    )
+    model = WhisperForConditionalGeneration.from_pretrained(
+        str(build_tiny_whisper(tmp_path / "m", shape, seed=0))
+    )
+    torch.manual_seed(0)
+    labels = torch.tensor(
+        [[50264, 50359, 50363, 101, 2000, 31000, 50257], [50264, 50359, 50363, 777, 50257, -100, -100]]
+    )
+    return model, {"input_features": torch.randn(2, 80, 200), "labels": labels}
+
+
+def _corpus_loss(model, inputs, corpus_ids, negatives, ctc_weight=0.0, alphabet=(), tokenizer=None):
+    import torch
+
+    from callbot.stt.loss import CorpusVocabTrainer
+
+    trainer = object.__new__(CorpusVocabTrainer)  # compute_loss needs only these attributes
+    trainer.corpus_ids = torch.tensor(corpus_ids)
+    trainer.negatives = negatives
+    trainer.ctc_weight = ctc_weight
+    trainer.ctc_index = {c: i + 1 for i, c in enumerate(alphabet)}
+    trainer.tokenizer = tokenizer
+    return trainer.compute_loss(model, dict(inputs))
+
+
+def test_corpus_loss_over_the_whole_vocabulary_equals_whisper_loss(tmp_path) -> None:
+    import torch
+
+    model, inputs = _loss_inputs(tmp_path)
+    model.eval()
+    vocab = model.config.vocab_size
+    with torch.no_grad():
+        ours = _corpus_loss(model, inputs, list(range(vocab)), 0)
+        theirs = model(**inputs).loss
+    assert torch.allclose(ours, theirs, atol=1e-5), (ours, theirs)
+
+
+def test_corpus_loss_scores_fewer_tokens_and_trains_only_those_rows(tmp_path) -> None:
+    import torch
+
+    from callbot.stt.loss import corpus_token_ids
+
+    model, inputs = _loss_inputs(tmp_path)
+    model.eval()
+    corpus = corpus_token_ids(inputs["labels"].tolist())
+    assert -100 not in corpus and 31000 in corpus
+    small = _corpus_loss(model, inputs, corpus, 0)
+    with torch.no_grad():
+        assert small < model(**inputs).loss  # the partition sums over fewer tokens
+    small.backward()
+    grad = model.proj_out.weight.grad
+    touched = torch.nonzero(grad.abs().sum(dim=1)).flatten().tolist()
+    # the output layer is tied to the input embedding, so decoder inputs get gradient too
+    assert set(touched) >= set(corpus) and len(touched) < 20
+
+
+def test_ctc_term_is_the_characters_of_the_labels_on_the_encoder(tmp_path) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from callbot.stt.loss import attach_ctc_head, ctc_characters, detach_ctc_head
+    from callbot.stt.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer()
+    tokenizer.set_prefix_tokens(language="ko", task="transcribe")
+    texts = ["안녕하세요 반갑습니다", "네 감사합니다"]
+    alphabet = ctc_characters(texts)
+    assert " " not in alphabet and alphabet == sorted(set("안녕하세요반갑습니다네감사합니다"))
+    model, inputs = _loss_inputs(tmp_path)
+    ids = tokenizer(texts, padding=True).input_ids
+    inputs["labels"] = torch.tensor(
+        [[t if t != tokenizer.pad_token_id else -100 for t in seq[1:]] for seq in ids]
+    )
+    inputs["labels"][:, -1] = torch.where(inputs["labels"][:, -1] == -100, -100, tokenizer.eos_token_id)
+    head = attach_ctc_head(model, len(alphabet))
+    model.eval()
+    corpus = list(range(model.config.vocab_size))
+    with torch.no_grad():
+        plain = _corpus_loss(model, inputs, corpus, 0)
+        mixed = _corpus_loss(model, inputs, corpus, 0, 0.4, alphabet, tokenizer)
+        encoded = model.model.encoder(inputs["input_features"]).last_hidden_state
+        log_probs = head(encoded).log_softmax(-1).transpose(0, 1)
+        targets = [[alphabet.index(c) + 1 for c in t.replace(" ", "")] for t in texts]
+        ctc = F.ctc_loss(
+            log_probs,
+            torch.tensor([c for t in targets for c in t]),
+            torch.full((2,), log_probs.shape[0]),
+            torch.tensor([len(t) for t in targets]),
+            zero_infinity=True,
+        )
+    assert torch.allclose(mixed, 0.6 * plain + 0.4 * ctc, atol=1e-4), (mixed, plain, ctc)
+    detach_ctc_head(model)
+    assert not any("ctc" in name for name in model.state_dict())

@@ -73,6 +73,7 @@ class STTParams(Section):
     max_steps: int
     loss_vocab: Literal["full", "corpus"]  # corpus: score only the training labels' tokens (CPU speed)
     loss_negatives: int  # with corpus: other tokens drawn per step and pushed down
+    dropout: float  # Whisper's hidden-state dropout while training (regularises a small model)
     ctc_weight: float  # share of a character CTC loss on the encoder (training only; 0 = off)
     augment: AugmentParams
     save_steps: int
@@ -91,6 +92,8 @@ class STTParams(Section):
     def _shares(self) -> STTParams:
         if not 0.0 <= self.ctc_weight < 1.0:
             raise ValueError(f"stt.ctc_weight is {self.ctc_weight}; it is a share, from 0 up to (not) 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"stt.dropout is {self.dropout}; write a probability below 1")
         if self.loss_negatives < 0:
             raise ValueError(f"stt.loss_negatives is {self.loss_negatives}; write 0 or more")
         return self

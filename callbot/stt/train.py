@@ -234,7 +234,9 @@ def train_stt(
     else:
         train_set = SegmentDataset(pairs, processor)
 
-    model = WhisperForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+    model = WhisperForConditionalGeneration.from_pretrained(
+        source, dtype=torch.float32, dropout=params.dropout
+    )
     configure_generation(model)
     model.config.use_cache = False
     apply_spec_augment(model, params.augment)

@@ -6,7 +6,9 @@ model of params.yaml (width 128, 2+2 layers, 4 s windows) and a whisper-tiny-siz
 espeak-ng speech in the same run; greedy decoding of the same weights emits the same tokens, so the
 two backends do the same work. RTF = processing seconds / audio seconds (below 1: faster than
 real time). The last line holds the ratios (transformers time / openai-whisper time: above 1 means
-openai-whisper is faster).
+openai-whisper is faster). For the smoke model the training step is also timed with the losses
+train-stt uses (:mod:`callbot.stt.loss`): the corpus-vocabulary cross-entropy (1,058 corpus tokens,
+the demo's count, plus 1,024 negatives) and that plus the CTC head, as ratios to transformers' loss.
 
     .venv/bin/python benchmarks/stt_bench.py [--threads N]
 """
@@ -36,21 +38,55 @@ def speech() -> list[np.ndarray]:
     return clips
 
 
-def time_training(model_dir: Path, steps: int, batch: int) -> float:
-    """Samples per second of full fine-tuning steps (forward, backward, AdamW) on window-sized input."""
+def corpus_loss(model, corpus: int, ctc: bool):
+    """train-stt's loss (``CorpusVocabTrainer.compute_loss``) bound to ``model``, outside a Trainer."""
+    import torch
+
+    from callbot.stt.loss import CorpusVocabTrainer, attach_ctc_head
+    from callbot.stt.tokenizer import load_tokenizer
+
+    trainer = object.__new__(CorpusVocabTrainer)  # compute_loss reads only these attributes
+    trainer.corpus_ids = torch.randperm(50_000, generator=torch.Generator().manual_seed(0))[:corpus]
+    trainer.negatives = 1024
+    trainer.ctc_weight = 0.3 if ctc else 0.0
+    alphabet = [chr(0xAC00 + i) for i in range(400)]  # the demo's alphabet is about 400 syllables
+    trainer.ctc_index = {c: i + 1 for i, c in enumerate(alphabet)}
+    trainer.tokenizer = load_tokenizer()
+    if ctc:
+        attach_ctc_head(model, len(alphabet))
+    return lambda inputs: trainer.compute_loss(model, inputs)
+
+
+def time_training(model_dir: Path, steps: int, batch: int, loss: str = "full") -> float:
+    """Samples per second of full fine-tuning steps (forward, backward, AdamW) on window-sized input.
+
+    ``loss``: "full" (transformers' loss over the whole vocabulary), "corpus" or "corpus+ctc".
+    """
     import torch
     from transformers import WhisperForConditionalGeneration
 
     model = WhisperForConditionalGeneration.from_pretrained(str(model_dir))
     model.train()
+    compute = (
+        (lambda inputs: model(**inputs).loss)
+        if loss == "full"
+        else corpus_loss(model, 1058, ctc=loss.endswith("ctc"))
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     frames = model.config.max_source_positions * 2
     features = torch.randn(batch, 80, frames)
-    labels = torch.randint(0, 50000, (batch, 40))
+    generator = torch.Generator().manual_seed(0)
+    text = torch.randint(0xAC00, 0xAC00 + 400, (batch, 30), generator=generator)  # Hangul syllables
+    from callbot.stt.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer()
+    tokenizer.set_prefix_tokens(language="ko", task="transcribe")
+    ids = tokenizer(["".join(chr(int(c)) for c in row) for row in text], padding=True).input_ids
+    labels = torch.tensor([seq[1:81] for seq in ids])  # about the demo's 82 tokens per example
     best = float("inf")
     for _ in range(steps + 1):  # the first step pays one-off allocations
         start = time.perf_counter()
-        model(input_features=features, labels=labels).loss.backward()
+        compute({"input_features": features, "labels": labels}).backward()
         optimizer.step()
         optimizer.zero_grad()
         best = min(best, time.perf_counter() - start)
@@ -85,6 +121,17 @@ def main() -> None:
             model_dir = build_tiny_whisper(Path(tmp) / name, shape, seed=0)
             checkpoint = to_openai_checkpoint(model_dir, Path(tmp) / f"{name}.pt")
             train_rate = time_training(model_dir, steps=3, batch=16 if name == "smoke" else 4)
+            if name == "smoke":
+                corpus = time_training(model_dir, steps=3, batch=16, loss="corpus")
+                with_ctc = time_training(model_dir, steps=3, batch=16, loss="corpus+ctc")
+                ratios.append(
+                    f"smoke train-stt loss: corpus={corpus / train_rate:.2f}x, "
+                    f"corpus+ctc={with_ctc / train_rate:.2f}x the samples/s of the full-vocabulary loss"
+                )
+                print(
+                    f"smoke train step: full loss {train_rate:.1f}, corpus {corpus:.1f}, "
+                    f"corpus+ctc {with_ctc:.1f} samples/s"
+                )
             timings = time_backends(model_dir, checkpoint, clips, repeats=2)
             hf, ow = timings["hf"], timings["openai-whisper"]
             ratio = hf["seconds"] / ow["seconds"]

@@ -39,22 +39,23 @@ def speech() -> list[np.ndarray]:
 
 
 def corpus_loss(model, corpus: int, ctc: bool):
-    """train-stt's loss (``CorpusVocabTrainer.compute_loss``) bound to ``model``, outside a Trainer."""
+    """train-stt's loss (:class:`CorpusVocabLoss`) bound to ``model``, outside a Trainer."""
     import torch
 
-    from callbot.stt.loss import CorpusVocabTrainer, attach_ctc_head
+    from callbot.stt.loss import CorpusVocabLoss, attach_ctc_head
     from callbot.stt.tokenizer import load_tokenizer
 
-    trainer = object.__new__(CorpusVocabTrainer)  # compute_loss reads only these attributes
-    trainer.corpus_ids = torch.randperm(50_000, generator=torch.Generator().manual_seed(0))[:corpus]
-    trainer.negatives = 1024
-    trainer.ctc_weight = 0.3 if ctc else 0.0
     alphabet = [chr(0xAC00 + i) for i in range(400)]  # the demo's alphabet is about 400 syllables
-    trainer.ctc_index = {c: i + 1 for i, c in enumerate(alphabet)}
-    trainer.tokenizer = load_tokenizer()
+    loss = CorpusVocabLoss(
+        torch.randperm(50_000, generator=torch.Generator().manual_seed(0))[:corpus].tolist(),
+        1024,
+        ctc_weight=0.3 if ctc else 0.0,
+        ctc_alphabet=alphabet,
+        tokenizer=load_tokenizer(),
+    )
     if ctc:
         attach_ctc_head(model, len(alphabet))
-    return lambda inputs: trainer.compute_loss(model, inputs)
+    return lambda inputs: loss(model, inputs)[0]
 
 
 def time_training(model_dir: Path, steps: int, batch: int, loss: str = "full") -> float:

@@ -57,28 +57,27 @@ def detach_ctc_head(model: Any) -> None:
         delattr(model, CTC_HEAD)
 
 
-class CorpusVocabTrainer(Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` with the corpus-vocabulary cross-entropy and an optional CTC term.
+class CorpusVocabLoss:
+    """The corpus-vocabulary cross-entropy with an optional CTC term, for a Whisper model.
 
     ``corpus_ids`` None scores the whole vocabulary. ``ctc_weight`` w gives
     ``(1 - w) * cross-entropy + w * CTC``; the CTC targets are the label text's characters in
-    ``ctc_alphabet`` (decoded with ``tokenizer``).
+    ``ctc_alphabet`` (decoded with ``tokenizer``), scored by the head :func:`attach_ctc_head` added.
     """
 
     def __init__(
         self,
-        *args: Any,
-        corpus_ids: list[int] | None,
+        corpus_ids: Iterable[int] | None,
         negatives: int,
         ctc_weight: float = 0.0,
-        ctc_alphabet: list[str] | None = None,
+        ctc_alphabet: Iterable[str] | None = None,
         tokenizer: Any = None,
-        **kwargs: Any,
     ) -> None:
         import torch
 
-        super().__init__(*args, **kwargs)
-        self.corpus_ids = None if corpus_ids is None else torch.tensor(corpus_ids, dtype=torch.long)
+        if ctc_weight > 0 and (not ctc_alphabet or tokenizer is None):
+            raise ValueError("a CTC term (ctc_weight > 0) needs ctc_alphabet and tokenizer")
+        self.corpus_ids = None if corpus_ids is None else torch.as_tensor(list(corpus_ids), dtype=torch.long)
         self.negatives = negatives
         self.ctc_weight = ctc_weight
         self.ctc_index = {c: i + 1 for i, c in enumerate(ctc_alphabet or [])}
@@ -95,13 +94,9 @@ class CorpusVocabTrainer(Seq2SeqTrainer):
             pool.append(torch.randint(vocab_size, (self.negatives,), device=labels.device))
         return torch.unique(torch.cat(pool))  # sorted, so the label lookup below is a searchsorted
 
-    def compute_loss(
-        self,
-        model: Any,
-        inputs: dict[str, Any],
-        return_outputs: bool = False,
-        num_items_in_batch: Any = None,
-    ) -> Any:
+    def __call__(self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> tuple[Any, Any]:
+        """(loss, logits over the scored tokens). With ``num_items_in_batch`` (the Trainer's count
+        of label tokens in the accumulated batch) the loss is normalised by it, else per batch."""
         import torch
         import torch.nn.functional as F
         from transformers.models.whisper.modeling_whisper import shift_tokens_right
@@ -123,15 +118,13 @@ class CorpusVocabTrainer(Seq2SeqTrainer):
         loss = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
         )
-        # normalised over the whole accumulated batch when the Trainer counted it, else per batch
-        self.loss_is_scaled_for_ga = num_items_in_batch is not None
         loss = loss / (num_items_in_batch if num_items_in_batch is not None else mask.sum().clamp(min=1))
         if self.ctc_weight > 0:
             ctc = self._ctc_loss(base, outputs.encoder_last_hidden_state, labels)
             # the cross-entropy above may be scaled for gradient accumulation; scale CTC alike
             scale = mask.sum() / num_items_in_batch if num_items_in_batch is not None else 1.0
             loss = (1 - self.ctc_weight) * loss + self.ctc_weight * ctc * scale
-        return (loss, {"logits": logits}) if return_outputs else loss
+        return loss, logits
 
     def _ctc_loss(self, base: Any, encoded: Any, labels: Any) -> Any:
         import torch
@@ -144,3 +137,23 @@ class CorpusVocabTrainer(Seq2SeqTrainer):
         lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
         flat = torch.tensor([c for t in targets for c in t], dtype=torch.long)
         return F.ctc_loss(log_probs, flat, frames, lengths, blank=0, zero_infinity=True)
+
+
+class CorpusVocabTrainer(Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` whose training loss is a :class:`CorpusVocabLoss` (``loss=``)."""
+
+    def __init__(self, *args: Any, loss: CorpusVocabLoss, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.corpus_loss = loss
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        # normalised over the whole accumulated batch when the Trainer counted it, else per batch
+        self.loss_is_scaled_for_ga = num_items_in_batch is not None
+        loss, logits = self.corpus_loss(model, inputs, num_items_in_batch)
+        return (loss, {"logits": logits}) if return_outputs else loss

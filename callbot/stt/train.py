@@ -24,6 +24,14 @@ from callbot.console import progress, summary
 from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
 from callbot.stt.infer import WINDOWING
+from callbot.stt.loss import (
+    CorpusVocabLoss,
+    CorpusVocabTrainer,
+    attach_ctc_head,
+    corpus_token_ids,
+    ctc_characters,
+    detach_ctc_head,
+)
 from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
 from callbot.stt.segment import Quarantined, SegmentRules, TrainingSegment, segment_utterance
 
@@ -271,22 +279,24 @@ def train_stt(
     trainer_class: Any = Seq2SeqTrainer
     extra: dict[str, Any] = {}
     if params.loss_vocab == "corpus" or params.ctc_weight > 0:
-        from callbot.stt.loss import CorpusVocabTrainer, attach_ctc_head, corpus_token_ids, ctc_characters
-
         tokenizer = processor.tokenizer
         texts = [s.text for s, _ in pairs]
+        alphabet = ctc_characters(texts) if params.ctc_weight > 0 else []
+        if alphabet:
+            attach_ctc_head(model, len(alphabet))
         trainer_class = CorpusVocabTrainer
         extra = {
-            # a phrase joined behind another is tokenised with a leading space: count both forms
-            "corpus_ids": corpus_token_ids(tokenizer([*texts, *(" " + t for t in texts)]).input_ids)
-            if params.loss_vocab == "corpus"
-            else None,
-            "negatives": params.loss_negatives,
+            "loss": CorpusVocabLoss(
+                # a phrase joined behind another is tokenised with a leading space: count both forms
+                corpus_token_ids(tokenizer([*texts, *(" " + t for t in texts)]).input_ids)
+                if params.loss_vocab == "corpus"
+                else None,
+                params.loss_negatives,
+                ctc_weight=params.ctc_weight,
+                ctc_alphabet=alphabet,
+                tokenizer=tokenizer,
+            )
         }
-        if params.ctc_weight > 0:
-            alphabet = ctc_characters(texts)
-            attach_ctc_head(model, len(alphabet))
-            extra |= {"ctc_weight": params.ctc_weight, "ctc_alphabet": alphabet, "tokenizer": tokenizer}
     trainer = trainer_class(
         model=model,
         args=args,
@@ -310,8 +320,6 @@ def train_stt(
     trained = trainer.model
     if params.method == "lora":
         trained = trained.merge_and_unload()
-    from callbot.stt.loss import detach_ctc_head
-
     detach_ctc_head(trained)
     trained.config.use_cache = True
     configure_generation(trained)

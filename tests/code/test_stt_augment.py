@@ -156,17 +156,10 @@ def _loss_inputs(tmp_path):
 
 
 def _corpus_loss(model, inputs, corpus_ids, negatives, ctc_weight=0.0, alphabet=(), tokenizer=None):
-    import torch
+    from callbot.stt.loss import CorpusVocabLoss
 
-    from callbot.stt.loss import CorpusVocabTrainer
-
-    trainer = object.__new__(CorpusVocabTrainer)  # compute_loss needs only these attributes
-    trainer.corpus_ids = torch.tensor(corpus_ids)
-    trainer.negatives = negatives
-    trainer.ctc_weight = ctc_weight
-    trainer.ctc_index = {c: i + 1 for i, c in enumerate(alphabet)}
-    trainer.tokenizer = tokenizer
-    return trainer.compute_loss(model, dict(inputs))
+    loss, _ = CorpusVocabLoss(corpus_ids, negatives, ctc_weight, alphabet, tokenizer)(model, dict(inputs))
+    return loss
 
 
 def test_corpus_loss_over_the_whole_vocabulary_equals_whisper_loss(tmp_path) -> None:
@@ -237,3 +230,12 @@ def test_ctc_term_is_the_characters_of_the_labels_on_the_encoder(tmp_path) -> No
     assert torch.allclose(mixed, 0.6 * plain + 0.4 * ctc, atol=1e-4), (mixed, plain, ctc)
     detach_ctc_head(model)
     assert not any("ctc" in name for name in model.state_dict())
+
+
+def test_ctc_term_without_an_alphabet_is_refused() -> None:
+    import pytest
+
+    from callbot.stt.loss import CorpusVocabLoss
+
+    with pytest.raises(ValueError, match="ctc_alphabet"):
+        CorpusVocabLoss(None, 0, ctc_weight=0.3)

@@ -9,6 +9,9 @@ real time). The last line holds the ratios (transformers time / openai-whisper t
 openai-whisper is faster). For the smoke model the training step is also timed with the losses
 train-stt uses (:mod:`callbot.stt.loss`): the corpus-vocabulary cross-entropy (1,058 corpus tokens,
 the demo's count, plus 1,024 negatives) and that plus the CTC head, as ratios to transformers' loss.
+Where ``make demo`` left a trained smoke model with its CTC head (``models/stt``), joint CTC/attention
+decoding (:mod:`callbot.stt.joint`) is timed against its decoder alone on both backends: random
+weights would not stop decoding where a trained model does, so this one needs the trained model.
 
     .venv/bin/python benchmarks/stt_bench.py [--threads N]
 """
@@ -142,6 +145,27 @@ def main() -> None:
                 f"transformers RTF {hf['rtf']:.4f} ({hf['seconds']:.2f}s) | "
                 f"openai-whisper RTF {ow['rtf']:.4f} ({ow['seconds']:.2f}s)"
             )
+    trained = Path("models/stt")
+    if (trained / "model" / "ctc_head.json").is_file():
+        from callbot.stt.infer import load_transcriber
+
+        for backend in ("hf", "openai-whisper"):
+            seconds = {}
+            for joint in (True, False):
+                transcriber = load_transcriber(trained, backend=backend, use_ctc=joint)
+                transcriber.transcribe_batch(clips[:1])
+                start = time.perf_counter()
+                transcriber.transcribe_batch(clips)
+                seconds[joint] = time.perf_counter() - start
+            print(
+                f"trained smoke, {backend}: joint CTC/attention RTF {seconds[True] / audio_s:.4f}, "
+                f"decoder alone RTF {seconds[False] / audio_s:.4f}"
+            )
+            ratios.append(
+                f"trained smoke {backend}: joint/decoder-alone={seconds[True] / seconds[False]:.2f}x"
+            )
+    else:
+        print(f"{trained}: no trained model with a CTC head (run `make demo`); joint decoding not timed")
     print("ratios: " + "; ".join(ratios))
 
 

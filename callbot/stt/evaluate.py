@@ -152,6 +152,14 @@ def evaluate_stt(
     tuned_hyps = transcribe_all(tuned, audios, f"fine-tuned ({tuned.backend})", params.eval_batch_size)
 
     base, fine = error_rates(refs, base_hyps), error_rates(refs, tuned_hyps)
+    decoding: dict[str, Any] = {"joint_ctc_weight": 0.0}
+    if getattr(tuned, "ctc", None) is not None:  # what the CTC head adds: the decoder alone, same model
+        attention = load_transcriber(out, use_ctc=False, **kwargs)
+        alone = error_rates(refs, transcribe_all(attention, audios, "attention only", params.eval_batch_size))
+        decoding = {
+            "joint_ctc_weight": tuned.ctc.decode_weight,
+            "attention_only": {k: round(v, 4) for k, v in alone.items()},
+        }
     rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
     distinct_refs = len(set(refs))
     distinct_hyps = len({h for h in tuned_hyps})
@@ -170,6 +178,7 @@ def evaluate_stt(
         "base": {k: round(v, 4) for k, v in base.items()},
         "fine_tuned": {k: round(v, 4) for k, v in fine.items()},
         "cer_improvement": round(base["cer"] - fine["cer"], 4),
+        "decoding": decoding,
         "distinct_transcripts": distinct_hyps,
         "distinct_references": distinct_refs,
         "slice_gap": worst,
@@ -192,9 +201,14 @@ def evaluate_stt(
     verdict = "passed" if not failures else "FAILED: " + "; ".join(failures)
     if failures and params.gate == "warn":
         verdict += " (stt.gate is warn: reported, not blocking)"
+    joint = (
+        f"; joint CTC decoding, the decoder alone {decoding['attention_only']['cer']:.3f}"
+        if "attention_only" in decoding
+        else ""
+    )
     summary(
         "evaluate-stt",
-        f"CER {base['cer']:.3f} -> {fine['cer']:.3f} (spaces ignored), WER {fine['wer']:.3f}, "
+        f"CER {base['cer']:.3f} -> {fine['cer']:.3f} (spaces ignored{joint}), WER {fine['wer']:.3f}, "
         f"largest slice gap {worst['gap']:.3f} ({worst['attribute']}), {len(utterances)} test utterances; {verdict}",
     )
     return EvaluationResult(

@@ -123,7 +123,7 @@ def time_backends(
     results: dict[str, dict[str, float]] = {}
     for name, transcriber in (
         ("hf", HFTranscriber(model_dir)),
-        ("openai-whisper", OpenAIWhisperTranscriber(checkpoint)),
+        ("openai-whisper", OpenAIWhisperTranscriber(checkpoint, ctc_dir=model_dir)),
     ):
         transcriber.transcribe_batch(list(clips[:1]))  # warm-up: first-call allocations
         best = float("inf")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.stt.joint import joint_greedy_decode, load_ctc_head
 from callbot.stt.vad import FRAME_S, silence_mask, speech_bounds
 
 if TYPE_CHECKING:
@@ -182,8 +183,10 @@ class Transcriber:
         batch_size: int = 8,
         silence_db: float = SILENCE_DB,
         min_pause_s: float = MIN_PAUSE_S,
+        use_ctc: bool = True,
     ) -> None:
         self.window_s = window_s
+        self.use_ctc = use_ctc  # joint CTC/attention decoding where the model has a CTC head
         self.overlap_s = overlap_s if overlap_s is not None else min(window_s / 4, 5.0)
         self.batch_size = batch_size
         self.silence_db = silence_db
@@ -260,6 +263,7 @@ class HFTranscriber(Transcriber):
         self.model.eval()
         super().__init__(model_window_s(self.processor), **kwargs)
         self.max_new_tokens = min(self.max_new_tokens, self.model.config.max_target_positions - 4)
+        self.ctc = load_ctc_head(model_dir, self.model.config.d_model) if self.use_ctc else None
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
         import torch
@@ -268,6 +272,23 @@ class HFTranscriber(Transcriber):
             list(clips), sampling_rate=SAMPLE_RATE, return_tensors="pt"
         )
         with torch.inference_mode():
+            if self.ctc is not None:
+                model = self.model
+                encoded = model.model.encoder(features.input_features).last_hidden_state
+
+                def next_logits(tokens: Any) -> Any:
+                    hidden = model.model.decoder(
+                        input_ids=tokens, encoder_hidden_states=encoded, use_cache=False
+                    ).last_hidden_state
+                    return model.proj_out(hidden[:, -1])
+
+                return joint_greedy_decode(
+                    encoded,
+                    next_logits,
+                    self.ctc,
+                    max_new_tokens=self.max_new_tokens,
+                    vocab_size=model.config.vocab_size,
+                )
             ids = self.model.generate(
                 features.input_features,
                 language="ko",
@@ -284,7 +305,7 @@ class OpenAIWhisperTranscriber(Transcriber):
 
     backend = "openai-whisper"
 
-    def __init__(self, checkpoint: Path, **kwargs: Any) -> None:
+    def __init__(self, checkpoint: Path, ctc_dir: Path | None = None, **kwargs: Any) -> None:
         import whisper
 
         self.model = whisper.load_model(str(checkpoint), device="cpu")
@@ -292,6 +313,7 @@ class OpenAIWhisperTranscriber(Transcriber):
         self.frames = self.model.dims.n_audio_ctx * 2
         super().__init__(self.frames * HOP / SAMPLE_RATE, **kwargs)
         self.max_new_tokens = min(self.max_new_tokens, self.model.dims.n_text_ctx // 2)
+        self.ctc = load_ctc_head(ctc_dir, self.model.dims.n_audio_state) if self.use_ctc and ctc_dir else None
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
         import torch
@@ -313,6 +335,16 @@ class OpenAIWhisperTranscriber(Transcriber):
             suppress_tokens="",
         )
         with torch.inference_mode():
+            if self.ctc is not None:
+                model = self.model
+                encoded = model.encoder(torch.stack(mels))
+                return joint_greedy_decode(
+                    encoded,
+                    lambda tokens: model.decoder(tokens, encoded)[:, -1],
+                    self.ctc,
+                    max_new_tokens=self.max_new_tokens,
+                    vocab_size=model.dims.n_vocab,
+                )
             results = whisper.decode(self.model, torch.stack(mels), options)
         return [r.text for r in results]
 
@@ -347,5 +379,5 @@ def load_transcriber(model_dir: Path, backend: str | None = None, **kwargs: Any)
             raise TranscriberError(
                 f"{checkpoint}: no openai-whisper checkpoint; run `callbot train-stt` to export"
             )
-        return OpenAIWhisperTranscriber(checkpoint, **kwargs)
+        return OpenAIWhisperTranscriber(checkpoint, ctc_dir=hf_dir, **kwargs)
     raise TranscriberError(f"{model_dir}: unknown backend {backend!r}; use 'hf' or 'openai-whisper'")

@@ -17,6 +17,8 @@ from callbot.atomic import replace_dir
 from callbot.stt.tokenizer import LANGUAGE, NUM_LANGUAGES, TASK, load_tokenizer, special_tokens
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 SAMPLE_RATE = 16_000
@@ -130,9 +132,13 @@ def build_tiny_whisper(out_dir: Path, shape: TinyWhisperShape | None = None, see
 
 
 def save_model_dir(
-    model: WhisperForConditionalGeneration, processor: WhisperProcessor, out_dir: Path
+    model: WhisperForConditionalGeneration,
+    processor: WhisperProcessor,
+    out_dir: Path,
+    extra: Callable[[Path], None] | None = None,
 ) -> None:
-    """Write model + processor + generation config atomically (temp dir, then rename)."""
+    """Write model + processor + generation config atomically (temp dir, then rename); ``extra``
+    writes more files into the temp dir first (the CTC head)."""
     import shutil
     import tempfile
 
@@ -141,6 +147,8 @@ def save_model_dir(
     try:
         model.save_pretrained(str(tmp))
         processor.save_pretrained(str(tmp))
+        if extra is not None:
+            extra(tmp)
         replace_dir(tmp, out_dir)
     finally:
         if tmp.exists():

@@ -75,6 +75,8 @@ class STTParams(Section):
     loss_negatives: int  # with corpus: other tokens drawn per step and pushed down
     dropout: float  # Whisper's hidden-state dropout while training (regularises a small model)
     ctc_weight: float  # share of a character CTC loss on the encoder (training only; 0 = off)
+    ctc_decode_weight: float  # share of the CTC head in joint decoding (0 = attention only; head not kept)
+    ctc_candidates: int  # attention decoder's top tokens the CTC head rescores at each step
     augment: AugmentParams
     save_steps: int
     logging_steps: int
@@ -94,6 +96,10 @@ class STTParams(Section):
             raise ValueError(f"stt.ctc_weight is {self.ctc_weight}; it is a share, from 0 up to (not) 1")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"stt.dropout is {self.dropout}; write a probability below 1")
+        if not 0.0 <= self.ctc_decode_weight <= 1.0:
+            raise ValueError(f"stt.ctc_decode_weight is {self.ctc_decode_weight}; it is a share from 0 to 1")
+        if self.ctc_candidates < 1:
+            raise ValueError(f"stt.ctc_candidates is {self.ctc_candidates}; write 1 or more")
         if self.loss_negatives < 0:
             raise ValueError(f"stt.loss_negatives is {self.loss_negatives}; write 0 or more")
         return self

@@ -24,7 +24,9 @@ from callbot.console import progress, summary
 from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
 from callbot.stt.infer import WINDOWING
+from callbot.stt.joint import save_ctc_head
 from callbot.stt.loss import (
+    CTC_HEAD,
     CorpusVocabLoss,
     CorpusVocabTrainer,
     attach_ctc_head,
@@ -277,6 +279,7 @@ def train_stt(
         **_mixed_precision(),
     )
     trainer_class: Any = Seq2SeqTrainer
+    alphabet: list[str] = []
     extra: dict[str, Any] = {}
     if params.loss_vocab == "corpus" or params.ctc_weight > 0:
         tokenizer = processor.tokenizer
@@ -320,11 +323,22 @@ def train_stt(
     trained = trainer.model
     if params.method == "lora":
         trained = trained.merge_and_unload()
+    head = getattr(trained, CTC_HEAD, None)
     detach_ctc_head(trained)
     trained.config.use_cache = True
     configure_generation(trained)
     model_dir = out / "model"
-    save_model_dir(trained, processor, model_dir)
+    keep_head = head is not None and params.ctc_decode_weight > 0
+    save_model_dir(
+        trained,
+        processor,
+        model_dir,
+        extra=(
+            lambda tmp: save_ctc_head(tmp, head, alphabet, params.ctc_decode_weight, params.ctc_candidates)
+        )
+        if keep_head
+        else None,
+    )
     write_json(
         model_dir / WINDOWING,
         {"overlap_s": params.overlap_s, "silence_db": params.silence_db, "min_pause_s": params.min_pause_s},

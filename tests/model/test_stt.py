@@ -79,11 +79,11 @@ def tiny_params(params, **overrides):
         "min_slice_size": 1,
         "max_slice_gap": 0.2,
         "export_bench_clips": 2,
-        # four phrases overfitted in 100 steps: augmentation and CTC (which make a model generalise
-        # from hundreds of utterances) only slow that down; the resume and LoRA tests below keep
-        # params.yaml's augmentation and CTC head on, so that path is trained, resumed and merged
+        # four phrases overfitted in 100 steps: augmentation (which makes a model generalise from
+        # hundreds of utterances) only slows that down; the resume and LoRA tests below keep
+        # params.yaml's augmentation on, so that path is trained, resumed and merged. The CTC head
+        # stays on everywhere: these behaviour tests then run joint CTC/attention decoding
         "augment": {**params.stt.augment.model_dump(), "recombine": 0.0, "token_noise": 0.0},
-        "ctc_weight": 0.0,
         **overrides,
     }
     return params.stt.model_validate(settings)
@@ -108,6 +108,9 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     assert metrics["fine_tuned"]["cer"] <= 0.1
     assert metrics["distinct_transcripts"] == len(PHRASES)  # one fixed output would score 1
     assert trained["evaluation"].passed
+    decoding = metrics["decoding"]  # the model kept its CTC head: scored jointly and by the decoder alone
+    assert decoding["joint_ctc_weight"] == trained["params"].ctc_decode_weight > 0
+    assert decoding["attention_only"]["cer"] <= 0.1
     reports = trained["root"] / "reports"
     for name in ("metrics.json", "cer_by_slice.json", "cer_by_slice.png", "loss.csv", "segments.json"):
         assert (reports / name).stat().st_size > 0, name
@@ -142,10 +145,14 @@ def test_openai_whisper_export_transcribes_like_hf(trained) -> None:
     assert record["serve_backend"] in ("hf", "openai-whisper")
     assert set(record["timings"]) == {"hf", "openai-whisper"}
     audio = [speak(p) for p in PHRASES]
-    hf = [r.text for r in load_transcriber(out, backend="hf").transcribe_batch(audio)]
-    ow = [r.text for r in load_transcriber(out, backend="openai-whisper").transcribe_batch(audio)]
-    assert hf == ow
-    assert len(set(ow)) == len(PHRASES)
+    for joint in (True, False):  # joint CTC/attention decoding, and the decoder alone
+        hf_model = load_transcriber(out, backend="hf", use_ctc=joint)
+        ow_model = load_transcriber(out, backend="openai-whisper", use_ctc=joint)
+        assert (hf_model.ctc is not None, ow_model.ctc is not None) == (joint, joint)
+        hf = [r.text for r in hf_model.transcribe_batch(audio)]
+        ow = [r.text for r in ow_model.transcribe_batch(audio)]
+        assert hf == ow
+        assert len(set(ow)) == len(PHRASES)
 
 
 def test_long_answer_through_windows_loses_and_doubles_no_word(trained) -> None:
@@ -208,6 +215,9 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, params) -> No
     assert result.global_step == 6
     assert json.loads((out / "train.json").read_text())["global_step"] == 6
     assert not (out / "checkpoints").exists()  # a finished run leaves no checkpoints behind
+    from callbot.stt.joint import CTC_META
+
+    assert (out / "model" / CTC_META).is_file()  # the resumed run trained the head on and saved it
     assert json.loads((tmp_path / "reports" / "segments.json").read_text())["segments_are"].startswith(
         "phrases"
     )
@@ -233,10 +243,33 @@ def test_lora_training_merges_into_a_plain_whisper(tmp_path: Path, params) -> No
     tuned = WhisperForConditionalGeneration.from_pretrained(str(result.model_dir))
     base = WhisperForConditionalGeneration.from_pretrained(str(tmp_path / "models" / "base"))
     assert not any("lora" in name for name in tuned.state_dict())  # merged, loadable without peft
-    assert not any("ctc" in name for name in tuned.state_dict())  # the training-only head is gone
+    assert not any("ctc" in name for name in tuned.state_dict())  # a plain Whisper; the head is a file
+    from callbot.stt.joint import load_ctc_head
+
+    head = load_ctc_head(result.model_dir, 32)
+    assert head is not None and head.decode_weight == stt.ctc_decode_weight
     changed = [
         name
         for name, weight in tuned.state_dict().items()
         if not torch.equal(weight, base.state_dict()[name])
     ]
     assert changed and all(n.endswith(("q_proj.weight", "v_proj.weight")) for n in changed), changed
+
+
+def test_with_joint_decoding_off_no_head_is_kept(tmp_path: Path, params) -> None:
+    from callbot.stt.infer import load_transcriber
+    from callbot.stt.joint import CTC_META, CTC_WEIGHTS
+    from callbot.stt.train import train_stt
+
+    prepared = write_prepared(tmp_path / "prepared", PHRASES[:2])
+    stt = tiny_params(
+        params,
+        tiny={"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "heads": 2, "ffn_dim": 128},
+        ctc_decode_weight=0.0,
+        max_steps=2,
+        batch_size=2,
+    )
+    assert stt.ctc_weight > 0  # the head is trained, then dropped
+    result = train_stt(stt, prepared, tmp_path / "models", tmp_path / "reports", export=False)
+    assert not (result.model_dir / CTC_META).exists() and not (result.model_dir / CTC_WEIGHTS).exists()
+    assert load_transcriber(result.model_dir, backend="hf").ctc is None

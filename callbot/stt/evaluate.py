@@ -153,7 +153,7 @@ def evaluate_stt(
 
     base, fine = error_rates(refs, base_hyps), error_rates(refs, tuned_hyps)
     decoding: dict[str, Any] = {"joint_ctc_weight": 0.0}
-    if getattr(tuned, "ctc", None) is not None:  # what the CTC head adds: the decoder alone, same model
+    if tuned.ctc is not None:  # what the CTC head adds: the decoder alone, same model
         attention = load_transcriber(out, use_ctc=False, **kwargs)
         alone = error_rates(refs, transcribe_all(attention, audios, "attention only", params.eval_batch_size))
         decoding = {

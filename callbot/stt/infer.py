@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from callbot.stt.joint import joint_greedy_decode, load_ctc_head
+from callbot.stt.joint import CTCHead, joint_greedy_decode, load_ctc_head
 from callbot.stt.vad import FRAME_S, silence_mask, speech_bounds
 
 if TYPE_CHECKING:
@@ -175,6 +175,7 @@ class Transcriber:
     """Windows the audio, decodes windows in batches (backend-specific), stitches the text."""
 
     backend = "base"
+    ctc: CTCHead | None = None  # set by a backend whose model has a CTC head (joint decoding)
 
     def __init__(
         self,

@@ -133,6 +133,15 @@ def _split_utf8(data: bytes) -> tuple[str, bytes]:
     return text, decoder.getstate()[0]
 
 
+def _entries(phi: Any, last: Any) -> Any:
+    """log-probability of a next character starting at each frame: at frame 0 only after an empty
+    prefix (``last`` < 0), at frame t from ``phi[t - 1]``, the prefix's mass it may follow."""
+    import torch
+
+    start = torch.where(last < 0, 0.0, NEG_INF).to(phi.dtype)[:, None]
+    return torch.cat([start, phi[:, :-1]], dim=1)
+
+
 class _PrefixScorer:
     """CTC prefix scores of one growing hypothesis per batch row (vectorised over rows and frames).
 
@@ -157,24 +166,18 @@ class _PrefixScorer:
         """log-probability of starting ``char`` at each frame, after the prefix (r_n, r_b, last)."""
         import torch
 
-        phi = torch.where((char == last)[:, None], r_b, torch.logaddexp(r_b, r_n))
-        start = torch.where(last < 0, 0.0, NEG_INF).to(phi.dtype)[:, None]
-        return torch.cat([start, phi[:, :-1]], dim=1)
+        return _entries(torch.where((char == last)[:, None], r_b, torch.logaddexp(r_b, r_n)), last)
 
     def all_next(self) -> Any:
         """(B, V) prefix scores of every one-character extension of every row's hypothesis."""
         import torch
 
-        phi = torch.logaddexp(self.r_b, self.r_n)
-        start = torch.where(self.last < 0, 0.0, NEG_INF).to(phi.dtype)[:, None]
-        enter = torch.cat([start, phi[:, :-1]], dim=1)
+        enter = _entries(torch.logaddexp(self.r_b, self.r_n), self.last)
         scores = torch.logsumexp(enter[:, None, :] + self.chars, dim=-1)
         repeat = (self.last >= 0).nonzero().flatten()
         if len(repeat):  # repeating the last character needs a blank between the two
             last = self.last[repeat]
-            enter_same = torch.cat(
-                [torch.full((len(repeat), 1), NEG_INF, dtype=phi.dtype), self.r_b[repeat, :-1]], dim=1
-            )
+            enter_same = _entries(self.r_b[repeat], last)
             scores[repeat, last] = torch.logsumexp(enter_same + self.chars[repeat, last], dim=-1)
         return scores
 

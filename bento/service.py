@@ -184,7 +184,13 @@ class LLM:
     @bentoml.api
     def answer(self, text: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
         result = self.responder.reply(text, history or None)
-        return {"text": result.text, "guarded": result.guarded, "reason": result.reason}
+        return {
+            "text": result.text,
+            "guarded": result.guarded,
+            "reason": result.reason,
+            "intent": result.intent,
+            "confidence": result.confidence,
+        }
 
 
 @bentoml.service(name="callbot-tts", traffic=TRAFFIC, workers=1)
@@ -312,8 +318,7 @@ class ARS:
             raise _refuse(exc) from None
         transcript = self._transcribe(self._audio(audio))
         heard = transcript["text"].strip()
-        if not heard:
-            raise _refuse(Rejected(422, "no speech was recognised in the audio; speak clearly and try again"))
+        # no words heard (noise, silence under the STT): the responder hands over with reason "empty"
         answer = self._reply(heard[: LIMITS.max_text_chars], turns)
         speech = self._speak(answer["text"])
         return {

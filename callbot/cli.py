@@ -224,6 +224,18 @@ def evaluate_llm(
         fail(str(exc))
 
 
+@app.command("evaluate-bot")
+def evaluate_bot() -> None:
+    """Held-out spoken caller questions through STT -> router -> guard, per candidate (reports/bot/metrics.json)."""
+    params = load().bot
+    from callbot.bot.evaluate import BotEvalError, run_evaluate_bot
+
+    try:
+        run_evaluate_bot(params)
+    except (BotEvalError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+
+
 @app.command("select")
 def select() -> None:
     """Leaderboard + champion/challenger rule -> models/selected.json."""

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callbot.aihub.params import IngestParams
+from callbot.bot.params import BotParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams
 from callbot.prepare.params import PrepareParams
@@ -52,6 +53,7 @@ class Params(BaseModel):
     validate_: ValidateParams = Field(alias="validate")  # `validate` would shadow BaseModel.validate
     stt: STTParams
     llm: LLMParams
+    bot: BotParams
     select: SelectParams
     tts: TTSParams
     serve: ServeParams

@@ -1,9 +1,14 @@
-"""Answering a caller: chat prompt -> generation -> ARS guard. Used by evaluation and by the Bento.
+"""Answering a caller: the scripted answer the router picks, or a handover. Used by evaluation and the Bento.
 
 A model directory (``models/llm/<candidate>/merged``, or one from ``build_tiny_candidate``) holds the
-weights, the tokenizer with its chat template, ``responder.json`` (system prompt, guard and
-generation settings from params.yaml at training time) and, after training, ``script.json`` (the
-scripted answers the guard compares replies with). So a Bento needs nothing but the directory.
+weights, the tokenizer with its chat template, ``responder.json`` (system prompt, guard, generation
+and router settings from params.yaml at training time) and, after training, ``router.json`` (the
+scripted answers and the train-split caller questions behind each, :mod:`callbot.llm.router`) and
+``script.json``. A packaged model also holds ``calibration.json``, the handover threshold
+``evaluate-bot`` calibrated. So a Bento needs nothing but the directory.
+
+With a router, a caller's words can only ever produce a scripted answer or the handover message;
+free generation (``generate``) is kept for the interview tasks and for a model dir without a router.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.llm.guard import EMPTY, check_reply
+from callbot.llm.guard import EMPTY, NOT_KOREAN, check_reply, hangul_ratio
 from callbot.llm.model import RESPONDER_FILE, SCRIPT_FILE
-from callbot.llm.params import GenerationParams, GuardParams
+from callbot.llm.params import GenerationParams, GuardParams, RouterParams
+from callbot.llm.router import Router, read_script, read_threshold
+
+LOW_CONFIDENCE = "low_confidence"  # no scripted answer is likely enough
+OUT_OF_SCOPE = "out_of_scope"  # the likeliest answer is the handover itself
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -29,6 +38,8 @@ class ReplyResult:
     guarded: bool
     reason: str | None
     raw: str = ""
+    intent: str | None = None  # the chosen answer's caller intent(s), "|"-joined (router only)
+    confidence: float | None = None  # the router's probability of that answer
 
 
 def context_length(model: PreTrainedModel) -> int:
@@ -52,6 +63,8 @@ class Responder:
         guard: GuardParams,
         generation: GenerationParams,
         script: tuple[str, ...] | None = None,
+        router: Router | None = None,
+        threshold: float | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -59,25 +72,41 @@ class Responder:
         self.system_prompt = system_prompt
         self.guard = guard
         self.generation = generation
-        self.script = script
+        self.script = router.script.answers if router is not None else script
+        self.router = router
+        self.threshold = threshold if threshold is not None else (router.params.threshold if router else 1.0)
+        self._speakable = {" ".join(a.split()) for a in (self.script or ())} | {
+            " ".join(guard.handover_message.split())
+        }
 
     def messages(self, text: str, history: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
         """The chat the model sees: system prompt, earlier turns, the caller's words."""
         turns = [m for m in (history or []) if m.get("role") in ("user", "assistant")]
         return [{"role": "system", "content": self.system_prompt}, *turns, {"role": "user", "content": text}]
 
-    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        """Token ids of the chat up to the assistant marker, oldest turns dropped to fit the context."""
-        budget = context_length(self.model) - self.generation.max_new_tokens
+    def prompt_ids(self, messages: list[dict[str, str]], reserve: int | None = None) -> list[int]:
+        """Token ids of the chat up to the assistant marker, fitted to the context.
+
+        Oldest turns go first; a last turn still too long loses its oldest characters. The system
+        prompt is never dropped: a caller cannot push it out of the context with a long message.
+        """
+        budget = context_length(self.model) - (self.generation.max_new_tokens if reserve is None else reserve)
         system, turns = messages[:1], list(messages[1:])
         while True:
             text = self.tokenizer.apply_chat_template(
                 system + turns, tokenize=False, add_generation_prompt=True
             )
             ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-            if len(ids) <= budget or len(turns) <= 1:
-                return ids[-budget:]
-            turns = turns[2:] if len(turns) > 2 else turns[-1:]
+            if len(ids) <= budget:
+                return ids
+            if len(turns) > 1:
+                turns = turns[2:] if len(turns) > 2 else turns[-1:]
+                continue
+            content = turns[0]["content"] if turns else ""
+            if len(content) <= 1:
+                return ids[:budget]  # the system prompt alone overflows: a configuration error upstream
+            keep = max(1, len(content) * budget // (len(ids) + 1) - 1)
+            turns = [{**turns[0], "content": content[-keep:]}]
 
     def generate(self, chats: list[list[dict[str, str]]], batch_size: int = 8) -> list[str]:
         """Raw model answers for a batch of chats (no guard): evaluation scores these."""
@@ -108,12 +137,81 @@ class Responder:
                 answers.append(self.tokenizer.decode(row, skip_special_tokens=True).strip())
         return answers
 
-    def reply(self, text: str, history: list[dict[str, str]] | None = None) -> ReplyResult:
-        """One caller turn -> what the bot says; a refused answer becomes the hand-over message."""
+    def answer_logliks(
+        self, text: str, answers: list[str], history: list[dict[str, str]] | None = None
+    ) -> list[float]:
+        """Mean log-likelihood per token of each answer after the chat prompt (one batched forward pass)."""
+        import torch
+
+        from callbot.llm.train import Collator
+
+        limit = context_length(self.model)
+        answer_ids = [
+            [
+                *self.tokenizer(a, add_special_tokens=False)["input_ids"][: limit // 2],
+                self.tokenizer.eos_token_id,
+            ]
+            for a in answers
+        ]
+        prompt = self.prompt_ids(self.messages(text, history), reserve=max(len(a) for a in answer_ids))
+        batch = Collator(self.tokenizer.pad_token_id)(
+            [{"input_ids": prompt + a, "labels": [-100] * len(prompt) + a} for a in answer_ids]
+        )
+        device = next(self.model.parameters()).device
+        with torch.no_grad():
+            logits = (
+                self.model(
+                    input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+                )
+                .logits[:, :-1]
+                .float()
+            )
+        labels = batch["labels"][:, 1:].to(device)
+        mask = labels != -100
+        picked = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return ((picked * mask).sum(-1) / mask.sum(-1)).tolist()
+
+    def reply(
+        self, text: str, history: list[dict[str, str]] | None = None, *, use_llm: bool = True
+    ) -> ReplyResult:
+        """One caller turn -> what the bot says; anything but a confident scripted answer is a handover.
+
+        ``use_llm=False`` ranks the script by retrieval alone (the baseline evaluate-bot reports).
+        """
         if not text or not text.strip():
             return ReplyResult(self.guard.handover_message, True, EMPTY, "")
-        raw = self.generate([self.messages(text.strip(), history)], batch_size=1)[0]
-        return self.check(raw)
+        text = text.strip()
+        if self.router is None:
+            raw = self.generate([self.messages(text, history)], batch_size=1)[0]
+            return self.check(raw)
+        if hangul_ratio(text) < self.guard.min_hangul_ratio:
+            return ReplyResult(self.guard.handover_message, True, NOT_KOREAN, "")
+        scorer = None
+        if use_llm and self.router.params.llm_weight > 0:
+
+            def scorer(caller: str, answers: list[str]) -> list[float]:
+                return self.answer_logliks(caller, answers, history)
+
+        return self.decide(text, scorer)
+
+    def decide(self, text: str, scorer: Any = None) -> ReplyResult:
+        """The router's choice for ``text`` under this responder's threshold (``scorer``: LLM log-likelihoods)."""
+        assert self.router is not None
+        decision = self.router.decide(text, scorer)
+        handover = self.guard.handover_message
+        if decision.entry is None:
+            return ReplyResult(handover, True, LOW_CONFIDENCE, "", None, decision.confidence)
+        entry = self.router.script.entries[decision.entry]
+        intent = "|".join(entry.intents) or None
+        if entry.handover:
+            return ReplyResult(handover, True, OUT_OF_SCOPE, entry.answer, intent, decision.confidence)
+        if decision.confidence < self.threshold:
+            return ReplyResult(handover, True, LOW_CONFIDENCE, entry.answer, intent, decision.confidence)
+        return ReplyResult(entry.answer, False, None, entry.answer, intent, decision.confidence)
+
+    def speakable(self, text: str) -> bool:
+        """Whether ``text`` is something this bot may say: a scripted answer or the handover (a set lookup)."""
+        return " ".join(str(text).split()) in self._speakable
 
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
@@ -141,6 +239,8 @@ def load_responder(
     system_prompt: str | None = None,
     *,
     device: str | None = None,
+    router_params: RouterParams | None = None,
+    threshold: float | None = None,
 ) -> Responder:
     """Load a merged candidate for answering; settings not passed come from its ``responder.json``."""
     from transformers import AutoModelForCausalLM
@@ -169,8 +269,15 @@ def load_responder(
     system_prompt = system_prompt if system_prompt is not None else saved["system_prompt"]
     script_path = model_dir / SCRIPT_FILE
     script = tuple(json.loads(script_path.read_text("utf-8"))) if script_path.is_file() else None
+    router_script = read_script(model_dir)
+    router = None
+    if router_script is not None:
+        router_params = router_params or RouterParams.model_validate(saved.get("router") or {})
+        router = Router(router_script, router_params)
+    if threshold is None:
+        threshold = read_threshold(model_dir)
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if device:
         model = model.to(device)
-    return Responder(model, tokenizer, system_prompt, guard, generation, script)
+    return Responder(model, tokenizer, system_prompt, guard, generation, script, router, threshold)

@@ -140,6 +140,7 @@ def write_responder_config(model_dir: Path, params: LLMParams, script_answers: l
         "system_prompt": params.system_prompt,
         "guard": params.guard.model_dump(),
         "generation": params.generation.model_dump(),
+        "router": params.router.model_dump(),
     }
     (model_dir / RESPONDER_FILE).write_text(json.dumps(settings, ensure_ascii=False, indent=2), "utf-8")
     if script_answers:

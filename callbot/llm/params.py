@@ -90,6 +90,21 @@ class GuardParams(Section):
     off_task_markers: list[str]  # phrases that mark another task's output (labels, interview talk)
 
 
+class RouterParams(Section):
+    """Grounded ARS answers (:mod:`callbot.llm.router`): which scripted answer, and when to hand over."""
+
+    ngram_min: int  # character n-grams of the retrieval index (spaces and punctuation dropped)
+    ngram_max: int
+    shortlist: int  # answers the LLM rescores, best by retrieval first
+    temperature: float  # cosine similarity / temperature = the retrieval logit
+    llm_weight: float  # times the answer's mean log-likelihood per token; 0 = retrieval only
+    none_similarity: float  # the "none of these" logit's similarity: below it, hand over
+    threshold: float  # confidence below which the caller is handed over, until evaluate-bot calibrates one
+    handover_intent_prefix: (
+        str  # caller intents that start with this are out of scope (their answer is the handover)
+    )
+
+
 class EvaluateParams(Section):
     """Test-split evaluation sizes (generation is the slow part)."""
 
@@ -113,4 +128,5 @@ class LLMParams(Section):
     lora: LoraParams
     generation: GenerationParams
     guard: GuardParams
+    router: RouterParams
     evaluate: EvaluateParams

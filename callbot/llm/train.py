@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from callbot.atomic import replace_dir, write_json
 from callbot.console import progress, summary
 from callbot.llm.model import BUILD_TINY, check_candidate, count_parameters, write_responder_config
+from callbot.llm.router import Script, write_script
 from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
 
 if TYPE_CHECKING:
@@ -153,6 +154,21 @@ def chat_example(
     answer_ids = [*answer_ids[: max_length // 2], tokenizer.eos_token_id]
     prompt_ids = prompt_ids[-(max_length - len(answer_ids)) :]
     return {"input_ids": prompt_ids + answer_ids, "labels": [-100] * len(prompt_ids) + answer_ids}
+
+
+def ars_script(train: Any, handover_prefix: str) -> Script:
+    """The router's script from the train split's ARS rows: (caller words, scripted answer, caller intent)."""
+    intents = train["intent"] if "intent" in train.column_names else [None] * len(train)
+    return Script.from_examples(
+        (
+            (next((m["content"] for m in messages if m["role"] == "user"), ""), reference, intent)
+            for task, messages, reference, intent in zip(
+                train["task"], train["messages"], train["reference"], intents, strict=True
+            )
+            if task == "ars"
+        ),
+        handover_prefix,
+    )
 
 
 def training_rows(train: Any, per_task: int) -> Any:
@@ -446,6 +462,7 @@ def train_candidate(
         r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
     ]
     write_responder_config(merged_tmp, params, script_answers=ars_answers)
+    write_script(merged_tmp, ars_script(dd["train"], params.router.handover_intent_prefix))
     replace_dir(merged_tmp, root / "merged")
     shutil.rmtree(root / "checkpoints", ignore_errors=True)  # finished: a rerun starts fresh
 
@@ -474,7 +491,7 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     tokenizer_dir = None
     if any(c.base == BUILD_TINY for c in params.candidates):
         tokenizer_dir = Path(params.out) / "tokenizer"
-        texts = corpus_texts(dd, ("train", "validation", "test"))
+        texts = corpus_texts(dd, ("train",))  # a vocabulary from held-out text would leak it
         system = sorted({m[0]["content"] for m in dd["train"]["messages"] if m and m[0]["role"] == "system"})
         train_tokenizer([*system, *texts], tokenizer_dir, params.tokenizer)
     runs = []

@@ -52,6 +52,30 @@ def bento_markdown(bento_json: Path) -> str | None:
     return f"**Bento** `{info['tag']}`\n\nServe it with:\n\n```\nbentoml serve {info['tag']}\n```\n"
 
 
+def bot_table(report_dir: Path) -> list[dict[str, Any]] | None:
+    """evaluate-bot's ``metrics.json``: one row per candidate and baseline, test figures at its threshold."""
+    metrics = _read_json(report_dir / "metrics.json")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("candidates"), dict):
+        return None
+    rows = []
+    named = [*metrics["candidates"].items(), *(metrics.get("baselines") or {}).items()]
+    for name, result in named:
+        test = result.get("test", {}) if isinstance(result, dict) else {}
+        whole = test.get("all", {})
+        rows.append(
+            {
+                "candidate": name,
+                "task_success": whole.get("success"),
+                "wrong_answer_rate": whole.get("wrong"),
+                "handover_rate": whole.get("handover"),
+                "unseen_16k": test.get("16k_unseen_wording_unseen_voice", {}).get("success"),
+                "unseen_8k": test.get("8k_unseen_wording_unseen_voice", {}).get("success"),
+                "threshold": result.get("threshold"),
+            }
+        )
+    return rows or None
+
+
 def publish(stage: str, params: Any) -> list[str]:
     """Create this stage's Prefect artifacts; returns their keys. Call inside a flow or task run."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -72,6 +96,11 @@ def publish(stage: str, params: Any) -> list[str]:
         if rows:
             create_table_artifact(rows, key="stt-cer-by-slice", description="STT CER by speaker slice")
             keys.append("stt-cer-by-slice")
+    elif stage == "evaluate_bot":
+        rows = bot_table(Path(params.bot.report))
+        if rows:
+            create_table_artifact(rows, key="bot-end-to-end", description="Spoken calls, end to end (test)")
+            keys.append("bot-end-to-end")
     elif stage in ("evaluate_llm", "select"):
         text = leaderboard_markdown(Path(params.select.leaderboard))
         if text:

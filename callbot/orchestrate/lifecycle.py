@@ -89,6 +89,12 @@ def _evaluate_llm(p: Params) -> Any:
     return run_evaluate_llm(Path(p.llm.prepared), p.llm)
 
 
+def _evaluate_bot(p: Params) -> Any:
+    from callbot.bot.evaluate import run_evaluate_bot
+
+    return run_evaluate_bot(p.bot)
+
+
 def _select(p: Params) -> Any:
     from callbot.registry.select import run_select
 
@@ -110,8 +116,9 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("train_llm", _train_llm, wave=4),
     StageSpec("evaluate_stt", _evaluate_stt, wave=5),
     StageSpec("evaluate_llm", _evaluate_llm, wave=5),
-    StageSpec("select", _select, wave=6),
-    StageSpec("package", _package, wave=7, io=True),
+    StageSpec("evaluate_bot", _evaluate_bot, wave=6),
+    StageSpec("select", _select, wave=7),
+    StageSpec("package", _package, wave=8, io=True),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import write_json
 from callbot.console import summary
+from callbot.llm.router import CALIBRATION_FILE
 
 if TYPE_CHECKING:
     from callbot.registry.params import PackageParams
@@ -212,6 +214,13 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
     stt_metrics = _numbers(_read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)"))
     llm_metrics = _numbers(selection)
     candidate = _candidate_name(selection, llm_dir)
+    calibration = Path(tempfile.mkdtemp(prefix=".calibration.")) / CALIBRATION_FILE
+    threshold = selection.get("handover_threshold")
+    if not isinstance(threshold, int | float):
+        raise PackageError(
+            f"{root / params.selected}: no handover_threshold; run `callbot evaluate-bot` and `callbot select`"
+        )
+    calibration.write_text(json.dumps({"threshold": float(threshold)}), "utf-8")
     tags = {
         STT_MODEL: _store(
             STT_MODEL,
@@ -222,7 +231,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         ),
         LLM_MODEL: _store(
             LLM_MODEL,
-            [llm_dir],
+            [llm_dir, calibration],
             {**common, "role": "llm", "candidate": _label_value(candidate),
              **{k: f"{v:.4g}" for k, v in list(llm_metrics.items())[:8]}},
             {"source": str(llm_dir), "selection": json.loads(json.dumps(selection, default=str))},
@@ -239,6 +248,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         except BundleError as exc:
             raise PackageError(str(exc)) from None
     tags[TTS_MODEL] = str(voice.tag)
+    shutil.rmtree(calibration.parent, ignore_errors=True)
     return tags
 
 

@@ -11,8 +11,10 @@ class SelectParams(Section):
     """Champion/challenger selection over evaluate-llm's reports (rule in callbot.registry.select)."""
 
     reports: str  # evaluate-llm's <candidate>.json (that stage's output folder)
+    bot_metrics: str  # evaluate-bot's metrics.json: the end-to-end call figures per candidate
+    max_wrong_answer: float  # a candidate whose validation wrong-answer rate is above this is not eligible
     leaderboard: str  # where leaderboard.{json,md,png} go (apart from reports: another stage's output)
-    primary_metric: str  # a key of the fine-tuned metrics, e.g. ars_rouge_l
+    primary_metric: str  # a key of the fine-tuned metrics, e.g. bot_task_success (validation, end to end)
     goal: Literal["max", "min"]  # min for perplexity
     min_improvement: float  # a challenger must beat the best/champion by this much, else the smaller wins
     keep_champion: bool  # the previous models/selected.json winner stays unless beaten by min_improvement

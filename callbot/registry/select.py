@@ -95,6 +95,58 @@ def choose(
     return Decision(winner, best.candidate, names, reason)
 
 
+BOT_FIGURES = {  # leaderboard metric -> (split, figure) of evaluate-bot's per-candidate results
+    "bot_task_success": ("validation", "success"),
+    "bot_wrong_answer_rate": ("validation", "wrong"),
+    "bot_test_task_success": ("test", "success"),
+    "bot_test_wrong_answer_rate": ("test", "wrong"),
+    "bot_test_handover_rate": ("test", "handover"),
+}
+
+
+def with_bot_metrics(entries: list[Entry], bot_metrics: Path, max_wrong: float) -> list[Entry]:
+    """Entries with evaluate-bot's figures merged in; those over ``max_wrong`` on validation dropped.
+
+    A candidate that answers wrongly too often is not eligible whatever its success: a confident
+    wrong answer is the worst outcome on a public-health line.
+    """
+    if not bot_metrics.is_file():
+        raise SelectError(f"{bot_metrics}: not found; run `callbot evaluate-bot` first")
+    try:
+        results = json.loads(bot_metrics.read_text("utf-8"))["candidates"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise SelectError(
+            f"{bot_metrics}: no per-candidate results ({exc}); rerun `callbot evaluate-bot`"
+        ) from None
+    merged = []
+    for entry in entries:
+        result = results.get(entry.candidate)
+        if not isinstance(result, dict):
+            raise SelectError(f"{bot_metrics}: no result for {entry.candidate}; rerun `callbot evaluate-bot`")
+        extra = {name: result[split]["all"][key] for name, (split, key) in BOT_FIGURES.items()}
+        extra["bot_threshold"] = result["threshold"]
+        extra["bot_test_unseen_16k"] = (
+            result["test"].get("16k_unseen_wording_unseen_voice", {}).get("success")
+        )
+        extra["bot_test_unseen_8k"] = result["test"].get("8k_unseen_wording_unseen_voice", {}).get("success")
+        merged.append(
+            Entry(
+                entry.candidate,
+                entry.parameters,
+                {**entry.metrics, **extra},
+                entry.base_metrics,
+                entry.report,
+            )
+        )
+    eligible = [e for e in merged if e.metrics["bot_wrong_answer_rate"] <= max_wrong]
+    if not eligible:
+        raise SelectError(
+            f"no candidate answers wrongly at most {max_wrong} of validation calls (select.max_wrong_answer); "
+            "none can be served: see reports/bot/metrics.json"
+        )
+    return eligible
+
+
 def load_entries(report_dir: Path) -> list[Entry]:
     """Every ``<candidate>.json`` written by evaluate-llm (the leaderboard files themselves skipped)."""
     entries = []
@@ -119,7 +171,8 @@ def load_entries(report_dir: Path) -> list[Entry]:
 
 
 COLUMNS = (
-    "ars_rouge_l", "ars_exact_match", "ars_seen_exact_match", "summary_rouge_l", "emotion_accuracy",
+    "bot_task_success", "bot_wrong_answer_rate", "bot_test_task_success", "bot_test_unseen_16k",
+    "bot_test_unseen_8k", "ars_rouge_l", "ars_exact_match", "ars_seen_exact_match", "summary_rouge_l", "emotion_accuracy",
     "emotion_macro_f1", "intent_accuracy", "perplexity",
 )  # fmt: skip
 
@@ -145,6 +198,25 @@ def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) 
         cells = [f"{_fmt(e.metrics.get(c))} ({_fmt(e.base_metrics.get(c))})" for c in COLUMNS]
         mark = " ★" if e.candidate == decision.winner else ""
         lines.append(f"| {rank} | {e.candidate}{mark} | {e.parameters:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def baselines_markdown(bot_metrics: Path) -> str:
+    """The same run's baselines under the table: a candidate that does not beat them says so."""
+    try:
+        data = json.loads(bot_metrics.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return ""
+    lines = ["", "Baselines (same run, test calls end to end):", ""]
+    for name, result in (data.get("baselines") or {}).items():
+        whole = result.get("test", {}).get("all", {})
+        lines.append(
+            f"- {name}: task success {_fmt(whole.get('success'))}, wrong answers {_fmt(whole.get('wrong'))}"
+        )
+    best = data.get("best")
+    if best and "beats_retrieval" in data:
+        verdict = "beats" if data["beats_retrieval"] else "does NOT beat"
+        lines.append(f"- {best} (best on validation) {verdict} the retrieval baseline on test task success")
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +256,7 @@ def _champion(selected_path: Path) -> str | None:
 def run_select(params: SelectParams) -> dict[str, Any]:
     """Rank the reports, write ``leaderboard.{json,md,png}`` and ``select.out`` (models/selected.json)."""
     report_dir = Path(params.reports)
-    entries = load_entries(report_dir)
+    entries = with_bot_metrics(load_entries(report_dir), Path(params.bot_metrics), params.max_wrong_answer)
     board_dir = Path(params.leaderboard)
     sign = 1.0 if params.goal == "max" else -1.0
     champion = _champion(Path(params.out)) if params.keep_champion else None
@@ -204,7 +276,10 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         ],
     }  # fmt: skip
     write_json(board_dir / "leaderboard.json", board, end="")
-    write_text(board_dir / "leaderboard.md", leaderboard_markdown(entries, decision, params.primary_metric))
+    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(
+        Path(params.bot_metrics)
+    )
+    write_text(board_dir / "leaderboard.md", text)
     leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
 
     win = next(e for e in entries if e.candidate == decision.winner)
@@ -215,6 +290,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         "metrics": metrics,  # first: package labels the stored model with the leading figures
         "winner": decision.winner,
         "merged": paths.get("merged"),
+        "handover_threshold": win.metrics.get("bot_threshold"),  # calibrated on validation by evaluate-bot
         "adapter": paths.get("adapter"),
         "base": paths.get("base"),
         "arch": win.report.get("arch"),

@@ -62,6 +62,28 @@ def _report(d: Path, name: str, params: int, rouge: float) -> None:
     (d / f"{name}.json").write_text(json.dumps(report), "utf-8")
 
 
+def _bot(path: Path, results: dict[str, tuple[float, float]]) -> None:
+    """evaluate-bot's metrics.json with (validation success, validation wrong rate) per candidate."""
+
+    def split(success: float, wrong: float) -> dict:
+        return {"all": {"success": success, "wrong": wrong, "handover": round(1 - success - wrong, 4)}}
+
+    path.write_text(
+        json.dumps(
+            {
+                "candidates": {
+                    n: {"threshold": 0.5, "validation": split(s, w), "test": split(s - 0.05, w)}
+                    for n, (s, w) in results.items()
+                },
+                "baselines": {"retrieval": {"test": split(0.5, 0.01)}},
+                "best": "kullm",
+                "beats_retrieval": True,
+            }
+        ),
+        "utf-8",
+    )
+
+
 def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     from callbot.config import read_yaml
     from callbot.registry.params import SelectParams
@@ -71,10 +93,15 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     _report(reports, "polyglot-ko", 500, 0.90)
     _report(reports, "kullm", 400, 0.90)  # tie: the smaller wins
     _report(reports, "kogpt", 450, 0.40)
+    _report(reports, "gemma", 300, 0.99)
+    bot = tmp_path / "bot.json"
+    # gemma answers best but wrongly too often: not eligible; kullm and polyglot-ko tie: the smaller wins
+    _bot(bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.4, 0.0), "gemma": (0.95, 0.05)})
     raw = read_yaml(repo / "params.yaml")["select"]
     params = SelectParams.model_validate(
         {
             **raw,
+            "bot_metrics": str(bot),
             "reports": str(reports),
             "leaderboard": str(tmp_path / "board"),
             "out": str(tmp_path / "selected.json"),
@@ -86,13 +113,16 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
         selected["merged"] == "models/llm/kullm/merged" and selected["adapter"] == "models/llm/kullm/adapter"
     )
     assert selected["dataset_version"] == "1.0.0"
-    assert next(iter(selected["metrics"])) == "ars_rouge_l"
+    assert next(iter(selected["metrics"])) == "bot_task_success"
+    assert selected["handover_threshold"] == 0.5
     board_dir = tmp_path / "board"
     board = json.loads((board_dir / "leaderboard.json").read_text("utf-8"))
     assert [r["candidate"] for r in board["rows"]] == ["kullm", "polyglot-ko", "kogpt"]
-    assert "kullm ★" in (board_dir / "leaderboard.md").read_text("utf-8")
+    board_md = (board_dir / "leaderboard.md").read_text("utf-8")
+    assert "kullm ★" in board_md and "gemma" not in board_md
+    assert "retrieval: task success 0.5" in board_md
     assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Next run: a slightly better challenger does not unseat the champion.
-    _report(reports, "kogpt", 450, 0.905)
+    _bot(bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.905, 0.0), "gemma": (0.95, 0.05)})
     assert run_select(params)["winner"] == "kullm"

@@ -1,0 +1,1 @@
+"""The call as the product's measure: spoken caller questions through STT -> router -> guard (`evaluate-bot`)."""

@@ -95,6 +95,11 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
     metrics: dict[str, Any] = {}
     samples: dict[str, list[dict[str, str]]] = {}
     tasks = ("ars", "summary", "emotion", "intent")
+    train_prompts = {
+        _prompt_key(m)
+        for t, m in zip(dd["train"]["task"], dd["train"]["messages"], strict=True)
+        if t == "ars"
+    }
     with progress() as bar:
         job = bar.add_task(f"evaluate {label}", total=len(tasks) + 2)
         for task in tasks:
@@ -118,6 +123,11 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
                     normalise_answer(o) == normalise_answer(r) for o, r in zip(outputs, refs, strict=True)
                 ]
                 metrics["ars_exact_match"] = round(sum(exact) / len(exact), 4)
+                seen_prompt = [_prompt_key(m) in train_prompts for m in rows["messages"]]
+                for name, flag in (("unseen", False), ("seen", True)):
+                    hits = [e for e, s in zip(exact, seen_prompt, strict=True) if s is flag]
+                    if hits:
+                        metrics[f"ars_{name}_prompt_exact_match"] = round(sum(hits) / len(hits), 4)
                 guarded = [check_reply(o, responder.guard, responder.script) is not None for o in outputs]
                 metrics["ars_guarded_rate"] = round(sum(guarded) / len(guarded), 4)
             if task in ("emotion", "intent"):
@@ -142,6 +152,52 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
         bar.advance(job)
     metrics["samples"] = samples
     return metrics
+
+
+def _prompt_key(messages: list[dict[str, str]]) -> str:
+    from callbot.llm.router import normalise
+
+    return normalise(next((m["content"] for m in messages if m["role"] == "user"), ""))
+
+
+def baselines(dd: Any, params: LLMParams) -> dict[str, Any]:
+    """What needs no model, on the same test rows: the majority class, the nearest training prompt's answer.
+
+    A candidate that does not beat these learned nothing the data's shape does not already give.
+    """
+    from collections import Counter
+
+    from callbot.llm.router import Router
+    from callbot.llm.train import ars_script
+
+    test = dd["test"]
+    limit = params.evaluate.max_examples_per_task
+    out: dict[str, Any] = {}
+    for task in ("emotion", "intent"):
+        train_labels = [
+            r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == task
+        ]
+        rows = _subset(test, task, limit)
+        if train_labels and len(rows):
+            majority = Counter(train_labels).most_common(1)[0][0]
+            refs = rows["reference"]
+            out[f"{task}_majority_class"] = majority
+            out[f"{task}_majority_accuracy"] = round(sum(r == majority for r in refs) / len(refs), 4)
+    script = ars_script(dd["train"], params.router.handover_intent_prefix)
+    rows = _subset(test, "ars", limit)
+    if script.entries and len(rows):
+        router = Router(script, params.router)
+        picked = []
+        for messages in rows["messages"]:
+            user = next((m["content"] for m in messages if m["role"] == "user"), "")
+            sims = router.class_similarities(user)
+            picked.append(script.entries[int(sims.argmax())].answer)
+        exact = [
+            normalise_answer(p) == normalise_answer(r) for p, r in zip(picked, rows["reference"], strict=True)
+        ]
+        out["ars_nearest_prompt_exact_match"] = round(sum(exact) / len(exact), 4)
+        out["ars_distinct_answers"] = len(script.entries)
+    return out
 
 
 def _responder(model_dir: Path, params: LLMParams, script_dir: Path | None) -> Responder:
@@ -222,13 +278,19 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     out = Path(params.report)
     out.mkdir(parents=True, exist_ok=True)
     reports = []
+    floor = baselines(dd, params)
     for candidate in params.candidates:
         report = evaluate_candidate(candidate, params, dd, version)
+        report["baselines"] = floor
         write_json(out / f"{candidate.name}.json", report, end="")
         reports.append(report)
     parts = ", ".join(
         f"{r['candidate']} ARS ROUGE-L {r['base_metrics'].get('ars_rouge_l', 0):.2f}->{r['metrics'].get('ars_rouge_l', 0):.2f}"
         for r in reports
     )
-    summary("evaluate-llm", f"{len(reports)} candidates scored on test (base->fine-tuned: {parts}) -> {out}")
+    floor_text = ", ".join(f"{k} {v}" for k, v in floor.items() if isinstance(v, float))
+    summary(
+        "evaluate-llm",
+        f"{len(reports)} candidates scored on test (base->fine-tuned: {parts}; baselines: {floor_text}) -> {out}",
+    )
     return reports

@@ -104,10 +104,22 @@ def report_summary(params: Params) -> list[str]:
         base, tuned = stt.get("base", {}), stt["fine_tuned"]
         gates = stt.get("gates", {})
         verdict = "gates passed" if gates.get("passed") else f"gates FAILED ({gates.get('mode', 'fail')})"
+        nearest = stt.get("baselines", {}).get("nearest_training_text", {}).get("cer", float("nan"))
         lines.append(
             f"STT          CER {base.get('cer', float('nan')):.3f} -> {tuned.get('cer', float('nan')):.3f} "
-            f"(spaces ignored), WER {tuned.get('wer', float('nan')):.3f}, {verdict}: "
+            f"(spaces ignored; unseen sentences {stt.get('unseen_cer', float('nan')):.3f}, nearest "
+            f"training text {nearest:.3f}), WER {tuned.get('wer', float('nan')):.3f}, {verdict}: "
             f"{Path(params.stt.report) / 'metrics.json'}"
+        )
+    bot = read(Path(params.bot.report) / "metrics.json")
+    if isinstance(bot, dict) and isinstance(bot.get("headline"), dict):
+        h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in bot["headline"].items()}
+        base = bot.get("baselines", {}).get("retrieval", {}).get("test", {}).get("all", {})
+        lines.append(
+            f"calls        {bot.get('best')}: task success {h['task_success']} (unseen wording + voice "
+            f"16k {h['unseen_16k']}, 8k {h['unseen_8k']}), wrong answers {h['wrong_answer_rate']}, "
+            f"out of scope handed over {h['out_of_scope_handover']}, median turn {h['median_latency_s']} s; "
+            f"retrieval baseline {base.get('success', float('nan')):.3f}: {Path(params.bot.report) / 'metrics.json'}"
         )
     board = Path(params.select.leaderboard) / "leaderboard.md"
     if board.is_file():

@@ -11,7 +11,7 @@ class SelectParams(Section):
     """Champion/challenger selection over evaluate-llm's reports (rule in callbot.registry.select)."""
 
     reports: str  # evaluate-llm's <candidate>.json (that stage's output folder)
-    bot_metrics: str  # evaluate-bot's metrics.json: the end-to-end call figures per candidate
+    bot_metrics: str  # evaluate-bot's metrics.json (the end-to-end call figures per candidate); "" = none
     max_wrong_answer: float  # a candidate whose validation wrong-answer rate is above this is not eligible
     leaderboard: str  # where leaderboard.{json,md,png} go (apart from reports: another stage's output)
     primary_metric: str  # a key of the fine-tuned metrics, e.g. bot_task_success (validation, end to end)

@@ -110,6 +110,8 @@ def with_bot_metrics(entries: list[Entry], bot_metrics: Path, max_wrong: float) 
     A candidate that answers wrongly too often is not eligible whatever its success: a confident
     wrong answer is the worst outcome on a public-health line.
     """
+    if str(bot_metrics) in ("", "."):  # select.bot_metrics "": rank on evaluate-llm's metrics alone
+        return entries
     if not bot_metrics.is_file():
         raise SelectError(f"{bot_metrics}: not found; run `callbot evaluate-bot` first")
     try:
@@ -205,7 +207,7 @@ def baselines_markdown(bot_metrics: Path) -> str:
     """The same run's baselines under the table: a candidate that does not beat them says so."""
     try:
         data = json.loads(bot_metrics.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, IsADirectoryError):
         return ""
     lines = ["", "Baselines (same run, test calls end to end):", ""]
     for name, result in (data.get("baselines") or {}).items():

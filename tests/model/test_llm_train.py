@@ -60,6 +60,8 @@ def trained(llm_params):
         {
             **raw,
             "reports": llm_params.report,
+            "bot_metrics": "",  # no speech here: rank on the text-level ARS figures
+            "primary_metric": "ars_exact_match",
             "leaderboard": llm_params.report,
             "out": str(Path(llm_params.out).parent / "selected.json"),
         }

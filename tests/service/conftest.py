@@ -23,16 +23,28 @@ os.environ["BENTOML_HOME"] = str(_HOME)
 os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
 
 
+# The served LLM answers from a script like train-llm writes: (caller words, scripted answer, intent).
+ROUTER_EXAMPLES = [
+    ("독감 예방접종은 어디서 맞을 수 있나요?", "가까운 지정 의료기관이나 보건소에서 맞으실 수 있습니다.", "접종기관 문의"),
+    ("독감 주사 맞을 병원을 알려 주세요.", "가까운 지정 의료기관이나 보건소에서 맞으실 수 있습니다.", "접종기관 문의"),
+    ("1339 상담은 몇 시까지 하나요?", "질병관리청 콜센터 1339는 이십사 시간 운영됩니다.", "상담 시간 문의"),
+    ("주말에도 1339 상담이 되나요?", "질병관리청 콜센터 1339는 이십사 시간 운영됩니다.", "상담 시간 문의"),
+    ("여권 재발급은 어디서 하나요?", "해당 문의는 담당 기관으로 연결해 드리겠습니다.", "범위외:타기관"),
+]
+
+
 def build_smoke_repo(root: Path, params) -> dict[str, object]:
     """Tiny STT + LLM model dirs and a selection naming the LLM, laid out as the stages write them."""
     from callbot.llm.model import build_tiny_candidate
+    from callbot.llm.router import Script, write_script
     from callbot.stt.model import build_tiny_whisper
 
     stt = build_tiny_whisper(root / "models" / "stt" / "model", seed=0)
     llm = build_tiny_candidate(
         "llama", root / "models" / "llm" / "kullm" / "merged", params=params.llm, seed=0
     )
-    selection = {"winner": "kullm", "model_dir": str(llm), "ars_rouge_l": 0.25}
+    write_script(llm, Script.from_examples(ROUTER_EXAMPLES, params.llm.router.handover_intent_prefix))
+    selection = {"winner": "kullm", "model_dir": str(llm), "ars_rouge_l": 0.25, "handover_threshold": 0.5}
     (root / "models" / "selected.json").write_text(json.dumps(selection), encoding="utf-8")
     (root / "reports" / "stt").mkdir(parents=True)
     metrics = {"fine_tuned": {"cer": 0.125, "wer": 0.3}, "cer_improvement": 0.5}

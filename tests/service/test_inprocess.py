@@ -56,10 +56,16 @@ def test_stt_transcribes_a_batch_of_clips(ars) -> None:
         assert result["duration_s"] == pytest.approx(2.0, abs=0.01)
 
 
-def test_llm_answers_or_hands_over(ars) -> None:
+def test_llm_answers_or_hands_over(ars, params) -> None:
+    """The packaged LLM answers from its script with the calibrated threshold the package stored."""
+    from tests.service.conftest import ROUTER_EXAMPLES
+
     answer = ars.llm.answer(text="1339 상담 시간은 언제인가요?", history=None)
-    assert isinstance(answer["text"], str) and answer["text"].strip()
-    assert isinstance(answer["guarded"], bool)
+    assert answer["text"] == ROUTER_EXAMPLES[2][1] and not answer["guarded"]
+    assert answer["intent"] == "상담 시간 문의" and answer["confidence"] >= 0.5
+    other = ars.llm.answer(text="내일 서울 날씨는 맑을까요?", history=None)
+    assert other["text"] == params.llm.guard.handover_message and other["guarded"]
+    assert ars.llm.responder.threshold == 0.5  # calibration.json stored beside the weights
 
 
 def test_tts_speaks_numbers_as_words(ars, params) -> None:

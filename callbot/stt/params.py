@@ -46,6 +46,14 @@ class AugmentParams(Section):
         return self
 
 
+class DecodeSweepParams(Section):
+    """Joint-decoding settings tried on validation after training (callbot.stt.tune); empty = keep the above."""
+
+    weights: list[float]  # ctc_decode_weight values
+    candidates: list[int]  # ctc_candidates values
+    max_utterances: int  # validation utterances scored per setting (unseen sentences first)
+
+
 class STTParams(Section):
     base_model: str  # a local directory, "build:tiny" (smoke), or a hub id (full only)
     allow_hub: bool  # false: a hub id is refused (the smoke profile runs offline)
@@ -77,6 +85,7 @@ class STTParams(Section):
     ctc_weight: float  # share of a character CTC loss on the encoder (training only; 0 = off)
     ctc_decode_weight: float  # share of the CTC head in joint decoding (0 = attention only; head not kept)
     ctc_candidates: int  # attention decoder's top tokens the CTC head rescores at each step
+    decode_sweep: DecodeSweepParams
     augment: AugmentParams
     save_steps: int
     logging_steps: int

@@ -36,6 +36,7 @@ from callbot.stt.loss import (
 )
 from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
 from callbot.stt.segment import Quarantined, SegmentRules, TrainingSegment, segment_utterance
+from callbot.stt.tune import tune_decoding
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -343,6 +344,7 @@ def train_stt(
         model_dir / WINDOWING,
         {"overlap_s": params.overlap_s, "silence_db": params.silence_db, "min_pause_s": params.min_pause_s},
     )
+    decoding = tune_decoding(model_dir, params, prepared, utterances) if keep_head else {}
     _write_loss(report, trainer.state.log_history)
     write_json(
         out / "train.json",
@@ -355,6 +357,7 @@ def train_stt(
             "resumed_from": last,
             "samples_per_s": round(samples_per_s, 2),
             "method": params.method,
+            "decode_sweep": decoding,
         },
     )
     shutil.rmtree(checkpoints, ignore_errors=True)
@@ -366,7 +369,13 @@ def train_stt(
         "train-stt",
         f"{len(pairs)} segments from {len(segmented_ids)}/{len(utterances)} utterances "
         f"({len(quarantined)} quarantined), {trainer.state.global_step} steps, "
-        f"loss {outcome.training_loss:.3f}, {samples_per_s:.1f} samples/s -> {model_dir}",
+        f"loss {outcome.training_loss:.3f}, {samples_per_s:.1f} samples/s"
+        + (
+            f", joint decoding {decoding['chosen']} by validation CER {decoding['validation_cer']:.3f}"
+            if decoding
+            else ""
+        )
+        + f" -> {model_dir}",
     )
     return TrainResult(
         model_dir=model_dir,

@@ -8,6 +8,7 @@ model that ignored the audio could not tell the four phrases apart.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,12 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     assert metrics["distinct_transcripts"] == len(PHRASES)  # one fixed output would score 1
     assert trained["evaluation"].passed
     decoding = metrics["decoding"]  # the model kept its CTC head: scored jointly and by the decoder alone
-    assert decoding["joint_ctc_weight"] == trained["params"].ctc_decode_weight > 0
+    # the joint-decoding pair was chosen on validation: every setting of the grid tried, the best kept
+    sweep = json.loads((trained["root"] / "models" / "train.json").read_text())["decode_sweep"]
+    grid = trained["params"].decode_sweep
+    assert len(sweep["tried"]) == len(grid.weights) * len(grid.candidates)
+    assert sweep["validation_cer"] == min(t["cer"] for t in sweep["tried"])
+    assert decoding["joint_ctc_weight"] == sweep["chosen"]["decode_weight"] > 0
     assert decoding["attention_only"]["cer"] <= 0.1
     reports = trained["root"] / "reports"
     for name in ("metrics.json", "cer_by_slice.json", "cer_by_slice.png", "loss.csv", "segments.json"):

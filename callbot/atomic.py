@@ -89,12 +89,23 @@ def replace_dir(tmp_dir: StrPath, final_dir: StrPath, *, old: StrPath | None = N
     deleted. A run killed at any point leaves the previous copy complete (at ``final_dir``, or at
     ``old`` between the two renames) or the new one complete at ``final_dir``; never a mix. A failure
     to delete ``old`` after the swap is ignored: the new copy is in place, and the next swap retries.
+
+    A leftover ``old`` with no ``final_dir`` is the only good copy (a kill between the renames): it is
+    first moved back to ``final_dir``, so a call that then fails (``tmp_dir`` missing, disk full)
+    leaves it in place. A leftover beside a ``final_dir`` is stale and deleted.
     """
     tmp_dir, final_dir = Path(tmp_dir), Path(final_dir)
     aside = Path(old) if old is not None else final_dir.with_name(f".{final_dir.name}.old")
+    if aside.exists() and not final_dir.exists():
+        os.replace(aside, final_dir)  # restore the copy a kill between the renames left aside
     if aside.exists():
         shutil.rmtree(aside)
     if final_dir.exists():
         os.replace(final_dir, aside)
-    os.replace(tmp_dir, final_dir)
+    try:
+        os.replace(tmp_dir, final_dir)
+    except OSError:
+        if aside.exists() and not final_dir.exists():
+            os.replace(aside, final_dir)  # the new copy did not arrive: the old one goes back
+        raise
     shutil.rmtree(aside, ignore_errors=True)

@@ -9,8 +9,9 @@ the writer raises, the temp is removed and the target is left as it was. The tem
 is ``dir/.name.tmp`` (``suffix`` changes the ``.tmp``): a fixed name, so the copy a killed process
 leaves is overwritten and renamed away by the next write instead of piling up beside the outputs.
 Two processes must therefore not write the same target at once (no stage does). New files get the
-usual permissions (0666 less the umask). Nothing is fsynced: this guards against crashed and killed
-processes, not against power loss.
+usual permissions (0666 less the umask). Nothing is fsynced unless ``durable=True`` is asked for
+(ingest's manifest and records): the default guards against crashed and killed processes, not
+against power loss.
 
 Folders: :func:`replace_dir` swaps a fully written folder into place with two renames, the old copy
 moved aside first and deleted only once the new one is in place.
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TMP_SUFFIX", "replace_dir", "temp_path", "write_bytes", "write_json", "write_text", "writing"]
+__all__ = ["TMP_SUFFIX", "fsync_path", "replace_dir", "temp_path", "write_bytes", "write_json", "write_text", "writing"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -39,20 +40,34 @@ def temp_path(path: StrPath, suffix: str = TMP_SUFFIX) -> Path:
     return path.with_name(f".{path.name}{suffix}")
 
 
+def fsync_path(path: StrPath) -> None:
+    """Flush ``path`` (a file or a folder) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
-def writing(path: StrPath, *, suffix: str = TMP_SUFFIX) -> Iterator[Path]:
+def writing(path: StrPath, *, suffix: str = TMP_SUFFIX, durable: bool = False) -> Iterator[Path]:
     """Yield the temp path for ``path``; on a clean exit it replaces ``path``, on an error it is removed.
 
     For writers that want a path of their own (csv, parquet, ``torch.save``, ``savefig``). The temp
     name does not end in the target's extension: tell a writer that picks its format from the name
-    which format to write (``savefig(tmp, format="png")``). Parent folders are created.
+    which format to write (``savefig(tmp, format="png")``). Parent folders are created. ``durable``
+    fsyncs the file before the rename and its folder after it, so the new content survives a power cut.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(target, suffix)
     try:
         yield tmp
+        if durable:
+            fsync_path(tmp)
         os.replace(tmp, target)
+        if durable:
+            fsync_path(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -64,9 +79,9 @@ def write_bytes(path: StrPath, data: bytes, *, suffix: str = TMP_SUFFIX) -> None
         tmp.write_bytes(data)
 
 
-def write_text(path: StrPath, text: str, *, suffix: str = TMP_SUFFIX) -> None:
+def write_text(path: StrPath, text: str, *, suffix: str = TMP_SUFFIX, durable: bool = False) -> None:
     """Replace ``path`` with ``text`` as UTF-8 (written in text mode, as ``Path.write_text`` does)."""
-    with writing(path, suffix=suffix) as tmp:
+    with writing(path, suffix=suffix, durable=durable) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

@@ -629,21 +629,23 @@ def _folder_key(rel: str) -> str:
     return unicodedata.normalize("NFC", rel).casefold()
 
 
-def assign_folders(archives: list[Archive], already: set[str]) -> tuple[list[Archive], list[dict[str, Any]]]:
+def assign_folders(
+    archives: list[Archive], rank: Callable[[Archive], int]
+) -> tuple[list[Archive], list[dict[str, Any]]]:
     """Keep archives whose output folder is theirs alone; refuse the others before any is extracted.
 
     Refused: an empty or dot stem (``.zip`` would make the folder its parent), a folder named like
     ingest's own files, and a folder equal (after NFC and case folding) to, inside or around another
     archive's (``X.zip`` beside ``X.tar``; ``a.zip`` beside a folder ``a/`` of archives). Of colliding
-    archives the one already ingested (``already``: archive paths with a record) is kept, else the
-    first by path; nothing on disk is removed for a refused one.
+    archives the one of lowest ``rank`` is kept (0: its record matches it, 1: it was started before),
+    then the first by path; nothing on disk is removed for a refused one.
     """
     reserved = {_folder_key(n) for n in (STATE_DIR, MANIFEST, REJECTS, PAIRS)}
     claimed: dict[str, str] = {}  # folder key -> archive
     around: dict[str, str] = {}  # every parent of a claimed folder -> the archive below it
     keep: list[Archive] = []
     rejects: list[dict[str, Any]] = []
-    for archive in sorted(archives, key=lambda a: (a.rel not in already, a.rel)):
+    for archive in sorted(archives, key=lambda a: (rank(a), a.rel)):
         rel = folder_rel(archive)
         key = _folder_key(rel)
         parts = PurePosixPath(key).parts
@@ -802,12 +804,14 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     state.mkdir(exist_ok=True)
     records: dict[str, dict[str, Any]] = {}
     pending: list[Archive] = []
-    started_before = {
-        a.rel
-        for a in found.archives
-        if (state / f"{_state_key(a.rel)}.done").exists() or (state / f"{_state_key(a.rel)}.journal").exists()
-    }
-    archives, folder_rejects = assign_folders(found.archives, started_before)
+
+    def rank(archive: Archive) -> int:  # who keeps a contested folder: what is already there first
+        if _load_done(state, archive) is not None:
+            return 0
+        key = _state_key(archive.rel)
+        return 1 if (state / f"{key}.done").exists() or (state / f"{key}.journal").exists() else 2
+
+    archives, folder_rejects = assign_folders(found.archives, rank)
     for archive in archives:
         done = _load_done(state, archive)
         if done is None:

@@ -281,9 +281,8 @@ def extract_member(
 
     CRC-32, sha256 and the output length are computed while writing, so a damaged byte or a lying
     size header is caught without reading the data twice. Inflated data is written CHUNK by CHUNK as
-    it comes out: one compressed read that expands a thousandfold never sits in memory whole. The
-    file is fsynced before the rename, so a journaled member survives a power cut. On any failure
-    the temp file is removed and the existing ``dest`` (if any) is left untouched.
+    it comes out: one compressed read that expands a thousandfold never sits in memory whole. On any
+    failure the temp file is removed and the existing ``dest`` (if any) is left untouched.
     """
     start = data_offset(f, m, name)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -339,7 +338,6 @@ def extract_member(
                 f"member {name!r}: CRC-32 {crc:08x} != {m.crc:08x} recorded in the archive; the download "
                 "is damaged, re-download the archive",
             )
-        os.fsync(fd)
     except zlib.error as exc:
         os.close(fd)
         tmp.unlink(missing_ok=True)

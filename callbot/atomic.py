@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TMP_SUFFIX", "fsync_path", "replace_dir", "temp_path", "write_bytes", "write_json", "write_text", "writing"]
+__all__ = ["TMP_SUFFIX", "replace_dir", "temp_path", "write_bytes", "write_json", "write_text", "writing"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -40,7 +40,7 @@ def temp_path(path: StrPath, suffix: str = TMP_SUFFIX) -> Path:
     return path.with_name(f".{path.name}{suffix}")
 
 
-def fsync_path(path: StrPath) -> None:
+def _fsync_path(path: StrPath) -> None:
     """Flush ``path`` (a file or a folder) to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -64,10 +64,10 @@ def writing(path: StrPath, *, suffix: str = TMP_SUFFIX, durable: bool = False) -
     try:
         yield tmp
         if durable:
-            fsync_path(tmp)
+            _fsync_path(tmp)
         os.replace(tmp, target)
         if durable:
-            fsync_path(target.parent)
+            _fsync_path(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

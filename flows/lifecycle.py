@@ -22,7 +22,7 @@ from callbot.orchestrate.hooks import notify_failure  # noqa: E402
 
 def _on_failure(flow_, flow_run, state) -> None:
     p = load_params(ROOT / "params.yaml").orchestrate
-    notify_failure(flow_.name, flow_run.name, state.message, p.webhook_url, p.webhook_timeout_s)
+    notify_failure(flow_.name, flow_run.name, state.message, p.webhook_timeout_s)
 
 
 @flow(

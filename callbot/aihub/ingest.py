@@ -16,6 +16,7 @@ run killed at any moment and run again ends with the same tree and the same byte
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -23,12 +24,13 @@ import os
 import shutil
 import tarfile
 import time
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from callbot.aihub.layout import pair_archives
@@ -36,8 +38,10 @@ from callbot.aihub.names import MemberRefused, decode_name, safe_relpath
 from callbot.aihub.params import IngestParams
 from callbot.aihub.parts import ERROR_BODY_MAX, Archive, PartedFile, discover
 from callbot.aihub.zipstream import (
+    LOCAL_HEADER_SIZE,
     TMP_SUFFIX,
     ArchiveRefused,
+    Directory,
     check_member,
     crc32,
     extract_member,
@@ -50,6 +54,7 @@ MANIFEST = "_manifest.jsonl"
 REJECTS = "_rejects.jsonl"
 PAIRS = "_pairs.json"
 _PROGRESS_STEP = 4 << 20
+SYNC_EVERY_S = 2.0  # how often a journal is fsynced while its archive is extracted
 log = logging.getLogger("callbot.ingest")
 
 _sink: Any = None  # a multiprocessing queue in pool workers: (bytes read) for the parent's progress bar
@@ -114,60 +119,82 @@ class _Progress:
 
 
 class _Journal:
-    """Per-archive list of finished members; lets a re-run after a crash skip what is on disk."""
+    """Per-archive list of finished members; lets a re-run after a crash skip what is on disk.
 
-    def __init__(self, path: Path, fingerprint: Any, out: Path, folder: Path) -> None:
+    Lines are pure ASCII JSON (``ensure_ascii``) split on ``\\n`` only: a name holding U+2028 or NEL
+    cannot break an entry in two. The journal is fsynced every ``SYNC_EVERY_S`` and when closed: a
+    power cut loses at most the last seconds of entries (those members are extracted again). Members
+    themselves are not fsynced one by one (that made ingest 3x slower): a resumed member must have
+    its journaled size on disk, and Linux filesystems (ext4 data=ordered, XFS) commit a file's size
+    only after its data, so a member that lost its data to a power cut is extracted again.
+    """
+
+    def __init__(self, path: Path, fingerprint: Any, out: Path, folder: Path, temps: Path) -> None:
         self.path = path
         self.done: dict[str, dict[str, Any]] = {}
         fresh = True
         raw = path.read_bytes() if path.exists() else b""
         if raw:
-            lines = raw.decode("utf-8", "replace").splitlines()
+            lines = raw.split(b"\n")
             try:
                 fresh = json.loads(lines[0]).get("fingerprint") != fingerprint
-            except (IndexError, ValueError):
+            except (IndexError, ValueError, AttributeError):
                 fresh = True
             if not fresh:
                 for line in lines[1:]:
                     try:
                         entry = json.loads(line)
-                    except ValueError:
+                        target = out / entry["path"]
+                        if target.is_file() and target.stat().st_size == entry["size"]:
+                            self.done[entry["member"]] = entry
+                    except (ValueError, KeyError, TypeError, AttributeError):
                         continue  # the line a kill cut short
-                    target = out / entry["path"]
-                    if target.is_file() and target.stat().st_size == entry["size"]:
-                        self.done[entry["member"]] = entry
         if fresh and folder.exists():
-            shutil.rmtree(folder)  # an older copy of this archive; cleared before the journal says "fresh"
-        _clear_temps(folder)
+            shutil.rmtree(folder)  # an older copy of this archive (its folder is its own alone)
+        shutil.rmtree(temps, ignore_errors=True)  # temps live outside the folder: no member is touched
+        temps.mkdir(parents=True, exist_ok=True)
         if fresh:
-            write_text(path, json.dumps({"fingerprint": fingerprint}) + "\n", suffix=TMP_SUFFIX)
-        self._fh = path.open("a", encoding="utf-8")
+            write_text(
+                path, _ascii_json({"fingerprint": fingerprint}) + "\n", suffix=TMP_SUFFIX, durable=True
+            )
+        self._fh = path.open("a", encoding="ascii")
+        self._synced = time.monotonic()
         if not fresh and not raw.endswith(b"\n"):
             self._fh.write("\n")  # end the line a kill cut short, so the next entry stands alone
 
     def add(self, entry: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        self._fh.write(_ascii_json(entry) + "\n")
         self._fh.flush()
+        if time.monotonic() - self._synced >= SYNC_EVERY_S:
+            self._sync()
+
+    def _sync(self) -> None:
+        os.fsync(self._fh.fileno())
+        self._synced = time.monotonic()
 
     def close(self) -> None:
-        self._fh.close()
+        if not self._fh.closed:
+            self._fh.flush()
+            self._sync()
+            self._fh.close()
 
 
-def _clear_temps(folder: Path) -> None:
-    if folder.is_dir():
-        for dirpath, _, filenames in os.walk(folder):
-            for name in filenames:
-                if name.endswith(TMP_SUFFIX):
-                    os.unlink(os.path.join(dirpath, name))
+def _ascii_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, sort_keys=True)
 
 
 def _plan(
     archive: Archive, names: list[tuple[str, Any]], rejects: list[dict[str, Any]]
 ) -> list[tuple[str, Any]]:
-    """Drop duplicate names: neither copy is trusted, the archive's maker must say which is right."""
+    """Drop duplicate names, and names equal under case folding (one file on a case-insensitive disk):
+    neither copy is trusted, the archive's maker must say which is right."""
     counts = Counter(name for name, _ in names)
+    folded: dict[str, set[str]] = {}
+    for name in counts:
+        folded.setdefault(name.casefold(), set()).add(name)
     keep = []
     for name, item in names:
+        twins = sorted(folded[name.casefold()] - {name})
         if counts[name] > 1:
             rejects.append(
                 _reject(
@@ -178,9 +205,32 @@ def _plan(
                     "ask the publisher which copy is right",
                 )
             )
+        elif twins:
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    name,
+                    "case_collision",
+                    f"{archive.rel}: {name!r} and {twins[0]!r} differ only in letter case (one file on "
+                    "a case-insensitive disk); neither is extracted, ask the publisher which is right",
+                )
+            )
         else:
             keep.append((name, item))
     return keep
+
+
+def _member_os_error(archive: Archive, name: str, exc: OSError) -> dict[str, Any]:
+    """A write error that concerns one member only, as that member's reject; others are re-raised."""
+    if exc.errno == errno.ENAMETOOLONG:
+        reason, what = "name_too_long", "its path is longer than the filesystem allows; shorten it"
+    elif exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
+        reason, what = "path_conflict", "it clashes with another member as file and folder; fix the archive"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason, what = "no_space", "the disk filled up while writing it; free space and run ingest again"
+    else:
+        raise exc
+    return _reject(archive.rel, name, reason, f"{archive.rel}: {name!r}: {what} ({exc.strerror})")
 
 
 @contextmanager
@@ -260,9 +310,14 @@ def _ingest_zip(
                 f"{archive.rel}: {total - directory.end:,} unexpected bytes after the end of the zip; "
                 "re-download the last part",
             )
+        _check_layout(archive, directory, params)
         named: list[tuple[str, Any]] = []
         for m in directory.members:
             try:
+                if m.damaged:
+                    raise MemberRefused(
+                        "bad_zip64_extra", f"member {m.raw_name!r}: {m.damaged}; re-create the archive"
+                    )
                 decoded = decode_name(m.raw_name, m.flags)
                 if m.is_dir:
                     safe_relpath(decoded.text)
@@ -277,11 +332,47 @@ def _ingest_zip(
             named.append((rel, (m, decoded.warning)))
         _extract_planned(
             archive, named, rejects, journal_path, out, folder, files, params,
-            lambda todo, journal: _extract_zip_members(
-                archive, f, out, folder, todo, journal, files, rejects, progress
+            lambda todo, journal, temps: _extract_zip_members(
+                archive, f, out, folder, todo, journal, temps, files, rejects, progress
             ),
         )  # fmt: skip
     return files, rejects
+
+
+def _check_layout(archive: Archive, directory: Directory, params: IngestParams) -> None:
+    """Refuse a zip whose entries share or overlap their bytes, or that expands past
+    ``ingest.max_ratio`` times its own size in total: both are bombs built to pass per-member checks
+    (300 entries pointing at one compressed block once wrote 317 MB from 29 KB)."""
+    members = [m for m in directory.members if not m.damaged]
+    declared = sum(m.size for m in members)
+    if declared > params.max_ratio * max(archive.size, 1):
+        raise ArchiveRefused(
+            "bomb",
+            f"{archive.rel}: its members declare {declared:,} bytes from a {archive.size:,}-byte archive "
+            f"(ratio {declared / max(archive.size, 1):.0f}:1 > ingest.max_ratio={params.max_ratio:g}); "
+            "refusing it",
+        )
+    previous = None
+    # each entry spans at least its local header and its compressed bytes (name and extra come on top)
+    for m in sorted(members, key=lambda m: m.header_offset):
+        if previous is not None:
+            end = previous.header_offset + LOCAL_HEADER_SIZE + previous.compressed_size
+            if m.header_offset < end:
+                raise ArchiveRefused(
+                    "overlap_bomb",
+                    f"{archive.rel}: entries {previous.raw_name!r} and {m.raw_name!r} share bytes "
+                    f"(one starts at {m.header_offset:,}, inside the other's {previous.header_offset:,}..{end:,}): "
+                    "overlapping entries are a zip bomb, refusing the archive",
+                )
+        previous = m
+    if (
+        previous is not None
+        and previous.header_offset + LOCAL_HEADER_SIZE + previous.compressed_size > directory.cd_start
+    ):
+        raise ArchiveRefused(
+            "overlap_bomb",
+            f"{archive.rel}: entry {previous.raw_name!r} runs into the central directory; refusing the archive",
+        )
 
 
 def _extract_planned(
@@ -293,7 +384,7 @@ def _extract_planned(
     folder: Path,
     files: list[dict[str, Any]],
     params: IngestParams,
-    extract: Callable[[list[tuple[str, Any]], Any], None],
+    extract: Callable[[list[tuple[str, Any]], Any, Path], None],
 ) -> None:
     """What zip and tar share once their members are named and checked: refuse an archive of only
     folders, plan the names, skip what the journal says is done, reserve disk, extract the rest."""
@@ -302,14 +393,16 @@ def _extract_planned(
             "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
         )
     named = _plan(archive, named, rejects)
-    journal = _Journal(journal_path, archive.fingerprint(), out, folder)
+    temps = journal_path.with_suffix(".tmp")  # OUT/.ingest/<key>.tmp/: no member name can land there
+    journal = _Journal(journal_path, archive.fingerprint(), out, folder, temps)
     try:
         todo = [(n, it) for n, it in named if n not in journal.done]
         files.extend(journal.done[n] for n, _ in named if n in journal.done)
         with _disk_reserved(archive, out, sum(it[0].size for _, it in todo), params):
-            extract(todo, journal)
+            extract(todo, journal, temps)
     finally:
         journal.close()
+    shutil.rmtree(temps, ignore_errors=True)
 
 
 def _extract_zip_members(
@@ -319,13 +412,14 @@ def _extract_zip_members(
     folder: Path,
     todo: list[tuple[str, Any]],
     journal: _Journal,
+    temps: Path,
     files: list[dict[str, Any]],
     rejects: list[dict[str, Any]],
     progress: _Progress,
 ) -> None:
     """Members in the order their bytes lie in the archive, so the parts are read front to back."""
     safe_dirs: set[Path] = set()  # folders already resolved inside the archive's folder
-    for name, (m, warning) in sorted(todo, key=lambda t: t[1][0].header_offset):
+    for index, (name, (m, warning)) in enumerate(sorted(todo, key=lambda t: t[1][0].header_offset)):
         dest = folder / name
         if dest.parent not in safe_dirs and not _inside(dest.parent, folder):
             rejects.append(
@@ -339,21 +433,15 @@ def _extract_zip_members(
             )
             continue
         safe_dirs.add(dest.parent)
+        tmp = temps / f"{index}.part"
         try:
-            sha, crc = extract_member(f, m, name, dest, progress)
+            sha, crc = extract_member(f, m, name, dest, tmp, progress)
         except MemberRefused as exc:
             rejects.append(_reject(archive.rel, name, exc.reason, f"{archive.rel}: {exc.message}"))
             continue
-        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
-            rejects.append(
-                _reject(
-                    archive.rel,
-                    name,
-                    "path_conflict",
-                    f"{archive.rel}: {name!r} clashes with "
-                    f"another member as file and folder ({exc.strerror}); fix the archive",
-                )
-            )
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            rejects.append(_member_os_error(archive, name, exc))
             continue
         entry = _entry(out, dest, archive, name, m.size, sha, crc)
         if warning:
@@ -414,8 +502,8 @@ def _ingest_tar(
             named.append((rel, (ti, decoded.warning)))
         _extract_planned(
             archive, named, rejects, journal_path, out, folder, files, params,
-            lambda todo, journal: _extract_tar_members(
-                archive, tf, out, folder, todo, journal, files, rejects, progress
+            lambda todo, journal, temps: _extract_tar_members(
+                archive, tf, out, folder, todo, journal, temps, files, rejects, progress
             ),
         )  # fmt: skip
     return files, rejects
@@ -428,13 +516,14 @@ def _extract_tar_members(
     folder: Path,
     todo: list[tuple[str, Any]],
     journal: _Journal,
+    temps: Path,
     files: list[dict[str, Any]],
     rejects: list[dict[str, Any]],
     progress: _Progress,
 ) -> None:
     """Tar members carry no CRC: the length is checked and the sha256 recorded for the manifest."""
     safe_dirs: set[Path] = set()  # folders already resolved inside the archive's folder
-    for name, (ti, warning) in todo:
+    for index, (name, (ti, warning)) in enumerate(todo):
         dest = folder / name
         if dest.parent not in safe_dirs and not _inside(dest.parent, folder):
             rejects.append(
@@ -447,28 +536,48 @@ def _extract_tar_members(
             )
             continue
         safe_dirs.add(dest.parent)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
-        sha, crc, size = hashlib.sha256(), 0, 0
-        src = tf.extractfile(ti)
-        assert src is not None
-        with tmp.open("wb") as fh:
-            while chunk := src.read(1 << 20):
-                sha.update(chunk)
-                crc = crc32(chunk, crc)
-                size += len(chunk)
-                fh.write(chunk)
-                progress(len(chunk))
+        tmp = temps / f"{index}.part"
+        try:
+            sha, crc, size = _copy_tar_member(tf, ti, dest, tmp, progress)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            rejects.append(_member_os_error(archive, name, exc))
+            continue
         if size != ti.size:
-            tmp.unlink()
             rejects.append(_reject(archive.rel, name, "truncated", f"{archive.rel}: {name!r} is cut short"))
             continue
-        os.replace(tmp, dest)
-        entry = _entry(out, dest, archive, name, size, sha.hexdigest(), crc)
+        entry = _entry(out, dest, archive, name, size, sha, crc)
         if warning:
             entry["name_warning"] = warning
         journal.add(entry)
         files.append(entry)
+
+
+def _copy_tar_member(
+    tf: tarfile.TarFile, ti: tarfile.TarInfo, dest: Path, tmp: Path, progress: _Progress
+) -> tuple[str, int, int]:
+    """Copy one tar member to ``dest`` through ``tmp`` (renamed only when its length is right)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sha, crc, size = hashlib.sha256(), 0, 0
+    src = tf.extractfile(ti)
+    assert src is not None
+    with tmp.open("wb") as fh:
+        while chunk := src.read(1 << 20):
+            sha.update(chunk)
+            crc = crc32(chunk, crc)
+            size += len(chunk)
+            fh.write(chunk)
+            progress(len(chunk))
+    if size != ti.size:
+        tmp.unlink()
+    else:
+        os.replace(tmp, dest)
+    return sha.hexdigest(), crc, size
+
+
+def folder_rel(archive: Archive) -> str:
+    """The archive's output folder relative to OUT: its folder in SRC, then its stem."""
+    return (PurePosixPath(archive.rel).parent / archive.stem).as_posix()
 
 
 def ingest_archive(
@@ -477,13 +586,14 @@ def ingest_archive(
     """Extract one archive into its folder; returns its record (files, rejects, refusal).
 
     Writes ``OUT/.ingest/<key>.done`` when the archive is complete; a refused archive writes no
-    record, so it is looked at again on the next run.
+    record, so it is looked at again on the next run. The folder must be this archive's alone
+    (:func:`assign_folders` refuses collisions before any archive runs).
     """
     out_dir = Path(out)
     state = out_dir / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
     key = _state_key(archive.rel)
-    folder = out_dir / Path(archive.rel).parent / archive.stem
+    folder = out_dir / folder_rel(archive)
     progress = _Progress(advance)
     record: dict[str, Any] = {"archive": archive.rel, "fingerprint": archive.fingerprint()}
     try:
@@ -494,15 +604,27 @@ def ingest_archive(
             )
         reader = _ingest_zip if archive.kind == "zip" else _ingest_tar
         files, rejects = reader(archive, out_dir, folder, params, state / f"{key}.journal", progress)
+        full = [r for r in rejects if r["reason"] == "no_space"]
+        if full:  # not complete: no record, so the next run resumes it (finished members are kept)
+            raise ArchiveRefused("no_space", f"{full[0]['message']} ({len(full)} member(s) not written)")
+        record.update(files=sorted(files, key=lambda e: e["path"]), rejects=rejects)
+        done = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        write_text(state / f"{key}.done", done, suffix=TMP_SUFFIX, durable=True)
     except ArchiveRefused as exc:
         progress.finish(archive.size)
-        return {**record, "refused": _reject(archive.rel, None, exc.reason, exc.message)}
+        return {
+            "archive": archive.rel,
+            "fingerprint": archive.fingerprint(),
+            "refused": _reject(archive.rel, None, exc.reason, exc.message),
+        }
     except OSError as exc:
         progress.finish(archive.size)
+        reason = "no_space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "io_error"
         return {
-            **record,
+            "archive": archive.rel,
+            "fingerprint": archive.fingerprint(),
             "refused": _reject(
-                archive.rel, None, "io_error", f"{archive.rel}: {exc}; check the disk and run ingest again"
+                archive.rel, None, reason, f"{archive.rel}: {exc}; check the disk and run ingest again"
             ),
         }
     except Exception as exc:  # one archive that trips a bug must not stop the others
@@ -511,11 +633,75 @@ def ingest_archive(
         message = f"{archive.rel}: unexpected {type(exc).__name__}: {exc}; please report it with this archive"
         return {**record, "refused": _reject(archive.rel, None, "internal_error", message)}
     progress.finish(archive.size)
-    record.update(files=sorted(files, key=lambda e: e["path"]), rejects=rejects)
-    done = json.dumps(record, ensure_ascii=False, sort_keys=True)
-    write_text(state / f"{key}.done", done, suffix=TMP_SUFFIX)
     (state / f"{key}.journal").unlink(missing_ok=True)
     return record
+
+
+def _folder_key(rel: str) -> str:
+    return unicodedata.normalize("NFC", rel).casefold()
+
+
+def assign_folders(
+    archives: list[Archive], rank: Callable[[Archive], int]
+) -> tuple[list[Archive], list[dict[str, Any]]]:
+    """Keep archives whose output folder is theirs alone; refuse the others before any is extracted.
+
+    Refused: an empty or dot stem (``.zip`` would make the folder its parent), a folder named like
+    ingest's own files, and a folder equal (after NFC and case folding) to, inside or around another
+    archive's (``X.zip`` beside ``X.tar``; ``a.zip`` beside a folder ``a/`` of archives). Of colliding
+    archives the one of lowest ``rank`` is kept (0: its record matches it, 1: it was started before),
+    then the first by path; nothing on disk is removed for a refused one.
+    """
+    reserved = {_folder_key(n) for n in (STATE_DIR, MANIFEST, REJECTS, PAIRS)}
+    claimed: dict[str, str] = {}  # folder key -> archive
+    around: dict[str, str] = {}  # every parent of a claimed folder -> the archive below it
+    keep: list[Archive] = []
+    rejects: list[dict[str, Any]] = []
+    for archive in sorted(archives, key=lambda a: (rank(a), a.rel)):
+        rel = folder_rel(archive)
+        key = _folder_key(rel)
+        parts = PurePosixPath(key).parts
+        if archive.stem.strip() in ("", ".", ".."):
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    None,
+                    "bad_archive_name",
+                    f"{archive.rel}: the name has no stem to name its output folder; rename the archive",
+                )
+            )
+            continue
+        if parts[0] in reserved:
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    None,
+                    "bad_archive_name",
+                    f"{archive.rel}: its output folder {rel!r} is a name ingest keeps for itself; rename the archive",
+                )
+            )
+            continue
+        ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        other = (
+            claimed.get(key) or next((claimed[a] for a in ancestors if a in claimed), None) or around.get(key)
+        )
+        if other is not None:
+            rejects.append(
+                _reject(
+                    archive.rel,
+                    None,
+                    "folder_collision",
+                    f"{archive.rel}: its output folder {rel!r} is the same as, inside or around that of "
+                    f"{other} (names compared after NFC and case folding); rename one of them",
+                )
+            )
+            continue
+        claimed[key] = archive.rel
+        for a in ancestors:
+            around.setdefault(a, archive.rel)
+        keep.append(archive)
+    keep.sort(key=lambda a: a.rel)
+    return keep, rejects
 
 
 def _init_worker(queue: Any, reserved: Any) -> None:
@@ -548,6 +734,7 @@ def _run_all(pending: list[Archive], out: Path, params: IngestParams) -> list[di
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("fork")
     sink = ctx.Queue()
@@ -555,21 +742,53 @@ def _run_all(pending: list[Archive], out: Path, params: IngestParams) -> list[di
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=(sink, reserved)
     ) as pool:
-        futures = {
-            pool.submit(ingest_archive, a, str(out), params) for a in sorted(pending, key=lambda a: -a.size)
+        submitted = {
+            pool.submit(ingest_archive, a, str(out), params): a
+            for a in sorted(pending, key=lambda a: -a.size)
         }
+        futures = set(submitted)
+        broken: list[Archive] = []
         with progress(transfer=True) as bar:
             task = bar.add_task("ingest", total=total)
             while futures:
                 finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
-                results.extend(f.result() for f in finished)
+                for future in finished:
+                    try:
+                        results.append(future.result())
+                    except BrokenProcessPool:
+                        broken.append(submitted[future])
                 while True:
                     try:
                         bar.advance(task, sink.get_nowait())
                     except queue_mod.Empty:
                         break
     sink.close()
+    # a worker killed (out of memory, by the OOM killer) breaks the pool and every archive it still
+    # held: each of those runs again alone, so only the archive that kills its worker is refused
+    for archive in sorted(broken, key=lambda a: a.rel):
+        results.append(_run_alone(archive, out, params, ctx))
     return results
+
+
+def _run_alone(archive: Archive, out: Path, params: IngestParams, ctx: Any) -> dict[str, Any]:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(None, None)) as pool:
+            return pool.submit(ingest_archive, archive, str(out), params).result()
+    except BrokenProcessPool:
+        return {
+            "archive": archive.rel,
+            "fingerprint": archive.fingerprint(),
+            "refused": _reject(
+                archive.rel,
+                None,
+                "worker_killed",
+                f"{archive.rel}: the process extracting it was killed (out of memory?); finished members "
+                "are kept, run ingest again with fewer ingest.workers or more memory",
+            ),
+        }
 
 
 def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = False) -> IngestReport:
@@ -597,7 +816,15 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     state.mkdir(exist_ok=True)
     records: dict[str, dict[str, Any]] = {}
     pending: list[Archive] = []
-    for archive in found.archives:
+
+    def rank(archive: Archive) -> int:  # who keeps a contested folder: what is already there first
+        if _load_done(state, archive) is not None:
+            return 0
+        key = _state_key(archive.rel)
+        return 1 if (state / f"{key}.done").exists() or (state / f"{key}.journal").exists() else 2
+
+    archives, folder_rejects = assign_folders(found.archives, rank)
+    for archive in archives:
         done = _load_done(state, archive)
         if done is None:
             pending.append(archive)
@@ -609,7 +836,7 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     report.skipped = len(records)
     for record in _run_all(pending, out, params) if pending else []:
         records[record["archive"]] = record
-    rejects = [_reject(r.archive, None, r.reason, r.message) for r in found.rejects]
+    rejects = [_reject(r.archive, None, r.reason, r.message) for r in found.rejects] + folder_rejects
     manifest: list[dict[str, Any]] = []
     for rel in sorted(records):
         record = records[rel]
@@ -621,11 +848,20 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         rejects.extend(record["rejects"])
     manifest.sort(key=lambda e: e["path"])
     rejects.sort(key=lambda r: (r["archive"], r["member"] or "", r["reason"]))
-    write_text(out / MANIFEST, _jsonl(manifest), suffix=TMP_SUFFIX)
-    write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX)
     report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
     pairs = json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-    write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX)
+    try:
+        write_text(out / MANIFEST, _jsonl(manifest), suffix=TMP_SUFFIX, durable=True)
+        write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX, durable=True)
+        write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX, durable=True)
+    except OSError as exc:  # the previous manifest stays whole (temp + rename); the records are kept
+        report.fatal = True
+        report.summary = summary(
+            "ingest",
+            f"FAILED: cannot write {out / MANIFEST} ({exc.strerror}); free disk space and run ingest "
+            "again (finished archives are not extracted again)",
+        )
+        return report
     report.files = len(manifest)
     report.name_warnings = [f"{e['path']}: {e['name_warning']}" for e in manifest if "name_warning" in e]
     for warning in report.name_warnings:

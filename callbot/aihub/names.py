@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 UTF8_FLAG = 0x800
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Cc (C0/C1 controls, NEL U+0085), Cf (bidi overrides such as U+202E, zero-width marks, BOM),
+# Zl/Zp (U+2028, U+2029), Co (private use): invisible or line-breaking in a name, never in a real one
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co"})
 
 
 class MemberRefused(Exception):
@@ -62,8 +64,13 @@ def safe_relpath(name: str) -> str:
 
     Backslashes count as separators (Windows tools write them), so ``..\\x`` is caught too.
     """
-    if _CONTROL.search(name):
-        raise MemberRefused("bad_name", f"name {name!r} contains control characters; refusing it")
+    bad = next((c for c in name if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
+    if bad is not None:
+        raise MemberRefused(
+            "control_char",
+            f"name {name!r} contains the invisible or control character U+{ord(bad):04X} "
+            f"({unicodedata.name(bad, unicodedata.category(bad))}); refusing it, rename it in the archive",
+        )
     unified = name.replace("\\", "/")
     if unified.startswith("/"):
         raise MemberRefused("absolute_path", f"member {name!r} has an absolute path; refusing to write it")

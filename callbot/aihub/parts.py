@@ -10,6 +10,7 @@ ever written to disk.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import io
 import os
 import re
@@ -30,6 +31,7 @@ class Part:
     offset: int
     size: int
     mtime_ns: int
+    sample: str = ""  # sha256 of the first and last MiB: a re-download with the same size and mtime differs
 
 
 @dataclass
@@ -46,8 +48,9 @@ class Archive:
         return sum(p.size for p in self.parts)
 
     def fingerprint(self) -> list[list[object]]:
-        """Names, sizes and mtimes of the parts: a re-run skips the archive while this is unchanged."""
-        return [[p.path.name, p.offset, p.size, p.mtime_ns] for p in self.parts]
+        """Names, sizes, mtimes and head/tail hashes of the parts: a re-run skips the archive while this
+        is unchanged. A part re-downloaded with the same size and server mtime still differs here."""
+        return [[p.path.name, p.offset, p.size, p.mtime_ns, p.sample] for p in self.parts]
 
 
 @dataclass
@@ -87,9 +90,25 @@ def _kind(name: str) -> str | None:
     return None
 
 
+SAMPLE_BYTES = 1 << 20
+
+
+def _sample(path: Path, size: int) -> str:
+    """sha256 of the first and the last MiB (the whole file when it is under 2 MiB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        digest.update(handle.read(SAMPLE_BYTES))
+        if size > SAMPLE_BYTES:
+            handle.seek(max(SAMPLE_BYTES, size - SAMPLE_BYTES))
+            digest.update(handle.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
 def _part(path: Path, offset: int) -> Part:
     st = path.stat()
-    return Part(path=path, offset=offset, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return Part(
+        path=path, offset=offset, size=st.st_size, mtime_ns=st.st_mtime_ns, sample=_sample(path, st.st_size)
+    )
 
 
 def check_contiguity(rel: str, parts: list[Part]) -> DiscoveryReject | None:

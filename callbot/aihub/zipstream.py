@@ -10,6 +10,7 @@ same pass. The file is renamed into place only when the CRC and the size match t
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import struct
@@ -65,6 +66,7 @@ class Member:
     header_offset: int
     external_attr: int
     create_system: int
+    damaged: str = ""  # why the entry cannot be trusted (a ZIP64 field shorter than it claims); "" if fine
 
     @property
     def is_dir(self) -> bool:
@@ -79,6 +81,7 @@ class Member:
 class Directory:
     members: list[Member]
     end: int  # where the end records finish: the archive's true length
+    cd_start: int = 0  # where the central directory begins: every member's bytes lie before it
 
 
 def read_directory(f: BinaryIO, total: int, label: str) -> Directory:
@@ -133,28 +136,57 @@ def read_directory(f: BinaryIO, total: int, label: str) -> Directory:
             f"{label}: the central directory claims {-shift:,} more bytes than the archive holds; "
             "bytes are missing, re-download it",
         )
+    # streamed through a bounded buffer: a forged size cannot make one read as large as the archive
     f.seek(cd_offset + shift)
-    blob = f.read(cd_size)
-    if len(blob) != cd_size:
-        raise ArchiveRefused(
-            "truncated", f"{label}: the central directory is cut short; re-download the archive"
-        )
+    reader = io.BufferedReader(f, CHUNK)  # type: ignore[arg-type]
+    try:
+        members = _read_entries(reader, count, cd_size, shift, label)
+    finally:
+        reader.detach()  # the buffer must not close the archive when it is collected
+    return Directory(members, end, cd_offset + shift)
+
+
+def _read_entries(
+    reader: io.BufferedReader, count: int, cd_size: int, shift: int, label: str
+) -> list[Member]:
     members: list[Member] = []
-    pos = 0
+    left = cd_size
     for _ in range(count):
-        if blob[pos : pos + 4] != CDIR_SIG:
+        head = reader.read(_CDIR.size) if left >= _CDIR.size else b""
+        if len(head) < 4 or head[:4] != CDIR_SIG:
+            if len(head) < _CDIR.size and left >= _CDIR.size:
+                raise ArchiveRefused(
+                    "truncated", f"{label}: the central directory is cut short; re-download the archive"
+                )
             raise ArchiveRefused("bad_zip", f"{label}: central directory entry {len(members) + 1} is damaged")
         (_, made, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, xattr, offset) = (
-            _CDIR.unpack_from(blob, pos)
+            _CDIR.unpack(head)
         )
-        pos += _CDIR.size
-        raw_name = blob[pos : pos + nlen]
-        extra = blob[pos + nlen : pos + nlen + xlen]
-        pos += nlen + xlen + clen
+        tail = reader.read(nlen + xlen + clen)
+        left -= _CDIR.size + nlen + xlen + clen
+        if len(tail) < nlen + xlen + clen:
+            raise ArchiveRefused(
+                "truncated", f"{label}: the central directory is cut short; re-download the archive"
+            )
+        if left < 0:
+            raise ArchiveRefused(
+                "bad_zip",
+                f"{label}: central directory entry {len(members) + 1} runs past the directory's end",
+            )
+        raw_name = tail[:nlen]
+        extra = tail[nlen : nlen + xlen]
+        damaged = ""
         if 0xFFFFFFFF in (usize, csize, offset):
-            usize, csize, offset = _zip64_sizes(extra, usize, csize, offset, label, raw_name)
-        members.append(Member(raw_name, flags, method, crc, csize, usize, offset + shift, xattr, made >> 8))
-    return Directory(members, end)
+            try:
+                usize, csize, offset = _zip64_sizes(extra, usize, csize, offset, label, raw_name)
+            except struct.error:
+                damaged = "its ZIP64 extra field claims more bytes than it holds"
+            except ArchiveRefused:
+                damaged = "its sizes need a ZIP64 extra field that is missing"
+        members.append(
+            Member(raw_name, flags, method, crc, csize, usize, offset + shift, xattr, made >> 8, damaged)
+        )
+    return members
 
 
 def _zip64_sizes(
@@ -204,6 +236,9 @@ def check_member(m: Member, name: str, max_ratio: float, max_bytes: int) -> None
         )
 
 
+LOCAL_HEADER_SIZE = _LOCAL.size
+
+
 def data_offset(f: BinaryIO, m: Member, name: str) -> int:
     """Where the member's compressed bytes start (after its local header)."""
     f.seek(m.header_offset)
@@ -235,21 +270,40 @@ def _write_all(fd: int, piece: bytes | memoryview) -> None:
 
 
 def extract_member(
-    f: BinaryIO, m: Member, name: str, dest: Path, on_bytes: Callable[[int], None] | None = None
+    f: BinaryIO,
+    m: Member,
+    name: str,
+    dest: Path,
+    tmp: Path,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> tuple[str, int]:
-    """Stream one member into ``dest`` (temp file + rename); returns (sha256 hex, crc32).
+    """Stream one member into ``dest`` through the temp file ``tmp``; returns (sha256 hex, crc32).
 
     CRC-32, sha256 and the output length are computed while writing, so a damaged byte or a lying
-    size header is caught without reading the data twice. On any failure the temp file is removed
-    and the existing ``dest`` (if any) is left untouched.
+    size header is caught without reading the data twice. Inflated data is written CHUNK by CHUNK as
+    it comes out: one compressed read that expands a thousandfold never sits in memory whole. On any
+    failure the temp file is removed and the existing ``dest`` (if any) is left untouched.
     """
     start = data_offset(f, m, name)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}{TMP_SUFFIX}")
     sha = hashlib.sha256()
     crc = 0
     written = 0
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+    def emit(piece: bytes | memoryview) -> None:
+        nonlocal crc, written
+        written += len(piece)
+        if written > m.size:
+            raise MemberRefused(
+                "size_mismatch",
+                f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
+                "archive); refusing it",
+            )
+        crc = crc32(piece, crc)
+        sha.update(piece)
+        _write_all(fd, piece)
+
     try:
         f.seek(start)
         remaining = m.compressed_size
@@ -263,34 +317,16 @@ def extract_member(
             if on_bytes:
                 on_bytes(got)
             if inflater is None:
-                pieces: list[bytes | memoryview] = [view[:got]]
-            else:
-                pieces, pending = [], 0
-                data: bytes = inflater.decompress(view[:got], CHUNK)
-                while True:
-                    pieces.append(data)
-                    pending += len(data)
-                    if written + pending > m.size or not inflater.unconsumed_tail:
-                        break
-                    data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
-            for piece in pieces:
-                written += len(piece)
-                if written > m.size:
-                    raise MemberRefused(
-                        "size_mismatch",
-                        f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
-                        "archive); refusing it",
-                    )
-                crc = crc32(piece, crc)
-                sha.update(piece)
-                _write_all(fd, piece)
-        if inflater is not None:
-            tail = inflater.flush()
-            if tail:
-                written += len(tail)
-                crc = crc32(tail, crc)
-                sha.update(tail)
-                _write_all(fd, tail)
+                emit(view[:got])
+                continue
+            data: bytes = inflater.decompress(view[:got], CHUNK)
+            while True:
+                emit(data)  # raises as soon as the output passes the declared size
+                if not inflater.unconsumed_tail:
+                    break
+                data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
+        if inflater is not None and (tail := inflater.flush()):  # all input is in: at most a few bytes
+            emit(tail)
         if written != m.size:
             raise MemberRefused(
                 "size_mismatch",

@@ -114,6 +114,7 @@ class EvaluateParams(Section):
 
 class LLMParams(Section):
     prepared: str
+    allow_failed_gate: bool  # train even when gate.json says the validation gate failed
     version_file: str  # versions/dataset.json: the dataset version models are labelled with
     out: str
     report: str

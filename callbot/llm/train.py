@@ -53,7 +53,7 @@ class CandidateRun:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-def load_llm_dataset(prepared: Path) -> DatasetDict:
+def load_llm_dataset(prepared: Path, allow_failed_gate: bool = False) -> DatasetDict:
     """The prepared ``llm`` DatasetDict, or an error that says which stage to run."""
     from datasets import load_from_disk
 
@@ -67,29 +67,18 @@ def load_llm_dataset(prepared: Path) -> DatasetDict:
     columns = {"id", "task", "messages", "reference"} - set(dd["train"].column_names)
     if columns:
         raise ValueError(f"{path}: column(s) {', '.join(sorted(columns))} missing; rerun `callbot prepare`")
-    excluded = gate_excluded(Path(prepared))
+    excluded = gate_excluded(Path(prepared), allow_failed_gate)
     if excluded:  # rows are "<task>:<answer utterance_id>"
         dd = dd.filter(lambda row: row["id"].split(":", 1)[-1] not in excluded)
     return dd
 
 
-def gate_excluded(prepared: Path) -> set[str]:
-    """Utterance ids the validation gate set aside (``gate.json`` ``excluded``); training skips them."""
-    path = prepared / "gate.json"
-    if not path.is_file():
-        return set()
-    try:
-        data = json.loads(path.read_text("utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); rerun `callbot validate`") from None
-    entries = data.get("excluded", []) if isinstance(data, dict) else []
-    ids = {
-        e if isinstance(e, str) else str(e.get("utterance_id", ""))
-        for e in entries
-        if isinstance(e, str | dict)
-    }
-    ids.discard("")
-    return ids
+def gate_excluded(prepared: Path, allow_failed_gate: bool = False) -> set[str]:
+    """Utterance ids the validation gate set aside (``gate.json`` ``excluded``); training skips them.
+    A failed gate is refused (ValueError) unless ``llm.allow_failed_gate``."""
+    from callbot.quality.verdict import gate_exclusions
+
+    return gate_exclusions(prepared, allow_failed=allow_failed_gate, override="llm.allow_failed_gate")
 
 
 def dataset_version(prepared: Path, version_file: Path) -> str:
@@ -486,7 +475,7 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     names = [c.name for c in params.candidates]
     if len(set(names)) != len(names):
         raise ValueError(f"params.yaml llm.candidates: names must be unique, got {names}")
-    dd = load_llm_dataset(prepared)
+    dd = load_llm_dataset(prepared, params.allow_failed_gate)
     version = dataset_version(prepared, Path(params.version_file))
     tokenizer_dir = None
     if any(c.base == BUILD_TINY for c in params.candidates):

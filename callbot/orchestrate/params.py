@@ -10,8 +10,7 @@ class OrchestrateParams(Section):
     nightly_cron: str  # ingest + validate of newly arrived archives
     weekly_cron: str  # the full retrain, sample/ingest to bento
     work_pool: str  # a Prefect process work pool
-    webhook_url: str  # POSTed a JSON message when a run fails; "" = log only
-    webhook_timeout_s: float
+    webhook_timeout_s: float  # the URL itself is a secret: env CALLBOT_WEBHOOK_URL
     version_file: str  # the dataset's semantic version history, kept in git
     push: bool  # `dvc push` after versioning (the default remote is local)
     task_runner: str  # thread | dask

@@ -17,6 +17,9 @@ import numpy as np
 
 __all__ = ["WavError", "WavInfo", "read_wav_info"]
 
+_FMT_READ = 64  # bytes of a ``fmt `` chunk worth reading (WAVE_FORMAT_EXTENSIBLE ends at 40)
+_MAX_BLOCK_SAMPLES = 1 << 20  # samples per read whatever the header's channel count (2 MiB of int16)
+
 
 class WavError(ValueError):
     """The file is not a PCM WAV prepare can read; the message says what is wrong."""
@@ -46,7 +49,9 @@ def _find_chunks(handle, path: Path) -> tuple[tuple[int, int, int, int], int, in
             break
         cid, size = head[:4], struct.unpack("<I", head[4:])[0]
         if cid == b"fmt ":
-            body = handle.read(size)
+            # the fields prepare reads end at byte 26; a huge declared size is skipped, never read
+            body = handle.read(min(size, _FMT_READ))
+            handle.seek(size - len(body), 1)
             if len(body) < 16:
                 raise WavError(f"{path}: fmt chunk too short ({len(body)} bytes)")
             tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
@@ -87,7 +92,8 @@ def read_wav_info(path: Path, chunk_frames: int) -> WavInfo:
         peak = 0
         clipped = 0
         remaining = frames * channels
-        block = max(1, chunk_frames) * channels
+        # the block is counted in samples, so 65,535 declared channels cannot make one read the whole chunk
+        block = min(max(1, chunk_frames) * channels, _MAX_BLOCK_SAMPLES)
         while remaining > 0:
             count = min(block, remaining)
             samples = np.fromfile(handle, dtype="<i2", count=count)

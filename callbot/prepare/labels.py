@@ -52,6 +52,15 @@ def read_label(path: Path) -> Any:
             "unparsable_json",
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); fix or re-download it",
         ) from None
+    except RecursionError:
+        raise LabelError(
+            "label_too_deep",
+            f"{path}: JSON nested deeper than Python's recursion limit; not an AI-Hub label, re-download it",
+        ) from None
+    except ValueError as exc:  # e.g. an integer over sys.get_int_max_str_digits() (4,300 digits)
+        raise LabelError(
+            "label_bad_number", f"{path}: a number in the JSON cannot be read ({exc}); fix or re-download it"
+        ) from None
 
 
 _FOLD = re.compile(r"[\s_\-./&]+")

@@ -72,6 +72,9 @@ def read_manifest(path: Path) -> list[str]:
     return paths
 
 
+NO_LABEL_DURATION_GAP_MS = 1e12  # the gap given to audio whose label has no usable duration
+
+
 def records_frame(records: pd.DataFrame) -> pd.DataFrame:
     """records.parquet plus the per-row figures the labels and audio suites judge."""
     frame = records.reset_index(drop=True)
@@ -80,7 +83,12 @@ def records_frame(records: pd.DataFrame) -> pd.DataFrame:
     frame["word_count_gap"] = (frame["word_count"].astype("float64") - eojeols.astype("float64")).abs()
     frame["text_chars"] = frame["text_raw"].str.len().astype("float64")
     frame["summary_chars"] = frame["summary"].str.len().astype("float64")
-    frame["duration_gap_ms"] = (frame["duration_actual_ms"] - frame["duration_ms"]).abs()
+    gap = (frame["duration_actual_ms"] - frame["duration_ms"]).abs()
+    # GE skips nulls, so audio whose label duration is null, NaN or infinite would pass unchecked: its
+    # gap is set past any tolerance instead (audio without a label duration cannot be vouched for)
+    label_ms = frame["duration_ms"].astype("float64")
+    unusable = frame["duration_actual_ms"].notna() & (label_ms.isna() | label_ms.abs().eq(float("inf")))
+    frame["duration_gap_ms"] = gap.mask(unusable, NO_LABEL_DURATION_GAP_MS)
     return frame
 
 

@@ -179,12 +179,43 @@ def _storable(value: Any) -> Any:
     return value
 
 
+def content_digest(sources: list[Path], flat: bool) -> str:
+    """sha256 of what :func:`_store` would copy: each file's stored path and bytes, in sorted order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for source in sources:
+        prefix = Path() if flat and source.is_dir() else Path(source.name)
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for path in files:
+            rel = (prefix / path.relative_to(source)).as_posix() if source.is_dir() else source.name
+            digest.update(rel.encode("utf-8") + b"\0")
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _store(
     name: str, sources: list[Path], labels: dict[str, str], metadata: dict[str, Any], flat: bool
 ) -> str:
-    """Copy ``sources`` into a new stored model ``name``; returns its tag."""
+    """Copy ``sources`` into a new stored model ``name``; returns its tag.
+
+    A stored ``name`` with the same content (label ``content_sha256``) is reused instead: a retried
+    package stage must not add a multi-GB copy of an unchanged model on every attempt.
+    """
     import bentoml
 
+    content = content_digest(sources, flat)[:32]  # a label value holds at most 63 characters
+    try:
+        stored_models = bentoml.models.list(name)
+    except bentoml.exceptions.NotFound:  # the first model of this name
+        stored_models = []
+    for stored in stored_models:
+        if stored.info.labels.get("content_sha256") == content:
+            return str(stored.tag)
+    labels = {**labels, "content_sha256": content}
     with bentoml.models.create(name, labels=labels, metadata=_storable(metadata)) as model:
         target = Path(model.path)
         for source in sources:
@@ -199,7 +230,6 @@ def _store(
 
 def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, root: Path) -> dict[str, str]:
     """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag."""
-    import bentoml
 
     from callbot.tts.bundle import BundleError, write_bundle
 
@@ -238,16 +268,20 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
             flat=True,
         ),
     }  # fmt: skip
-    with bentoml.models.create(
-        TTS_MODEL,
-        labels={**common, "role": "tts", "engine": tts.engine, "sample_rate": str(tts.sample_rate)},
-        metadata={"tts": tts.model_dump(), "serve": serve.model_dump()},
-    ) as voice:
+    with tempfile.TemporaryDirectory(prefix="callbot-voice-") as tmp:
+        voice = Path(tmp) / "voice"
+        voice.mkdir()
         try:
-            write_bundle(Path(voice.path), tts, serve)
+            write_bundle(voice, tts, serve)
         except BundleError as exc:
             raise PackageError(str(exc)) from None
-    tags[TTS_MODEL] = str(voice.tag)
+        tags[TTS_MODEL] = _store(
+            TTS_MODEL,
+            [voice],
+            {**common, "role": "tts", "engine": tts.engine, "sample_rate": str(tts.sample_rate)},
+            {"tts": tts.model_dump(), "serve": serve.model_dump()},
+            flat=True,
+        )
     shutil.rmtree(calibration.parent, ignore_errors=True)
     return tags
 

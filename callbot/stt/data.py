@@ -6,7 +6,6 @@ torchcodec, which is not installable here, so soundfile reads the WAVs directly.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,27 +55,20 @@ def read_audio(path: str | Path, data: bytes | None = None) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def excluded_ids(prepared: Path) -> set[str]:
-    """Utterances the validation gate set aside (``gate.json``), if the gate wrote any."""
-    for name in ("gate.json", "quarantine_gate.json"):
-        path = prepared / name
-        if not path.is_file():
-            continue
-        try:
-            data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-        except json.JSONDecodeError as exc:
-            raise STTDataError(f"{path}: not valid JSON ({exc}); re-run `callbot validate`") from None
-        ids: set[str] = set()
-        for key in ("excluded", "quarantined", "exclude", "utterance_ids", "excluded_utterance_ids"):
-            value = data.get(key) if isinstance(data, dict) else None
-            if isinstance(value, list):
-                ids.update(v if isinstance(v, str) else v.get("utterance_id", "") for v in value)
-        ids.discard("")
-        return ids
-    return set()
+def excluded_ids(prepared: Path, allow_failed_gate: bool = False) -> set[str]:
+    """Utterances the validation gate set aside (``gate.json``); refuses a failed gate unless
+    ``stt.allow_failed_gate``."""
+    from callbot.quality.verdict import GateFailedError, gate_exclusions
+
+    try:
+        return gate_exclusions(prepared, allow_failed=allow_failed_gate, override="stt.allow_failed_gate")
+    except GateFailedError as exc:
+        raise STTDataError(str(exc)) from None
 
 
-def load_split(prepared: Path, split: str, limit: int = 0) -> tuple[list[Utterance], int]:
+def load_split(
+    prepared: Path, split: str, limit: int = 0, *, allow_failed_gate: bool = False
+) -> tuple[list[Utterance], int]:
     """Rows of one split (``limit`` > 0 keeps the first ``limit``) and how many the gate excluded."""
     from datasets import load_from_disk
 
@@ -94,7 +86,7 @@ def load_split(prepared: Path, split: str, limit: int = 0) -> tuple[list[Utteran
     )
     if missing:
         raise STTDataError(f"{root}/{split}: missing columns {sorted(missing)}; re-run `callbot prepare`")
-    excluded = excluded_ids(prepared)
+    excluded = excluded_ids(prepared, allow_failed_gate)
     rows: list[Utterance] = []
     skipped = 0
     for row in table:

@@ -89,6 +89,7 @@ class STTParams(Section):
     augment: AugmentParams
     save_steps: int
     logging_steps: int
+    allow_failed_gate: bool  # train even when gate.json says the validation gate failed
     # evaluation and gates
     eval_batch_size: int
     max_eval_utterances: int  # 0 = the whole test split

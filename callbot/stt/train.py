@@ -203,7 +203,7 @@ def train_stt(
         )
     processor.tokenizer.set_prefix_tokens(language="ko", task="transcribe")
 
-    utterances, gated = load_split(prepared, "train")
+    utterances, gated = load_split(prepared, "train", allow_failed_gate=params.allow_failed_gate)
     if not utterances:
         raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
     recombining = params.augment.recombine > 0

@@ -172,6 +172,17 @@ def test_a_swap_killed_at_either_rename_leaves_a_whole_tree(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
 
 
+def test_a_call_after_a_kill_between_the_renames_never_deletes_the_only_copy(tmp_path: Path) -> None:
+    """The old tree waits alone at ``.name.old``; the next call fails (its build is missing): the old
+    tree must be back at the target, not deleted as a leftover."""
+    final, aside = tmp_path / "model", _make_tree(tmp_path / ".model.old", OLD)
+    with pytest.raises(FileNotFoundError):
+        replace_dir(tmp_path / ".model.build-that-died", final)
+    assert _tree(final) == OLD and not aside.exists()
+    replace_dir(_make_tree(tmp_path / ".model.build", NEW), final)
+    assert _tree(final) == NEW and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def test_a_failed_cleanup_after_the_swap_keeps_the_new_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

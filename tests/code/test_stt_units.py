@@ -244,6 +244,20 @@ def test_load_split_honours_the_validation_gate(tmp_path: Path) -> None:
     assert audio.dtype == np.float32 and len(audio) == SAMPLE_RATE // 2
 
 
+def test_load_split_refuses_a_failed_gate_unless_overridden(tmp_path: Path) -> None:
+    import json
+
+    from callbot.stt.data import STTDataError, load_split
+
+    prepared = _prepared_with_two_rows(tmp_path)
+    gate = {"passed": False, "reasons": ["audio.not_silent failed"], "excluded": [{"utterance_id": "u1"}]}
+    (prepared / "gate.json").write_text(json.dumps(gate), encoding="utf-8")
+    with pytest.raises(STTDataError, match=r"gate FAILED \(audio.not_silent failed\).*stt.allow_failed_gate"):
+        load_split(prepared, "train")
+    rows, excluded = load_split(prepared, "train", allow_failed_gate=True)
+    assert [r.utterance_id for r in rows] == ["u0"] and excluded == 1
+
+
 def test_cli_evaluate_without_a_model_says_what_to_run(tmp_path: Path, repo: Path) -> None:
     from typer.testing import CliRunner
 

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from zipcraft import S_IFIFO, S_IFLNK, Entry, raw_zip, write_parts
+from zipcraft import S_IFIFO, S_IFLNK, Entry, raw_zip, sparse_stored_zip, write_parts
 
 from callbot.aihub.ingest import run_ingest
 from callbot.aihub.params import IngestParams
@@ -448,13 +448,10 @@ def test_undecodable_name(tree) -> None:
 
 
 def test_not_enough_disk(tree) -> None:
-    """The big archive declares 3 GB (its bytes are never read); the params limit leaves room for 1 GB."""
+    """The big archive holds 3 GB (sparse: its bytes are never read); the params limit leaves room for 1 GB."""
     src, out, members = tree
     out.mkdir()
-    blob = bytearray(raw_zip([Entry(b"huge.wav", b"")]))
-    cd = blob.index(b"PK\x01\x02")
-    blob[cd + 20 : cd + 28] = (3 << 30).to_bytes(4, "little") * 2  # compressed and uncompressed sizes
-    _hostile(src, "TS_huge.zip", bytes(blob))
+    sparse_stored_zip(src / TRAIN / "01.원천데이터" / "TS_huge.zip", b"huge.wav", 3 << 30)
     free = shutil.disk_usage(out).free
     ingest(src, out, min_free_bytes=free - (1 << 30))
     [reject] = rejects(out)

@@ -198,6 +198,10 @@ def test_each_bad_input_is_quarantined_with_its_reason(tmp_path: Path, params) -
     add_interview(raw, "SM", "MALE", "NEW", 7, label=empty)
     add_interview(raw, "SM", "MALE", "NEW", 8, split_folder="Validation")
     add_interview(raw, "SM", "MALE", "NEW", 8, split_folder="Training_221115_add")  # same utterances again
+    add_interview(raw, "SM", "MALE", "NEW", 9, label_bytes=b"[" * 100_000 + b"]" * 100_000)  # RecursionError
+    add_interview(
+        raw, "SM", "MALE", "NEW", 10, label_bytes=b'{"version": ' + b"7" * 4_301 + b"}"
+    )  # ValueError
 
     report = run_prepare(raw, out, params.prepare)
     entries = _reasons(out)
@@ -211,6 +215,8 @@ def test_each_bad_input_is_quarantined_with_its_reason(tmp_path: Path, params) -
         "bad_audio",
         "empty_text",
         "duplicate_utterance",
+        "label_too_deep",
+        "label_bad_number",
     }
     by_reason = {r: [e for e in entries if e["reason"] == r] for r in reasons}
     assert by_reason["unparsable_json"][0]["source"].endswith(broken.name)
@@ -225,6 +231,8 @@ def test_each_bad_input_is_quarantined_with_its_reason(tmp_path: Path, params) -
     assert [e["utterance"] for e in by_reason["bad_audio"]] == ["ckmk_q_sm_m_n_000006"]
     assert [e["utterance"] for e in by_reason["empty_text"]] == ["ckmk_q_sm_m_n_000007"]
     assert len(by_reason["duplicate_utterance"]) == 2
+    assert [Path(e["source"]).name for e in by_reason["label_too_deep"]] == ["ckmk_d_sm_m_n_000009.json"]
+    assert [Path(e["source"]).name for e in by_reason["label_bad_number"]] == ["ckmk_d_sm_m_n_000010.json"]
     # the good inputs are all there, and the accounting adds up
     ids = {r["utterance_id"] for r in pq.read_table(out / "records.parquet").to_pylist()}
     assert {

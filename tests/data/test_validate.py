@@ -155,6 +155,10 @@ def _mutate(
     i = next(rows)
     df.loc[i, "duration_actual_ms"] = df.loc[i, "duration_ms"] + 2000
     expect["audio.duration_matches_label:duration_gap_ms"] = [df.loc[i, "utterance_id"]]
+    for missing in (None, float("nan")):  # GE skips nulls: a label without a duration must still fail
+        i = next(rows)
+        df.loc[i, "duration_ms"] = missing
+        expect["audio.duration_matches_label:duration_gap_ms"].append(df.loc[i, "utterance_id"])
     hit("audio.not_silent:rms", "rms", 0.0)
     hit("audio.not_clipped:clipped_ratio", "clipped_ratio", 0.2)
     i = next(rows)

@@ -105,3 +105,20 @@ def write_parts(path: Path, data: bytes, part_size: int) -> list[Path]:
         part.write_bytes(data[offset : offset + part_size])
         parts.append(part)
     return parts
+
+
+def sparse_stored_zip(path: Path, name: bytes, size: int) -> None:
+    """A zip of one STORED member of ``size`` zero bytes, written as a sparse file (no disk used):
+    a genuine big archive for the disk-space checks, which no ratio or overlap check refuses."""
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x800, 0, 0, 0x21, 0, size, size, len(name), 0)
+    central = struct.pack(
+        "<4s6H3L5H2L", b"PK\x01\x02", (3 << 8) | 20, 20, 0x800, 0, 0, 0x21, 0, size, size, len(name),
+        0, 0, 0, 0, (S_IFREG | 0o644) << 16, 0,
+    ) + name  # fmt: skip
+    cd_offset = len(local) + len(name) + size
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), cd_offset, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write(local + name)
+        fh.seek(cd_offset)
+        fh.write(central + end)

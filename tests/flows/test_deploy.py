@@ -45,7 +45,8 @@ def test_deployments_build_from_the_flow(params) -> None:
     }
 
 
-def test_failure_hook_posts_to_webhook_and_survives_a_dead_one() -> None:
+def test_failure_hook_posts_to_webhook_and_survives_a_dead_one(monkeypatch, caplog) -> None:
+    """The URL comes from the environment and is never logged; the post carries no exception text."""
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -61,11 +62,25 @@ def test_failure_hook_posts_to_webhook_and_survives_a_dead_one() -> None:
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/hook"
-    payload = notify_failure("lifecycle", "brave-fox", "validate gate failed", url, 5.0)
+    url = f"http://127.0.0.1:{server.server_port}/hook/T0KEN-secret"
+    monkeypatch.setenv("CALLBOT_WEBHOOK_URL", url)
+    secret_error = "ValueError: password=hunter2 in /data/prepared"
+    payload = notify_failure("lifecycle", "brave-fox", secret_error, 5.0)
     thread.join(5)
     server.server_close()
     assert payload["webhook_status"] == 204
-    assert received and "validate gate failed" in received[0]["text"]
-    dead = notify_failure("lifecycle", "brave-fox", "boom", f"http://127.0.0.1:{server.server_port}/", 1.0)
+    assert received and "brave-fox" in received[0]["text"]
+    assert "hunter2" not in json.dumps(received[0])  # no raw exception text leaves the machine
+    monkeypatch.setenv("CALLBOT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/T0KEN-secret")
+    dead = notify_failure("lifecycle", "brave-fox", "boom", 1.0)
     assert dead["webhook_status"] == 0  # logged, not raised: the original failure stays visible
+    assert "T0KEN-secret" not in caplog.text and "could not be reached" in caplog.text
+    monkeypatch.delenv("CALLBOT_WEBHOOK_URL")
+    assert "webhook_status" not in notify_failure("lifecycle", "brave-fox", "boom", 1.0)
+
+
+def test_webhook_url_is_not_a_param(repo) -> None:
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    assert "webhook_url" not in params["orchestrate"]

@@ -212,3 +212,8 @@ def test_rows_the_gate_excluded_are_skipped(tmp_path):
     after = load_llm_dataset(tmp_path)
     assert victim not in after["train"]["id"]
     assert len(after["train"]) == len(before["train"]) - 1
+    gate["passed"], gate["reasons"] = False, ["labels.ids_unique failed"]
+    (tmp_path / "gate.json").write_text(json.dumps(gate), "utf-8")
+    with pytest.raises(ValueError, match=r"gate FAILED \(labels.ids_unique failed\).*llm.allow_failed_gate"):
+        load_llm_dataset(tmp_path)
+    assert len(load_llm_dataset(tmp_path, allow_failed_gate=True)["train"]) == len(after["train"])

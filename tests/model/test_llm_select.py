@@ -124,5 +124,7 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Next run: a slightly better challenger does not unseat the champion.
-    _bot(bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.905, 0.0), "gemma": (0.95, 0.05)})
+    _bot(
+        bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.905, 0.0), "gemma": (0.95, 0.05)}
+    )
     assert run_select(params)["winner"] == "kullm"

@@ -47,7 +47,7 @@ def test_script_groups_answers_and_marks_the_handover() -> None:
 
 
 def test_a_broken_script_file_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="router.json.*train-llm"):
+    with pytest.raises(ValueError, match=r"router.json.*train-llm"):
         Script.from_json({"format": 1, "entries": [], "questions": ["a"], "labels": [3]})
 
 

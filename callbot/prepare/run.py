@@ -162,7 +162,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
                         continue
                     seen.add(uid)
                     item["text"] = normalised
-                    item["split"] = assign_split(item["interview_id"], params.split)
+                    item["split"] = assign_split(item["interview_id"], params.split, item["label_path"])
                     groups.setdefault(item["interview_id"], (_stratum(item), item["split"]))
                     writer.add(item)
                     report.records += 1

@@ -58,7 +58,7 @@ from callbot.sample.layout import (
     archive_name,
 )
 from callbot.sample.params import SampleParams
-from callbot.sample.texts import interview_text, word_count
+from callbot.sample.texts import interview_text, text_holdout, word_count
 
 MARKER = ".callbot-sample-interview.json"  # beside the dataset folder: "ours, safe to regenerate"
 GENDER_VARIANTS = {"Female": ("FEMAIL", "Female", "female"), "Male": ("MAILE", "Male", "male")}
@@ -163,7 +163,9 @@ def build_record(plan: RecordPlan) -> RecordFiles:
     """Text, audio and label of one interview, from its own seed only (any worker, same bytes)."""
     rng = random.Random(f"callbot.sample:{plan.seed}:{plan.index}")
     stratum = STRATA[plan.stratum]
-    text = interview_text(rng, stratum.occupation.code, stratum.experience)
+    # about half the Validation interviews use held-out templates and words (never in Training)
+    unseen = plan.split == "Validation" and rng.random() < 0.5
+    text = interview_text(rng, stratum.occupation.code, stratum.experience, text_holdout(plan.seed), unseen)
     gender = GENDER_LABEL[stratum.gender]
     experience = EXPERIENCE_LABEL[stratum.experience]
     if plan.quirks and plan.index % 5 == 1:

@@ -26,7 +26,6 @@ same ``--out``: it replaces only its own dataset folder (the interview generator
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -496,37 +495,22 @@ def _clips(dialogues: list[Dialogue], speech: bool) -> list[tuple[Dialogue, dict
 
 def _synthesise(clips: list[Clip], workers: int) -> Iterator[bytes]:
     """Each clip's WAV bytes in order; a clip repeated (a thanks line in one voice) is built once."""
+    from callbot.sample.interview import fork_map
+
     unique = list(dict.fromkeys(clips))
     remaining = Counter(clips)
     cache: dict[Clip, bytes] = {}
-    position = {clip: i for i, clip in enumerate(unique)}
-    if workers <= 1 or len(unique) < 2:
-        built = map(_build_clip, unique)
-        pool = None
-    else:
-        import scipy.signal  # noqa: F401  (inherited by the forked workers)
-
-        import callbot.tts.espeak  # noqa: F401
-
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        built = pool.imap(_build_clip, unique, chunksize=4)
-    try:
-        produced = 0
+    speech = bool(clips) and clips[0].speech
+    with fork_map(_build_clip, unique, workers, speech=speech, chunk=4) as built:
+        produced = iter(unique)
         for clip in clips:
-            while clip not in cache:
-                data = next(built)
-                cache[unique[produced]] = data
-                produced += 1
+            while clip not in cache:  # built in first-use order, so the next one built is due soon
+                cache[next(produced)] = next(built)
             data = cache[clip]
             remaining[clip] -= 1
             if not remaining[clip]:
                 del cache[clip]
             yield data
-        assert produced == len(position)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
 
 
 @dataclass

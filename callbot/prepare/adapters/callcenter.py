@@ -124,12 +124,14 @@ class CallCenterAdapter:
             wav = read_wav_info(raw_root.joinpath(*on_disk), params.audio_chunk_frames)
         except (WavError, OSError) as exc:
             return Quarantined(audio_rel, utterance, "bad_audio", f"{exc}; re-extract or replace the file")
-        duration = item.get("재생시간")
+        try:  # the label's duration (ms); validate compares it with the file's
+            duration: float | None = float(str(item.get("재생시간")).strip())
+        except ValueError:
+            duration = None
         record.update(
             audio_path=audio_rel,
-            duration_ms=float(duration) if isinstance(duration, (int, float)) else None,
+            duration_ms=duration,
             duration_actual_ms=wav.duration_ms,
-            file_size=raw_root.joinpath(*on_disk).stat().st_size,
             sample_rate=wav.sample_rate,
             channels=wav.channels,
             bits=wav.bits,

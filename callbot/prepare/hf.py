@@ -28,7 +28,19 @@ from callbot.prepare.schema import EMOTIONS, INTENTS, SPLITS
 
 __all__ = ["LLM_TASKS", "STT_COLUMNS", "llm_examples", "write_llm", "write_stt"]
 
-STT_COLUMNS = ("utterance_id", "text", "text_raw", "role", "occupation", "gender", "age_range", "experience")
+STT_COLUMNS = (
+    "utterance_id",
+    "text",
+    "text_raw",
+    "role",
+    "occupation",
+    "gender",
+    "age_range",
+    "experience",
+    "dataset",  # interview | callcenter: STT metrics sliced by source
+    "voice",  # call-centre caller voice (화자음성), null for interviews
+    "channel",  # call-centre wideband | phone (interviews: MOCK | FACE-TO-FACE)
+)
 LLM_TASKS = ("ars", "summary", "emotion", "intent")
 _SLICES = ("occupation", "gender", "age_range", "experience")
 _BATCH = 8192
@@ -95,7 +107,7 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
             "text_raw": Value("string"),
             "duration_s": Value("float64"),
             "role": Value("string"),
-            **{k: Value("string") for k in _SLICES},
+            **{k: Value("string") for k in (*_SLICES, "dataset", "voice", "channel")},
         }
     )
     # arrow compute end to end: no Python object per row (the full set has 168k long transcripts)
@@ -131,16 +143,16 @@ def _chat(system: str, user: str, assistant: str) -> list[dict[str, str]]:
     ]
 
 
-def _exchanges(turns: list[dict[str, Any]]) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
-    """(caller sentences, counsellor rows) for each caller run answered by a counsellor run."""
-    asked: list[str] = []
+def _exchanges(turns: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """(caller rows, counsellor rows) for each caller run answered by a counsellor run."""
+    asked: list[dict[str, Any]] = []
     answer: list[dict[str, Any]] = []
     for row in turns:
         if row["speaker"] == "customer":
             if answer:
                 yield asked, answer
                 asked, answer = [], []
-            asked.append(row["text_raw"])
+            asked.append(row)
         elif asked:
             answer.append(row)
     if asked and answer:
@@ -156,13 +168,16 @@ def _ars_examples(table: pa.Table, templates: TemplateParams) -> Iterator[dict[s
         turns = sorted(dialogues[dialogue_id], key=lambda r: r["turn"])
         for asked, answer in _exchanges(turns):
             reply = " ".join(r["text_raw"] for r in answer)
-            user = templates.ars.format(text=" ".join(asked))
+            user = templates.ars.format(text=" ".join(r["text_raw"] for r in asked))
             yield {
                 "id": f"ars:{answer[0]['utterance_id']}",
                 "task": "ars",
                 "messages": _chat(templates.ars_system, user, reply),
                 "reference": reply,
                 "split": answer[0]["split"],
+                "intent": asked[-1][
+                    "intent_expression"
+                ],  # the caller's 고객의도 (범위외:<kind> out of scope)
             }
 
 
@@ -170,6 +185,7 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
     """Every chat example of every task, with its split; deterministic order."""
     t = params.templates
     needed = ["dataset", "domain", "role", "utterance_id", "interview_id", "text_raw", "speaker", "turn"]
+    needed += ["intent_expression"]
     needed += ["summary", "emotion", "intent", "split", *_SLICES]
     table = pq.read_table(records, columns=needed)
     calls = table.filter(
@@ -178,7 +194,10 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
         )
     )
     yield from _ars_examples(
-        calls.select(["utterance_id", "interview_id", "text_raw", "speaker", "turn", "split"]), t
+        calls.select(
+            ["utterance_id", "interview_id", "text_raw", "speaker", "turn", "split", "intent_expression"]
+        ),
+        t,
     )
     answers = table.filter(
         pc.and_(pc.equal(table["dataset"], "interview"), pc.equal(table["role"], "answer"))
@@ -217,6 +236,7 @@ def write_llm(records: Path, out: Path, jsonl: Path, params: PrepareParams) -> d
             "messages": List({"role": Value("string"), "content": Value("string")}),
             "reference": Value("string"),
             **{k: Value("string") for k in _SLICES},
+            "intent": Value("string"),  # ars: the caller's 고객의도; null for the interview tasks
         }
     )
     # rows become arrow batches every BATCH examples: memory holds compact arrow, not dicts

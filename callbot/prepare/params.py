@@ -18,11 +18,18 @@ class TextParams(Section):
 
 
 class SplitParams(Section):
-    """Shares of the hash-based split; interview (or dialogue) ids are the unit."""
+    """How rows get their split; interview (or dialogue) ids are the unit.
 
+    ``by: folder``: an item under a ``Training`` folder is train, one under ``Validation`` is
+    validation or test by the hash of its id (``heldout_validation`` of them validation); an item
+    under neither falls back to the hash shares. ``by: hash``: the shares alone, wherever it lies.
+    """
+
+    by: Literal["folder", "hash"] = "folder"
     train: float
     validation: float
     test: float
+    heldout_validation: float = 0.5  # share of the Validation folder's groups that become validation
     salt: str  # part of the hashed key; changing it reshuffles every split (a MAJOR data change)
 
     @model_validator(mode="after")
@@ -30,6 +37,10 @@ class SplitParams(Section):
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-9 or min(self.train, self.validation, self.test) < 0:
             raise ValueError(f"prepare.split shares must be >= 0 and sum to 1, got {total}")
+        if not 0.0 <= self.heldout_validation <= 1.0:
+            raise ValueError(
+                f"prepare.split.heldout_validation must be in [0, 1], got {self.heldout_validation}"
+            )
         return self
 
 

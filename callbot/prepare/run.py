@@ -1,5 +1,6 @@
 """`callbot prepare`: an ingested tree -> records.parquet, quarantine.jsonl, stt/, llm/, llm.jsonl,
-splits.json (the share of each split within every stratum, so drift from 80/10/10 is visible).
+splits.json (the share of each split within every stratum, so drift from the expected shares is visible:
+80/10/10 by folder on the sample, Training 8 : Validation 2 halved into validation and test).
 
 One pass streams every dataset adapter's items: a record is normalised, given its split and buffered
 into parquet row groups; anything else goes to quarantine.jsonl with its reason. Memory is bounded
@@ -162,7 +163,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
                         continue
                     seen.add(uid)
                     item["text"] = normalised
-                    item["split"] = assign_split(item["interview_id"], params.split)
+                    item["split"] = assign_split(item["interview_id"], params.split, item["label_path"])
                     groups.setdefault(item["interview_id"], (_stratum(item), item["split"]))
                     writer.add(item)
                     report.records += 1

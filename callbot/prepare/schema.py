@@ -7,10 +7,12 @@ stages may rely on every column below existing; values may be null where the col
 The HF datasets written by prepare:
 - ``stt/`` (DatasetDict train/validation/test): ``utterance_id``, ``audio`` (``Audio(decode=False)``,
   ``path`` absolute), ``text`` (normalised reference), ``text_raw``, ``duration_s``, ``role``,
-  ``occupation``, ``gender``, ``age_range``, ``experience``.
+  ``occupation``, ``gender``, ``age_range``, ``experience``, ``dataset``, ``voice``, ``channel``
+  (every row with audio: interview turns and spoken call-centre caller sentences).
 - ``llm/`` (DatasetDict train/validation/test): ``id``, ``task`` (ars | summary | emotion | intent),
   ``messages`` (list of {role, content}: system, user, assistant), ``reference`` (the assistant text),
-  plus ``occupation``, ``gender``, ``age_range``, ``experience`` (null for call-centre rows).
+  plus ``occupation``, ``gender``, ``age_range``, ``experience`` (null for call-centre rows) and
+  ``intent`` (the caller's 고객의도 for ``ars`` examples, ``범위외:<kind>`` out of scope; null otherwise).
 - ``llm.jsonl``: the same examples, one JSON object per line, with a ``split`` key.
 """
 
@@ -24,7 +26,8 @@ OCCUPATIONS = ("BM", "SM", "PS", "RND", "ICT", "ARD", "MM")  # codes used in lab
 GENDERS = ("FEMALE", "MALE")
 AGE_RANGES = ("-34", "35-44", "45-54", "55-")
 EXPERIENCES = ("NEW", "EXPERIENCED")
-CHANNELS = ("MOCK", "FACE-TO-FACE")
+# interview info.channel, and the call-centre audio channel (음성채널): wideband 16 kHz or a phone line
+CHANNELS = ("MOCK", "FACE-TO-FACE", "wideband", "phone")
 PLACES = ("ONLINE", "OFFLINE")
 EMOTIONS = ("positive", "negative", "neutral")
 INTENTS = ("technology", "attitude", "background", "personality", "etc")
@@ -54,7 +57,7 @@ RECORD_SCHEMA = pa.schema(
         ("gender", pa.string()),  # GENDERS (variants mapped)
         ("age_range", pa.string()),  # AGE_RANGES
         ("experience", pa.string()),  # EXPERIENCES
-        ("channel", pa.string()),
+        ("channel", pa.string()),  # CHANNELS: interview MOCK | FACE-TO-FACE; call audio wideband | phone
         ("place", pa.string()),
         ("emotion", pa.string()),  # first emotion category (answers), EMOTIONS or null
         ("emotion_expression", pa.string()),
@@ -69,6 +72,7 @@ RECORD_SCHEMA = pa.schema(
         ("category", pa.string()),  # 카테고리
         ("speaker", pa.string()),  # SPEAKERS: who said it (화자)
         ("turn", pa.int32()),  # 문장번호: order within the dialogue
+        ("voice", pa.string()),  # 화자음성 of a spoken call sentence, e.g. f1-r160-p50 (null for interviews)
     ]
 )
 RECORD_COLUMNS = tuple(RECORD_SCHEMA.names)

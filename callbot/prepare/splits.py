@@ -1,5 +1,11 @@
 """Train/validation/test assignment that is grouped, stratified in expectation, and stable.
 
+By folder (the default, ``prepare.split.by: folder``): the dataset's own Training folder is train,
+and its Validation folder is cut into validation and test by the hash below. The sample generators
+keep held-out templates, words and voices in the Validation folder only, so test then measures
+unseen content; a real AI-Hub download is split the way its publisher split it. Items under
+neither folder fall back to the hash shares. ``by: hash`` ignores folders (the earlier behaviour).
+
 The unit is the group id (an interview: its question and answer; a call-centre dialogue: all its
 turns), so nothing of one conversation leaks across splits. The split is a pure function of
 ``salt + group id``: a 64-bit BLAKE2b hash mapped to [0, 1) and cut at the configured shares. Adding
@@ -25,7 +31,7 @@ from collections.abc import Iterable
 from callbot.prepare.params import SplitParams
 from callbot.prepare.schema import SPLITS
 
-__all__ = ["assign_split", "split_draw", "stratum_shares"]
+__all__ = ["assign_split", "source_folder", "split_draw", "stratum_shares"]
 
 
 def split_draw(group_id: str, salt: str) -> float:
@@ -34,9 +40,31 @@ def split_draw(group_id: str, salt: str) -> float:
     return int.from_bytes(digest, "big") / 2.0**64
 
 
-def assign_split(group_id: str, shares: SplitParams) -> str:
-    """``train``, ``validation`` or ``test`` for every row of the group, from its id alone."""
+TRAINING_FOLDER = "Training"
+VALIDATION_FOLDER = "Validation"
+
+
+def source_folder(label_path: str | None) -> str | None:
+    """``Training`` or ``Validation`` when the label path lies under such a folder, else None."""
+    parts = (label_path or "").replace("\\", "/").split("/")
+    for folder in (TRAINING_FOLDER, VALIDATION_FOLDER):
+        if folder in parts:
+            return folder
+    return None
+
+
+def assign_split(group_id: str, shares: SplitParams, label_path: str | None = None) -> str:
+    """``train``, ``validation`` or ``test`` for every row of the group.
+
+    From the id alone (``by: hash``, or a label under neither folder), else from the folder its
+    label lies in (see the module docstring). A group's rows share a label file, hence a split.
+    """
     draw = split_draw(group_id, shares.salt)
+    folder = source_folder(label_path) if shares.by == "folder" else None
+    if folder == TRAINING_FOLDER:
+        return SPLITS[0]
+    if folder == VALIDATION_FOLDER:
+        return SPLITS[1] if draw < shares.heldout_validation else SPLITS[2]
     if draw < shares.train:
         return SPLITS[0]
     if draw < shares.train + shares.validation:

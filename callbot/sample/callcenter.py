@@ -1,20 +1,26 @@
 """The call-centre Q&A set (민원(콜센터) 질의-응답 데이터) as a download tree, generated offline.
 
 The ARS bot learns from this set's 질병관리본부 (KDCA) domain; nobody here can download it, so this
-stand-in has its shape: ``<NNN>.민원(콜센터) 질의-응답 데이터/01-1.정식개방데이터/{Training,Validation}/
+stand-in has its shape: ``<NN>.민원(콜센터) 질의-응답 데이터/01-1.정식개방데이터/{Training,Validation}/
 02.라벨링데이터/{TL,VL}_<domain>.zip``, each zip holding one JSON array per category whose elements
-are dialogue sentences with the real Korean keys. Text only: the real ``.m4a`` audio is not
-generated (prepare does not decode it).
+are dialogue sentences with the real Korean keys, and ``01.원천데이터/{TS,VS}_<domain>.zip`` holding
+one WAV per caller (고객) sentence, named in that sentence's ``음성파일``.
 
-What the LLM engineer relies on: a counsellor answer is a fixed script per intent, repeated
-exactly wherever that intent occurs, while the caller's question varies (paraphrase templates with
-slots), so exact-match and ROUGE on answers measure whether the model learned the script. Two
-other domains (서울특별시 120, 국민건강보험공단) make the KDCA filter matter.
+The words come from ``data/callcenter.yaml`` (:func:`load_corpus`): over forty KDCA intents, each
+a fixed counsellor script and eight or more caller phrasings with slots, plus out-of-scope questions
+(other agencies, chit-chat, what the line cannot do, instructions aimed at the bot) whose right
+outcome is the one transfer sentence (상담사의도 ``상담원연결``, 고객의도 ``범위외:<kind>``).
 
-Size: ``max(24, records // 2)`` KDCA dialogues (at most 5,000) and a third of that per other domain, so the demo
-and the scale run grow together without a key of their own. Same params, byte-identical zips.
-Run it after the interview sample into the same ``--out``: it replaces only its own dataset folder
-(the interview generator replaces the whole tree).
+Evaluation a sceptic accepts (:func:`holdout`): a fifth of every intent's phrasings, one or two
+values of every slot list and two voice variants occur ONLY in Validation dialogues; about half the
+Validation dialogues use held-out wording and, independently, about half a held-out voice, so the
+test split holds seen and unseen items. A ``phone_share`` of the Training calls go through a
+telephone channel (:func:`callbot.tts.channel.phone_channel`) and are stored back at 16 kHz;
+Validation calls are wideband (evaluation derives their 8 kHz versions).
+
+Size: ``callcenter_dialogues`` KDCA dialogues (every fifth in Validation) and a twentieth of that
+per other domain. Same params, byte-identical zips. Run it after the interview sample into the
+same ``--out``: it replaces only its own dataset folder (the interview generator replaces the tree).
 """
 
 from __future__ import annotations
@@ -23,22 +29,52 @@ import json
 import os
 import random
 import shutil
-from dataclasses import dataclass
+import string
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from callbot.atomic import replace_dir
+from callbot.sample import audio as sample_audio
 from callbot.sample.archives import ArchiveWriter
+from callbot.sample.texts import attach_josa
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from callbot.sample.params import SampleParams
 
 DATASET_DIR = "98.민원(콜센터) 질의-응답 데이터"
 RELEASE_DIR = "01-1.정식개방데이터"
+SOURCE_DIR = "01.원천데이터"
 LABEL_DIR = "02.라벨링데이터"
 KDCA = "질병관리본부"
-MAX_KDCA_DIALOGUES = 5000  # the order of the real domain; the scale run is about the interview set
-VALIDATION_EVERY = 10  # every tenth dialogue goes to Validation, as AI-Hub ships about 9:1
+OUT_OF_SCOPE = "범위외"  # 고객의도 prefix and category of the questions the line hands over
+HANDOVER = "상담원연결"  # 상담사의도 of the transfer sentence
+VALIDATION_EVERY = 5  # every fifth dialogue goes to Validation (half of it becomes test in prepare)
+HELDOUT_PHRASING_SHARE = 0.2
+MIN_PHRASINGS = 8  # per KDCA intent and per out-of-scope kind
+MIN_SLOT_VALUES = 5
+MIN_KDCA_INTENTS = 40
+MIN_OUT_OF_SCOPE_KINDS = 4
+SECOND_QUESTION = 0.3  # share of dialogues where the caller asks a second question of the category
+# Caller voices: espeak-ng variants without clock-seeded breath noise (see synthesize_fresh).
+SEEN_VARIANTS = ("f1", "m1", "m2", "m3")
+UNSEEN_VARIANTS = ("f4", "m7")  # only in Validation dialogues
+RATES = (140, 160, 180)
+PITCHES = (35, 50, 65)
+VOICE_GAIN = 0.45
+CORPUS_FILE = "callcenter.yaml"
+
+
+class CorpusError(ValueError):
+    """The corpus file is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -47,137 +83,277 @@ class Intent:
 
     category: str
     name: str  # 고객의도
-    questions: tuple[str, ...]  # templates; {thing} {when} {who} are filled from the slots
+    questions: tuple[str, ...]  # templates; {slot} is filled from Corpus.slots
     answer: str  # 상담사답변, verbatim every time
-    agent_intent: str = "정보제공"
+    agent_intent: str = "정보제공"  # 상담사의도
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.agent_intent == HANDOVER
 
 
-SLOTS = {
-    "thing": ("독감", "코로나19", "폐렴구균", "대상포진", "A형간염"),
-    "when": ("이번 주에", "내일", "다음 달에", "오늘"),
-    "who": ("저희 어머니", "아이", "제가", "남편이", "할아버지께서"),
-    "country": ("베트남", "태국", "인도네시아", "필리핀", "케냐"),
-    "disease": ("결핵", "홍역", "수두", "쯔쯔가무시증", "말라리아"),
-}
+@dataclass(frozen=True)
+class Corpus:
+    slots: dict[str, tuple[str, ...]]
+    domains: dict[str, tuple[Intent, ...]]  # in-scope intents per 도메인
+    out_of_scope: tuple[Intent, ...]  # KDCA-domain questions answered by the transfer sentence
+    transfer: str
+    thanks: tuple[str, ...]
+    closing: str
 
-KDCA_INTENTS = (
-    Intent(
-        "예방접종",
-        "접종기관 문의",
-        (
-            "{thing} 예방접종은 어디서 맞을 수 있나요?",
-            "{who} {thing} 주사를 맞으려고 하는데 어느 병원으로 가면 되나요?",
-            "{when} {thing} 접종하려는데 가까운 접종 기관을 알 수 있을까요?",
-        ),
-        "예방접종도우미 누리집이나 보건소에서 가까운 지정 의료기관을 확인하신 뒤 방문하시면 됩니다.",
-    ),
-    Intent(
-        "예방접종",
-        "무료접종 대상 문의",
-        (
-            "{who} {thing} 무료로 맞을 수 있나요?",
-            "{thing} 접종 비용이 드나요?",
-            "{thing} 국가 무료 접종 대상이 어떻게 되나요?",
-        ),
-        "만 65세 이상 어르신과 생후 6개월부터 13세 어린이, 임신부는 국가예방접종 무료 대상입니다.",
-    ),
-    Intent(
-        "예방접종",
-        "이상반응 문의",
-        (
-            "{who} {thing} 주사를 맞고 열이 나는데 괜찮은 건가요?",
-            "{thing} 접종 후에 팔이 붓고 아파요.",
-        ),
-        "접종 부위 통증이나 미열은 흔한 이상반응으로 대개 이삼 일 안에 좋아지며, 고열이 지속되면 의료기관 진료를 받으시기 바랍니다.",
-    ),
-    Intent(
-        "감염병신고",
-        "감염병 신고 방법",
-        (
-            "{disease} 환자를 진단했는데 신고는 어떻게 하나요?",
-            "병원에서 {disease} 신고를 하려면 어디로 해야 하나요?",
-        ),
-        "감염병 신고는 질병보건통합관리시스템에서 하시거나 관할 보건소로 신고하시면 됩니다.",
-    ),
-    Intent(
-        "감염병신고",
-        "감염 의심 상담",
-        (
-            "{who} {disease} 증상이 있는 것 같은데 어떻게 해야 하나요?",
-            "{disease}에 걸린 것 같아요. 검사는 어디서 받나요?",
-        ),
-        "가까운 보건소나 선별진료소에 먼저 연락하신 뒤 안내에 따라 검사를 받으시기 바랍니다.",
-    ),
-    Intent(
-        "검역",
-        "입국 검역 문의",
-        (
-            "{country}에서 {when} 입국하는데 검역 절차가 있나요?",
-            "{who} {country} 다녀왔는데 공항에서 따로 신고해야 하나요?",
-        ),
-        "검역관리지역에서 입국하시는 분은 큐코드로 건강상태를 신고하시고 증상이 있으면 검역관에게 알려 주시기 바랍니다.",
-    ),
-    Intent(
-        "해외여행건강",
-        "여행 전 예방접종",
-        (
-            "{country} 여행 가기 전에 맞아야 하는 예방접종이 있나요?",
-            "{when} {country}로 출장 가는데 필요한 접종이 뭔가요?",
-        ),
-        "해외감염병 누리집에서 국가별 권고 예방접종을 확인하시고 출국 이 주 전까지 접종을 마치시기 바랍니다.",
-    ),
-    Intent(
-        "1339안내",
-        "상담 시간 문의",
-        (
-            "1339 상담은 몇 시까지 하나요?",
-            "주말에도 1339에 전화하면 상담할 수 있나요?",
-            "질병관리청 콜센터 운영 시간이 어떻게 되나요?",
-        ),
-        "질병관리청 콜센터 1339는 24시간 연중무휴로 운영됩니다.",
-    ),
-)
+    @property
+    def kdca(self) -> tuple[Intent, ...]:
+        """Every caller need of the KDCA line: in-scope intents, then out-of-scope kinds."""
+        return self.domains[KDCA] + self.out_of_scope
 
-OTHER_INTENTS = {
-    "서울특별시": (
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _strings(value: Any, where: str, minimum: int) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CorpusError(f"{where}: expected a list of non-empty strings")
+    items = tuple(v.strip() for v in value)
+    if len(set(items)) != len(items):
+        raise CorpusError(
+            f"{where}: repeated entries {sorted(k for k, c in Counter(items).items() if c > 1)}"
+        )
+    if len(items) < minimum:
+        raise CorpusError(f"{where}: {len(items)} distinct entries, need at least {minimum}")
+    return items
+
+
+def _text(value: Any, where: str, *, spoken: bool = True) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CorpusError(f"{where}: expected a non-empty string")
+    if spoken and any(c.isascii() and c.isdigit() for c in value):
+        raise CorpusError(f"{where}: {value!r} has digits; write numbers as Korean words (espeak reads them)")
+    return value.strip()
+
+
+def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
+    """Check a loaded corpus file and build the :class:`Corpus`; errors name ``source`` and the key."""
+    if not isinstance(data, dict):
+        raise CorpusError(f"{source}: expected a mapping with slots, domains, out_of_scope, ...")
+    missing = [
+        k for k in ("slots", "domains", "out_of_scope", "transfer", "thanks", "closing") if k not in data
+    ]
+    if missing:
+        raise CorpusError(f"{source}: missing top-level key(s) {', '.join(missing)}")
+    if not isinstance(data["slots"], dict):
+        raise CorpusError(f"{source}: slots: expected a mapping of slot name -> values")
+    slots = {
+        str(name): _strings(values, f"{source}: slots.{name}", MIN_SLOT_VALUES)
+        for name, values in data["slots"].items()
+    }
+
+    def template(value: Any, where: str) -> str:
+        text = _text(value, where)
+        try:
+            unknown = [f for f in _fields(text) if f not in slots]
+        except ValueError as exc:
+            raise CorpusError(f"{where}: {text!r} is not a valid template ({exc})") from None
+        if unknown:
+            raise CorpusError(
+                f"{where}: {text!r} uses unknown slot(s) {', '.join(unknown)}; known: {', '.join(slots)}"
+            )
+        return text
+
+    def questions(value: Any, where: str, minimum: int) -> tuple[str, ...]:
+        items = _strings(value, where, minimum)
+        return tuple(template(q, f"{where}[{i}]") for i, q in enumerate(items))
+
+    domains_raw = data["domains"]
+    if not isinstance(domains_raw, dict) or KDCA not in domains_raw:
+        raise CorpusError(f"{source}: domains: expected a mapping that includes {KDCA}")
+    domains: dict[str, tuple[Intent, ...]] = {}
+    for domain, intents_raw in domains_raw.items():
+        where_domain = f"{source}: domains.{domain}"
+        if not isinstance(intents_raw, list) or not intents_raw:
+            raise CorpusError(f"{where_domain}: expected a non-empty list of intents")
+        kdca = domain == KDCA
+        intents = []
+        for i, raw in enumerate(intents_raw):
+            where = f"{where_domain}[{i}]"
+            if not isinstance(raw, dict):
+                raise CorpusError(f"{where}: expected a mapping with category, name, answer, questions")
+            lacking = [k for k in ("category", "name", "answer", "questions") if k not in raw]
+            if lacking:
+                raise CorpusError(f"{where}: missing {', '.join(lacking)}")
+            name = _text(raw["name"], f"{where}.name", spoken=False)
+            where = f"{where} ({name})"
+            intents.append(
+                Intent(
+                    category=_text(raw["category"], f"{where}.category", spoken=False),
+                    name=name,
+                    questions=questions(raw["questions"], f"{where}.questions", MIN_PHRASINGS if kdca else 2),
+                    answer=_text(raw["answer"], f"{where}.answer"),
+                )
+            )
+        for key in ("name", "answer"):
+            counts = Counter(getattr(i, key) for i in intents)
+            if max(counts.values()) > 1:
+                raise CorpusError(f"{where_domain}: repeated {key} {[k for k, c in counts.items() if c > 1]}")
+        domains[str(domain)] = tuple(intents)
+    if len(domains[KDCA]) < MIN_KDCA_INTENTS:
+        raise CorpusError(
+            f"{source}: domains.{KDCA}: {len(domains[KDCA])} intents, need at least {MIN_KDCA_INTENTS}"
+        )
+    transfer = _text(data["transfer"], f"{source}: transfer")
+    oos_raw = data["out_of_scope"]
+    if not isinstance(oos_raw, dict) or len(oos_raw) < MIN_OUT_OF_SCOPE_KINDS:
+        raise CorpusError(
+            f"{source}: out_of_scope: expected a mapping of at least {MIN_OUT_OF_SCOPE_KINDS} kinds -> questions"
+        )
+    out_of_scope = tuple(
         Intent(
-            "교통",
-            "버스 노선 문의",
-            ("{when} 시청 가는 버스 노선을 알려 주세요.", "시청까지 가는 버스가 몇 번인가요?"),
-            "서울교통포털에서 출발지와 도착지를 입력하시면 이용 가능한 노선을 확인하실 수 있습니다.",
-        ),
-        Intent(
-            "생활",
-            "대형폐기물 배출",
-            ("{when} 소파를 버리려는데 어떻게 하나요?", "대형 폐기물은 어떻게 신고하나요?"),
-            "대형폐기물은 구청 누리집에서 배출 신고 후 수수료를 납부하시고 스티커를 붙여 내놓으시면 됩니다.",
-        ),
-    ),
-    "국민건강보험공단": (
-        Intent(
-            "보험료",
-            "보험료 납부 문의",
-            ("{who} 건강보험료를 카드로 낼 수 있나요?", "보험료 납부 기한이 언제인가요?"),
-            "건강보험료는 매월 10일까지 납부하시며 카드, 계좌이체, 가상계좌로 납부하실 수 있습니다.",
-        ),
-        Intent(
-            "건강검진",
-            "검진 대상 문의",
-            ("{who} 올해 건강검진 대상인가요?", "{when} 건강검진 받으려면 어떻게 하나요?"),
-            "건강검진 대상 여부는 공단 누리집이나 앱에서 조회하실 수 있습니다.",
-        ),
-    ),
-}
+            category=OUT_OF_SCOPE,
+            name=f"{OUT_OF_SCOPE}:{kind}",
+            questions=questions(raw, f"{source}: out_of_scope.{kind}", MIN_PHRASINGS),
+            answer=transfer,
+            agent_intent=HANDOVER,
+        )
+        for kind, raw in oos_raw.items()
+    )
+    return Corpus(
+        slots=slots,
+        domains=domains,
+        out_of_scope=out_of_scope,
+        transfer=transfer,
+        thanks=_strings(data["thanks"], f"{source}: thanks", 1),
+        closing=_text(data["closing"], f"{source}: closing"),
+    )
 
-THANKS = ("네 알겠습니다. 감사합니다.", "감사합니다.", "네 고맙습니다.")
-CLOSING = "더 궁금하신 점이 있으시면 언제든지 다시 연락 주십시오."
+
+def load_corpus(path: Path | None = None) -> Corpus:
+    """The corpus file (default: the packaged ``data/callcenter.yaml``), checked."""
+    import yaml
+
+    if path is None:
+        resource = resources.files("callbot.sample") / "data" / CORPUS_FILE
+        text, source = resource.read_text(encoding="utf-8"), f"callbot/sample/data/{CORPUS_FILE}"
+    else:
+        text, source = Path(path).read_text(encoding="utf-8"), str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{source}: not valid YAML ({exc})") from None
+    return parse_corpus(data, source)
+
+
+@lru_cache(maxsize=1)
+def corpus() -> Corpus:
+    return load_corpus()
+
+
+# ---- content split --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldOut:
+    """What only Validation dialogues may use: phrasings per intent and slot values."""
+
+    phrasings: dict[str, frozenset[str]]  # intent name -> held-out templates
+    values: dict[str, frozenset[str]]  # slot -> held-out values
+
+    def seen_phrasings(self, intent: Intent) -> tuple[str, ...]:
+        held = self.phrasings.get(intent.name, frozenset())
+        return tuple(q for q in intent.questions if q not in held)
+
+    def unseen_phrasings(self, intent: Intent) -> tuple[str, ...]:
+        held = self.phrasings.get(intent.name, frozenset())
+        return tuple(q for q in intent.questions if q in held)
+
+    def slot_values(self, slots: dict[str, tuple[str, ...]], unseen: bool) -> dict[str, tuple[str, ...]]:
+        """Seen values of every slot, or its held-out ones (the seen ones where none is held out)."""
+        chosen = {}
+        for name, values in slots.items():
+            held = self.values.get(name, frozenset())
+            pick = tuple(v for v in values if (v in held) == unseen)
+            chosen[name] = pick or tuple(v for v in values if v not in held)
+        return chosen
+
+
+def holdout_count(n: int) -> int:
+    """Phrasings held out of ``n``: a fifth, rounded (2 of 8-12); none below five."""
+    return round(n * HELDOUT_PHRASING_SHARE) if n >= 5 else 0
+
+
+def pick_heldout_values(
+    values: tuple[str, ...], count: int, others: list[str], rng: random.Random
+) -> frozenset[str]:
+    """``count`` of ``values`` that no other text contains, so "never in Training" can hold.
+
+    A value such as 개 is inside many words; holding it out would be a promise the text cannot keep.
+    """
+    eligible = [v for v in values if not any(v in o for o in others if o != v)]
+    return frozenset(rng.sample(eligible, min(count, len(eligible))))
+
+
+def holdout(c: Corpus, seed: int) -> HoldOut:
+    """The deterministic content split of ``c`` for ``seed``."""
+    rng = random.Random(f"callcenter-holdout:{seed}")
+    intents = [i for group in (*c.domains.values(), c.out_of_scope) for i in group]
+    phrasings = {i.name: frozenset(rng.sample(i.questions, holdout_count(len(i.questions)))) for i in intents}
+    others = [text for i in intents for text in (*i.questions, i.answer)]
+    others += [c.transfer, c.closing, *c.thanks, *(v for vs in c.slots.values() for v in vs)]
+    values = {
+        name: pick_heldout_values(slot_values, 2 if len(slot_values) >= 7 else 1, others, rng)
+        for name, slot_values in c.slots.items()
+    }
+    return HoldOut(phrasings=phrasings, values=values)
+
+
+# ---- dialogues ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallerVoice:
+    variant: str
+    rate: int
+    pitch: int
+
+    @property
+    def id(self) -> str:
+        """``f1-r160-p50``: the label's 화자음성."""
+        return f"{self.variant}-r{self.rate}-p{self.pitch}"
+
+    def voice(self) -> sample_audio.Voice:
+        return sample_audio.Voice(
+            name=f"ko+{self.variant}", rate=self.rate, pitch=self.pitch, gain=VOICE_GAIN
+        )
+
+
+def caller_voice(rng: random.Random, unseen: bool) -> CallerVoice:
+    variants = UNSEEN_VARIANTS if unseen else SEEN_VARIANTS
+    return CallerVoice(rng.choice(variants), rng.choice(RATES), rng.choice(PITCHES))
+
+
+@dataclass
+class Dialogue:
+    domain: str
+    number: int
+    split: str  # Training | Validation
+    sentences: list[dict] = field(default_factory=list)
+    voice: CallerVoice | None = None
+    phone: bool = False
+    unseen_phrasing: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:06d}"
+
+    @property
+    def category(self) -> str:
+        return self.sentences[0]["카테고리"]
 
 
 def _sentence(
-    domain: str, category: str, dialogue: str, turn: int, speaker: str, text: str, intent: str
+    c: Corpus, domain: str, category: str, dialogue: str, turn: int, speaker: str, text: str, intent: str
 ) -> dict:
     customer = speaker == "고객"
-    question = customer and not text.startswith(THANKS)
+    question = customer and text not in c.thanks
     return {
         "도메인": domain,
         "카테고리": category,
@@ -197,45 +373,154 @@ def _sentence(
     }
 
 
-def _dialogue(rng: random.Random, domain: str, intents: tuple[Intent, ...], number: int) -> list[dict]:
-    """Caller asks, counsellor answers the script; sometimes a second question, then thanks."""
-    dialogue = f"{number:06d}"
+def fill(template: str, values: dict[str, tuple[str, ...]], rng: random.Random) -> str:
+    """A template with its slots drawn from ``values`` (in order of appearance) and particles resolved."""
+    chosen = {name: rng.choice(values[name]) for name in _fields(template)}
+    return attach_josa(template.format(**chosen))
+
+
+def build_dialogue(
+    c: Corpus,
+    held: HoldOut,
+    domain: str,
+    intents: tuple[Intent, ...],
+    number: int,
+    seed: int,
+    phone_share: float,
+) -> Dialogue:
+    """Caller asks, counsellor answers the script (or hands over); sometimes a second question, then thanks.
+
+    Seeded by the dialogue alone, so a dialogue's text, voice and channel never depend on the others.
+    """
+    rng = random.Random(f"callcenter:{seed}:{domain}:{number}")
+    split = "Validation" if number % VALIDATION_EVERY == 0 else "Training"
+    dialogue = Dialogue(domain, number, split)
+    validation = split == "Validation"
+    dialogue.unseen_phrasing = validation and rng.random() < 0.5
+    unseen_voice = validation and rng.random() < 0.5
+    dialogue.voice = caller_voice(rng, unseen_voice)
+    dialogue.phone = not validation and rng.random() < phone_share
     first = intents[number % len(intents)]
     asked = [first]
-    if rng.random() < 0.4:
-        same = [i for i in intents if i.category == first.category and i is not first]
+    if not first.out_of_scope and rng.random() < SECOND_QUESTION:
+        same = [i for i in intents if i.category == first.category and i is not first and not i.out_of_scope]
         if same:
             asked.append(rng.choice(same))
-    sentences = []
+    values = held.slot_values(c.slots, dialogue.unseen_phrasing)
     turn = 1
     for intent in asked:
-        slots = {k: rng.choice(v) for k, v in SLOTS.items()}
-        question = rng.choice(intent.questions).format(**slots)
-        sentences.append(_sentence(domain, first.category, dialogue, turn, "고객", question, intent.name))
-        sentences.append(
+        templates = held.unseen_phrasings(intent) if dialogue.unseen_phrasing else ()
+        question = fill(rng.choice(templates or held.seen_phrasings(intent)), values, rng)
+        dialogue.sentences.append(
+            _sentence(c, domain, first.category, dialogue.id, turn, "고객", question, intent.name)
+        )
+        dialogue.sentences.append(
             _sentence(
-                domain, first.category, dialogue, turn + 1, "상담사", intent.answer, intent.agent_intent
+                c, domain, first.category, dialogue.id, turn + 1, "상담사", intent.answer, intent.agent_intent
             )
         )
         turn += 2
-    sentences.append(_sentence(domain, first.category, dialogue, turn, "고객", rng.choice(THANKS), "감사"))
-    sentences.append(_sentence(domain, first.category, dialogue, turn + 1, "상담사", CLOSING, "마무리"))
-    return sentences
+    thanks = rng.choice(c.thanks)
+    dialogue.sentences.append(_sentence(c, domain, first.category, dialogue.id, turn, "고객", thanks, "감사"))
+    dialogue.sentences.append(
+        _sentence(c, domain, first.category, dialogue.id, turn + 1, "상담사", c.closing, "마무리")
+    )
+    return dialogue
 
 
-def build_dialogues(params: SampleParams) -> dict[tuple[str, str], dict[str, list[dict]]]:
-    """(split, domain) -> category -> sentences, in dialogue order; deterministic in ``params.seed``."""
-    rng = random.Random(f"callcenter:{params.seed}")
-    kdca = min(max(24, params.records // 2), MAX_KDCA_DIALOGUES)
-    plan = [(KDCA, KDCA_INTENTS, kdca)] + [(d, i, max(6, kdca // 3)) for d, i in OTHER_INTENTS.items()]
-    files: dict[tuple[str, str], dict[str, list[dict]]] = {}
-    for domain, intents, count in plan:
-        for number in range(1, count + 1):
-            split = "Validation" if number % VALIDATION_EVERY == 0 else "Training"
-            sentences = _dialogue(rng, domain, intents, number)
-            category = sentences[0]["카테고리"]
-            files.setdefault((split, domain), {}).setdefault(category, []).extend(sentences)
-    return files
+def kdca_cycle(c: Corpus) -> tuple[Intent, ...]:
+    """The order first questions cycle through: every KDCA intent once, every out-of-scope kind twice
+    (so the test split holds enough handovers to measure them)."""
+    return c.domains[KDCA] + c.out_of_scope + c.out_of_scope
+
+
+def build_dialogues(params: SampleParams, c: Corpus | None = None) -> list[Dialogue]:
+    """Every dialogue of the tree, domain by domain; deterministic in ``params.seed``."""
+    c = c or corpus()
+    held = holdout(c, params.seed)
+    kdca = params.callcenter_dialogues
+    plan = [(KDCA, kdca_cycle(c), kdca)]
+    plan += [(d, intents, max(6, kdca // 20)) for d, intents in c.domains.items() if d != KDCA]
+    return [
+        build_dialogue(c, held, domain, intents, number, params.seed, params.phone_share)
+        for domain, intents, count in plan
+        for number in range(1, count + 1)
+    ]
+
+
+# ---- audio ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One caller sentence to speak: what a worker needs, and nothing that depends on the others."""
+
+    text: str
+    voice: CallerVoice
+    phone: bool
+    speech: bool
+
+    def build(self) -> bytes:
+        if self.speech:
+            samples = sample_audio.speech_samples([self.text], [self.voice.voice()])[0]
+        else:
+            rng = random.Random(f"{self.text}:{self.voice.id}")  # str seeds hash the same in every process
+            samples = sample_audio.stub_samples((rng.random(), rng.random()))
+        if self.phone:
+            from callbot.tts.channel import phone_channel, to_rate
+
+            narrow, rate = phone_channel(samples, sample_audio.SAMPLE_RATE)
+            wide = to_rate(narrow, rate, sample_audio.SAMPLE_RATE)
+            samples = np.clip(np.rint(wide.astype(np.float64) * 32767), -32768, 32767).astype(np.int16)
+        return sample_audio.wav_bytes(samples)
+
+
+def _build_clip(clip: Clip) -> bytes:
+    return clip.build()
+
+
+def wav_name(dialogue: Dialogue, turn: int) -> str:
+    """``질병관리본부_000123_01.wav``: per dialogue and sentence, unique over the dataset."""
+    return f"{dialogue.domain}_{dialogue.id}_{turn:02d}.wav"
+
+
+def _clips(dialogues: list[Dialogue], speech: bool) -> list[tuple[Dialogue, dict, Clip]]:
+    return [
+        (d, s, Clip(s["고객질문(요청)"] or s["고객답변"], d.voice, d.phone, speech))
+        for d in dialogues
+        for s in d.sentences
+        if s["화자"] == "고객" and d.voice is not None
+    ]
+
+
+def _synthesise(clips: list[Clip], workers: int) -> Iterator[bytes]:
+    """Each clip's WAV bytes in order; a clip repeated (a thanks line in one voice) is built once."""
+    from callbot.sample.interview import fork_map
+
+    unique = list(dict.fromkeys(clips))
+    remaining = Counter(clips)
+    cache: dict[Clip, bytes] = {}
+    speech = bool(clips) and clips[0].speech
+    with fork_map(_build_clip, unique, workers, speech=speech, chunk=4) as built:
+        produced = iter(unique)
+        for clip in clips:
+            while clip not in cache:  # built in first-use order, so the next one built is due soon
+                cache[next(produced)] = next(built)
+            data = cache[clip]
+            remaining[clip] -= 1
+            if not remaining[clip]:
+                del cache[clip]
+            yield data
+
+
+@dataclass
+class CallcenterReport:
+    out: Path
+    dialogues: Counter[str] = field(default_factory=Counter)  # per split
+    sentences: int = 0
+    clips: Counter[str] = field(default_factory=Counter)  # per split
+    archives: int = 0
+    seconds: float = 0.0
 
 
 def write_callcenter_tree(params: SampleParams) -> Path:
@@ -246,32 +531,58 @@ def write_callcenter_tree(params: SampleParams) -> Path:
     """
     from callbot.console import summary
 
+    started = time.perf_counter()
     out = Path(params.out)
     final = out / DATASET_DIR
     tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    files = build_dialogues(params)
-    archives = sentences = dialogues = 0
+    dialogues = build_dialogues(params)
+    report = CallcenterReport(out=final)
+    workers = params.workers or os.cpu_count() or 1
     try:
-        for (split, domain), categories in sorted(files.items()):
-            prefix = "TL" if split == "Training" else "VL"
-            writer = ArchiveWriter(tmp / RELEASE_DIR / split / LABEL_DIR / f"{prefix}_{domain}.zip")
+        groups: dict[tuple[str, str], list[Dialogue]] = {}
+        for d in dialogues:
+            groups.setdefault((d.split, d.domain), []).append(d)
+        for (split, domain), members in sorted(groups.items()):
+            tag = "T" if split == "Training" else "V"
+            base = tmp / RELEASE_DIR / split
+            source = ArchiveWriter(base / SOURCE_DIR / f"{tag}S_{domain}.zip")
+            clips = _clips(members, params.audio == "speech")
+            for (dialogue, sentence, clip), data in zip(
+                clips, _synthesise([c for _, _, c in clips], workers), strict=True
+            ):
+                name = wav_name(dialogue, sentence["문장번호"])
+                source.add(f"{domain}/{name}", data)
+                sentence["음성파일"] = name
+                sentence["재생시간"] = sample_audio.duration_ms((len(data) - 44) // 2)
+                sentence["화자음성"] = clip.voice.id
+                sentence["음성채널"] = "phone" if clip.phone else "wideband"
+                report.clips[split] += 1
+            source.close(params.part_size)
+            labels = ArchiveWriter(base / LABEL_DIR / f"{tag}L_{domain}.zip")
+            categories: dict[str, list[dict]] = {}
+            for d in members:
+                categories.setdefault(d.category, []).extend(d.sentences)
             for index, (category, items) in enumerate(sorted(categories.items())):
                 data = json.dumps(items, ensure_ascii=False, indent=1).encode("utf-8")
                 if not params.clean and index == 0 and split == "Training":
                     data = b"\xef\xbb\xbf" + data  # quirk: a BOM, as Windows tools write it
-                writer.add(f"{domain}/{category}.json", data)
-                sentences += len(items)
-                dialogues += len({s["대화셋일련번호"] for s in items})
-            writer.close(params.part_size)
-            archives += 1
+                labels.add(f"{domain}/{category}.json", data)
+                report.sentences += len(items)
+            labels.close(params.part_size)
+            report.archives += 2
+            report.dialogues[split] += len(members)
         replace_dir(tmp, final, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    report.seconds = time.perf_counter() - started
     summary(
         "sample",
-        f"callcenter: {dialogues} dialogues, {sentences} sentences in {archives} archives -> {final}",
+        f"callcenter: {sum(report.dialogues.values())} dialogues (Training {report.dialogues['Training']}, "
+        f"Validation {report.dialogues['Validation']}), {report.sentences} sentences, "
+        f"{sum(report.clips.values())} caller clips ({params.audio}) in {report.archives} archives "
+        f"-> {final} in {report.seconds:.1f} s",
     )
     return final

@@ -33,10 +33,11 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -58,7 +59,7 @@ from callbot.sample.layout import (
     archive_name,
 )
 from callbot.sample.params import SampleParams
-from callbot.sample.texts import interview_text, word_count
+from callbot.sample.texts import interview_text, text_holdout, word_count
 
 MARKER = ".callbot-sample-interview.json"  # beside the dataset folder: "ours, safe to regenerate"
 GENDER_VARIANTS = {"Female": ("FEMAIL", "Female", "female"), "Male": ("MAILE", "Male", "male")}
@@ -71,6 +72,8 @@ README_TEXT = (
     "라벨 JSON은 라벨링데이터에 있습니다.\r\n"
 )
 MIN_PART_SIZE = 1024
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SampleError(ValueError):
@@ -163,7 +166,9 @@ def build_record(plan: RecordPlan) -> RecordFiles:
     """Text, audio and label of one interview, from its own seed only (any worker, same bytes)."""
     rng = random.Random(f"callbot.sample:{plan.seed}:{plan.index}")
     stratum = STRATA[plan.stratum]
-    text = interview_text(rng, stratum.occupation.code, stratum.experience)
+    # about half the Validation interviews use held-out templates and words (never in Training)
+    unseen = plan.split == "Validation" and rng.random() < 0.5
+    text = interview_text(rng, stratum.occupation.code, stratum.experience, text_holdout(plan.seed), unseen)
     gender = GENDER_LABEL[stratum.gender]
     experience = EXPERIENCE_LABEL[stratum.experience]
     if plan.quirks and plan.index % 5 == 1:
@@ -293,24 +298,33 @@ def _worker_count(params: SampleParams) -> int:
 
 
 @contextmanager
-def _record_builder(plans: list[RecordPlan], workers: int) -> Iterator[Iterator[RecordFiles]]:
-    """Build records on ``workers`` processes, yielded in plan order (so bytes never depend on it).
+def fork_map(
+    func: Callable[[T], R], items: list[T], workers: int, *, speech: bool, chunk: int
+) -> Iterator[Iterator[R]]:
+    """``func`` over ``items`` on ``workers`` forked processes, yielded in item order (so bytes never
+    depend on the worker count).
 
     Forked workers, so nothing is re-imported and no ``__main__`` guard is needed. Forking is safe
     for speech too: :func:`callbot.tts.espeak.synthesize_fresh` speaks from a fresh private copy
     of the library, whatever this process did with espeak-ng before.
     """
-    speech = bool(plans) and plans[0].speech
     if speech:  # imported once here and inherited by every forked worker (seconds each otherwise)
         import scipy.signal  # noqa: F401
 
         import callbot.tts.espeak  # noqa: F401
-    if workers == 1:
-        yield map(build_record, plans)
+    if workers == 1 or len(items) < 2:
+        yield map(func, items)
         return
-    chunk = 1 if speech else 64
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield pool.imap(build_record, plans, chunksize=chunk)
+        yield pool.imap(func, items, chunksize=chunk)
+
+
+@contextmanager
+def _record_builder(plans: list[RecordPlan], workers: int) -> Iterator[Iterator[RecordFiles]]:
+    """Build records on ``workers`` processes, in plan order (see :func:`fork_map`)."""
+    speech = bool(plans) and plans[0].speech
+    with fork_map(build_record, plans, workers, speech=speech, chunk=1 if speech else 64) as records:
+        yield records
 
 
 def _check_out(out: Path) -> None:

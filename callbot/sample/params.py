@@ -15,3 +15,5 @@ class SampleParams(Section):
     audio: Literal["speech", "stub"]
     clean: bool  # True turns the real-world quirks off
     workers: int  # 0 = all cores
+    callcenter_dialogues: int = 1700  # KDCA dialogues of the call-centre tree (a fifth in Validation)
+    phone_share: float = 0.3  # share of Training calls passed through the telephone channel

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 EMOTION_WEIGHTS = {"negative": 1518, "neutral": 6596, "positive": 5994}  # the page's KoBERT class counts
 
@@ -655,43 +657,135 @@ class InterviewText:
     question_intent: list[dict[str, str]] = field(default_factory=list)
 
 
-def interview_text(rng: random.Random, occupation_code: str, experience: str) -> InterviewText:
+@dataclass(frozen=True)
+class TextHoldOut:
+    """Sentence templates and vocabulary values that only Validation interviews may use."""
+
+    templates: frozenset[str] = frozenset()  # question templates, Line.full templates, openers
+    values: frozenset[str] = frozenset()  # vocabulary values (tasks, tools, durations, ...)
+
+    def pick(self, rng: random.Random, options: tuple[str, ...] | list[str], unseen: bool) -> str:
+        """One option: a seen one, or (``unseen``) a held-out one where the list has any."""
+        held = [o for o in options if o in self.templates or o in self.values]
+        seen = [o for o in options if o not in held]
+        return rng.choice(held if unseen and held else seen or list(options))
+
+
+HELDOUT_TEMPLATE_SHARE = 0.2
+
+
+def _vocab_lists() -> list[tuple[str, ...]]:
+    lists: list[tuple[str, ...]] = []
+    for vocab in VOCAB.values():
+        lists += [
+            vocab.tasks,
+            vocab.skills,
+            vocab.tools,
+            vocab.partners,
+            vocab.results,
+            vocab.trends,
+            vocab.majors,
+        ]
+    return [*lists, *PAST.values(), DURATIONS, TEAM_SIZES]
+
+
+@lru_cache(maxsize=4)
+def text_holdout(seed: int) -> TextHoldOut:
+    """A fifth of the answer-sentence templates (one per topic at least), one question template per
+    topic of three or more, one opener and one elaboration, and one or two values of every vocabulary
+    list; deterministic in ``seed``.
+
+    A value is held out only where no other text contains it (엑셀 is a tool of four occupations;
+    holding it out of one would still leave it in Training). Emotion sentences are kept: each is the
+    only example of its expression label.
+    """
+    rng = random.Random(f"interview-holdout:{seed}")
+    templates: set[str] = set()
+    for topic in TOPICS:
+        lines = [line.full for line in topic.lines]
+        templates.update(rng.sample(lines, max(1, round(len(lines) * HELDOUT_TEMPLATE_SHARE))))
+        if len(topic.questions) >= 3:
+            templates.add(rng.choice(topic.questions))
+    templates.add(rng.choice([line.full for line in ELABORATIONS]))
+    templates.add(rng.choice(OPENERS))
+    lists = _vocab_lists()
+    texts = [
+        t
+        for topic in TOPICS
+        for t in (*topic.questions, *(x for line in topic.lines for x in (line.full, line.short or "")))
+    ]
+    texts += [t for line in ELABORATIONS for t in (line.full, line.short or "")] + list(OPENERS)
+    texts += [t for lines in EMOTION_LINES.values() for line in lines for t in line[:2]]
+    texts += [v.field for v in VOCAB.values()]
+    every_value = [v for items in lists for v in items]
+    lists_with = Counter(v for items in lists for v in set(items))
+    values: set[str] = set()
+    for items in lists:
+        eligible = sorted(
+            v
+            for v in set(items)
+            if lists_with[v] == 1 and not any(v in o for o in (*texts, *every_value) if o != v)
+        )
+        values.update(rng.sample(eligible, min(2 if len(items) >= 8 else 1, len(eligible))))
+    return TextHoldOut(frozenset(templates), frozenset(values))
+
+
+def interview_text(
+    rng: random.Random,
+    occupation_code: str,
+    experience: str,
+    holdout: TextHoldOut | None = None,
+    unseen: bool = False,
+) -> InterviewText:
     """One question and answer for an occupation code (BM..MM) and an experience (Experienced|New).
 
-    Draws use only ``rng``, so a record's text depends on its own seed and nothing else.
+    Draws use only ``rng``, so a record's text depends on its own seed and nothing else. With a
+    ``holdout``, only seen templates and values are used, or (``unseen``) held-out ones wherever a
+    list has any, and at least one held-out answer sentence.
     """
+    held = holdout or TextHoldOut()
     vocab = VOCAB[occupation_code]
     slots = {
         "field": vocab.field,
-        "task": rng.choice(vocab.tasks),
-        "skill": rng.choice(vocab.skills),
-        "tool": rng.choice(vocab.tools),
-        "partner": rng.choice(vocab.partners),
-        "result": rng.choice(vocab.results),
-        "trend": rng.choice(vocab.trends),
-        "major": rng.choice(vocab.majors),
-        "past": rng.choice(PAST[experience]),
-        "duration": rng.choice(DURATIONS),
-        "team": rng.choice(TEAM_SIZES),
+        "task": held.pick(rng, vocab.tasks, unseen),
+        "skill": held.pick(rng, vocab.skills, unseen),
+        "tool": held.pick(rng, vocab.tools, unseen),
+        "partner": held.pick(rng, vocab.partners, unseen),
+        "result": held.pick(rng, vocab.results, unseen),
+        "trend": held.pick(rng, vocab.trends, unseen),
+        "major": held.pick(rng, vocab.majors, unseen),
+        "past": held.pick(rng, PAST[experience], unseen),
+        "duration": held.pick(rng, DURATIONS, unseen),
+        "team": held.pick(rng, TEAM_SIZES, unseen),
     }
 
     def fill(template: str) -> str:
         return attach_josa(template.format(**slots))
 
     topic = rng.choice(TOPICS)
-    question = fill(rng.choice(topic.questions))
+    question = fill(held.pick(rng, topic.questions, unseen))
     # Several sentences, sometimes many: real answers run from a line to a minute and more.
-    count = min(len(topic.lines), rng.choice((2, 3, 3, 4, 4, 5, 6)))
-    chosen = sorted(rng.sample(range(len(topic.lines)), count))
+    forced = [i for i, line in enumerate(topic.lines) if line.full in held.templates]
+    pool = (
+        list(range(len(topic.lines))) if unseen else [i for i in range(len(topic.lines)) if i not in forced]
+    )
+    count = min(len(pool), rng.choice((2, 3, 3, 4, 4, 5, 6)))
+    if unseen and forced:
+        first = rng.choice(forced)
+        rest = [i for i in pool if i != first]
+        chosen = sorted([first, *rng.sample(rest, count - 1)])
+    else:
+        chosen = sorted(rng.sample(pool, count))
     lines = [topic.lines[i] for i in chosen]
     if count >= 4:  # long answers add a sentence or two that fit any topic
-        extra = rng.sample(range(len(ELABORATIONS)), rng.choice((1, 2)))
+        extras = [i for i, line in enumerate(ELABORATIONS) if unseen or line.full not in held.templates]
+        extra = rng.sample(extras, rng.choice((1, 2)))
         lines.extend(ELABORATIONS[i] for i in sorted(extra))
     emotion = rng.choices(list(EMOTION_WEIGHTS), weights=list(EMOTION_WEIGHTS.values()))[0]
     emo_full, emo_short, expression = rng.choice(EMOTION_LINES[emotion])
     emo_line = Line(emo_full, emo_short)
     lines.insert(rng.randint(1, len(lines)), emo_line)
-    opener = rng.choice(OPENERS) if rng.random() < 0.6 else None
+    opener = held.pick(rng, OPENERS, unseen) if rng.random() < 0.6 else None
 
     sentences = [fill(line.full) for line in lines]
     answer = " ".join(([opener] if opener else []) + sentences)

@@ -69,3 +69,21 @@ def test_shares_must_sum_to_one() -> None:
 
     with pytest.raises(ValidationError, match="sum to 1"):
         SplitParams(train=0.8, validation=0.1, test=0.2, salt="x")
+
+
+def test_split_by_folder_keeps_training_in_train_and_cuts_validation() -> None:
+    folder = SplitParams(by="folder", train=0.8, validation=0.1, test=0.1, heldout_validation=0.5, salt="s")
+    by_hash = SplitParams(by="hash", train=0.8, validation=0.1, test=0.1, salt="s")
+    ids = [f"id-{i}" for i in range(2000)]
+    train = Counter(
+        assign_split(i, folder, f"ds/01-1.정식개방데이터/Training/02.라벨링데이터/{i}.json") for i in ids
+    )
+    held = Counter(
+        assign_split(i, folder, f"ds/01-1.정식개방데이터/Validation/02.라벨링데이터/{i}.json") for i in ids
+    )
+    assert train == {"train": 2000}
+    assert set(held) == {"validation", "test"} and abs(held["validation"] - 1000) < 100
+    # neither folder: the hash shares; by hash: the folder is ignored
+    assert [assign_split(i, folder, "loose/x.json") for i in ids] == [assign_split(i, by_hash) for i in ids]
+    ignored = Counter(assign_split(i, by_hash, f"Training/{i}.json") for i in ids)
+    assert set(ignored) == {"train", "validation", "test"}

@@ -148,14 +148,14 @@ def test_layout_and_archive_names_follow_the_page(tree: Path) -> None:
         assert OCC_FOLDERS.get(ARCHIVE.match(path.name)[2])
 
 
-def test_every_stratum_has_training_records_and_validation_is_about_a_tenth(tree: Path) -> None:
+def test_every_stratum_has_training_records_and_validation_is_about_a_fifth(tree: Path) -> None:
     sources = [p.name for p in _archives(tree) if p.name.startswith("TS_")]
     assert len(sources) == 28  # 7 occupations x 2 genders x 2 experience levels
     wavs = _wavs(tree)
     training = sum(1 for a in _archives(tree) if a.name.startswith("TS_"))
     assert training == 28 and len(wavs) == 2 * RECORDS
-    counts = allocate(84_134)  # at full scale the split is ~9:1 and strata follow the table
-    assert sum(counts["Validation"]) == 8413 and sum(counts["Training"]) == 75_721
+    counts = allocate(84_134)  # at full scale the split is ~8:2 and strata follow the table
+    assert sum(counts["Validation"]) == 16_826 and sum(counts["Training"]) == 67_308
     for stratum, train, val in zip(STRATA, counts["Training"], counts["Validation"], strict=True):
         assert abs((train + val) - stratum.published) <= 30, stratum.name
     assert min(allocate(28)["Training"]) == 1 and sum(allocate(28)["Validation"]) == 0

@@ -2,19 +2,26 @@
 
 Each array element is one sentence of a dialogue with Korean keys (도메인, 카테고리, 대화셋일련번호,
 화자, 문장번호, 고객의도, 상담사의도, QA, 고객질문(요청), 상담사질문(요청), 고객답변, 상담사답변,
-개체명, 용어사전, 지식베이스). Its 질병관리본부 (KDCA) domain is what the ARS bot learns from. Only the
-text is used: the set's ``.m4a`` audio is not decoded (no ffmpeg on a fresh machine), so call-centre
-rows have no audio columns and never reach the STT dataset.
+개체명, 용어사전, 지식베이스). Its 질병관리본부 (KDCA) domain is what the ARS bot learns from.
+
+A caller sentence whose ``음성파일`` names a WAV (the sample tree: ``01.원천데이터/{TS,VS}_<domain>/
+<domain>/<name>.wav``) is joined to it like the interview set's audio: the row gets ``audio_path``,
+the measured duration and signal figures (so validate's audio rules apply and the STT dataset takes
+it), ``duration_ms`` from ``재생시간``, ``voice`` from ``화자음성`` and ``channel`` from ``음성채널``. A
+named file that is not there is quarantined (``label_without_audio``); a WAV no sentence names is
+quarantined too (``audio_without_label``). Sentences without ``음성파일`` stay text-only rows (the
+real set's ``.m4a`` audio is not decoded: no ffmpeg on a fresh machine).
 """
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.prepare.adapters import Quarantined, Record, dataset_dirs
+from callbot.prepare.adapters.interview import AudioIndex, scan_dataset
+from callbot.prepare.audio import WavError, read_wav_info
 from callbot.prepare.labels import EnumMap, LabelError, read_label
 
 if TYPE_CHECKING:
@@ -51,21 +58,25 @@ class CallCenterAdapter:
         return bool(dataset_dirs(raw_root, FOLDER_MARKER))
 
     def iter_records(self, raw_root: Path, params: PrepareParams) -> Iterator[Record | Quarantined]:
-        base = len(raw_root.parts)
         for root in dataset_dirs(raw_root, FOLDER_MARKER):
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames.sort()
-                parts = tuple(_nfc(p) for p in Path(dirpath).parts[base:])
-                if not any(LABEL_FOLDER_MARKER in p for p in parts):
-                    continue
-                for name in sorted(filenames):
-                    if name.lower().endswith(".json"):
-                        yield from self._file(raw_root, (*parts, _nfc(name)))
+            labels, audio = scan_dataset(root, raw_root)
+            for parts in labels:
+                yield from self._file(raw_root, parts, audio, params)
+            for parts in audio.unused:
+                rel = "/".join(parts)
+                yield Quarantined(
+                    rel,
+                    None,
+                    "audio_without_label",
+                    f"{rel}: no sentence's 음성파일 names this file; add its label or remove the file",
+                )
 
-    def _file(self, raw_root: Path, parts: tuple[str, ...]) -> Iterator[Record | Quarantined]:
-        rel = "/".join(parts)
+    def _file(
+        self, raw_root: Path, on_disk: tuple[str, ...], audio: AudioIndex, params: PrepareParams
+    ) -> Iterator[Record | Quarantined]:
+        rel = _nfc("/".join(on_disk))
         try:
-            data = read_label(raw_root.joinpath(*parts))
+            data = read_label(raw_root.joinpath(*on_disk))
         except LabelError as exc:
             yield Quarantined(rel, None, exc.reason, str(exc))
             return
@@ -78,7 +89,59 @@ class CallCenterAdapter:
             )
             return
         for index, item in enumerate(data):
-            yield self._sentence(rel, index, item)
+            record = self._sentence(rel, index, item)
+            if (
+                isinstance(record, dict)
+                and isinstance(item.get("음성파일"), str)
+                and item["음성파일"].strip()
+            ):
+                record = self._audio(raw_root, rel, record, item, audio, params)
+            yield record
+
+    def _audio(
+        self,
+        raw_root: Path,
+        rel: str,
+        record: Record,
+        item: dict[str, Any],
+        audio: AudioIndex,
+        params: PrepareParams,
+    ) -> Record | Quarantined:
+        """The sentence's WAV joined in, or the reason it cannot be."""
+        name = _text(item["음성파일"])
+        utterance = record["utterance_id"]
+        found = audio.resolve(f"{record['domain']}/{name}")
+        if found is None:
+            return Quarantined(
+                rel,
+                utterance,
+                "label_without_audio",
+                f"{rel}: 음성파일 {name!r} matches no WAV under RAW; ingest the source archive that holds it",
+            )
+        on_disk = audio.on_disk(found)
+        audio_rel = "/".join(on_disk)
+        try:
+            wav = read_wav_info(raw_root.joinpath(*on_disk), params.audio_chunk_frames)
+        except (WavError, OSError) as exc:
+            return Quarantined(audio_rel, utterance, "bad_audio", f"{exc}; re-extract or replace the file")
+        try:  # the label's duration (ms); validate compares it with the file's
+            duration: float | None = float(str(item.get("재생시간")).strip())
+        except ValueError:
+            duration = None
+        record.update(
+            audio_path=audio_rel,
+            duration_ms=duration,
+            duration_actual_ms=wav.duration_ms,
+            sample_rate=wav.sample_rate,
+            channels=wav.channels,
+            bits=wav.bits,
+            rms=wav.rms,
+            peak=wav.peak,
+            clipped_ratio=wav.clipped_ratio,
+            voice=_text(item.get("화자음성")) or None,
+            channel=_text(item.get("음성채널")) or None,
+        )
+        return record
 
     def _sentence(self, rel: str, index: int, item: Any) -> Record | Quarantined:
         where = f"{rel}: element {index}"

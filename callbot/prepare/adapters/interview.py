@@ -169,7 +169,7 @@ class AudioIndex:
         return best
 
 
-def _scan(root: Path, raw_root: Path) -> tuple[list[tuple[str, ...]], AudioIndex]:
+def scan_dataset(root: Path, raw_root: Path) -> tuple[list[tuple[str, ...]], AudioIndex]:
     """Label files and the audio index of one dataset folder, as NFC parts relative to RAW."""
     labels: list[tuple[str, ...]] = []
     audio = AudioIndex()
@@ -200,7 +200,7 @@ class InterviewAdapter:
 
     def iter_records(self, raw_root: Path, params: PrepareParams) -> Iterator[Record | Quarantined]:
         for root in dataset_dirs(raw_root, FOLDER_MARKER):
-            labels, audio = _scan(root, raw_root)
+            labels, audio = scan_dataset(root, raw_root)
             _JOB["args"] = (self, raw_root, audio, params)
             try:
                 for items, claimed in self._jobs(labels, params.workers):

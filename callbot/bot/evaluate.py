@@ -109,6 +109,8 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
         for i, row in enumerate(turns):
             if row["speaker"] != "customer" or row["role"] != "question" or not row["audio_path"]:
                 continue
+            if (row["intent_expression"] or "") in params.exclude_intents:
+                continue
             answer = next((r["text_raw"] for r in turns[i + 1 :] if r["speaker"] == "agent"), None)
             if answer and row["utterance_id"] not in excluded:
                 questions.append((row, answer))

@@ -12,6 +12,7 @@ class BotParams(Section):
     llm: str  # the LLM candidates' folders (<llm>/<candidate>/merged), every one is scored
     report: str  # metrics.json (DVC metrics), calibration.json, turns.jsonl
     domains: list[str]  # call-centre domains whose caller questions the bot must handle
+    exclude_intents: list[str]  # caller turns that are not questions (a closing "thank you")
     channels: list[int]  # 16000 = the wideband recording; 8000 = through the telephone channel (G.711)
     wrong_answer_target: (
         float  # calibration: the handover threshold keeps validation wrong answers at most this

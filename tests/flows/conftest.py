@@ -53,7 +53,9 @@ def tiny_params(data: dict) -> dict:
         max_cer=1.0,
         max_slice_gap=1.0,
         export_bench_clips=1,
+        decode_sweep={"weights": [0.3, 0.5], "candidates": [8], "max_utterances": 2},
     )
+    data["bot"].update(max_items=6)  # per split: the stage end to end, not its figures
     data["llm"]["pretrain"].update(max_steps=4)
     data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)
     data["llm"]["evaluate"].update(max_examples_per_task=2)

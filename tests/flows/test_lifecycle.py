@@ -22,6 +22,10 @@ def _dvc(root: Path, *args: str) -> str:
     return run([sys.executable, "-m", "dvc", *args], root).stdout
 
 
+def params_of(root: Path) -> dict:
+    return yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+
+
 def _flow(root: Path, until: str) -> dict:
     from flows.lifecycle import lifecycle
 
@@ -103,11 +107,14 @@ def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
     outcomes = _flow(project, "package")
     stages = ["sample", "ingest", "prepare", "validate", "train_stt", "train_llm", "evaluate_stt",
-              "evaluate_llm", "select", "package"]  # fmt: skip
+              "evaluate_llm", "evaluate_bot", "select", "package"]  # fmt: skip
     assert all(not outcomes[s].cached for s in stages), outcomes
     bento = json.loads((project / "models" / "bento.json").read_text(encoding="utf-8"))
     assert bento["tag"].startswith("callbot:")
-    for key in ("validation-summary", "stt-cer-by-slice", "llm-leaderboard", "bento"):
+    bot = json.loads((project / "reports" / "bot" / "metrics.json").read_text(encoding="utf-8"))
+    assert set(bot["candidates"]) == {c["name"] for c in params_of(project)["llm"]["candidates"]}
+    assert bot["items"]["test"] > 0 and "retrieval" in bot["baselines"]
+    for key in ("validation-summary", "stt-cer-by-slice", "bot-end-to-end", "llm-leaderboard", "bento"):
         assert Artifact.get(key) is not None, key
     assert "Data and pipelines are up to date" in _dvc(project, "status")
 
@@ -116,5 +123,5 @@ def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
     (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), "utf-8")
     outcomes = _flow(project, "package")
     reran = [s for s in stages if not outcomes[s].cached]
-    assert reran == ["train_llm", "evaluate_llm", "select", "package"]
+    assert reran == ["train_llm", "evaluate_llm", "evaluate_bot", "select", "package"]
     assert "Data and pipelines are up to date" in _dvc(project, "status")

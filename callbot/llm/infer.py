@@ -115,6 +115,10 @@ class Responder:
         raw = self.generate([self.messages(text.strip(), history)], batch_size=1)[0]
         return self.check(raw)
 
+    def speakable(self, text: str) -> bool:  # stand-in (i16s); the lead's version replaces it on merge
+        """Whether ``text`` passes the same guard as the bot's replies."""
+        return check_reply(text, self.guard, self.script) is None
+
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
         reason = check_reply(raw, self.guard, self.script)

@@ -23,6 +23,11 @@ class TTSParams(Section):
 
 class ServeParams(Section):
     max_upload_bytes: int  # a bigger upload is refused with 413
+    min_sample_rate: int  # caller audio below this rate: 422, before any resampling
+    max_sample_rate: int  # caller audio above this rate: 422, before any resampling
+    max_form_fields: int  # a multipart body with more parts: 400
+    max_field_bytes: int  # a multipart text field larger than this: 413
+    max_filename_chars: int  # an upload file name longer than this: 422
     max_audio_seconds: float  # longer caller audio: 422
     min_audio_seconds: float  # shorter caller audio counts as empty: 422
     silence_rms: float  # RMS (full scale 1.0) under which caller audio is silent: 422
@@ -34,3 +39,5 @@ class ServeParams(Section):
     stt_max_latency_ms: int
     host: str  # what `callbot serve` binds to and prints
     port: int
+    cors_origins: list[str]  # origins a browser may call the API from (CORS); [] = same origin only
+    synthesize_free_text: bool  # false: /synthesize speaks only text that passes the reply guard

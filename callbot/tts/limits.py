@@ -249,13 +249,13 @@ def check_form(body: bytes, content_type: str, params: ServeParams, file_fields:
         if state["file"]:
             filename = _form_decode(disposition[b"filename"]).rsplit("/", 1)[-1]
             if (
-                len(filename.encode("utf-8", "replace")) > params.max_filename_chars
+                len(filename.encode("utf-8", "replace")) > params.max_filename_bytes
                 or not filename.isprintable()
             ):
                 raise Rejected(
                     422,
                     f"upload file name in `{name}` is {len(filename)} characters or holds control characters; "
-                    f"rename the file (at most {params.max_filename_chars} bytes, serve.max_filename_chars)",
+                    f"rename the file (at most {params.max_filename_bytes} bytes, serve.max_filename_bytes)",
                 )
             if name not in file_fields:
                 raise Rejected(422, f"`{name}` must be a text field, not a file upload")

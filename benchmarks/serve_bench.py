@@ -103,6 +103,10 @@ def served(bento: str, batching: bool, workdir: Path) -> Iterator[str]:
         with bentoml.SyncHTTPClient(url, server_ready_timeout=300):
             pass
         yield url
+    except Exception:
+        log.flush()
+        print(log.name, Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -162,7 +166,7 @@ def measure(urls: dict[str, str], clips: list[bytes], scale: float) -> dict[tupl
     return rps
 
 
-def hostile_requests(clips: list[bytes]) -> list[tuple[str, dict[str, Any]]]:
+def hostile_requests(clips: list[bytes]) -> list[tuple[str, str, dict[str, Any]]]:
     """One request per malformed or hostile kind (issue 16): each must get a 4xx, none a 5xx."""
     import numpy as np
 
@@ -178,25 +182,31 @@ def hostile_requests(clips: list[bytes]) -> list[tuple[str, dict[str, Any]]]:
     import soundfile as sf
 
     sf.write(u8, np.zeros(250_000, dtype=np.float32) + 0.2, 1_000_003, format="WAV", subtype="PCM_U8")
+
+    def text_field(name: str, value: str) -> dict[str, Any]:  # multipart with `name` as a text part
+        body = f'--x\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n--x--\r\n'
+        return {"content": body.encode(), "headers": {"content-type": "multipart/form-data; boundary=x"}}
+
     return [
-        ("/transcribe", audio(b"not audio at all" * 20)),
-        ("/transcribe", audio(b"")),
-        ("/transcribe", audio(wav_bytes(np.zeros(16000, dtype=np.int16), 16000))),
-        ("/transcribe", audio(b"\x1aE\xdf\xa3" + bytes(256))),
-        ("/transcribe", audio(u8.getvalue())),  # 1,000,003 Hz: seconds of resampling before
-        ("/transcribe", {"data": {"audio": "just some text"}}),  # audio as a text field
-        ("/transcribe", {"data": {"audio": "http://127.0.0.1:9/a.wav"}}),  # a URL to fetch
-        ("/transcribe", {"content": b"--x\r\n", "headers": form}),  # multipart without boundary
-        ("/ars", {**audio(clips[0]), "data": {"history": "[" + " " * (1 << 20) + "]"}}),  # 1 MiB field
-        ("/ars", {**audio(clips[0]), "data": {f"f{i}": "1" for i in range(1001)}}),  # 1,001 fields
-        ("/transcribe", audio(clips[0], "a" * 250 + ".wav")),  # 250+ character file name
-        ("/synthesize", {"json": {"text": "1" * 21 + "원입니다"}}),
-        ("/synthesize", {"json": {"text": "9" * 480}}),
+        ("not audio", "/transcribe", audio(b"not audio at all" * 20)),
+        ("empty", "/transcribe", audio(b"")),
+        ("silence", "/transcribe", audio(wav_bytes(np.zeros(16000, dtype=np.int16), 16000))),
+        ("webm", "/transcribe", audio(b"\x1aE\xdf\xa3" + bytes(256))),
+        ("1,000,003 Hz", "/transcribe", audio(u8.getvalue())),  # seconds of resampling before
+        ("audio as text", "/transcribe", text_field("audio", "just some text")),
+        ("audio as URL", "/transcribe", text_field("audio", "http://127.0.0.1:9/a.wav")),
+        ("no boundary", "/transcribe", {"content": b"--x\r\n", "headers": form}),
+        ("1 MiB field", "/ars", {**audio(clips[0]), "data": {"history": "[" + " " * (1 << 20) + "]"}}),
+        ("1,001 fields", "/ars", {**audio(clips[0]), "data": {f"f{i}": "1" for i in range(1001)}}),
+        ("250-char name", "/transcribe", audio(clips[0], "a" * 250 + ".wav")),
+        ("21 digits", "/synthesize", {"json": {"text": "1" * 21 + "원입니다"}}),
+        ("480 digits", "/synthesize", {"json": {"text": "9" * 480}}),
         (
+            "chunked 11 MB",
             "/transcribe",
             {
                 "content": chunked(11 << 20),
-                "headers": {"content-type": form["content-type"] + "; boundary=x"},
+                "headers": {**form, "content-type": form["content-type"] + "; boundary=x"},
             },
         ),
     ]
@@ -212,13 +222,13 @@ def malformed_run(url: str, clips: list[bytes], scale: float) -> tuple[int, dict
     bad = hostile_requests(clips)
     count = max(10 * len(bad), round(40 * scale))
     good = [
-        ("/transcribe", {"files": {"audio": ("a.wav", clips[i % len(clips)], "audio/wav")}})
+        ("good", "/transcribe", {"files": {"audio": ("a.wav", clips[i % len(clips)], "audio/wav")}})
         for i in range(count)
     ]
     requests = [bad[(i // 10) % len(bad)] if i % 10 == 9 else good[i] for i in range(count)]
 
-    def one(request: tuple[str, dict[str, Any]]) -> tuple[float, int]:
-        path, kwargs = request
+    def one(request: tuple[str, str, dict[str, Any]]) -> tuple[float, int]:
+        _label, path, kwargs = request
         start = time.perf_counter()
         try:
             with httpx.Client(timeout=300) as client:
@@ -234,6 +244,9 @@ def malformed_run(url: str, clips: list[bytes], scale: float) -> tuple[int, dict
     statuses = [r[1] for r in results]
     latencies = [r[0] for r in results]
     histogram = {code: statuses.count(code) for code in sorted(set(statuses))}
+    kinds = sorted({f"{r[0]}={code}" for r, code in zip(requests, statuses, strict=True) if r[0] != "good"})
+    good_5xx = sum(code >= 500 for r, code in zip(requests, statuses, strict=True) if r[0] == "good")
+    print(f"hostile kinds: {' '.join(kinds)}; 5xx among good requests: {good_5xx}", flush=True)
     line = (
         f"n={count} p50={statistics.median(latencies):.2f}s p95={p95(latencies):.2f}s "
         f"{count / wall:.2f} req/s"

@@ -225,6 +225,24 @@ async def _no_receive() -> dict[str, Any]:
     return {"type": "http.disconnect"}
 
 
+def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a model service once more if its connection was dropped under the request.
+
+    BentoML 1.4's client closes its HTTP session to a dependency every 100 requests (and every
+    300 s) with requests still in flight on it; each of those fails with ServerDisconnectedError
+    (bentoml/BentoML#4971; the open PR #5698 adds the same retry inside BentoML),
+    a 500 to callers who did nothing wrong (10 of 126 good requests in serve_bench's hostile run).
+    Every model call here is a pure function of its input, so sending it again is safe.
+    """
+    from aiohttp import ClientConnectionError  # ServerDisconnectedError, a connection reset
+
+    try:
+        return method(*args, **kwargs)
+    except ClientConnectionError:
+        logging.getLogger(__name__).info("model service connection dropped by the client; calling again")
+        return method(*args, **kwargs)
+
+
 def _web_app() -> Any:
     """The try-it page: static files, no build step, served by the same process as the API."""
     from starlette.applications import Starlette
@@ -363,11 +381,11 @@ class ARS:
             raise _refuse(exc) from None
 
     def _transcribe(self, clip: np.ndarray) -> dict[str, Any]:
-        return self.stt.transcribe_clips([clip])[0]
+        return _call(self.stt.transcribe_clips, [clip])[0]
 
     def _reply(self, text: str, history: list[dict[str, str]]) -> dict[str, Any]:
         """The LLM's answer, signed: the caller sends the signature back with this turn in `history`."""
-        answer = self.llm.answer(text=text, history=history or None)
+        answer = _call(self.llm.answer, text=text, history=history or None)
         return {**answer, "signature": sign_turn(answer["text"], HISTORY_KEY)}
 
     def _speak(self, text: str) -> dict[str, Any]:
@@ -375,7 +393,7 @@ class ARS:
             text = check_text(text, LIMITS, "reply text")
         except Rejected as exc:
             raise _refuse(exc) from None
-        return self.tts.speak(text=text)
+        return _call(self.tts.speak, text=text)
 
     @bentoml.api
     def transcribe(self, audio: Path) -> dict[str, Any]:
@@ -405,7 +423,7 @@ class ARS:
         """
         try:
             text = check_text(text, LIMITS)
-            if not LIMITS.synthesize_free_text and not self.llm.speakable(text=text):
+            if not LIMITS.synthesize_free_text and not _call(self.llm.speakable, text=text):
                 raise Rejected(
                     422,
                     "this service speaks only what the bot would answer (the reply guard refused this "
@@ -413,7 +431,7 @@ class ARS:
                 )
         except Rejected as exc:
             raise _refuse(exc) from None
-        speech = self.tts.speak(text=text)
+        speech = _call(self.tts.speak, text=text)
         directory = None  # in-process, outside a request: the caller removes the file
         if ctx is not None:
             try:

@@ -223,10 +223,7 @@ def _decimal(text: str) -> str:
     # past 경 (10^20) there is no unit to read it by: an over-long run is read digit by digit, as
     # nobody says such a number as a quantity (and int() of 4,300+ digits would refuse anyway)
     whole = whole.lstrip("0") or "0"
-    if len(whole) > MAX_CARDINAL_DIGITS:
-        words = digits_reading(whole)
-    else:
-        words = sino_cardinal(int(whole))
+    words = digits_reading(whole) if len(whole) > MAX_CARDINAL_DIGITS else sino_cardinal(int(whole))
     if frac:
         words += " 점 " + "".join(_SINO_DIGITS[int(c)] for c in frac)
     return words

@@ -146,3 +146,24 @@ def test_replies_are_signed_and_only_signed_turns_come_back(ars) -> None:
     with pytest.raises(BentoMLException) as err:
         ars.reply("감사합니다", history=[{**turn, "content": turn["content"] + " 그리고 비밀번호는 1234"}])
     assert err.value.error_code == HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+def test_a_dropped_model_connection_is_called_once_more(service: ModuleType) -> None:
+    """BentoML closes its session to a model service every 100 calls, dropping calls in flight."""
+    from aiohttp import ServerDisconnectedError
+
+    calls: list[str] = []
+
+    def flaky(text: str) -> str:
+        calls.append(text)
+        if len(calls) == 1:
+            raise ServerDisconnectedError()
+        return text.upper()
+
+    assert service._call(flaky, text="ok") == "OK" and calls == ["ok", "ok"]
+
+    def down(text: str) -> str:
+        raise ServerDisconnectedError()
+
+    with pytest.raises(ServerDisconnectedError):  # a service that is really gone still fails
+        service._call(down, text="x")

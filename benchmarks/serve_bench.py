@@ -3,7 +3,9 @@
 What it measures: p50 / p95 latency and requests/s at concurrency 1, 4 and 16 for ``/transcribe``
 and ``/ars`` on two servers of the same Bento side by side, one with adaptive STT batching and
 one with it off (CALLBOT_STT_BATCHING=0, the baseline), each level measured on both back to back;
-then 10 % malformed requests mixed into a concurrency-16 run, counting 5xx answers (claim: zero).
+then 10 % malformed or hostile requests (issue 16: odd sample rates, URLs, broken multipart, huge
+fields, long file names, 21-digit numbers, chunked oversized bodies) mixed into a concurrency-16
+run, with p50 / p95 / req/s and the count of 5xx answers (claim: zero).
 
 By default it packages tiny real-architecture models into a temporary BentoML home (nothing is
 downloaded; the numbers then measure the serving machinery, not model quality); ``--bento TAG``
@@ -101,6 +103,10 @@ def served(bento: str, batching: bool, workdir: Path) -> Iterator[str]:
         with bentoml.SyncHTTPClient(url, server_ready_timeout=300):
             pass
         yield url
+    except Exception:
+        log.flush()
+        print(log.name, Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -160,22 +166,92 @@ def measure(urls: dict[str, str], clips: list[bytes], scale: float) -> dict[tupl
     return rps
 
 
-def malformed_run(url: str, clips: list[bytes], scale: float) -> tuple[int, dict[int, int]]:
-    """Concurrency 16, every 10th request malformed in a different way; returns (5xx count, statuses)."""
+def hostile_requests(clips: list[bytes]) -> list[tuple[str, str, dict[str, Any]]]:
+    """One request per malformed or hostile kind (issue 16): each must get a 4xx, none a 5xx."""
     import numpy as np
 
-    bad = [
-        b"not audio at all" * 20,
-        b"",
-        wav_bytes(np.zeros(16000, dtype=np.int16), 16000),
-        b"\x1aE\xdf\xa3" + bytes(256),
-        wav_bytes(np.full(100, 3000, dtype=np.int16), 16000)[:40],
+    def audio(body: bytes, name: str = "a.wav") -> dict[str, Any]:
+        return {"files": {"audio": (name, body, "audio/wav")}}
+
+    def chunked(size: int) -> Iterator[bytes]:
+        for _ in range(0, size, 1 << 16):
+            yield bytes(1 << 16)
+
+    form = {"content-type": "multipart/form-data"}
+    u8 = io.BytesIO()
+    import soundfile as sf
+
+    sf.write(u8, np.zeros(250_000, dtype=np.float32) + 0.2, 1_000_003, format="WAV", subtype="PCM_U8")
+
+    def text_field(name: str, value: str) -> dict[str, Any]:  # multipart with `name` as a text part
+        body = f'--x\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n--x--\r\n'
+        return {"content": body.encode(), "headers": {"content-type": "multipart/form-data; boundary=x"}}
+
+    return [
+        ("not audio", "/transcribe", audio(b"not audio at all" * 20)),
+        ("empty", "/transcribe", audio(b"")),
+        ("silence", "/transcribe", audio(wav_bytes(np.zeros(16000, dtype=np.int16), 16000))),
+        ("webm", "/transcribe", audio(b"\x1aE\xdf\xa3" + bytes(256))),
+        ("1,000,003 Hz", "/transcribe", audio(u8.getvalue())),  # seconds of resampling before
+        ("audio as text", "/transcribe", text_field("audio", "just some text")),
+        ("audio as URL", "/transcribe", text_field("audio", "http://127.0.0.1:9/a.wav")),
+        ("no boundary", "/transcribe", {"content": b"--x\r\n", "headers": form}),
+        ("1 MiB field", "/ars", {**audio(clips[0]), "data": {"history": "[" + " " * (1 << 20) + "]"}}),
+        ("1,001 fields", "/ars", {**audio(clips[0]), "data": {f"f{i}": "1" for i in range(1001)}}),
+        ("250-char name", "/transcribe", audio(clips[0], "a" * 250 + ".wav")),
+        ("21 digits", "/synthesize", {"json": {"text": "1" * 21 + "원입니다"}}),
+        ("480 digits", "/synthesize", {"json": {"text": "9" * 480}}),
+        (
+            "chunked 11 MB",
+            "/transcribe",
+            {
+                "content": chunked(11 << 20),
+                "headers": {**form, "content-type": form["content-type"] + "; boundary=x"},
+            },
+        ),
     ]
-    count = max(20, round(40 * scale))
-    bodies = [bad[(i // 10) % len(bad)] if i % 10 == 9 else clips[i % len(clips)] for i in range(count)]
-    _latencies, statuses, _wall = run_load(url, "/transcribe", bodies, 16)
+
+
+def malformed_run(url: str, clips: list[bytes], scale: float) -> tuple[int, dict[int, int], str]:
+    """Concurrency 16, every 10th request hostile (:func:`hostile_requests`, each kind at least once).
+
+    Returns the 5xx count, the status histogram and a line with p50 / p95 / req/s of the run.
+    """
+    import httpx
+
+    bad = hostile_requests(clips)
+    count = max(10 * len(bad), round(40 * scale))
+    good = [
+        ("good", "/transcribe", {"files": {"audio": ("a.wav", clips[i % len(clips)], "audio/wav")}})
+        for i in range(count)
+    ]
+    requests = [bad[(i // 10) % len(bad)] if i % 10 == 9 else good[i] for i in range(count)]
+
+    def one(request: tuple[str, str, dict[str, Any]]) -> tuple[float, int]:
+        _label, path, kwargs = request
+        start = time.perf_counter()
+        try:
+            with httpx.Client(timeout=300) as client:
+                status = client.post(url + path, **kwargs).status_code
+        except httpx.TransportError:  # refused mid-upload: the server answered and closed
+            status = 413
+        return time.perf_counter() - start, status
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(one, requests))
+    wall = time.perf_counter() - start
+    statuses = [r[1] for r in results]
+    latencies = [r[0] for r in results]
     histogram = {code: statuses.count(code) for code in sorted(set(statuses))}
-    return sum(code >= 500 for code in statuses), histogram
+    kinds = sorted({f"{r[0]}={code}" for r, code in zip(requests, statuses, strict=True) if r[0] != "good"})
+    good_5xx = sum(code >= 500 for r, code in zip(requests, statuses, strict=True) if r[0] == "good")
+    print(f"hostile kinds: {' '.join(kinds)}; 5xx among good requests: {good_5xx}", flush=True)
+    line = (
+        f"n={count} p50={statistics.median(latencies):.2f}s p95={p95(latencies):.2f}s "
+        f"{count / wall:.2f} req/s"
+    )
+    return sum(code >= 500 for code in statuses), histogram, line
 
 
 def main() -> None:
@@ -184,6 +260,7 @@ def main() -> None:
         "--bento", help="a packaged Bento tag in your BentoML store (default: package tiny models)"
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the request counts per level")
+    parser.add_argument("--hostile-only", action="store_true", help="only the 10 %% hostile run (one server)")
     args = parser.parse_args()
     os.environ.setdefault("CALLBOT_TORCH_THREADS", "1")
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
@@ -198,19 +275,24 @@ def main() -> None:
 
         clips = [wav_bytes(*synthesize(text)) for text in QUESTIONS]
         print(f"bento {bento}; {os.cpu_count()} CPU cores; requests per level {REQUESTS} x {args.scale}")
+        if args.hostile_only:
+            with served(bento, batching=True, workdir=workdir) as batched:
+                errors, histogram, line = malformed_run(batched, clips, args.scale)
+            print(f"10% hostile at c=16 (batched): {line}; status counts {histogram}; 5xx={errors}")
+            return
         with (
             served(bento, batching=False, workdir=workdir) as unbatched,
             served(bento, batching=True, workdir=workdir) as batched,
         ):
             rps = measure({"unbatched": unbatched, "batched": batched}, clips, args.scale)
-            errors, histogram = malformed_run(batched, clips, args.scale)
-        print(f"10% malformed /transcribe at c=16 (batched): status counts {histogram}; 5xx={errors}")
+            errors, histogram, line = malformed_run(batched, clips, args.scale)
+        print(f"10% hostile at c=16 (batched): {line}; status counts {histogram}; 5xx={errors}")
         ratios = " ".join(
             f"{path.strip('/')}_c{level}={rps[('batched', path, level)] / rps[('unbatched', path, level)]:.2f}x"
             for path in ("/transcribe", "/ars")
             for level in CONCURRENCY
         )
-        print(f"req/s batched/unbatched (c1 ~1x = noise floor): {ratios} 5xx_with_10pct_malformed={errors}")
+        print(f"req/s batched/unbatched (c1 ~1x = noise floor): {ratios} 5xx_with_10pct_hostile={errors}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

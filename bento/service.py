@@ -29,7 +29,15 @@ from bentoml.exceptions import BentoMLException
 from bentoml.validators import ContentType
 
 from callbot.tts.bundle import read_bundle
-from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio
+from callbot.tts.limits import (
+    Rejected,
+    check_form,
+    check_history,
+    check_text,
+    decode_caller_audio,
+    history_key,
+    sign_turn,
+)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 
@@ -60,6 +68,13 @@ TRAFFIC = {"timeout": LIMITS.timeout_s}
 # CALLBOT_STT_BATCHING=0|1 overrides serve.stt_batching for one run of the same Bento (the benchmark
 # compares both); Bento arguments cannot, as a Bento's own arguments replace those given to serve.
 STT_BATCHING = os.environ.get("CALLBOT_STT_BATCHING", str(int(LIMITS.stt_batching))) not in ("0", "false")
+HISTORY_KEY = history_key()  # signs the bot's turns (5.1): $CALLBOT_HISTORY_KEY or random per process
+CORS = {
+    "enabled": bool(LIMITS.cors_origins),
+    "access_control_allow_origins": LIMITS.cors_origins,
+    "access_control_allow_methods": ["GET", "POST", "OPTIONS"],
+    "access_control_allow_headers": ["Content-Type", "X-API-Key"],
+}
 # torch threads per model service: the three share the machine's cores with the ARS front
 TORCH_THREADS = max(1, int(os.environ.get("CALLBOT_TORCH_THREADS", "0")) or (os.cpu_count() or 1) // 2)
 
@@ -93,31 +108,139 @@ class ClientErrorLog(logging.Filter):
 logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLog())
 
 
-class UploadLimit:
-    """Refuse a request whose declared body exceeds the upload limit before it is read (413).
+API_KEY_ENV = "CALLBOT_API_KEY"  # set it to require `X-API-Key` on the API; never in params or logs
+OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics")  # probes answer without a key
+PAGE_PREFIX = "/ui"  # the page's static files: it must load to ask for the key
+FILE_ENDPOINTS = {"/transcribe": frozenset({"audio"}), "/ars": frozenset({"audio"})}
+JSON_ENDPOINTS = frozenset({"/reply", "/synthesize"})
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # BentoML parses both as forms
 
-    BentoML spools a multipart upload to disk before the endpoint runs; a 2 GB upload would be
-    written out just to be refused. The endpoint checks the file size again (a chunked upload has
-    no Content-Length), so this is the cheap early answer, not the only one.
+
+class CallerGate:
+    """Who may call, and a body BentoML can parse: every refusal here is a 4xx before BentoML reads it.
+
+    - API key: with ``$CALLBOT_API_KEY`` set, every request but the probes, the web page and CORS
+      preflights must carry it as ``X-API-Key`` or ``Authorization: Bearer`` (401 otherwise; the
+      page then asks for it). The key is compared in constant time and never logged.
+    - Size: a declared Content-Length over the limit is refused unread; a body of unknown length
+      (chunked) is counted as it arrives and refused with 413 the moment it passes the limit.
+    - Shape: the file endpoints take multipart only (BentoML would fetch a URL sent instead),
+      checked by :func:`callbot.tts.limits.check_form`; the JSON endpoints take no forms.
+    The body is then replayed to BentoML, which would have read it whole into memory anyway.
     """
 
     def __init__(self, app: Any, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.api_key = os.environ.get(API_KEY_ENV, "").encode("utf-8")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
-                from starlette.responses import JSONResponse
-
-                message = (
-                    f"request body is {int(declared)} bytes, over the upload limit "
-                    f"(serve.max_upload_bytes = {LIMITS.max_upload_bytes}); send a shorter clip"
-                )
-                await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        headers = dict(scope.get("headers") or [])
+        try:
+            self._check_key(path, method, headers)
+            if method != "POST":
+                await self.app(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            declared = headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise Rejected(413, f"request body is {int(declared)} bytes, {self._over}")
+            body = await self._read(receive)
+            self._check_shape(path, headers.get(b"content-type", b"").decode("latin-1"), body)
+        except Rejected as exc:
+            await self._answer(exc, scope, send)
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only http.disconnect
+
+        await self.app(scope, replay, send)
+
+    @property
+    def _over(self) -> str:
+        return (
+            f"over the upload limit (serve.max_upload_bytes = {LIMITS.max_upload_bytes} plus form framing); "
+            "send a shorter clip"
+        )
+
+    def _check_key(self, path: str, method: str, headers: dict[bytes, bytes]) -> None:
+        import hmac
+
+        if not self.api_key or method == "OPTIONS" or path in OPEN_PATHS:
+            return
+        if path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/"):
+            return
+        sent = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
+        if not hmac.compare_digest(sent, self.api_key):
+            raise Rejected(
+                401, "this service needs an API key: send it as X-API-Key (or Authorization: Bearer)"
+            )
+
+    async def _read(self, receive: Any) -> bytes:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Rejected(400, "the client went away before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise Rejected(413, f"request body is over {self.max_body_bytes} bytes, {self._over}")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _check_shape(self, path: str, content_type: str, body: bytes) -> None:
+        media_type = content_type.split(";")[0].strip()  # exactly as BentoML picks its parser
+        if path in FILE_ENDPOINTS:
+            if media_type != "multipart/form-data":
+                raise Rejected(
+                    415,
+                    f"{path} takes multipart/form-data with the recording as the `audio` file "
+                    f"(got {media_type or 'no Content-Type'}); URLs are not fetched",
+                )
+            check_form(body, content_type, LIMITS, FILE_ENDPOINTS[path])
+        elif path in JSON_ENDPOINTS and media_type in FORM_TYPES:
+            raise Rejected(415, f"{path} takes a JSON body (Content-Type: application/json), not a form")
+
+    @staticmethod
+    async def _answer(exc: Rejected, scope: dict[str, Any], send: Any) -> None:
+        from starlette.responses import JSONResponse
+
+        logging.getLogger(__name__).info("refused %s with %d: %s", scope.get("path"), exc.status, exc.message)
+        extra = {"api_key_required": True} if exc.status == 401 else {}
+        response = JSONResponse({"error": exc.message, **extra}, status_code=exc.status)
+        await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
+
+
+def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a model service once more if its connection was dropped under the request.
+
+    BentoML 1.4's client closes its HTTP session to a dependency every 100 requests (and every
+    300 s) with requests still in flight on it; each of those fails with ServerDisconnectedError
+    (bentoml/BentoML#4971; the open PR #5698 adds the same retry inside BentoML),
+    a 500 to callers who did nothing wrong (10 of 126 good requests in serve_bench's hostile run).
+    Every model call here is a pure function of its input, so sending it again is safe.
+    """
+    from aiohttp import ClientConnectionError  # ServerDisconnectedError, a connection reset
+
+    try:
+        return method(*args, **kwargs)
+    except ClientConnectionError:
+        logging.getLogger(__name__).info("model service connection dropped by the client; calling again")
+        return method(*args, **kwargs)
 
 
 def _web_app() -> Any:
@@ -192,6 +315,11 @@ class LLM:
             "confidence": result.confidence,
         }
 
+    @bentoml.api
+    def speakable(self, text: str) -> bool:
+        """Whether ``text`` passes the guard the bot's own replies pass (what /synthesize may say)."""
+        return bool(self.responder.speakable(text))
+
 
 @bentoml.service(name="callbot-tts", traffic=TRAFFIC, workers=1)
 class TTS:
@@ -230,7 +358,7 @@ class TTS:
     traffic=TRAFFIC,
     workers=1,
     threads=32,  # the front only waits on the model services; enough threads to let STT batch
-    http={"cors": {"enabled": True, "access_control_allow_origins": ["*"]}},
+    http={"cors": CORS},  # serve.cors_origins; [] = same origin only
 )
 @bentoml.asgi_app(_web_app(), path="/ui")
 class ARS:
@@ -259,17 +387,19 @@ class ARS:
             raise _refuse(exc) from None
 
     def _transcribe(self, clip: np.ndarray) -> dict[str, Any]:
-        return self.stt.transcribe_clips([clip])[0]
+        return _call(self.stt.transcribe_clips, [clip])[0]
 
     def _reply(self, text: str, history: list[dict[str, str]]) -> dict[str, Any]:
-        return self.llm.answer(text=text, history=history or None)
+        """The LLM's answer, signed: the caller sends the signature back with this turn in `history`."""
+        answer = _call(self.llm.answer, text=text, history=history or None)
+        return {**answer, "signature": sign_turn(answer["text"], HISTORY_KEY)}
 
     def _speak(self, text: str) -> dict[str, Any]:
         try:
             text = check_text(text, LIMITS, "reply text")
         except Rejected as exc:
             raise _refuse(exc) from None
-        return self.tts.speak(text=text)
+        return _call(self.tts.speak, text=text)
 
     @bentoml.api
     def transcribe(self, audio: Path) -> dict[str, Any]:
@@ -281,7 +411,7 @@ class ARS:
         """The caller's words (+ earlier turns) -> the bot's answer; `guarded` when it handed over."""
         try:
             text = check_text(text, LIMITS)
-            turns = check_history(history, LIMITS)
+            turns = check_history(history, LIMITS, HISTORY_KEY)
         except Rejected as exc:
             raise _refuse(exc) from None
         return self._reply(text, turns)
@@ -292,12 +422,22 @@ class ARS:
         text: str,
         ctx: bentoml.Context = None,  # BentoML injects it by this exact annotation
     ) -> Annotated[Path, ContentType("audio/wav")]:
-        """Text -> a 16-bit mono WAV at the configured line rate (16 or 8 kHz)."""
+        """Text -> a 16-bit mono WAV at the configured line rate (16 or 8 kHz).
+
+        Only text the reply guard passes (a scripted answer or the hand-over), unless
+        serve.synthesize_free_text: the bot's voice must not say what the bot would not.
+        """
         try:
             text = check_text(text, LIMITS)
+            if not LIMITS.synthesize_free_text and not _call(self.llm.speakable, text=text):
+                raise Rejected(
+                    422,
+                    "this service speaks only what the bot would answer (the reply guard refused this "
+                    "text); send a scripted answer, or set serve.synthesize_free_text: true",
+                )
         except Rejected as exc:
             raise _refuse(exc) from None
-        speech = self.tts.speak(text=text)
+        speech = _call(self.tts.speak, text=text)
         directory = None  # in-process, outside a request: the caller removes the file
         if ctx is not None:
             try:
@@ -313,7 +453,7 @@ class ARS:
     def ars(self, audio: Path, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """One call turn: caller audio -> transcript -> answer -> the answer spoken (base64 WAV)."""
         try:
-            turns = check_history(history, LIMITS)
+            turns = check_history(history, LIMITS, HISTORY_KEY)
         except Rejected as exc:
             raise _refuse(exc) from None
         transcript = self._transcribe(self._audio(audio))
@@ -335,4 +475,4 @@ class ARS:
 
 
 # multipart framing adds a few hundred bytes; history fields a few KB more
-ARS.add_asgi_middleware(UploadLimit, max_body_bytes=LIMITS.max_upload_bytes + 64 * 1024)
+ARS.add_asgi_middleware(CallerGate, max_body_bytes=LIMITS.max_upload_bytes + 64 * 1024)

@@ -7,6 +7,29 @@ const RATE = 16000;
 const $ = (id) => document.getElementById(id);
 const history = [];
 let recorder = null;
+let apiKey = sessionStorage.getItem("callbot-api-key") || "";
+
+// Every API call goes through here: when the service answers 401 (CALLBOT_API_KEY is set on it),
+// ask for the key once, keep it for this tab, and send it as X-API-Key from then on.
+async function call(url, init) {
+  const send = () => fetch(url, { ...init, headers: { ...(init.headers || {}), ...(apiKey ? { "X-API-Key": apiKey } : {}) } });
+  let response = await send();
+  if (response.status === 401) {
+    const entered = window.prompt("API key / API 키를 입력하세요");
+    if (entered) {
+      apiKey = entered.trim();
+      sessionStorage.setItem("callbot-api-key", apiKey);
+      response = await send();
+    }
+  }
+  return response;
+}
+
+// The bot's turns go back with the signature the service gave them: it refuses unsigned ones.
+function remember(userText, reply) {
+  history.push({ role: "user", content: userText }, { role: "assistant", content: reply.text, signature: reply.signature });
+  history.splice(0, Math.max(0, history.length - 10));
+}
 
 function status(text, isError = false) {
   $("status").textContent = text;
@@ -45,8 +68,7 @@ function showAnswer(result) {
   $("reply").textContent = result.reply.text + (result.reply.guarded ? "  (상담원 연결 / handed over)" : "");
   $("answer").src = "data:audio/wav;base64," + result.audio_wav_base64;
   $("answer").play().catch(() => {});
-  history.push({ role: "user", content: result.transcript.text }, { role: "assistant", content: result.reply.text });
-  history.splice(0, Math.max(0, history.length - 10));
+  remember(result.transcript.text, result.reply);
 }
 
 async function ask(audioBlob) {
@@ -54,7 +76,7 @@ async function ask(audioBlob) {
   const form = new FormData();
   form.append("audio", audioBlob, "speech.wav");
   if (history.length) form.append("history", JSON.stringify(history));
-  const response = await fetch("../ars", { method: "POST", body: form });
+  const response = await call("../ars", { method: "POST", body: form });
   if (!response.ok) { status(`${response.status}: ${await errorText(response)}`, true); return; }
   const result = await response.json();
   $("transcript").textContent = result.transcript.text || "(없음 / nothing heard)";
@@ -64,19 +86,19 @@ async function ask(audioBlob) {
 
 async function askText(text) {
   status("처리 중… / working…");
-  const response = await fetch("../reply", {
+  const response = await call("../reply", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ text, history: history.length ? history : null }),
   });
   if (!response.ok) { status(`${response.status}: ${await errorText(response)}`, true); return; }
   const reply = await response.json();
   $("transcript").textContent = text;
-  const speech = await fetch("../synthesize", {
+  const speech = await call("../synthesize", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: reply.text }),
   });
   $("reply").textContent = reply.text;
   if (speech.ok) { $("answer").src = URL.createObjectURL(await speech.blob()); $("answer").play().catch(() => {}); }
-  history.push({ role: "user", content: text }, { role: "assistant", content: reply.text });
+  remember(text, reply);
   status("완료 / done");
 }
 

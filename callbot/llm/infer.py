@@ -213,6 +213,10 @@ class Responder:
         """Whether ``text`` is something this bot may say: a scripted answer or the handover (a set lookup)."""
         return " ".join(str(text).split()) in self._speakable
 
+    def speakable(self, text: str) -> bool:  # stand-in (i16s); the lead's version replaces it on merge
+        """Whether ``text`` passes the same guard as the bot's replies."""
+        return check_reply(text, self.guard, self.script) is None
+
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
         reason = check_reply(raw, self.guard, self.script)

@@ -36,6 +36,7 @@ _SINO_DIGITS = ("영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "
 _PHONE_DIGITS = ("공", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구")
 _SMALL_UNITS = ("", "십", "백", "천")
 _BIG_UNITS = ("", "만", "억", "조", "경")
+MAX_CARDINAL_DIGITS = 4 * len(_BIG_UNITS)  # 20 digits: the longest integer read as a quantity
 
 _NATIVE_ONES = ("", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉")
 _NATIVE_TENS = ("", "열", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔")
@@ -219,7 +220,10 @@ def native_adnominal(n: int) -> str:
 
 def _decimal(text: str) -> str:
     whole, _, frac = text.partition(".")
-    words = sino_cardinal(int(whole))
+    # past 경 (10^20) there is no unit to read it by: an over-long run is read digit by digit, as
+    # nobody says such a number as a quantity (and int() of 4,300+ digits would refuse anyway)
+    whole = whole.lstrip("0") or "0"
+    words = digits_reading(whole) if len(whole) > MAX_CARDINAL_DIGITS else sino_cardinal(int(whole))
     if frac:
         words += " 점 " + "".join(_SINO_DIGITS[int(c)] for c in frac)
     return words

@@ -53,6 +53,7 @@ def decode_caller_audio(data: bytes, params: ServeParams, what: str = "audio") -
         with sf.SoundFile(io.BytesIO(data)) as sound:
             rate = sound.samplerate
             frames = sound.frames
+            check_sample_rate(rate, params, what)  # from the header: before anything is decoded
             if frames > 0 and frames / rate > params.max_audio_seconds:
                 raise Rejected(
                     422,
@@ -69,13 +70,22 @@ def decode_caller_audio(data: bytes, params: ServeParams, what: str = "audio") -
     return check_caller_audio(samples.mean(axis=1), rate, params, what)
 
 
+def check_sample_rate(rate: int, params: ServeParams, what: str = "audio") -> None:
+    """Resampling cost grows with the rate (a 4 MHz header costs 20 s of CPU): refuse odd rates."""
+    if not params.min_sample_rate <= rate <= params.max_sample_rate:
+        raise Rejected(
+            422,
+            f"{what} is recorded at {rate} Hz; send audio at {params.min_sample_rate}-{params.max_sample_rate} Hz "
+            "(serve.min_sample_rate, serve.max_sample_rate), e.g. 16000 Hz",
+        )
+
+
 def check_caller_audio(
     samples: np.ndarray, rate: int, params: ServeParams, what: str = "audio"
 ) -> np.ndarray:
     """Duration, emptiness and silence checks on decoded mono audio; returns it at 16 kHz."""
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-    if rate <= 0:
-        raise Rejected(415, f"{what} declares a sample rate of {rate} Hz; send {FORMATS}")
+    check_sample_rate(rate, params, what)
     seconds = samples.size / rate
     if seconds > params.max_audio_seconds:
         raise Rejected(
@@ -124,8 +134,12 @@ def check_text(text: Any, params: ServeParams, what: str = "text") -> str:
     return stripped
 
 
-def check_history(history: Any, params: ServeParams) -> list[dict[str, str]]:
-    """Earlier turns of the call: ``[{"role": "user"|"assistant", "content": str}, ...]``."""
+def check_history(history: Any, params: ServeParams, key: bytes) -> list[dict[str, str]]:
+    """Earlier turns of the call: ``[{"role": "user"|"assistant", "content": str}, ...]``.
+
+    An ``assistant`` turn must carry the ``signature`` the service returned with that reply
+    (:func:`sign_turn` under ``key``): a caller cannot put words in the bot's mouth to steer it.
+    """
     if history is None:
         return []
     if not isinstance(history, list):
@@ -141,5 +155,158 @@ def check_history(history: Any, params: ServeParams) -> list[dict[str, str]]:
         if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
             raise Rejected(422, f"history[{i}] must be {{'role': 'user'|'assistant', 'content': str}}")
         content = check_text(turn.get("content"), params, f"history[{i}].content")
+        if turn["role"] == "assistant" and not _signed(turn, content, key):
+            raise Rejected(
+                422,
+                f"history[{i}] is an assistant turn the bot did not say (its `signature` is missing or "
+                "wrong); send back the bot's turns exactly as /reply or /ars returned them, with their signature",
+            )
         turns.append({"role": turn["role"], "content": content})
     return turns
+
+
+HISTORY_KEY_ENV = "CALLBOT_HISTORY_KEY"  # secret for signing the bot's turns; unset: a per-process key
+
+
+def history_key() -> bytes:
+    """The key assistant turns are signed with: ``$CALLBOT_HISTORY_KEY``, else random per process.
+
+    A random key means signed history does not survive a restart (the caller gets a 422 and starts
+    the call again); set the variable when several processes or restarts must accept each other's.
+    """
+    import os
+    import secrets
+
+    secret = os.environ.get(HISTORY_KEY_ENV, "")
+    return secret.encode("utf-8") if secret else secrets.token_bytes(32)
+
+
+def sign_turn(content: str, key: bytes) -> str:
+    """HMAC-SHA256 of what the bot said: returned with each reply, required back with each assistant turn."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key, content.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _signed(turn: dict[str, Any], content: str, key: bytes) -> bool:
+    import hmac
+
+    signature = turn.get("signature")
+    return isinstance(signature, str) and hmac.compare_digest(signature, sign_turn(content, key))
+
+
+def check_form(body: bytes, content_type: str, params: ServeParams, file_fields: frozenset[str]) -> None:
+    """A multipart/form-data body BentoML can parse without a 500, or :class:`Rejected`.
+
+    BentoML hands the body to Starlette's form parser and then to its own field decoding; each of
+    these answers 500 to a caller's mistake: no boundary, a text part over 1 MiB or more than 1,000
+    parts (Starlette's limits), a file field sent as text (BentoML would fetch it as a URL), a file
+    name too long for a temp file or holding a NUL, a text field that is JSON too deep or with an
+    integer too long for ``json.loads``. Here the same parser (python-multipart) reads the body
+    once, counting, keeping no file data. ``file_fields`` are the fields that must be file parts.
+    """
+    import json
+
+    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise Rejected(
+            400,
+            "multipart body without a boundary in its Content-Type; let your HTTP client build the "
+            "multipart request (e.g. curl -F audio=@call.wav)",
+        )
+    state: dict[str, Any] = {"parts": 0, "header": b"", "value": b"", "headers": {}}
+
+    def on_part_begin() -> None:
+        state["parts"] += 1
+        if state["parts"] > params.max_form_fields:
+            raise Rejected(
+                400,
+                f"multipart body has over {params.max_form_fields} parts (serve.max_form_fields); send only `audio` and `history`",
+            )
+        state.update(headers={}, size=0, data=bytearray(), name="", file=False)
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["header"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        state["headers"][state["header"].lower()] = state["value"]
+        state.update(header=b"", value=b"")
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        if b"name" not in disposition:
+            raise Rejected(400, "a multipart part has no name in its Content-Disposition header")
+        name = _form_decode(disposition[b"name"])
+        state.update(name=name, file=b"filename" in disposition)
+        if state["file"]:
+            filename = _form_decode(disposition[b"filename"]).rsplit("/", 1)[-1]
+            if (
+                len(filename.encode("utf-8", "replace")) > params.max_filename_bytes
+                or not filename.isprintable()
+            ):
+                raise Rejected(
+                    422,
+                    f"upload file name in `{name}` is {len(filename)} characters or holds control characters; "
+                    f"rename the file (at most {params.max_filename_bytes} bytes, serve.max_filename_bytes)",
+                )
+            if name not in file_fields:
+                raise Rejected(422, f"`{name}` must be a text field, not a file upload")
+        elif name in file_fields:
+            raise Rejected(
+                422,
+                f"`{name}` must be a file upload (multipart file part with a filename), not a text field; "
+                "URLs are not fetched: download the recording and upload it",
+            )
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["file"]:
+            return  # the endpoint checks the audio itself; the body size is already bounded
+        state["data"] += data[start:end]
+        if len(state["data"]) > params.max_field_bytes:
+            raise Rejected(
+                413, f"field `{state['name']}` is over {params.max_field_bytes} bytes (serve.max_field_bytes)"
+            )
+
+    def on_part_end() -> None:
+        if state["file"]:
+            return
+        try:  # what BentoML does with a text field: JSON if it parses, the string otherwise
+            json.loads(_form_decode(bytes(state["data"])))
+        except json.JSONDecodeError:
+            pass
+        except (ValueError, RecursionError):
+            raise Rejected(
+                422, f"field `{state['name']}` is JSON nested too deep or holding a number too long to read"
+            ) from None
+
+    callbacks = {
+        "on_part_begin": on_part_begin,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise Rejected(400, f"the multipart body is malformed ({exc}); send multipart/form-data") from None
+
+
+def _form_decode(raw: bytes) -> str:
+    """How Starlette decodes a part's name, file name and text: UTF-8, else Latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -6,7 +6,9 @@ with and the limits it listens under are packaged together into the Bento (``cal
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from callbot.params_base import Section
 
@@ -23,6 +25,14 @@ class TTSParams(Section):
 
 class ServeParams(Section):
     max_upload_bytes: int  # a bigger upload is refused with 413
+    min_sample_rate: int  # caller audio below this rate: 422, before any resampling
+    max_sample_rate: int  # caller audio above this rate: 422, before any resampling
+    # at most Starlette's own limits (1,000 parts, 1 MiB a part), past which BentoML answers 500
+    max_form_fields: Annotated[int, Field(ge=2, le=1000)]  # a multipart body with more parts: 400
+    max_field_bytes: Annotated[
+        int, Field(ge=1024, le=1 << 20)
+    ]  # a multipart text field larger than this: 413
+    max_filename_bytes: int  # an upload file name longer than this: 422
     max_audio_seconds: float  # longer caller audio: 422
     min_audio_seconds: float  # shorter caller audio counts as empty: 422
     silence_rms: float  # RMS (full scale 1.0) under which caller audio is silent: 422
@@ -34,3 +44,5 @@ class ServeParams(Section):
     stt_max_latency_ms: int
     host: str  # what `callbot serve` binds to and prints
     port: int
+    cors_origins: list[str]  # origins a browser may call the API from (CORS); [] = same origin only
+    synthesize_free_text: bool  # false: /synthesize speaks only text that passes the reply guard

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio
+from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio, sign_turn
+
+KEY = b"test-history-key"
 
 
 def wav(samples: np.ndarray, rate: int = 16000, fmt: str = "WAV", subtype: str = "PCM_16") -> bytes:
@@ -89,14 +91,18 @@ BAD_HISTORY = [
 @pytest.mark.parametrize(("history", "hint"), BAD_HISTORY, ids=["str", "role", "content", "too many"])
 def test_bad_history_is_422(params, history: object, hint: str) -> None:
     with pytest.raises(Rejected) as err:
-        check_history(history, params.serve)
+        check_history(history, params.serve, KEY)
     assert err.value.status == 422 and hint in err.value.message
 
 
 def test_history_is_normalised(params) -> None:
-    turns = [{"role": "user", "content": " 안녕하세요 "}, {"role": "assistant", "content": "네, 1339입니다."}]
-    assert check_history(turns, params.serve) == [
+    said = "네, 1339입니다."
+    turns = [
+        {"role": "user", "content": " 안녕하세요 "},
+        {"role": "assistant", "content": said, "signature": sign_turn(said, KEY)},
+    ]
+    assert check_history(turns, params.serve, KEY) == [
         {"role": "user", "content": "안녕하세요"},
         {"role": "assistant", "content": "네, 1339입니다."},
     ]
-    assert check_history(None, params.serve) == []
+    assert check_history(None, params.serve, KEY) == []

@@ -21,6 +21,13 @@ class TTSParams(Section):
     seed: int  # vits samples its durations and noise: a fixed seed says the same text the same way
 
 
+class CallLogParams(Section):
+    enabled: bool  # off by default: nothing about a call is kept unless this is true
+    dir: str  # calls.jsonl and audio/ (local to the service host)
+    retention_days: float  # older entries are pruned with their audio
+    max_entries: int  # at most this many entries are kept (the newest)
+
+
 class ServeParams(Section):
     max_upload_bytes: int  # a bigger upload is refused with 413
     max_audio_seconds: float  # longer caller audio: 422
@@ -34,3 +41,4 @@ class ServeParams(Section):
     stt_max_latency_ms: int
     host: str  # what `callbot serve` binds to and prints
     port: int
+    call_log: CallLogParams  # opt-in log of served turns for review (callbot.serve.calllog)

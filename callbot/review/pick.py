@@ -67,13 +67,13 @@ def stt_items(
     predictions: list[dict[str, Any]], records: dict[str, dict[str, Any]], min_confidence: float
 ) -> list[Item]:
     """Predictions whose two decoders disagree or whose confidence is low."""
-    from callbot.text.metrics import cer
+    from callbot.text.metrics import disagreement
 
     items = []
     for row in predictions:
         uid, joint = str(row.get("utterance_id")), str(row.get("fine_tuned") or "")
         alone = row.get("attention_only")
-        disagreement = min(1.0, cer([joint], [alone], spaces=False)) if alone and joint else 0.0
+        disagreement = disagreement(joint, alone) if alone is not None else 0.0
         confidence = float(row.get("confidence", 1.0 - disagreement))
         if disagreement == 0.0 and confidence >= min_confidence:
             continue

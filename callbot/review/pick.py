@@ -73,12 +73,12 @@ def stt_items(
     for row in predictions:
         uid, joint = str(row.get("utterance_id")), str(row.get("fine_tuned") or "")
         alone = row.get("attention_only")
-        disagreement = disagreement(joint, alone) if alone is not None else 0.0
-        confidence = float(row.get("confidence", 1.0 - disagreement))
-        if disagreement == 0.0 and confidence >= min_confidence:
+        gap = disagreement(joint, alone) if alone is not None else 0.0
+        confidence = float(row.get("confidence") if row.get("confidence") is not None else 1.0 - gap)
+        if gap == 0.0 and confidence >= min_confidence:
             continue
         record = records.get(uid, {})
-        why = f"joint and decoder-alone transcripts differ (CER {disagreement:.2f})" if disagreement else ""
+        why = f"joint and decoder-alone transcripts differ (CER {gap:.2f})" if gap else ""
         if confidence < min_confidence:
             why = "; ".join(filter(None, [why, f"confidence {confidence:.2f} < {min_confidence}"]))
         items.append(
@@ -86,7 +86,7 @@ def stt_items(
                 key=f"stt:{uid}",
                 kind="stt",
                 utterance_id=uid,
-                value=round(max(disagreement, 1.0 - confidence), 4),
+                value=round(max(gap, 1.0 - confidence), 4),
                 reason=why,
                 audio=record.get("audio"),
                 text=str(row.get("reference") or record.get("text") or ""),

@@ -46,16 +46,6 @@ def mask_pii(text: str) -> str:
     return _SPOKEN_RUN.sub(_mask_run, _DIGIT_RUN.sub(_mask_run, text or ""))
 
 
-def _mask_tree(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_pii(value)
-    if isinstance(value, list):
-        return [_mask_tree(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _mask_tree(v) for k, v in value.items()}
-    return value
-
-
 class CallLog:
     """Append-only JSONL + audio files with retention; safe across the service's threads."""
 
@@ -88,17 +78,16 @@ class CallLog:
         handed_over = bool(reply.get("guarded"))
         if confidence is None:
             confidence = reply.get("confidence")
-        entry = _mask_tree(
-            {
-                "call_id": call_id,
-                "at": now.isoformat(timespec="seconds"),
-                "endpoint": endpoint,
-                "transcript": transcript,
-                "reply": reply.get("text", ""),
-                "reason": reply.get("reason"),
-                "handed_over": handed_over,
-            }
-        )
+        entry = {
+            "call_id": call_id,
+            "at": now.isoformat(timespec="seconds"),
+            "endpoint": endpoint,
+            # what the caller and the bot said: masked before it is written
+            "transcript": mask_pii(transcript),
+            "reply": mask_pii(str(reply.get("text", ""))),
+            "reason": mask_pii(str(reply["reason"])) if reply.get("reason") else None,
+            "handed_over": handed_over,
+        }
         entry["confidence"] = None if confidence is None else float(confidence)
         entry["audio"] = None
         with self._lock:

@@ -176,7 +176,7 @@ def label_issues(
     labels = np.array([usable.index(r[column]) for _, r in rows])
     model = make_pipeline(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True),
-        LogisticRegression(max_iter=1000, C=4.0),
+        LogisticRegression(max_iter=1000, C=20.0),
     )
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     probs = cross_val_predict(model, texts, labels, cv=splitter, method="predict_proba")

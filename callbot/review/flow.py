@@ -1,0 +1,53 @@
+"""The `review` Prefect flow's body and its schedule: import what reviewers accepted, report on 검수,
+export the next batch. Import runs first so a re-exported item is never loaded while its last review
+is still waiting to be applied; `flows/review.py` only declares the flow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from callbot.config import load_params
+
+ENTRYPOINT = "flows/review.py:review"
+
+
+def run_review(params_file: str = "params.yaml", root: str | None = None) -> dict[str, Any]:
+    from prefect import task
+
+    from callbot.review.client import LabelStudio
+    from callbot.review.export import run_export
+    from callbot.review.imports import run_import
+    from callbot.review.report import run_report
+
+    root_path = Path(root or os.getcwd()).resolve()
+    os.chdir(root_path)  # params paths are relative to the repository
+    params = load_params(root_path / params_file).review
+    client = LabelStudio.connect(params.server.url)  # a clear error when it is down or refuses us
+    imported = task(run_import, name="review-import")(params, client, root_path)
+    report = task(run_report, name="review-report")(params, client, root_path)
+    exported = task(run_export, name="review-export")(params, client, root_path)
+    return {
+        "accepted": imported.accepted,
+        "rejected": imported.rejected,
+        "fixes": imported.fixes,
+        "new_examples": imported.new_examples,
+        "skipped": len(imported.issues),
+        "rejection_rate": report["rejection_rate"],
+        "exported": exported.loaded,
+    }
+
+
+def review_deployment(flow: Any, params_file: str = "params.yaml") -> Any:
+    """The daily `review` deployment for ``prefect.serve`` (review.cron in orchestrate.timezone)."""
+    from prefect.schedules import Cron
+
+    params = load_params(params_file)
+    return flow.to_deployment(
+        name="daily-review",
+        schedules=[Cron(params.review.cron, timezone=params.orchestrate.timezone)],
+        parameters={"params_file": params_file},
+        description="Import reviewer-accepted corrections, report on 검수, export the next review batch.",
+        tags=["callbot", "review"],
+    )

@@ -15,9 +15,10 @@ ENTRYPOINT = "flows/review.py:review"
 
 def run_review(params_file: str = "params.yaml", root: str | None = None) -> dict[str, Any]:
     from prefect import task
+    from prefect.cache_policies import NO_CACHE
 
     from callbot.review.client import LabelStudio
-    from callbot.review.export import run_export
+    from callbot.review.export import ensure_project, run_export
     from callbot.review.imports import run_import
     from callbot.review.report import run_report
 
@@ -25,9 +26,10 @@ def run_review(params_file: str = "params.yaml", root: str | None = None) -> dic
     os.chdir(root_path)  # params paths are relative to the repository
     params = load_params(root_path / params_file).review
     client = LabelStudio.connect(params.server.url)  # a clear error when it is down or refuses us
-    imported = task(run_import, name="review-import")(params, client, root_path)
-    report = task(run_report, name="review-report")(params, client, root_path)
-    exported = task(run_export, name="review-export")(params, client, root_path)
+    ensure_project(client, params, root_path)  # the first run imports from an empty project
+    imported = task(run_import, name="review-import", cache_policy=NO_CACHE)(params, client, root_path)
+    report = task(run_report, name="review-report", cache_policy=NO_CACHE)(params, client, root_path)
+    exported = task(run_export, name="review-export", cache_policy=NO_CACHE)(params, client, root_path)
     return {
         "accepted": imported.accepted,
         "rejected": imported.rejected,

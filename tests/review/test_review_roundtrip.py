@@ -15,6 +15,7 @@ import soundfile as sf
 from tests.data.prepare_tree import add_interview, interview_label
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 LABELLERS = (("ann1@callbot.local", "ann1-pass-123"), ("ann2@callbot.local", "ann2-pass-123"))
 REVIEWER = ("reviewer@callbot.local", "review-pass-123")
@@ -206,6 +207,31 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
         f"CER {report['agreement']['transcript_cer']}, emotion kappa {report['agreement']['emotion_kappa']}, "
         f"{time.monotonic() - started:.1f} s"
     )
+
+    # a labeller's personal access token (JWT refresh) works in place of a password
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ann1.create_token())
+    assert LabelStudio.connect(url).email == LABELLERS[0][0]
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY")
+
+    # the scheduled `review` flow on the same project: nothing new to import or export, the report posted
+    import yaml
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.review import review as review_flow
+
+    settings = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    settings["review"]["server"]["url"] = url
+    settings["review"]["reviewers"] = [REVIEWER[0]]
+    settings["review"]["corrections"] = "data/corrections"
+    (root / "params.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    with prefect_test_harness(server_startup_timeout=180):
+        outcome = review_flow(params_file="params.yaml", root=str(root))
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as prefect:
+            artifact = prefect.read_latest_artifacts()
+    assert outcome["accepted"] == 4 and outcome["exported"] == 0 and outcome["rejection_rate"] == 0.2
+    assert any(a.key == "review-inspection" for a in artifact)
 
     bad = LabelStudio(url)
     with pytest.raises(ServerError, match="refused the login"):

@@ -23,7 +23,7 @@ from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapt
 from callbot.prepare.params import PrepareParams
 from callbot.prepare.schema import RECORD_COLUMNS, RECORD_SCHEMA, SPLITS
 from callbot.prepare.splits import assign_split, stratum_shares
-from callbot.review.corrections import apply_correction, load_corrections
+from callbot.review.corrections import apply_correction, load_corrections, reviewed_calls
 from callbot.text.normalize import normalize_text
 
 __all__ = ["PrepareError", "PrepareReport", "run_prepare"]
@@ -103,7 +103,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     """Prepare every dataset found under ``raw`` into ``out``; returns the counts it reports."""
     from callbot.prepare.hf import write_llm, write_stt
 
-    adapters = _detect(raw)
+    adapters = [*_detect(raw), *reviewed_calls(params.corrections, params.ars_domains)]
     out.mkdir(parents=True, exist_ok=True)
     report = PrepareReport(out=out)
     records_tmp = out / ".records.parquet.tmp"

@@ -45,3 +45,50 @@ def apply_correction(item: dict[str, Any], corrections: dict[str, dict[str, Any]
     """``item`` with its accepted corrections applied (the same object when it has none)."""
     fields = corrections.get(str(item.get("utterance_id")))
     return {**item, **fields} if fields else item
+
+
+class ReviewedCalls:
+    """A dataset adapter over the accepted handed-over calls: each becomes a two-turn call-centre
+    dialogue (the caller's words, the scripted answer the reviewer chose), so the ARS task learns the
+    answer the bot could not give. New utterances: the dataset version rises MINOR."""
+
+    name = "reviewed_calls"
+
+    def __init__(self, corrections: str | Path, domain: str) -> None:
+        self.path = Path(corrections)
+        if self.path.is_dir() or not self.path.suffix:
+            self.path = self.path / CORRECTIONS_FILE
+        self.domain = domain
+
+    def detect(self, raw_root: Path) -> bool:
+        return self.path.is_file()
+
+    def iter_records(self, raw_root: Path, params: Any) -> Any:
+        if not self.path.is_file():
+            return
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line) if line.strip() else {}
+            if not entry.get("new") or not entry.get("transcript") or not entry.get("answer"):
+                continue
+            call = str(entry["utterance_id"])
+            for turn, (speaker, text) in enumerate(
+                (("customer", entry["transcript"]), ("agent", entry["answer"])), 1
+            ):
+                yield {
+                    "utterance_id": f"call-{call}-{turn}",
+                    "interview_id": f"call-{call}",
+                    "dataset": "callcenter",
+                    "role": "question" if speaker == "customer" else "answer",
+                    "text_raw": text,
+                    "label_path": f"{self.path.name}#task{entry.get('task_id')}",
+                    "domain": self.domain,
+                    "category": "reviewed call",
+                    "speaker": speaker,
+                    "turn": turn,
+                }
+
+
+def reviewed_calls(corrections: str | Path, ars_domains: list[str]) -> list[ReviewedCalls]:
+    """The adapter for prepare when accepted calls exist (none otherwise)."""
+    adapter = ReviewedCalls(corrections, ars_domains[0] if ars_domains else "")
+    return [adapter] if ars_domains and any(True for _ in adapter.iter_records(Path(), None)) else []

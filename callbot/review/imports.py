@@ -129,7 +129,8 @@ def decide(tasks: list[Task], known: set[str], now: str) -> ImportResult:
             "reviewed_at": task.verdicts[0].created_at,
             "imported_at": now,
         }
-        if entry["new"]:
+        if entry["new"]:  # a handed-over call: a new ARS example (prepare's ReviewedCalls)
+            entry["transcript"] = values.get("transcript") or _same(str(data.get("current_text") or ""))
             entry["answer"] = values.get("answer")
         by_utterance.setdefault(entry["utterance_id"], []).append(entry)
     for uid, entries in sorted(by_utterance.items()):

@@ -164,14 +164,15 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
         stt1["id"], _result("저는 이 년 동안 영업을 했습니다.", "neutral", verdict="accept"), 8.0
     )
     reviewer.annotate(quarantine["id"], _result(verdict="reject"), 3.0)
-    reviewer.annotate(
-        call["id"], _result(verdict="accept", answer="격리 기간은 확진일로부터 7일입니다."), 9.0
-    )
     reviewer.annotate(gone["id"], _result(verdict="accept"), 2.0)
 
     imported = run_import(review, admin, root)
-    assert imported.accepted == 4 and imported.rejected == 1
-    assert imported.fixes == 2 and imported.new_examples == 1
+    assert (imported.accepted, imported.rejected, imported.pending) == (
+        3,
+        1,
+        1,
+    )  # the call is not reviewed yet
+    assert imported.fixes == 2 and imported.new_examples == 0
     assert any("'gone' no longer exists" in issue for issue in imported.issues)
     lines = [
         json.loads(x) for x in (root / "data" / "corrections" / "corrections.jsonl").read_text().splitlines()
@@ -184,7 +185,7 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
 
     report = run_report(review, admin, root)
     by_user = {a["annotator"]: a for a in report["annotators"]}
-    assert report["reviewed"] == 5 and report["rejected"] == 1 and report["rejection_rate"] == 0.2
+    assert report["reviewed"] == 4 and report["rejected"] == 1 and report["rejection_rate"] == 0.25
     assert by_user[LABELLERS[1][0]]["rejection_rate"] == round(1 / 3, 4)  # ann2: stt0, stt1, quarantine
     assert by_user[LABELLERS[0][0]]["seconds_per_task"] == 16.0  # (20 + 30 + 10 + 15 + 5) / 5
     assert report["agreement"]["double_transcribed"] == 3
@@ -202,8 +203,23 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
         for r in pq.read_table(root / "data" / "prepared" / "records.parquet").to_pylist()
     }
     assert texts[answers[0]["utterance_id"]] == fixed
+
+    # the reviewer accepts the handed-over call with the scripted answer: a new ARS example, MINOR
+    scripted = "격리 기간은 확진일로부터 칠 일입니다."
+    reviewer.annotate(call["id"], _result(verdict="accept", answer=scripted), 9.0)
+    again = run_import(review, admin, root)
+    assert (again.accepted, again.new_examples, again.fixes) == (4, 1, 2)
+    run_prepare(root / "data" / "raw", root / "data" / "prepared", prepare)
+    third = record_version(root / "data" / "prepared" / "records.parquet", root / "versions.json")
+    assert (third.version, third.bump) == ("1.1.0", "minor")
+    examples = [json.loads(x) for x in (root / "data" / "prepared" / "llm.jsonl").read_text().splitlines()]
+    ars = [e for e in examples if e["task"] == "ars"]
+    assert [e["reference"] for e in ars] == [scripted] and "격리 기간이 며칠인가요" in ars[0]["messages"][1][
+        "content"
+    ]
     print(
         f"round trip: {exported.loaded} tasks, 반려율 {report['rejection_rate']}, "
+        f"versions {first.version} -> {second.version} -> {third.version}, "
         f"CER {report['agreement']['transcript_cer']}, emotion kappa {report['agreement']['emotion_kappa']}, "
         f"{time.monotonic() - started:.1f} s"
     )

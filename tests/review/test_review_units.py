@@ -228,3 +228,22 @@ def test_corrections_file_round_trip_and_bad_file(tmp_path: Path) -> None:
     (tmp_path / "corrections.jsonl").write_text("{not json\n")
     with pytest.raises(ValueError, match=r"corrections.jsonl:1"):
         load_corrections(tmp_path)
+
+
+def test_service_hook_logs_when_on_and_never_fails_the_turn(tmp_path: Path) -> None:
+    from callbot.serve.calllog import record
+
+    reply = {"text": "선별진료소에서 받으실 수 있습니다.", "guarded": False}
+    assert record(None, reply, "검사는 어디서 받나요") is reply  # off: nothing written anywhere
+    wav = tmp_path / "in.wav"
+    wav.write_bytes(b"RIFF....")
+    log = CallLog(tmp_path / "calls", retention_days=1, max_entries=10)
+    assert record(log, reply, "검사는 어디서 받나요", wav) is reply
+    (entry,) = read_call_log(tmp_path / "calls")
+    assert (
+        entry["transcript"] == "검사는 어디서 받나요"
+        and (tmp_path / "calls" / entry["audio"]).read_bytes() == b"RIFF...."
+    )
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert record(CallLog(blocked, 1, 10), reply, "질문") is reply  # an unwritable log is a warning only

@@ -76,43 +76,33 @@ def token() -> None:
         fail(str(exc), 2)
 
 
-@app.command("export")
-def export() -> None:
-    """Rank what needs human eyes and load it into the Label Studio project, pre-annotated."""
+def _stage(module: str, function: str) -> None:
+    """Run one review stage against the server in params; a refusal or bad input exits 2 with its message."""
+    import importlib
+
     from callbot.cli import fail
-    from callbot.review.export import run_export
     from callbot.review.server import ServerError
 
     params = _params()
     try:
-        run_export(params, _client(params))
+        getattr(importlib.import_module(module), function)(params, _client(params))
     except (ServerError, ValueError) as exc:
         fail(str(exc), 2)
+
+
+@app.command("export")
+def export() -> None:
+    """Rank what needs human eyes and load it into the Label Studio project, pre-annotated."""
+    _stage("callbot.review.export", "run_export")
 
 
 @app.command("import")
 def import_() -> None:
     """Reviewer-accepted annotations -> data/corrections/corrections.jsonl (bad input reported, skipped)."""
-    from callbot.cli import fail
-    from callbot.review.imports import run_import
-    from callbot.review.server import ServerError
-
-    params = _params()
-    try:
-        run_import(params, _client(params))
-    except (ServerError, ValueError) as exc:
-        fail(str(exc), 2)
+    _stage("callbot.review.imports", "run_import")
 
 
 @app.command("report")
 def report() -> None:
     """Per-labeller throughput, time per task, 반려율 and agreement -> reports/review/."""
-    from callbot.cli import fail
-    from callbot.review.report import run_report
-    from callbot.review.server import ServerError
-
-    params = _params()
-    try:
-        run_report(params, _client(params))
-    except (ServerError, ValueError) as exc:
-        fail(str(exc), 2)
+    _stage("callbot.review.report", "run_report")

@@ -247,3 +247,23 @@ def test_service_hook_logs_when_on_and_never_fails_the_turn(tmp_path: Path) -> N
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     assert record(CallLog(blocked, 1, 10), reply, "질문") is reply  # an unwritable log is a warning only
+
+
+def test_cli_names_what_to_start_or_set(monkeypatch, repo: Path, tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from callbot.cli import app
+
+    settings = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    settings["review"]["server"]["url"] = "http://127.0.0.1:9"  # nothing listens there
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    args = ["--params", str(tmp_path / "params.yaml"), "review", "export"]
+    for key in ("LABEL_STUDIO_API_KEY", "LABEL_STUDIO_USERNAME", "LABEL_STUDIO_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "set LABEL_STUDIO_API_KEY" in result.output
+    monkeypatch.setenv("LABEL_STUDIO_USERNAME", "lead@example.org")
+    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", "long-enough-1")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "make review-server" in result.output

@@ -29,11 +29,6 @@ class ServerError(RuntimeError):
     """Label Studio cannot be installed, started or reached; the message says what to run or set."""
 
 
-def _python_311() -> str:
-    """An interpreter for the server's venv: this one (the project needs 3.11, as Label Studio does)."""
-    return sys.executable
-
-
 def venv_python(venv: Path) -> Path:
     return Path(venv) / "bin" / "python"
 
@@ -57,8 +52,7 @@ def ensure_venv(venv: Path, version: str) -> bool:
     if installed_version(venv) == version:
         return False
     if not venv_python(venv).is_file():
-        # venv's own symlinks would point into the project's venv; --copies is not needed, the
-        # base interpreter is resolved through sys._base_executable
+        # the base interpreter (pyenv's 3.11), not the project's venv: the two venvs share nothing
         subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True)
     result = subprocess.run(
         [str(venv_python(venv)), "-m", "pip", "install", "-q", f"label-studio=={version}"],

@@ -5,7 +5,8 @@ by default. Entries are JSON lines in ``<dir>/calls.jsonl`` and the caller's aud
 in ``<dir>/audio/``. Digit runs (phone numbers, resident registration numbers, card numbers) are
 masked in every text before it is written, so nothing that leaves the host carries them; the audio
 stays on the host and is removed with its entry. Retention: entries older than ``retention_days`` and
-beyond the newest ``max_entries`` are pruned (with their audio) whenever a turn is logged.
+beyond the newest ``max_entries`` are pruned (with their audio) as turns are logged, at most once a
+minute (pruning reads the whole log).
 
 `callbot review export` reads the log for handed-over and low-confidence calls.
 """
@@ -28,6 +29,7 @@ MASK = "●"
 # Digits, possibly grouped by spaces, dots or hyphens (010-1234-5678, 900101-1234567, 1339 is kept):
 # a run of MIN_DIGITS or more digits in total is masked. Korean number words (공일공 ...) are masked too.
 MIN_DIGITS = 6
+PRUNE_EVERY = timedelta(minutes=1)
 _DIGIT_RUN = re.compile(r"\d(?:[\d\s.\-]*\d)?")
 _SPOKEN = "공영일이삼사오육륙칠팔구"
 _SPOKEN_RUN = re.compile(f"[{_SPOKEN}](?:[{_SPOKEN}\\s\\-]*[{_SPOKEN}])?")
@@ -54,6 +56,7 @@ class CallLog:
         self.retention = timedelta(days=retention_days)
         self.max_entries = max_entries
         self._lock = threading.Lock()
+        self._next_prune: datetime | None = None  # pruning reads the whole log: at most once a minute
 
     @classmethod
     def from_params(cls, params: Any) -> CallLog | None:
@@ -99,7 +102,9 @@ class CallLog:
                 entry["audio"] = f"{AUDIO_DIR}/{call_id}.wav"
             with (self.dir / LOG_FILE).open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self._prune(now)
+            if self._next_prune is None or now >= self._next_prune:
+                self._prune(now)
+                self._next_prune = now + PRUNE_EVERY
         return entry
 
     def entries(self) -> list[dict[str, Any]]:

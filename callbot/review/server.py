@@ -141,7 +141,16 @@ def start(
     data_dir.mkdir(parents=True, exist_ok=True)
     log = Path(log or data_dir / "server.log")
     handle = log.open("ab")
-    command = [str(binary), "start", "--no-browser", "--host", parsed.hostname, "--port", str(parsed.port)]
+    # --internal-host is what it binds (its default is 0.0.0.0, every interface); --host only names it
+    command = [
+        str(binary),
+        "start",
+        "--no-browser",
+        "--internal-host",
+        parsed.hostname,
+        "--port",
+        str(parsed.port),
+    ]
     process = subprocess.Popen(
         command,
         env=server_env(data_dir, username, password, files_root),

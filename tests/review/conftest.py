@@ -20,7 +20,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory, params):
-    """(url, files root): a fresh server on a free loopback port, its data and served files in tmp."""
+    """(url, files root, server): a fresh server on a free loopback port, its data and served files in tmp."""
     from callbot.review.server import PASSWORD_ENV, USERNAME_ENV, ensure_venv, start
 
     venv = REPO / params.review.server.venv
@@ -31,7 +31,7 @@ def label_studio(tmp_path_factory, params):
     url = f"http://127.0.0.1:{_free_port()}"
     server = start(url, venv, root / "ls-data", root, params.review.server.start_timeout_s)
     try:
-        yield url, root
+        yield url, root, server
     finally:
         server.stop()
         for key, value in saved.items():

@@ -100,7 +100,17 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
     from callbot.review.report import run_report
     from callbot.review.server import ServerError
 
-    url, served = label_studio
+    url, served, server = label_studio
+    import psutil
+
+    process = psutil.Process(server.process.pid)
+    listening = {
+        c.laddr.ip
+        for p in (process, *process.children(recursive=True))
+        for c in p.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    }
+    assert listening == {"127.0.0.1"}  # loopback only, not every interface
     monkeypatch.setenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", str(served))
     root = served  # audio must lie under the served root's data/
     prepare, first, answers = _build(root, params)

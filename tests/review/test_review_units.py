@@ -267,3 +267,15 @@ def test_cli_names_what_to_start_or_set(monkeypatch, repo: Path, tmp_path: Path)
     monkeypatch.setenv("LABEL_STUDIO_PASSWORD", "long-enough-1")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "make review-server" in result.output
+
+
+def test_review_deployment_is_daily_in_seoul(params, repo: Path) -> None:
+    from callbot.review.flow import review_deployment
+    from flows.review import review
+
+    deployment = review_deployment(review, str(repo / "params.yaml"))
+    schedule = deployment.schedules[0].schedule
+    assert deployment.name == "daily-review" and deployment.parameters == {
+        "params_file": str(repo / "params.yaml")
+    }
+    assert (schedule.cron, schedule.timezone) == (params.review.cron, params.orchestrate.timezone)

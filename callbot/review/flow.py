@@ -30,6 +30,7 @@ def run_review(params_file: str = "params.yaml", root: str | None = None) -> dic
     imported = task(run_import, name="review-import", cache_policy=NO_CACHE)(params, client, root_path)
     report = task(run_report, name="review-report", cache_policy=NO_CACHE)(params, client, root_path)
     exported = task(run_export, name="review-export", cache_policy=NO_CACHE)(params, client, root_path)
+    tracked = task(track_corrections, name="review-track", cache_policy=NO_CACHE)(root_path, params_file)
     return {
         "accepted": imported.accepted,
         "rejected": imported.rejected,
@@ -38,7 +39,25 @@ def run_review(params_file: str = "params.yaml", root: str | None = None) -> dic
         "skipped": len(imported.issues),
         "rejection_rate": report["rejection_rate"],
         "exported": exported.loaded,
+        "tracked": tracked,
     }
+
+
+def track_corrections(root: Path, params_file: str = "params.yaml") -> str | None:
+    """`dvc add` the corrections (and `dvc push` when orchestrate.push) so they live in the DVC remote
+    beside the data; prepare depends on the folder, so the next `dvc repro` applies them. None when
+    there are none yet or ``root`` is not a DVC repository (a scratch copy)."""
+    from callbot.orchestrate.dvc import push, track
+    from callbot.review.corrections import CORRECTIONS_FILE
+
+    params = load_params(root / params_file)
+    path = Path(params.review.corrections) / CORRECTIONS_FILE
+    if not (root / path).is_file() or not (root / ".dvc").is_dir():
+        return None
+    dvc_file = track(root, path)
+    if params.orchestrate.push:
+        push(root)
+    return dvc_file
 
 
 def review_deployment(flow: Any, params_file: str = "params.yaml") -> Any:

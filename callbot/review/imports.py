@@ -161,6 +161,10 @@ def known_ids(prepared: Path) -> set[str]:
     return ids - {"None"}
 
 
+def _essence(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (entry.get("task_id"), entry.get("fields"), entry.get("transcript"), entry.get("answer"))
+
+
 def write_corrections(directory: Path, entries: list[dict[str, Any]]) -> Path:
     """Merge ``entries`` into ``corrections.jsonl`` (a later review of an utterance replaces the earlier)."""
     path = directory / CORRECTIONS_FILE
@@ -170,8 +174,14 @@ def write_corrections(directory: Path, entries: list[dict[str, Any]]) -> Path:
             if line.strip():
                 old = json.loads(line)
                 merged[str(old["utterance_id"])] = old
+    before = dict(merged)
     for entry in entries:
+        held = merged.get(entry["utterance_id"])
+        if held is not None and _essence(held) == _essence(entry):
+            continue  # the same review imported again: keep its first import time, change no byte
         merged[entry["utterance_id"]] = entry
+    if merged == before and path.is_file():
+        return path  # nothing new: the file (a DVC-tracked prepare dependency) stays as it was
     write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for _, e in sorted(merged.items())))
     return path
 

@@ -279,3 +279,41 @@ def test_review_deployment_is_daily_in_seoul(params, repo: Path) -> None:
         "params_file": str(repo / "params.yaml")
     }
     assert (schedule.cron, schedule.timezone) == (params.review.cron, params.orchestrate.timezone)
+
+
+def test_corrections_are_rewritten_only_when_a_review_changes(tmp_path: Path) -> None:
+    from callbot.review.imports import write_corrections
+
+    entry = {"utterance_id": "a", "task_id": 1, "fields": {"text_raw": "고침"}, "imported_at": "day 1"}
+    path = write_corrections(tmp_path, [entry])
+    first = path.read_bytes()
+    write_corrections(tmp_path, [{**entry, "imported_at": "day 2"}])  # the daily flow imports it again
+    assert path.read_bytes() == first
+    write_corrections(
+        tmp_path, [{**entry, "task_id": 2, "fields": {"text_raw": "다시 고침"}, "imported_at": "day 3"}]
+    )
+    assert json.loads(path.read_text())["fields"] == {"text_raw": "다시 고침"}
+
+
+def test_the_flow_tracks_corrections_with_dvc(tmp_path: Path, repo: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    from callbot.review.flow import track_corrections
+
+    settings = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    settings["orchestrate"]["push"] = False
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    assert track_corrections(tmp_path) is None  # not a DVC repository: nothing to track
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True)
+    assert track_corrections(tmp_path) is None  # no corrections yet
+    folder = tmp_path / settings["review"]["corrections"]
+    folder.mkdir(parents=True)
+    (folder / "corrections.jsonl").write_text('{"utterance_id": "a", "fields": {}}\n')
+    tracked = track_corrections(tmp_path)
+    dvc_file = yaml.safe_load((tmp_path / tracked).read_text())
+    assert dvc_file["outs"][0]["path"] == "corrections.jsonl" and dvc_file["outs"][0]["md5"]
+    assert "/corrections.jsonl" in (folder / ".gitignore").read_text()

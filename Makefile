@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench clean review-install review-server
 
 setup: $(STAMP)
 
@@ -30,8 +30,18 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python flows/lifecycle.py
 
-test: setup
+test: setup review-install
 	$(BIN)/python -m pytest -q
+
+# Label Studio (issue 18) in its own venv, .venv-labelstudio: its pins clash with ours. Idempotent:
+# a no-op when label-studio is installed at the version in params.yaml (review.server.version).
+review-install: setup
+	$(BIN)/callbot review server --install-only
+
+# The review server on loopback (review.server.url), until Ctrl-C. Set LABEL_STUDIO_USERNAME and
+# LABEL_STUDIO_PASSWORD first: they create the owner account on a fresh review.server.data_dir.
+review-server: setup
+	$(BIN)/callbot review server
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -28,6 +28,7 @@ import numpy as np
 from bentoml.exceptions import BentoMLException
 from bentoml.validators import ContentType
 
+from callbot.serve.calllog import CallLog, record
 from callbot.tts.bundle import read_bundle
 from callbot.tts.limits import (
     Rejected,
@@ -64,6 +65,7 @@ def _voice_path() -> Path:
 
 VOICE = read_bundle(_voice_path())
 LIMITS = VOICE.serve
+CALL_LOG = CallLog.from_params(LIMITS.call_log)  # None unless serve.call_log.enabled
 TRAFFIC = {"timeout": LIMITS.timeout_s}
 # CALLBOT_STT_BATCHING=0|1 overrides serve.stt_batching for one run of the same Bento (the benchmark
 # compares both); Bento arguments cannot, as a Bento's own arguments replace those given to serve.
@@ -414,7 +416,7 @@ class ARS:
             turns = check_history(history, LIMITS, HISTORY_KEY)
         except Rejected as exc:
             raise _refuse(exc) from None
-        return self._reply(text, turns)
+        return record(CALL_LOG, self._reply(text, turns), text, endpoint="reply")
 
     @bentoml.api
     def synthesize(
@@ -459,7 +461,7 @@ class ARS:
         transcript = self._transcribe(self._audio(audio))
         heard = transcript["text"].strip()
         # no words heard (noise, silence under the STT): the responder hands over with reason "empty"
-        answer = self._reply(heard[: LIMITS.max_text_chars], turns)
+        answer = record(CALL_LOG, self._reply(heard[: LIMITS.max_text_chars], turns), heard, audio)
         speech = self._speak(answer["text"])
         return {
             "transcript": transcript,

@@ -291,5 +291,15 @@ def serve(
     os.execv(sys.executable, command)
 
 
+# ---- review (issue 18) -------------------------------------------------------------------------
+def _review_app() -> typer.Typer:
+    from callbot.review.cli import app as review
+
+    return review
+
+
+app.add_typer(_review_app(), name="review")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -30,6 +30,7 @@ from callbot.orchestrate.params import OrchestrateParams
 from callbot.prepare.params import PrepareParams
 from callbot.quality.params import ValidateParams
 from callbot.registry.params import PackageParams, SelectParams
+from callbot.review.params import ReviewParams
 from callbot.sample.params import SampleParams
 from callbot.stt.params import STTParams
 from callbot.tts.params import ServeParams, TTSParams
@@ -59,6 +60,7 @@ class Params(BaseModel):
     serve: ServeParams
     package: PackageParams
     orchestrate: OrchestrateParams
+    review: ReviewParams
 
 
 class ParamsError(ValueError):

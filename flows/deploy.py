@@ -1,6 +1,6 @@
 """Schedule the lifecycle flow. Wiring only: the deployments are described in callbot.orchestrate.deploy.
 
-python flows/deploy.py serve    # one process runs both schedules (simplest single host)
+python flows/deploy.py serve    # one process runs every schedule, review's too (simplest single host)
 python flows/deploy.py deploy   # register with the process work pool; then `prefect worker start`
 """
 
@@ -22,9 +22,11 @@ def main(argv: list[str]) -> None:
     if mode == "serve":
         from prefect import serve
 
+        from callbot.review.flow import review_deployment
         from flows.lifecycle import lifecycle
+        from flows.review import review
 
-        serve(*to_deployments(lifecycle, params))
+        serve(*to_deployments(lifecycle, params), review_deployment(review, str(ROOT / "params.yaml")))
     elif mode == "deploy":
         for deployment_id in deploy_to_work_pool(str(ROOT), params):
             print(f"deployment {deployment_id} registered with work pool '{params.work_pool}'")

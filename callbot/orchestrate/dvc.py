@@ -75,3 +75,17 @@ def push(root: Path) -> int:
             ) from exc
         finally:
             repo.close()
+
+
+def track(root: Path, path: Path) -> str:
+    """`dvc add PATH`: keep a file the pipeline does not produce (review corrections) in the DVC cache;
+    returns the .dvc file to commit to git."""
+    with _LOCK:
+        repo = _repo(root)
+        try:
+            repo.add([str(Path(root).resolve() / path)])  # relative to the repository, not the cwd
+        except Exception as exc:
+            raise DvcError(f"dvc add {path} failed: {exc}") from exc
+        finally:
+            repo.close()
+    return f"{path}.dvc"

@@ -64,3 +64,4 @@ class PrepareParams(Section):
     audio_chunk_frames: int  # frames per read in the streaming signal-statistics pass
     workers: int  # processes parsing labels and measuring WAVs; 0 = all cores
     templates: TemplateParams
+    corrections: str  # accepted review corrections (callbot review import), applied by utterance id

@@ -24,6 +24,7 @@ from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapt
 from callbot.prepare.params import PrepareParams
 from callbot.prepare.schema import RECORD_COLUMNS, RECORD_SCHEMA, SPLITS
 from callbot.prepare.splits import assign_split, stratum_shares
+from callbot.review.corrections import apply_correction, load_corrections, reviewed_calls
 from callbot.text.normalize import normalize_text
 
 __all__ = ["PrepareError", "PrepareReport", "run_prepare"]
@@ -103,12 +104,16 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     """Prepare every dataset found under ``raw`` into ``out``; returns the counts it reports."""
     from callbot.prepare.hf import write_llm, write_stt
 
-    adapters = _detect(raw)
+    adapters = [*_detect(raw), *reviewed_calls(params.corrections, params.ars_domains)]
     out.mkdir(parents=True, exist_ok=True)
     report = PrepareReport(out=out)
     records_tmp = out / ".records.parquet.tmp"
     quarantine_tmp = out / ".quarantine.jsonl.tmp"
     text = params.text
+    try:
+        corrections = load_corrections(params.corrections)  # accepted human review, by utterance id
+    except ValueError as exc:
+        raise PrepareError(str(exc)) from None
     seen: set[str] = set()
     groups: dict[str, tuple[str, str]] = {}
     writer = _RecordWriter(records_tmp)
@@ -143,6 +148,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
                             adapter.name,
                         )
                         continue
+                    item = apply_correction(item, corrections)
                     normalised = normalize_text(
                         item["text_raw"] or "",
                         dual_form=text.dual_form,

@@ -154,7 +154,7 @@ def evaluate_stt(
     """Score base and fine-tuned models on ``<prepared>/stt`` test; write ``<report>/metrics.json``."""
     from callbot.stt.infer import HFTranscriber, load_transcriber
     from callbot.stt.train import configure_threads
-    from callbot.text.metrics import error_rates
+    from callbot.text.metrics import disagreement, error_rates
 
     prepared = Path(prepared or params.prepared)
     out = Path(out or params.out)
@@ -189,9 +189,11 @@ def evaluate_stt(
 
     base, fine = error_rates(refs, base_hyps), error_rates(refs, tuned_hyps)
     decoding: dict[str, Any] = {"joint_ctc_weight": 0.0}
+    alone_hyps: list[str | None] = [None] * len(utterances)
     if tuned.ctc is not None:  # what the CTC head adds: the decoder alone, same model
         attention = load_transcriber(out, use_ctc=False, **kwargs)
-        alone = error_rates(refs, transcribe_all(attention, audios, "attention only", params.eval_batch_size))
+        alone_hyps = transcribe_all(attention, audios, "attention only", params.eval_batch_size)
+        alone = error_rates(refs, alone_hyps)
         decoding = {
             "joint_ctc_weight": tuned.ctc.decode_weight,
             "attention_only": {k: round(v, 4) for k, v in alone.items()},
@@ -244,9 +246,19 @@ def evaluate_stt(
         },
         "failures": failures,
     }
+    # the first samples, and every utterance whose two decoders disagree (callbot review export picks
+    # those for a person); confidence = 1 - CER between them (the decoders expose no probabilities)
     samples = [
-        {"utterance_id": u.utterance_id, "reference": u.text, "base": b, "fine_tuned": t}
-        for u, b, t in list(zip(utterances, base_hyps, tuned_hyps, strict=True))[: params.prediction_samples]
+        {
+            "utterance_id": u.utterance_id,
+            "reference": u.text,
+            "base": b,
+            "fine_tuned": t,
+            "attention_only": a,
+            "confidence": None if a is None else round(1.0 - disagreement(t, a), 4),
+        }
+        for i, (u, b, t, a) in enumerate(zip(utterances, base_hyps, tuned_hyps, alone_hyps, strict=True))
+        if i < params.prediction_samples or (a is not None and a != t)
     ]
     write_json(report / "metrics.json", metrics)
     write_json(report / "cer_by_slice.json", rows)

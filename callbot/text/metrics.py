@@ -79,3 +79,13 @@ def error_rates(refs: Sequence[str] | str, hyps: Sequence[str] | str) -> dict[st
         "cer_with_spaces": cer(refs, hyps, spaces=True),
         "wer": wer(refs, hyps),
     }
+
+
+def disagreement(a: str, b: str) -> float:
+    """How far transcript ``b`` is from ``a``: CER (spaces ignored) capped at 1; 0 for two empty
+    texts and 1 when only one is empty (where CER is undefined). For comparing two transcribers or two
+    decoders of one clip, neither of which is the truth."""
+    a, b = a.replace(" ", "").strip(), b.replace(" ", "").strip()
+    if not a or not b:
+        return 0.0 if a == b else 1.0
+    return min(1.0, cer([a], [b], spaces=False))

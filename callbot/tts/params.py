@@ -23,6 +23,13 @@ class TTSParams(Section):
     seed: int  # vits samples its durations and noise: a fixed seed says the same text the same way
 
 
+class CallLogParams(Section):
+    enabled: bool  # off by default: nothing about a call is kept unless this is true
+    dir: str  # calls.jsonl and audio/ (local to the service host)
+    retention_days: float  # older entries are pruned with their audio
+    max_entries: int  # at most this many entries are kept (the newest)
+
+
 class ServeParams(Section):
     max_upload_bytes: int  # a bigger upload is refused with 413
     min_sample_rate: int  # caller audio below this rate: 422, before any resampling
@@ -46,3 +53,4 @@ class ServeParams(Section):
     port: int
     cors_origins: list[str]  # origins a browser may call the API from (CORS); [] = same origin only
     synthesize_free_text: bool  # false: /synthesize speaks only text that passes the reply guard
+    call_log: CallLogParams  # opt-in log of served turns for review (callbot.serve.calllog)

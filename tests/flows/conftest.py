@@ -22,6 +22,7 @@ COPY = [
     "pyproject.toml",
     "README.md",
     ".dvcignore",
+    "data/corrections",  # prepare's review-corrections dependency (a .gitkeep until a review lands)
 ]
 
 

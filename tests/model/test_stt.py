@@ -122,6 +122,22 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
         assert (reports / name).stat().st_size > 0, name
     losses = [float(line.split(",")[1]) for line in (reports / "loss.csv").read_text().splitlines()[1:]]
     assert losses[-1] < losses[0] / 4
+    # what `callbot review export` reads: both decoders' transcripts and their agreement per utterance
+    import json
+
+    from callbot.review.pick import stt_items
+
+    predictions = json.loads((reports / "predictions.json").read_text(encoding="utf-8"))
+    assert predictions and all(0.0 <= p["confidence"] <= 1.0 and "attention_only" in p for p in predictions)
+    doubted = {i.utterance_id for i in stt_items(predictions, {}, min_confidence=1.0)}
+
+    def bare(text: str) -> str:
+        return text.replace(" ", "")
+
+    # spacing alone is no doubt (CER ignores spaces); any other difference is
+    assert doubted == {
+        p["utterance_id"] for p in predictions if bare(p["attention_only"]) != bare(p["fine_tuned"])
+    }
 
 
 def test_low_noise_and_leading_silence_change_little(trained) -> None:

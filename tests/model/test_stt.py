@@ -123,7 +123,6 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     losses = [float(line.split(",")[1]) for line in (reports / "loss.csv").read_text().splitlines()[1:]]
     assert losses[-1] < losses[0] / 4
     # what `callbot review export` reads: both decoders' transcripts and their agreement per utterance
-    import json
 
     from callbot.review.pick import stt_items
 

@@ -97,3 +97,11 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 def test_profile_from_environment(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
     monkeypatch.setenv("CALLBOT_PROFILE", "full")
     assert load_params(repo / "params.yaml").profile == "full"
+
+
+def test_params_file_parses_as_dvc_reads_it(repo) -> None:
+    """DVC reads params.yaml with ruamel (YAML 1.2), stricter than PyYAML about ':' in flow lists."""
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load((repo / "params.yaml").read_text(encoding="utf-8"))
+    assert data["serve"]["cors_origins"] and "bot" in data

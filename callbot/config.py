@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callbot.aihub.params import IngestParams
+from callbot.bases.params import BasesParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams
 from callbot.prepare.params import PrepareParams
@@ -50,6 +51,7 @@ class Params(BaseModel):
     ingest: IngestParams
     prepare: PrepareParams
     validate_: ValidateParams = Field(alias="validate")  # `validate` would shadow BaseModel.validate
+    bases: BasesParams
     stt: STTParams
     llm: LLMParams
     select: SelectParams

@@ -44,6 +44,7 @@ def tiny_params(data: dict) -> dict:
     steps. The STT gates are opened: these tests are about orchestration, not model quality (the
     model tests and `make demo` hold the models to their figures)."""
     data["sample"].update(records=28, audio="speech")
+    data["bases"].update(names=["whisper-base"])  # 8 s; gemma-3-270m (45 s, 3.4 GB) has its own tests
     data["stt"].update(
         max_steps=4,
         save_steps=2,

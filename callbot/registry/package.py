@@ -224,6 +224,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
             LLM_MODEL,
             [llm_dir],
             {**common, "role": "llm", "candidate": _label_value(candidate),
+             "licence": _label_value(str(selection.get("licence") or "unknown")),
              **{k: f"{v:.4g}" for k, v in list(llm_metrics.items())[:8]}},
             {"source": str(llm_dir), "selection": json.loads(json.dumps(selection, default=str))},
             flat=True,

@@ -57,6 +57,7 @@ def tiny_params(data: dict) -> dict:
     data["llm"]["pretrain"].update(max_steps=4)
     data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)
     data["llm"]["evaluate"].update(max_examples_per_task=2)
+    data["llm"]["candidates"] = [c for c in data["llm"]["candidates"] if c["base"] == "build:tiny"]
     return data
 
 

@@ -53,6 +53,7 @@ def _report(d: Path, name: str, params: int, rouge: float) -> None:
     report = {
         "candidate": name,
         "arch": "llama",
+        "licence": f"licence of {name}",
         "parameters": params,
         "trained_on": "1.0.0",
         "paths": {"merged": f"models/llm/{name}/merged", "adapter": f"models/llm/{name}/adapter"},
@@ -90,7 +91,11 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     board_dir = tmp_path / "board"
     board = json.loads((board_dir / "leaderboard.json").read_text("utf-8"))
     assert [r["candidate"] for r in board["rows"]] == ["kullm", "polyglot-ko", "kogpt"]
-    assert "kullm ★" in (board_dir / "leaderboard.md").read_text("utf-8")
+    assert [r["licence"] for r in board["rows"]] == [
+        f"licence of {n}" for n in ("kullm", "polyglot-ko", "kogpt")
+    ]
+    assert selected["licence"] == "licence of kullm"  # package stores it with the model in BentoML
+    assert "| kullm ★ | 400 | licence of kullm |" in (board_dir / "leaderboard.md").read_text("utf-8")
     assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Next run: a slightly better challenger does not unseat the champion.

@@ -112,6 +112,42 @@ def _base_source(out: Path) -> str:
     return str(data["base_dir"])
 
 
+def reference_report(
+    params: STTParams,
+    audios: Sequence[np.ndarray],
+    refs: list[str],
+    tuned_hyps: list[str],
+    kwargs: dict[str, Any],
+) -> dict[str, Any]:
+    """Zero-shot CER of ``stt.reference_model`` (a real pretrained Whisper) on the first test utterances,
+    with the fine-tuned model's CER on the same ones, so the gap between them is visible."""
+    from callbot.bases.names import BaseMissingError, is_package, resolve_package
+    from callbot.stt.infer import load_transcriber
+    from callbot.text.metrics import error_rates
+
+    if not params.reference_model:
+        return {"skipped": "stt.reference_model is empty"}
+    try:
+        path = (
+            resolve_package(params.reference_model, "stt.reference_model")
+            if is_package(params.reference_model)
+            else Path(params.reference_model)
+        )
+    except BaseMissingError as exc:
+        return {"model": params.reference_model, "skipped": str(exc)}
+    n = min(len(audios), params.reference_max_utterances)
+    model = load_transcriber(path, backend="hf", **{**kwargs, "overlap_s": None})
+    hyps = transcribe_all(model, audios[:n], f"zero-shot {params.reference_model}", params.eval_batch_size)
+    zero_shot, tuned = error_rates(refs[:n], hyps), error_rates(refs[:n], tuned_hyps[:n])
+    return {
+        "model": params.reference_model,
+        "utterances": n,
+        "zero_shot": {k: round(v, 4) for k, v in zero_shot.items()},
+        "fine_tuned_same_utterances": {k: round(v, 4) for k, v in tuned.items()},
+        "samples": [{"reference": r, "zero_shot": h} for r, h in list(zip(refs, hyps, strict=False))[:3]],
+    }
+
+
 def evaluate_stt(
     params: STTParams, prepared: Path | None = None, out: Path | None = None, report: Path | None = None
 ) -> EvaluationResult:
@@ -160,6 +196,7 @@ def evaluate_stt(
             "joint_ctc_weight": tuned.ctc.decode_weight,
             "attention_only": {k: round(v, 4) for k, v in alone.items()},
         }
+    reference = reference_report(params, audios, refs, tuned_hyps, kwargs)
     rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
     distinct_refs = len(set(refs))
     distinct_hyps = len({h for h in tuned_hyps})
@@ -179,6 +216,7 @@ def evaluate_stt(
         "fine_tuned": {k: round(v, 4) for k, v in fine.items()},
         "cer_improvement": round(base["cer"] - fine["cer"], 4),
         "decoding": decoding,
+        "reference": reference,
         "distinct_transcripts": distinct_hyps,
         "distinct_references": distinct_refs,
         "slice_gap": worst,

@@ -141,3 +141,17 @@ def test_package_base_names_resolve_or_say_to_run_bases(tmp_path: Path, monkeypa
     (tmp_path / "whisper-base").mkdir()
     (tmp_path / "whisper-base" / "config.json").write_text("{}")
     assert resolve("package:whisper-base") == str(tmp_path / "whisper-base")
+
+
+def test_evaluate_stt_reports_a_missing_reference_base_as_skipped(
+    tmp_path: Path, monkeypatch, params
+) -> None:
+    from callbot.bases.names import BASES_ENV
+    from callbot.stt.evaluate import reference_report
+
+    monkeypatch.setenv(BASES_ENV, str(tmp_path))
+    report = reference_report(params.stt, [], [], [], {})
+    assert report["model"] == "package:whisper-base" and "run `callbot bases`" in report["skipped"]
+    assert "skipped" in reference_report(
+        params.stt.model_copy(update={"reference_model": ""}), [], [], [], {}
+    )

@@ -79,6 +79,7 @@ def tiny_params(params, **overrides):
         "min_slice_size": 1,
         "max_slice_gap": 0.2,
         "export_bench_clips": 2,
+        "reference_model": "",  # whisper-base's zero-shot reference is tested in test_stt_full.py
         # four phrases overfitted in 100 steps: augmentation (which makes a model generalise from
         # hundreds of utterances) only slows that down; the resume and LoRA tests below keep
         # params.yaml's augmentation on, so that path is trained, resumed and merged. The CTC head

@@ -79,3 +79,17 @@ def test_full_profile_trains_lora_on_whisper_base_and_transcribes_korean(
     text = transcriber.transcribe(speak(PHRASES[2])).text
     print(f"whisper-base after 2 LoRA steps heard {PHRASES[2]!r} as {text!r}")
     assert cer(PHRASES[2], text, spaces=False) <= 0.5  # it reads this one almost right zero-shot
+
+    # evaluate-stt's zero-shot reference (stt.reference_model) on the same utterances
+    from callbot.stt.evaluate import reference_report
+
+    audios = [speak(p) for p in PHRASES[2:]]
+    refs = [p.rstrip(".?") for p in PHRASES[2:]]
+    reference = reference_report(
+        full_stt.model_copy(update={"reference_max_utterances": 1}), audios, refs, [text, "x"], {}
+    )
+    assert reference["model"] == "package:whisper-base" and reference["utterances"] == 1
+    assert reference["fine_tuned_same_utterances"]["cer"] == pytest.approx(
+        cer(refs[:1], [text], spaces=False), abs=1e-4
+    )
+    assert 0.0 <= reference["zero_shot"]["cer"] <= 0.5, reference

@@ -112,6 +112,38 @@ def _base_source(out: Path) -> str:
     return str(data["base_dir"])
 
 
+def backend_report(
+    out: Path,
+    audios: Sequence[np.ndarray],
+    refs: list[str],
+    served: Transcriber,
+    served_cer: float,
+    kwargs: dict[str, Any],
+    batch: int,
+) -> dict[str, Any]:
+    """Held-out CER of every exported backend (each decodes as it would serve: CTranslate2 without the
+    CTC head) beside its measured speed, and the one to serve (:func:`choose_backend`)."""
+    from callbot.stt.export import BACKEND_CER_TOLERANCE, choose_backend
+    from callbot.stt.infer import load_transcriber
+    from callbot.text.metrics import cer
+
+    export = out / "export.json"
+    if not export.is_file():
+        return {}
+    timings = json.loads(export.read_text(encoding="utf-8")).get("timings", {})
+    cers = {served.backend: served_cer}
+    for name in timings:
+        if name not in cers:
+            model = load_transcriber(out, backend=name, **kwargs)
+            cers[name] = cer(refs, transcribe_all(model, audios, f"backend {name}", batch), spaces=False)
+    return {
+        "cer": {k: round(v, 4) for k, v in cers.items()},
+        "rtf": {k: v.get("rtf") for k, v in timings.items()},
+        "tolerance": BACKEND_CER_TOLERANCE,
+        "choice": choose_backend(cers, timings) if timings else served.backend,
+    }
+
+
 def reference_report(
     params: STTParams,
     audios: Sequence[np.ndarray],
@@ -196,6 +228,7 @@ def evaluate_stt(
             "joint_ctc_weight": tuned.ctc.decode_weight,
             "attention_only": {k: round(v, 4) for k, v in alone.items()},
         }
+    backends = backend_report(out, audios, refs, tuned, fine["cer"], kwargs, params.eval_batch_size)
     reference = reference_report(params, audios, refs, tuned_hyps, kwargs)
     rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
     distinct_refs = len(set(refs))
@@ -216,6 +249,7 @@ def evaluate_stt(
         "fine_tuned": {k: round(v, 4) for k, v in fine.items()},
         "cer_improvement": round(base["cer"] - fine["cer"], 4),
         "decoding": decoding,
+        "backends": backends,
         "reference": reference,
         "distinct_transcripts": distinct_hyps,
         "distinct_references": distinct_refs,

@@ -144,7 +144,7 @@ def test_openai_whisper_export_transcribes_like_hf(trained) -> None:
     out = trained["root"] / "models"
     record = json.loads((out / "export.json").read_text())
     assert record["serve_backend"] in ("hf", "openai-whisper")
-    assert set(record["timings"]) == {"hf", "openai-whisper"}
+    assert set(record["timings"]) == {"hf", "openai-whisper", "ctranslate2"}
     audio = [speak(p) for p in PHRASES]
     for joint in (True, False):  # joint CTC/attention decoding, and the decoder alone
         hf_model = load_transcriber(out, backend="hf", use_ctc=joint)

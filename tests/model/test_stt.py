@@ -112,6 +112,9 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     decoding = metrics["decoding"]  # the model kept its CTC head: scored jointly and by the decoder alone
     assert decoding["joint_ctc_weight"] == trained["params"].ctc_decode_weight > 0
     assert decoding["attention_only"]["cer"] <= 0.1
+    backends = metrics["backends"]  # every exported backend scored as it serves (CTranslate2: no CTC head)
+    assert set(backends["cer"]) == {"hf", "openai-whisper", "ctranslate2"}
+    assert backends["cer"][backends["choice"]] <= min(backends["cer"].values()) + backends["tolerance"]
     reports = trained["root"] / "reports"
     for name in ("metrics.json", "cer_by_slice.json", "cer_by_slice.png", "loss.csv", "segments.json"):
         assert (reports / name).stat().st_size > 0, name

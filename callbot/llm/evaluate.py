@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 from callbot.atomic import write_json
 from callbot.console import progress, summary
 from callbot.llm.guard import check_reply
+from callbot.llm.model import resolve_base
 from callbot.llm.rouge import corpus_rouge
-from callbot.llm.train import TRAIN_FILE, chat_example, dataset_version, load_llm_dataset, set_threads
+from callbot.llm.train import (
+    TRAIN_FILE,
+    chat_example,
+    dataset_version,
+    for_candidate,
+    load_llm_dataset,
+    set_threads,
+)
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -234,7 +242,7 @@ def evaluate_candidate(
             f"{root}: candidate {candidate.name} is not trained; run `callbot train-llm` first"
         )
     record = json.loads(record_path.read_text("utf-8"))
-    base_dir = root / "base" if (root / "base" / "config.json").is_file() else Path(candidate.base)
+    base_dir = root / "base" if (root / "base" / "config.json").is_file() else Path(resolve_base(candidate))
     torch.manual_seed(params.seed)
     started = time.perf_counter()
     base_metrics = score_model(_responder(base_dir, params, merged), dd, params, f"{candidate.name} base")
@@ -246,6 +254,7 @@ def evaluate_candidate(
         "candidate": candidate.name,
         "arch": candidate.arch,
         "base": candidate.base,
+        "licence": candidate.licence,
         "parameters": record["parameters"],
         "trainable_parameters": record["trainable_parameters"],
         "dataset_version": version,
@@ -280,7 +289,9 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     reports = []
     floor = baselines(dd, params)
     for candidate in params.candidates:
-        report = evaluate_candidate(candidate, params, dd, version)
+        own = for_candidate(params, candidate)  # a large real base may have its own threads and sizes
+        set_threads(own.threads)
+        report = evaluate_candidate(candidate, own, dd, version)
         report["baselines"] = floor
         write_json(out / f"{candidate.name}.json", report, end="")
         reports.append(report)

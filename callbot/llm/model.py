@@ -150,7 +150,19 @@ def write_responder_config(model_dir: Path, params: LLMParams, script_answers: l
 
 def is_hub_id(base: str) -> bool:
     """``org/name`` that is not a local directory: it would download."""
-    return base != BUILD_TINY and not Path(base).exists()
+    from callbot.bases.names import is_package
+
+    return base != BUILD_TINY and not is_package(base) and not Path(base).exists()
+
+
+def resolve_base(candidate: CandidateParams) -> str:
+    """What ``from_pretrained`` loads for a non-tiny candidate: ``package:<name>`` becomes
+    ``models/bases/<name>`` (or an error saying to run ``callbot bases``), anything else is as written."""
+    from callbot.bases.names import is_package, resolve_package
+
+    if is_package(candidate.base):
+        return str(resolve_package(candidate.base, f"params.yaml llm.candidates[{candidate.name}].base"))
+    return candidate.base
 
 
 def check_candidate(candidate: CandidateParams, offline: bool) -> None:

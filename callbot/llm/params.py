@@ -10,21 +10,36 @@ from typing import Literal
 
 from callbot.params_base import Section
 
-Arch = Literal["gpt_neox", "gptj", "llama"]
+Arch = Literal["gpt_neox", "gptj", "llama", "gemma3"]
+
+
+class CandidateLimits(Section):
+    """Per-candidate limits over ``llm.lora`` / ``llm.evaluate`` for a base far larger than the others (a real checkpoint
+    beside tiny stand-ins), so that it fits the same time budget; unset keys follow ``llm.lora``."""
+
+    max_steps: int | None = None
+    batch_size: int | None = None
+    max_length: int | None = None
+    learning_rate: float | None = None  # a pretrained base needs far less than a tiny one (0.01 diverged)
+    threads: int | None = None  # torch threads while this candidate trains and is scored (0 = all cores)
+    eval_examples_per_task: int | None = None  # over llm.evaluate.max_examples_per_task
 
 
 class CandidateParams(Section):
     """One LLM candidate: a name, where its base comes from, and the modules LoRA adapts.
 
     ``base`` is ``build:tiny`` (a tiny model of ``arch`` built locally and pretrained on the Korean
-    corpus: smoke only), a local directory, or a hub id (full profile only: nothing downloads under
-    smoke).
+    corpus: smoke only), ``package:<name>`` (real weights from a pinned package, materialised by
+    ``callbot bases``), a local directory, or a hub id (full profile only: nothing downloads under
+    smoke). ``licence`` travels with the weights into the leaderboard and the BentoML store.
     """
 
     name: str
     arch: Arch
     base: str
     lora_targets: list[str]
+    licence: str
+    limits: CandidateLimits | None = None
 
 
 class TinyParams(Section):

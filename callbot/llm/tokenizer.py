@@ -82,7 +82,10 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
 
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     if tokenizer.chat_template is None:
-        tokenizer.chat_template = CHAT_TEMPLATE
+        # a real base without a template (Gemma 3 270M is not instruction-tuned) gets ours; one with a
+        # beginning-of-text token of its own was pretrained with it in front of every document
+        has_bos = tokenizer.bos_token is not None and tokenizer.bos_token != tokenizer.eos_token
+        tokenizer.chat_template = ("{{ bos_token }}" if has_bos else "") + CHAT_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import replace_dir, write_json
 from callbot.console import progress, summary
-from callbot.llm.model import BUILD_TINY, check_candidate, count_parameters, write_responder_config
+from callbot.llm.model import (
+    BUILD_TINY,
+    check_candidate,
+    count_parameters,
+    resolve_base,
+    write_responder_config,
+)
 from callbot.llm.router import Script, write_script
 from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
 
@@ -50,6 +56,8 @@ class CandidateRun:
     lora_seconds: float = 0.0
     resumed_from: str | None = None
     dataset_version: str = ""
+    licence: str = ""
+    lora_steps: int = 0
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -372,6 +380,24 @@ def _load_base(base: str | Path, qlora: bool) -> PreTrainedModel:
     return prepare_model_for_kbit_training(model)
 
 
+def for_candidate(params: LLMParams, candidate: CandidateParams) -> LLMParams:
+    """``params`` with the candidate's own limits (``candidates[].limits``) over ``lora`` and ``evaluate``."""
+    if candidate.limits is None:
+        return params
+    limits = {k: v for k, v in candidate.limits.model_dump().items() if v is not None}
+    lora = {k: v for k, v in limits.items() if k in params.lora.model_fields}
+    evaluate = {}
+    if "eval_examples_per_task" in limits:
+        evaluate["max_examples_per_task"] = limits["eval_examples_per_task"]
+    return params.model_copy(
+        update={
+            "lora": params.lora.model_copy(update=lora),
+            "evaluate": params.evaluate.model_copy(update=evaluate),
+            "threads": limits.get("threads", params.threads),
+        }
+    )
+
+
 def train_candidate(
     candidate: CandidateParams,
     params: LLMParams,
@@ -388,22 +414,32 @@ def train_candidate(
     torch.manual_seed(params.seed)
     root = Path(params.out) / candidate.name
     root.mkdir(parents=True, exist_ok=True)
-    run = CandidateRun(candidate.name, candidate.arch, candidate.base, 0, 0, 0, dataset_version=version)
+    run = CandidateRun(
+        candidate.name,
+        candidate.arch,
+        candidate.base,
+        0,
+        0,
+        0,
+        dataset_version=version,
+        licence=candidate.licence,
+    )
+    settings = for_candidate(params, candidate).lora
     if candidate.base == BUILD_TINY:
         assert tokenizer_dir is not None
         base: str | Path = _tiny_base(candidate, params, tokenizer_dir, corpus_texts(dd, ("train",)), run)
     else:
-        base = candidate.base
+        base = resolve_base(candidate)
     tokenizer = load_tokenizer(base)
-    rows = training_rows(dd["train"], params.lora.max_examples_per_task)
-    examples = [chat_example(tokenizer, m, params.lora.max_length) for m in rows["messages"]]
+    rows = training_rows(dd["train"], settings.max_examples_per_task)
+    examples = [chat_example(tokenizer, m, settings.max_length) for m in rows["messages"]]
     run.examples = len(examples)
 
-    model = _load_base(base, params.lora.qlora)
+    model = _load_base(base, settings.qlora)
     lora = LoraConfig(
-        r=params.lora.r,
-        lora_alpha=params.lora.alpha,
-        lora_dropout=params.lora.dropout,
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
         target_modules=list(candidate.lora_targets),
         task_type="CAUSAL_LM",
     )
@@ -419,22 +455,23 @@ def train_candidate(
         ) from None
     run.parameters, run.trainable_parameters = count_parameters(model)
     run.parameters -= run.trainable_parameters
-    key = _fingerprint(params.lora.model_dump(), candidate.model_dump(), params.seed, version, str(base))
+    key = _fingerprint(settings.model_dump(), candidate.model_dump(), params.seed, version, str(base))
     started = time.perf_counter()
     run.lora_losses, run.resumed_from = _fit(
         model,
         examples,
         tokenizer.pad_token_id,
-        epochs=params.lora.epochs,
-        max_steps=params.lora.max_steps,
-        learning_rate=params.lora.learning_rate,
-        batch_size=params.lora.batch_size,
+        epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size,
         seed=params.seed,
         checkpoints=root / "checkpoints" / f"lora-{key}",
-        save_steps=params.lora.save_steps,
+        save_steps=settings.save_steps,
         label=f"LoRA {candidate.name}",
     )
     run.lora_seconds = round(time.perf_counter() - started, 2)
+    run.lora_steps = len(run.lora_losses)
 
     adapter_tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=root))
     model.save_pretrained(adapter_tmp)
@@ -486,6 +523,7 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     runs = []
     started = time.perf_counter()
     for candidate in params.candidates:
+        set_threads(for_candidate(params, candidate).threads)
         runs.append(train_candidate(candidate, params, dd, tokenizer_dir, version))
     parts = ", ".join(
         f"{r.name} loss {r.lora_losses[0]:.2f}->{r.lora_losses[-1]:.2f}" for r in runs if r.lora_losses

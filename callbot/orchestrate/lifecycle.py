@@ -62,6 +62,12 @@ def _validate(p: Params) -> Any:
     return result
 
 
+def _bases(p: Params) -> Any:
+    from callbot.bases.run import run_bases
+
+    return run_bases(p.bases)
+
+
 def _train_stt(p: Params) -> Any:
     from callbot.stt.train import train_stt
 
@@ -112,6 +118,9 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("ingest", _ingest, wave=1, io=True),
     StageSpec("prepare", _prepare, wave=2),
     StageSpec("validate", _validate, wave=3),
+    StageSpec(
+        "bases", _bases, wave=3
+    ),  # independent of the data; listed after it so --until validate skips it
     StageSpec("train_stt", _train_stt, wave=4),
     StageSpec("train_llm", _train_llm, wave=4),
     StageSpec("evaluate_stt", _evaluate_stt, wave=5),

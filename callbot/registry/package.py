@@ -144,8 +144,24 @@ def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
         )
     export = stt_dir / "export.json"
     meta = _read_json(export, "STT export summary") if export.is_file() else {}
-    files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt") if p.exists()]
+    files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt", stt_dir / "ct2") if p.exists()]
     return files, meta
+
+
+def _served_backend(
+    sources: list[Path], meta: dict[str, Any], report: dict[str, Any]
+) -> tuple[list[Path], dict[str, Any]]:
+    """Serve evaluate-stt's backend choice (the fastest whose held-out CER is within the tolerance of
+    the best): the stored export.json says so, the training tree's copy is left as it was."""
+    import tempfile
+
+    choice = (report.get("backends") or {}).get("choice")
+    if not choice or not meta or choice == meta.get("serve_backend"):
+        return sources, meta
+    meta = {**meta, "serve_backend": choice, "chosen_by": "evaluate-stt backends: held-out CER, then speed"}
+    chosen = Path(tempfile.mkdtemp(prefix="callbot-export-")) / "export.json"
+    chosen.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return [chosen if p.name == "export.json" else p for p in sources], meta
 
 
 def _candidate_name(selection: dict[str, Any], llm_dir: Path) -> str:
@@ -241,7 +257,9 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         "git_revision": git_revision(root),
         "project": "callbot",
     }
-    stt_metrics = _numbers(_read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)"))
+    stt_report = _read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)")
+    stt_metrics = _numbers(stt_report)
+    stt_sources, stt_meta = _served_backend(stt_sources, stt_meta, stt_report)
     llm_metrics = _numbers(selection)
     candidate = _candidate_name(selection, llm_dir)
     calibration = Path(tempfile.mkdtemp(prefix=".calibration.")) / CALIBRATION_FILE
@@ -263,6 +281,7 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
             LLM_MODEL,
             [llm_dir, calibration],
             {**common, "role": "llm", "candidate": _label_value(candidate),
+             "licence": _label_value(str(selection.get("licence") or "unknown")),
              **{k: f"{v:.4g}" for k, v in list(llm_metrics.items())[:8]}},
             {"source": str(llm_dir), "selection": json.loads(json.dumps(selection, default=str))},
             flat=True,

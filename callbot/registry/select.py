@@ -193,13 +193,16 @@ def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) 
         "ROUGE is on characters (Hangul syllables). Cells: fine-tuned (base, zero-shot). References from the "
         "dataset page: KoBART summary ROUGE recall 67.76 / precision 64.34, KoBERT emotion accuracy 95.19 %.",
         "",
-        "| rank | candidate | parameters | " + " | ".join(COLUMNS) + " |",
-        "| --- | --- | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |",
+        "| rank | candidate | parameters | licence | " + " | ".join(COLUMNS) + " |",
+        "| --- | --- | ---: | --- | " + " | ".join("---:" for _ in COLUMNS) + " |",
     ]
     for rank, e in enumerate(entries, 1):
         cells = [f"{_fmt(e.metrics.get(c))} ({_fmt(e.base_metrics.get(c))})" for c in COLUMNS]
         mark = " ★" if e.candidate == decision.winner else ""
-        lines.append(f"| {rank} | {e.candidate}{mark} | {e.parameters:,} | " + " | ".join(cells) + " |")
+        licence = e.report.get("licence") or "-"
+        lines.append(
+            f"| {rank} | {e.candidate}{mark} | {e.parameters:,} | {licence} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -271,7 +274,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         "winner": decision.winner,
         "reason": decision.reason,
         "rows": [
-            {"rank": i, "candidate": e.candidate, "parameters": e.parameters,
+            {"rank": i, "candidate": e.candidate, "parameters": e.parameters, "licence": e.report.get("licence"),
              "metrics": {k: v for k, v in e.metrics.items() if k != "samples"},
              "base_metrics": {k: v for k, v in e.base_metrics.items() if k != "samples"}}
             for i, e in enumerate(entries, 1)
@@ -296,6 +299,7 @@ def run_select(params: SelectParams) -> dict[str, Any]:
         "adapter": paths.get("adapter"),
         "base": paths.get("base"),
         "arch": win.report.get("arch"),
+        "licence": win.report.get("licence"),
         "parameters": win.parameters,
         "base_metrics": {k: v for k, v in win.base_metrics.items() if isinstance(v, int | float)},
         "dataset_version": win.report.get("trained_on") or win.report.get("dataset_version"),

@@ -148,6 +148,74 @@ def _base_source(out: Path) -> str:
     return str(data["base_dir"])
 
 
+def backend_report(
+    out: Path,
+    audios: Sequence[np.ndarray],
+    refs: list[str],
+    served: Transcriber,
+    served_cer: float,
+    kwargs: dict[str, Any],
+    batch: int,
+) -> dict[str, Any]:
+    """Held-out CER of every exported backend (each decodes as it would serve: CTranslate2 without the
+    CTC head) beside its measured speed, and the one to serve (:func:`choose_backend`)."""
+    from callbot.stt.export import BACKEND_CER_TOLERANCE, choose_backend
+    from callbot.stt.infer import load_transcriber
+    from callbot.text.metrics import cer
+
+    export = out / "export.json"
+    if not export.is_file():
+        return {}
+    timings = json.loads(export.read_text(encoding="utf-8")).get("timings", {})
+    cers = {served.backend: served_cer}
+    for name in timings:
+        if name not in cers:
+            model = load_transcriber(out, backend=name, **kwargs)
+            cers[name] = cer(refs, transcribe_all(model, audios, f"backend {name}", batch), spaces=False)
+    return {
+        "cer": {k: round(v, 4) for k, v in cers.items()},
+        "rtf": {k: v.get("rtf") for k, v in timings.items()},
+        "tolerance": BACKEND_CER_TOLERANCE,
+        "choice": choose_backend(cers, timings) if timings else served.backend,
+    }
+
+
+def reference_report(
+    params: STTParams,
+    audios: Sequence[np.ndarray],
+    refs: list[str],
+    tuned_hyps: list[str],
+    kwargs: dict[str, Any],
+) -> dict[str, Any]:
+    """Zero-shot CER of ``stt.reference_model`` (a real pretrained Whisper) on the first test utterances,
+    with the fine-tuned model's CER on the same ones, so the gap between them is visible."""
+    from callbot.bases.names import BaseMissingError, is_package, resolve_package
+    from callbot.stt.infer import load_transcriber
+    from callbot.text.metrics import error_rates
+
+    if not params.reference_model:
+        return {"skipped": "stt.reference_model is empty"}
+    try:
+        path = (
+            resolve_package(params.reference_model, "stt.reference_model")
+            if is_package(params.reference_model)
+            else Path(params.reference_model)
+        )
+    except BaseMissingError as exc:
+        return {"model": params.reference_model, "skipped": str(exc)}
+    n = min(len(audios), params.reference_max_utterances)
+    model = load_transcriber(path, backend="hf", **{**kwargs, "overlap_s": None})
+    hyps = transcribe_all(model, audios[:n], f"zero-shot {params.reference_model}", params.eval_batch_size)
+    zero_shot, tuned = error_rates(refs[:n], hyps), error_rates(refs[:n], tuned_hyps[:n])
+    return {
+        "model": params.reference_model,
+        "utterances": n,
+        "zero_shot": {k: round(v, 4) for k, v in zero_shot.items()},
+        "fine_tuned_same_utterances": {k: round(v, 4) for k, v in tuned.items()},
+        "samples": [{"reference": r, "zero_shot": h} for r, h in list(zip(refs, hyps, strict=False))[:3]],
+    }
+
+
 def evaluate_stt(
     params: STTParams, prepared: Path | None = None, out: Path | None = None, report: Path | None = None
 ) -> EvaluationResult:
@@ -212,6 +280,8 @@ def evaluate_stt(
         "nearest_training_text": {k: round(v, 4) for k, v in error_rates(refs, nearest).items()},
     }
     headline = by_seen.get("unseen", {}).get("cer", fine["cer"])
+    backends = backend_report(out, audios, refs, tuned, fine["cer"], kwargs, params.eval_batch_size)
+    reference = reference_report(params, audios, refs, tuned_hyps, kwargs)
     rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
     distinct_refs = len(set(refs))
     distinct_hyps = len({h for h in tuned_hyps})
@@ -235,6 +305,8 @@ def evaluate_stt(
         "baselines": baselines,
         "beats_nearest_training_text": fine["cer"] < baselines["nearest_training_text"]["cer"],
         "decoding": decoding,
+        "backends": backends,
+        "reference": reference,
         "distinct_transcripts": distinct_hyps,
         "distinct_references": distinct_refs,
         "slice_gap": worst,

@@ -113,18 +113,45 @@ def _check_complete(dims: dict[str, int], state: dict[str, Any], model_dir: Path
         )
 
 
+def to_ct2(model_dir: Path, out_dir: Path, quantization: str = "int8") -> Path:
+    """Convert the HF Whisper at ``model_dir`` to a CTranslate2 directory (``ct2-transformers-converter``),
+    written beside ``out_dir`` and renamed into place."""
+    import shutil
+    import tempfile
+
+    from ctranslate2.converters import TransformersConverter
+
+    from callbot.atomic import replace_dir
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        TransformersConverter(str(model_dir)).convert(str(tmp), quantization=quantization, force=True)
+        replace_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
 def time_backends(
-    model_dir: Path, checkpoint: Path, clips: Sequence[np.ndarray], repeats: int = 2
+    model_dir: Path,
+    checkpoint: Path,
+    clips: Sequence[np.ndarray],
+    repeats: int = 2,
+    ct2_dir: Path | None = None,
 ) -> dict[str, dict[str, float]]:
     """Seconds and real-time factor of each backend transcribing ``clips`` (best of ``repeats``)."""
-    from callbot.stt.infer import SAMPLE_RATE, HFTranscriber, OpenAIWhisperTranscriber
+    from callbot.stt.infer import SAMPLE_RATE, CT2Transcriber, HFTranscriber, OpenAIWhisperTranscriber
 
     audio_s = sum(len(c) for c in clips) / SAMPLE_RATE
     results: dict[str, dict[str, float]] = {}
-    for name, transcriber in (
+    backends: list[tuple[str, Any]] = [
         ("hf", HFTranscriber(model_dir)),
         ("openai-whisper", OpenAIWhisperTranscriber(checkpoint, ctc_dir=model_dir)),
-    ):
+    ]
+    if ct2_dir is not None:
+        backends.append(("ctranslate2", CT2Transcriber(ct2_dir, model_dir)))
+    for name, transcriber in backends:
         transcriber.transcribe_batch(list(clips[:1]))  # warm-up: first-call allocations
         best = float("inf")
         for _ in range(repeats):
@@ -135,15 +162,37 @@ def time_backends(
     return results
 
 
+BACKEND_CER_TOLERANCE = 0.005  # a faster backend may serve if its held-out CER is this close to the best
+
+
+def choose_backend(cers: dict[str, float], timings: dict[str, dict[str, float]]) -> str:
+    """The fastest backend (``timings`` seconds) whose CER is within the tolerance of the best CER."""
+    best = min(cers.values())
+    eligible = [b for b, c in cers.items() if c <= best + BACKEND_CER_TOLERANCE + 1e-12]
+    return min(eligible, key=lambda b: (timings.get(b, {}).get("seconds", float("inf")), cers[b], b))
+
+
 def export_stt(model_dir: Path, out: Path, clips: Sequence[np.ndarray]) -> dict[str, Any]:
-    """Write ``<out>/whisper.pt`` and ``<out>/export.json`` (the measured faster backend serves)."""
+    """Write ``<out>/whisper.pt``, ``<out>/ct2`` (CTranslate2 int8) and ``<out>/export.json``.
+
+    ``serve_backend`` is the faster on ``clips`` of the two backends with joint CTC/attention decoding;
+    ``callbot evaluate-stt`` then
+    scores every backend's CER on the test split (CTranslate2 has no joint CTC decoding) and
+    ``callbot package`` serves the fastest whose CER is within ``BACKEND_CER_TOLERANCE`` of the best.
+    """
+    from callbot.stt.infer import CT2_DIR
+
     checkpoint = to_openai_checkpoint(model_dir, out / "whisper.pt")
-    timings = time_backends(model_dir, checkpoint, clips) if len(clips) else {}
-    backend = min(timings, key=lambda k: timings[k]["seconds"]) if timings else "hf"
+    ct2_dir = to_ct2(model_dir, out / CT2_DIR)
+    timings = time_backends(model_dir, checkpoint, clips, ct2_dir=ct2_dir) if len(clips) else {}
+    # until evaluate-stt has measured its CER, serve the faster of the two backends with joint decoding
+    joint = {k: v for k, v in timings.items() if k != "ctranslate2"}
+    backend = min(joint, key=lambda k: joint[k]["seconds"]) if joint else "hf"
     record = {
         "serve_backend": backend,
         "hf_dir": os.path.relpath(model_dir, out),
         "openai_whisper": checkpoint.name,
+        "ctranslate2": ct2_dir.name,
         "timings": timings,
         "clips": len(clips),
         "device": "cpu",

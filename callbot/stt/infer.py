@@ -31,6 +31,7 @@ SAMPLE_RATE = 16_000
 HOP = 160
 SILENCE_DB = 25.0  # a frame this far below the recording's loud level counts as a pause
 EDGE_PAD_S = 0.1  # kept around trimmed speech, as in training segments
+CT2_DIR = "ct2"  # the CTranslate2 int8 export, beside model/ and whisper.pt
 WINDOWING = "windowing.json"  # train-stt writes its pause settings here, beside the model
 MIN_PAUSE_S = 0.1  # a silence this long is a pause between phrases, not a stop consonant
 TOKENS_PER_SECOND = 25  # generous cap on decoded tokens per second of audio (stops repetition loops)
@@ -350,6 +351,54 @@ class OpenAIWhisperTranscriber(Transcriber):
         return [r.text for r in results]
 
 
+class CT2Transcriber(Transcriber):
+    """CTranslate2 (the runtime under faster-whisper), int8 weights, greedy, language ko.
+
+    Windows are cut and stitched by :class:`Transcriber` like the other backends; features come from
+    the model's own processor, so only the network runs in CTranslate2. It has no joint CTC/attention
+    decoding: the decoder alone, so its CER must be measured, never assumed equal to the others'.
+    """
+
+    backend = "ctranslate2"
+
+    def __init__(self, ct2_dir: Path, hf_dir: Path, compute_type: str = "int8", **kwargs: Any) -> None:
+        import ctranslate2
+        import torch
+        from transformers import WhisperProcessor
+
+        from callbot.stt.model import model_window_s
+
+        kwargs.pop("use_ctc", None)
+        self.processor = WhisperProcessor.from_pretrained(str(hf_dir))
+        self.model = ctranslate2.models.Whisper(
+            str(ct2_dir), device="cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
+        )
+        super().__init__(model_window_s(self.processor), use_ctc=False, **kwargs)
+        tokenizer = self.processor.tokenizer
+        self.prompt = tokenizer.convert_tokens_to_ids(
+            ["<|startoftranscript|>", "<|ko|>", "<|transcribe|>", "<|notimestamps|>"]
+        )
+        config = json.loads((Path(hf_dir) / "config.json").read_text(encoding="utf-8"))
+        self.max_new_tokens = min(self.max_new_tokens, int(config["max_target_positions"]) - 4)
+
+    def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
+        import ctranslate2
+
+        features = self.processor.feature_extractor(
+            list(clips), sampling_rate=SAMPLE_RATE, return_tensors="np"
+        ).input_features
+        view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features, dtype=np.float32))
+        results = self.model.generate(
+            view,
+            [self.prompt] * len(clips),
+            beam_size=1,
+            max_length=self.max_new_tokens + len(self.prompt),
+        )
+        return self.processor.tokenizer.batch_decode(
+            [r.sequences_ids[0] for r in results], skip_special_tokens=True
+        )
+
+
 def load_transcriber(model_dir: Path, backend: str | None = None, **kwargs: Any) -> Transcriber:
     """A transcriber for ``model_dir``: an export directory, an HF model directory or a ``.pt`` file.
 
@@ -375,10 +424,17 @@ def load_transcriber(model_dir: Path, backend: str | None = None, **kwargs: Any)
         if not (hf_dir / "config.json").is_file():
             raise TranscriberError(f"{hf_dir}: no config.json; point at a saved Whisper model directory")
         return HFTranscriber(hf_dir, **kwargs)
+    if backend == "ctranslate2":
+        ct2_dir = (path if path.is_dir() else path.parent) / CT2_DIR
+        if not (ct2_dir / "model.bin").is_file():
+            raise TranscriberError(f"{ct2_dir}: no CTranslate2 export; run `callbot train-stt` to export")
+        return CT2Transcriber(ct2_dir, hf_dir, **kwargs)
     if backend == "openai-whisper":
         if not checkpoint.is_file():
             raise TranscriberError(
                 f"{checkpoint}: no openai-whisper checkpoint; run `callbot train-stt` to export"
             )
         return OpenAIWhisperTranscriber(checkpoint, ctc_dir=hf_dir, **kwargs)
-    raise TranscriberError(f"{model_dir}: unknown backend {backend!r}; use 'hf' or 'openai-whisper'")
+    raise TranscriberError(
+        f"{model_dir}: unknown backend {backend!r}; use 'hf', 'openai-whisper' or 'ctranslate2'"
+    )

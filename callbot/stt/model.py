@@ -165,9 +165,17 @@ def resolve_base_model(
 ) -> str:
     """Turn ``stt.base_model`` into something ``from_pretrained`` loads, building it if asked.
 
-    ``build:tiny`` builds :func:`build_tiny_whisper` into ``build_dir``; an existing directory is
-    used as is; anything else is a hub id, allowed only where ``allow_hub`` (the full profile).
+    ``build:tiny`` builds :func:`build_tiny_whisper` into ``build_dir``; ``package:whisper-base`` is
+    the bases stage's ``models/bases/whisper-base``; an existing directory is used as is; anything
+    else is a hub id, allowed only where ``allow_hub`` (the full profile).
     """
+    from callbot.bases.names import BaseMissingError, is_package, resolve_package
+
+    if is_package(source):
+        try:
+            return str(resolve_package(source, "stt.base_model"))
+        except BaseMissingError as exc:
+            raise ModelSourceError(str(exc)) from None
     if source.startswith(BUILD_PREFIX):
         kind = source[len(BUILD_PREFIX) :]
         if kind != "tiny":

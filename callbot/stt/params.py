@@ -98,6 +98,9 @@ class STTParams(Section):
     gate: Literal["fail", "warn"]  # fail: evaluate-stt exits 1 and the flow stops; warn: reported only
     min_slice_size: int  # slices with fewer utterances are reported but not gated
     prediction_samples: int
+    reference_model: str  # scored zero-shot beside the fine-tuned model when present ("" = none), e.g.
+    # package:whisper-base (a missing models/bases/<name> is reported as skipped, not an error)
+    reference_max_utterances: int  # test utterances it transcribes (a real Whisper is slow on CPU)
     export_bench_clips: int  # clips timed to choose the faster serving backend
 
     @model_validator(mode="after")

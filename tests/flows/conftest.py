@@ -46,6 +46,7 @@ def tiny_params(data: dict) -> dict:
     model tests and `make demo` hold the models to their figures)."""
     data["sample"].update(records=28, audio="speech", callcenter_dialogues=60)
     data["prepare"]["split"].update(by="hash")  # 28 interviews leave the Validation folder empty
+    data["bases"].update(names=["whisper-base"])  # 8 s; gemma-3-270m (45 s, 3.4 GB) has its own tests
     data["stt"].update(
         max_steps=4,
         save_steps=2,
@@ -55,11 +56,13 @@ def tiny_params(data: dict) -> dict:
         max_slice_gap=1.0,
         export_bench_clips=1,
         decode_sweep={"weights": [0.3, 0.5], "candidates": [8], "max_utterances": 2},
+        reference_max_utterances=2,
     )
     data["bot"].update(max_items=6)  # per split: the stage end to end, not its figures
     data["llm"]["pretrain"].update(max_steps=4)
     data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)
     data["llm"]["evaluate"].update(max_examples_per_task=2)
+    data["llm"]["candidates"] = [c for c in data["llm"]["candidates"] if c["base"] == "build:tiny"]
     return data
 
 

@@ -53,6 +53,7 @@ def _report(d: Path, name: str, params: int, rouge: float) -> None:
     report = {
         "candidate": name,
         "arch": "llama",
+        "licence": f"licence of {name}",
         "parameters": params,
         "trained_on": "1.0.0",
         "paths": {"merged": f"models/llm/{name}/merged", "adapter": f"models/llm/{name}/adapter"},
@@ -121,6 +122,11 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     board_md = (board_dir / "leaderboard.md").read_text("utf-8")
     assert "kullm ★" in board_md and "gemma" not in board_md
     assert "retrieval: task success 0.5" in board_md
+    assert [r["licence"] for r in board["rows"]] == [
+        f"licence of {n}" for n in ("kullm", "polyglot-ko", "kogpt")
+    ]
+    assert selected["licence"] == "licence of kullm"  # package stores it with the model in BentoML
+    assert "| kullm ★ | 400 | licence of kullm |" in (board_dir / "leaderboard.md").read_text("utf-8")
     assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Next run: a slightly better challenger does not unseat the champion.

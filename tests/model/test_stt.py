@@ -80,6 +80,7 @@ def tiny_params(params, **overrides):
         "min_slice_size": 1,
         "max_slice_gap": 0.2,
         "export_bench_clips": 2,
+        "reference_model": "",  # whisper-base's zero-shot reference is tested in test_stt_full.py
         # four phrases overfitted in 100 steps: augmentation (which makes a model generalise from
         # hundreds of utterances) only slows that down; the resume and LoRA tests below keep
         # params.yaml's augmentation on, so that path is trained, resumed and merged. The CTC head
@@ -117,6 +118,9 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     assert sweep["validation_cer"] == min(t["cer"] for t in sweep["tried"])
     assert decoding["joint_ctc_weight"] == sweep["chosen"]["decode_weight"] > 0
     assert decoding["attention_only"]["cer"] <= 0.1
+    backends = metrics["backends"]  # every exported backend scored as it serves (CTranslate2: no CTC head)
+    assert set(backends["cer"]) == {"hf", "openai-whisper", "ctranslate2"}
+    assert backends["cer"][backends["choice"]] <= min(backends["cer"].values()) + backends["tolerance"]
     reports = trained["root"] / "reports"
     for name in ("metrics.json", "cer_by_slice.json", "cer_by_slice.png", "loss.csv", "segments.json"):
         assert (reports / name).stat().st_size > 0, name
@@ -164,7 +168,7 @@ def test_openai_whisper_export_transcribes_like_hf(trained) -> None:
     out = trained["root"] / "models"
     record = json.loads((out / "export.json").read_text())
     assert record["serve_backend"] in ("hf", "openai-whisper")
-    assert set(record["timings"]) == {"hf", "openai-whisper"}
+    assert set(record["timings"]) == {"hf", "openai-whisper", "ctranslate2"}
     audio = [speak(p) for p in PHRASES]
     for joint in (True, False):  # joint CTC/attention decoding, and the decoder alone
         hf_model = load_transcriber(out, backend="hf", use_ctc=joint)

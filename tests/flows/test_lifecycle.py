@@ -106,7 +106,7 @@ def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
 
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml"))
     outcomes = _flow(project, "package")
-    stages = ["sample", "ingest", "prepare", "validate", "train_stt", "train_llm", "evaluate_stt",
+    stages = ["sample", "ingest", "prepare", "validate", "bases", "train_stt", "train_llm", "evaluate_stt",
               "evaluate_llm", "evaluate_bot", "select", "package"]  # fmt: skip
     assert all(not outcomes[s].cached for s in stages), outcomes
     bento = json.loads((project / "models" / "bento.json").read_text(encoding="utf-8"))

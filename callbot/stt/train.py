@@ -316,6 +316,11 @@ def train_stt(
         callbacks=callbacks,
         **extra,
     )
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(
+        PrinterCallback
+    )  # a loss dict every 10 steps buries the summary; loss.csv keeps them
     outcome = trainer.train(resume_from_checkpoint=last)
     runtime = float(outcome.metrics.get("train_runtime") or 0.0)
     steps_run = trainer.state.global_step - (_checkpoint_step(last) if last else 0)

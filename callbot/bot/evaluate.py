@@ -281,7 +281,8 @@ def stt_figures(turns: list[Turn]) -> dict[str, Any]:
 
 
 def candidate_dirs(llm: Path) -> list[Path]:
-    dirs = sorted(p.parent for p in Path(llm).glob("*/merged/config.json"))
+    """``<llm>/<candidate>`` for every candidate with a merged model (``<candidate>/merged/config.json``)."""
+    dirs = sorted(p.parent.parent for p in Path(llm).glob("*/merged/config.json"))
     if not dirs:
         raise BotEvalError(f"{llm}: no trained candidate (<candidate>/merged); run `callbot train-llm` first")
     return dirs

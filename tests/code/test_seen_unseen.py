@@ -59,3 +59,15 @@ def test_stt_sentences_seen_in_training_and_the_nearest_text_baseline() -> None:
     assert nearest_training_text(["성과가 좋았다"], ["성과가 좋았습니다", "전혀 다른 말"]) == [
         "성과가좋았습니다"
     ]
+
+
+def test_candidates_are_the_folders_holding_a_merged_model(tmp_path: Path) -> None:
+    from callbot.bot.evaluate import BotEvalError, candidate_dirs
+
+    with pytest.raises(BotEvalError, match="run `callbot train-llm`"):
+        candidate_dirs(tmp_path)
+    for name in ("kullm", "kogpt"):
+        (tmp_path / name / "merged").mkdir(parents=True)
+        (tmp_path / name / "merged" / "config.json").write_text("{}")
+    (tmp_path / "tokenizer").mkdir()
+    assert candidate_dirs(tmp_path) == [tmp_path / "kogpt", tmp_path / "kullm"]

@@ -29,8 +29,14 @@ def test_gemma_candidate_trains_merges_and_answers_in_korean(
     from callbot.llm.train import run_train_llm
 
     raw = read_yaml(repo / "params.yaml")["llm"]
-    gemma = next(c for c in raw["candidates"] if c["base"] == "package:gemma-3-270m")
-    gemma["limits"] = {**gemma["limits"], "max_steps": 3, "batch_size": 2, "max_length": 64}
+    full = read_yaml(repo / "params.yaml")["profiles"]["full"]["llm"][
+        "candidates"
+    ]  # a full-profile candidate
+    gemma = next(c for c in full if c["base"] == "package:gemma-3-270m")
+    gemma["limits"] = {
+        "max_steps": 3, "batch_size": 2, "max_length": 64, "learning_rate": 0.0005, "threads": 2,
+        "eval_examples_per_task": 2,
+    }  # fmt: skip
     raw.update(
         candidates=[gemma],
         prepared=str(tmp_path / "prepared"),

@@ -250,6 +250,7 @@ def test_round_trip_through_label_studio(label_studio, params, monkeypatch, tmp_
     settings["review"]["reviewers"] = [REVIEWER[0]]
     settings["review"]["corrections"] = "data/corrections"
     (root / "params.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    monkeypatch.chdir(Path.cwd())  # the flow works from the repository root: restore ours afterwards
     with prefect_test_harness(server_startup_timeout=180):
         outcome = review_flow(params_file="params.yaml", root=str(root))
         from prefect.client.orchestration import get_client

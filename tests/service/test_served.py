@@ -51,7 +51,18 @@ def server(record, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     cwd = tmp_path_factory.mktemp("serve")
     log = (cwd / "serve.log").open("wb")
-    env = {**os.environ, "CALLBOT_TORCH_THREADS": "1", "CALLBOT_PROGRESS": "0", "CALLBOT_API_KEY": API_KEY}
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    # the store this process built the Bento in: an earlier test may have moved BENTOML_HOME after
+    # BentoML read it, and the server must look where the Bento is
+    home = str(BentoMLContainer.bentoml_home.get())
+    env = {
+        **os.environ,
+        "BENTOML_HOME": home,
+        "CALLBOT_TORCH_THREADS": "1",
+        "CALLBOT_PROGRESS": "0",
+        "CALLBOT_API_KEY": API_KEY,
+    }
     command = [
         sys.executable,
         "-m",

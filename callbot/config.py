@@ -33,8 +33,9 @@ from callbot.quality.params import ValidateParams
 from callbot.registry.params import PackageParams, SelectParams
 from callbot.review.params import ReviewParams
 from callbot.sample.params import SampleParams
+from callbot.serve.params import ServeParams
 from callbot.stt.params import STTParams
-from callbot.tts.params import ServeParams, TTSParams
+from callbot.tts.params import TTSParams
 
 Profile = Literal["smoke", "full"]
 PROFILES: tuple[str, ...] = ("smoke", "full")

@@ -66,7 +66,7 @@ def perplexity(responder: Responder, rows: Dataset, max_length: int, batch_size:
     """exp(mean NLL) of the reference answers given their prompts (assistant tokens only)."""
     import torch
 
-    from callbot.llm.train import Collator
+    from callbot.llm.collate import Collator
 
     examples = [chat_example(responder.tokenizer, m, max_length) for m in rows["messages"]]
     if not examples:

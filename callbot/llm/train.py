@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import replace_dir, write_json
 from callbot.console import progress, summary
+from callbot.llm.collate import Collator
 from callbot.llm.model import (
     BUILD_TINY,
     check_candidate,
@@ -190,29 +191,6 @@ def lm_blocks(
         stream += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     blocks = [stream[i : i + length] for i in range(0, max(len(stream) - 1, 1), length)]
     return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
-
-
-class Collator:
-    """Right-pads a batch; padded label positions are -100 so they never count in the loss."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids, labels, mask = [], [], []
-        for f in features:
-            gap = width - len(f["input_ids"])
-            ids.append(f["input_ids"] + [self.pad_id] * gap)
-            labels.append(f["labels"] + [-100] * gap)
-            mask.append([1] * len(f["input_ids"]) + [0] * gap)
-        return {
-            "input_ids": torch.tensor(ids),
-            "labels": torch.tensor(labels),
-            "attention_mask": torch.tensor(mask),
-        }
 
 
 # ---- training -----------------------------------------------------------------------------------

@@ -22,12 +22,13 @@ from callbot.llm.router import CALIBRATION_FILE
 
 if TYPE_CHECKING:
     from callbot.registry.params import PackageParams
-    from callbot.tts.params import ServeParams, TTSParams
+    from callbot.serve.params import ServeParams
+    from callbot.tts.params import TTSParams
 
-STT_MODEL = "callbot-stt"  # the names bento/service.py asks the store for
+STT_MODEL = "callbot-stt"  # the names callbot/serve/service.py asks the store for
 LLM_MODEL = "callbot-llm"
 TTS_MODEL = "callbot-tts"
-SERVICE = "bento.service:ARS"
+BENTOFILE = Path("bento") / "bentofile.yaml"  # the Bento's build config, relative to the repository
 SELECTION_KEYS = ("model_dir", "merged_dir", "merged", "path")  # where select.json names the winner
 
 
@@ -244,7 +245,7 @@ def _store(
     return str(model.tag)
 
 
-def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, root: Path) -> dict[str, str]:
+def import_models(params: PackageParams, tts: TTSParams, root: Path) -> dict[str, str]:
     """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag."""
 
     from callbot.tts.bundle import BundleError, write_bundle
@@ -291,30 +292,34 @@ def import_models(params: PackageParams, tts: TTSParams, serve: ServeParams, roo
         voice = Path(tmp) / "voice"
         voice.mkdir()
         try:
-            write_bundle(voice, tts, serve)
+            write_bundle(voice, tts)
         except BundleError as exc:
             raise PackageError(str(exc)) from None
         tags[TTS_MODEL] = _store(
             TTS_MODEL,
             [voice],
             {**common, "role": "tts", "engine": tts.engine, "sample_rate": str(tts.sample_rate)},
-            {"tts": tts.model_dump(), "serve": serve.model_dump()},
+            {"tts": tts.model_dump()},
             flat=True,
         )
     shutil.rmtree(calibration.parent, ignore_errors=True)
     return tags
 
 
-def build_bento(params: PackageParams, root: Path, labels: dict[str, str], models: dict[str, str]) -> str:
-    """``bentoml build`` with the repository's ``[tool.bentoml.build]``; returns the Bento tag.
+def build_bento(
+    params: PackageParams, serve: ServeParams, root: Path, labels: dict[str, str], models: dict[str, str]
+) -> str:
+    """``bentoml build`` with ``bento/bentofile.yaml``; returns the Bento tag.
 
-    The stored model tags go in as Bento arguments, which the service reads to pin its models.
+    The stored model tags and the ``serve`` section (the request limits) go in as Bento arguments,
+    kept in the Bento: the service pins its models and declares its limits from them.
     """
     import bentoml
 
-    args = {name.removeprefix("callbot-") + "_model": tag for name, tag in models.items()}
+    args: dict[str, Any] = {name.removeprefix("callbot-") + "_model": tag for name, tag in models.items()}
+    args["serve"] = serve.model_dump(mode="json")
     bento = bentoml.bentos.build_bentofile(
-        str(root / "pyproject.toml"), name=params.bento_name, labels=labels, build_ctx=str(root), args=args
+        str(root / BENTOFILE), name=params.bento_name, labels=labels, build_ctx=str(root), args=args
     )
     return str(bento.tag)
 
@@ -329,16 +334,18 @@ def run_package(
 ) -> BentoRecord:
     """Import the models, build the Bento, record its tag; prints how to serve it and the page URL."""
     root = Path(root or Path.cwd()).resolve()
-    if not (root / "pyproject.toml").is_file() or not (root / "bento" / "service.py").is_file():
-        raise PackageError(f"{root}: not the callbot repository (pyproject.toml or bento/service.py missing)")
-    tags = import_models(params, tts, serve, root)
+    if not (root / BENTOFILE).is_file() or not (root / "callbot" / "serve" / "service.py").is_file():
+        raise PackageError(
+            f"{root}: not the callbot repository ({BENTOFILE} or callbot/serve/service.py missing)"
+        )
+    tags = import_models(params, tts, root)
     labels = {
         "dataset_version": _label_value(dataset_version(root / params.dataset_version)),
         "git_revision": git_revision(root),
         "tts_engine": tts.engine,
         **{name.removeprefix("callbot-") + "_model": tag.split(":")[1] for name, tag in tags.items()},
     }
-    tag = build_bento(params, root, labels, tags)
+    tag = build_bento(params, serve, root, labels, tags)
     host = "localhost" if serve.host in ("0.0.0.0", "::") else serve.host
     record = BentoRecord(
         tag=tag,

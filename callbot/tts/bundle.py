@@ -1,8 +1,9 @@
 """The voice bundle: what `callbot package` stores as the ``callbot-tts`` model of a Bento.
 
-Why a bundle: a Bento must speak and listen exactly as it was validated, with no params.yaml beside
-it. The bundle holds the TTS settings, the service limits and, for VITS, a copy of the voice model,
-so ``bentoml serve`` of a stored Bento needs nothing from the repository.
+Why a bundle: a Bento must speak exactly as it was validated, with no params.yaml beside it. The
+bundle holds the TTS settings and, for VITS, a copy of the voice model, so ``bentoml serve`` of a
+stored Bento needs nothing from the repository. The service limits are not the voice's: they travel
+as the Bento's ``serve`` argument (:mod:`callbot.serve.params`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from callbot.tts.params import ServeParams, TTSParams
+from callbot.tts.params import TTSParams
 
 TTS_FILE = "tts.json"
-SERVE_FILE = "serve.json"
 VITS_DIR = "vits"
 
 
@@ -26,11 +26,10 @@ class BundleError(ValueError):
 @dataclass(frozen=True)
 class VoiceBundle:
     tts: TTSParams
-    serve: ServeParams
     model_dir: Path | None  # the copied VITS model, None for espeak
 
 
-def write_bundle(directory: Path, tts: TTSParams, serve: ServeParams) -> None:
+def write_bundle(directory: Path, tts: TTSParams) -> None:
     """Fill ``directory`` (a fresh model directory from the store) with the settings and the voice."""
     directory = Path(directory)
     if tts.engine == "vits":
@@ -41,17 +40,15 @@ def write_bundle(directory: Path, tts: TTSParams, serve: ServeParams) -> None:
                 "facebook/mms-tts-kor there with save_pretrained, or set tts.engine: espeak"
             )
         shutil.copytree(source, directory / VITS_DIR)
-    for name, section in ((TTS_FILE, tts), (SERVE_FILE, serve)):
-        text = json.dumps(section.model_dump(), ensure_ascii=False, indent=2)
-        (directory / name).write_text(text + "\n", encoding="utf-8")
+    text = json.dumps(tts.model_dump(), ensure_ascii=False, indent=2)
+    (directory / TTS_FILE).write_text(text + "\n", encoding="utf-8")
 
 
 def read_bundle(directory: Path) -> VoiceBundle:
     directory = Path(directory)
     try:
         tts = TTSParams.model_validate(json.loads((directory / TTS_FILE).read_text(encoding="utf-8")))
-        serve = ServeParams.model_validate(json.loads((directory / SERVE_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise BundleError(f"{directory}: unreadable voice bundle ({exc}); re-run `callbot package`") from None
     model_dir = directory / VITS_DIR if tts.engine == "vits" else None
-    return VoiceBundle(tts, serve, model_dir)
+    return VoiceBundle(tts, model_dir)

@@ -96,7 +96,7 @@ def packaged(bentoml_home: Path, params, smoke_repo: Path) -> dict[str, str]:
     """The tiny models imported into the private store as ``callbot package`` would; name -> tag."""
     from callbot.registry.package import import_models
 
-    return import_models(package_section(params, smoke_repo), params.tts, params.serve, smoke_repo)
+    return import_models(package_section(params, smoke_repo), params.tts, smoke_repo)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callbot.tts.limits import Rejected, check_form, check_history, decode_caller_audio, sign_turn
+from callbot.serve.limits import Rejected, check_form, check_history, decode_caller_audio, sign_turn
 
 FILES = frozenset({"audio"})
 BOUNDARY = "b0undary"

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def service(packaged: dict[str, str]) -> ModuleType:
-    return importlib.import_module("bento.service")
+def service(packaged: dict[str, str], params) -> ModuleType:
+    """The service module under the arguments `callbot package` builds its Bento with."""
+    from bentoml._internal.utils.args import set_arguments
+
+    args = {name.removeprefix("callbot-") + "_model": tag for name, tag in packaged.items()}
+    set_arguments({**args, "serve": params.serve.model_dump(mode="json")})
+    return importlib.import_module("callbot.serve.service")
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +46,9 @@ def question(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_service_loads_the_packaged_voice_and_limits(service: ModuleType, params) -> None:
-    assert service.VOICE.tts == params.tts
-    assert params.serve == service.LIMITS
+def test_service_loads_the_packaged_voice_and_limits(service: ModuleType, ars, params) -> None:
+    assert ars.tts.bundle.tts == params.tts  # the voice from the store, when the instance started
+    assert params.serve == service.LIMITS  # the limits from the Bento's `serve` argument
 
 
 def test_stt_transcribes_a_batch_of_clips(ars) -> None:

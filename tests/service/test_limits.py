@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callbot.tts.limits import Rejected, check_history, check_text, decode_caller_audio, sign_turn
+from callbot.serve.limits import Rejected, check_history, check_text, decode_caller_audio, sign_turn
 
 KEY = b"test-history-key"
 

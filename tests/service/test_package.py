@@ -24,7 +24,7 @@ def _section(params, root: Path, **changes: str):
 
 def test_missing_selection_says_to_run_select(params, tmp_path: Path) -> None:
     with pytest.raises(PackageError, match=r"selected.json: no LLM selection \(callbot select\)"):
-        import_models(_section(params, tmp_path), params.tts, params.serve, tmp_path)
+        import_models(_section(params, tmp_path), params.tts, tmp_path)
 
 
 def test_selection_naming_no_model_is_refused(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_missing_stt_export_says_to_train(params, tmp_path: Path) -> None:
     (llm / "config.json").write_text("{}", encoding="utf-8")
     (tmp_path / "selected.json").write_text(json.dumps({"model_dir": str(llm)}), encoding="utf-8")
     with pytest.raises(PackageError, match=r"no STT model here.*callbot train-stt"):
-        import_models(_section(params, tmp_path), params.tts, params.serve, tmp_path)
+        import_models(_section(params, tmp_path), params.tts, tmp_path)
 
 
 def test_dataset_version_reads_current_or_says_unversioned(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_stt_export_layout_is_stored_and_loads(
         stt_metrics=str(smoke_repo / "reports" / "stt" / "metrics.json"),
         selected=str(smoke_repo / "models" / "selected.json"),
     )
-    tags = import_models(section, params.tts, params.serve, tmp_path)
+    tags = import_models(section, params.tts, tmp_path)
     stored = Path(bentoml.models.get(tags["callbot-stt"]).path)
     assert (stored / "model" / "config.json").is_file() and (stored / "export.json").is_file()
     assert not (stored / "base").exists()

@@ -71,16 +71,17 @@ def test_vits_without_a_model_says_what_to_do(params, tmp_path: Path) -> None:
 
 def test_bundle_round_trip_and_vits_copy(params, tmp_path: Path) -> None:
     (tmp_path / "espeak").mkdir()
-    write_bundle(tmp_path / "espeak", params.tts, params.serve)
+    write_bundle(tmp_path / "espeak", params.tts)
     bundle = read_bundle(tmp_path / "espeak")
-    assert bundle.tts == params.tts and bundle.serve == params.serve and bundle.model_dir is None
+    assert bundle.tts == params.tts and bundle.model_dir is None
+    assert [p.name for p in (tmp_path / "espeak").iterdir()] == ["tts.json"]  # the voice only: no limits
     voice = tmp_path / "voice"  # the bundle copies a VITS directory as it is; loading it is tested above
     voice.mkdir()
     (voice / "config.json").write_text("{}", encoding="utf-8")
     (voice / "vocab.json").write_text("{}", encoding="utf-8")
     vits = params.tts.model_copy(update={"engine": "vits", "model": str(voice)})
     (tmp_path / "vits").mkdir()
-    write_bundle(tmp_path / "vits", vits, params.serve)
+    write_bundle(tmp_path / "vits", vits)
     copied = read_bundle(tmp_path / "vits").model_dir
     assert copied is not None and (copied / "config.json").is_file() and (copied / "vocab.json").is_file()
 
@@ -90,7 +91,7 @@ def test_bundle_errors_name_the_directory(params, tmp_path: Path) -> None:
         read_bundle(tmp_path)
     vits = params.tts.model_copy(update={"engine": "vits", "model": str(tmp_path / "nowhere")})
     with pytest.raises(BundleError, match="nowhere"):
-        write_bundle(tmp_path, vits, params.serve)
+        write_bundle(tmp_path, vits)
 
 
 @pytest.mark.slow
@@ -100,7 +101,7 @@ def test_packaged_vits_bundle_speaks_from_its_own_copy(params, tiny_vits: Path, 
     shutil.copytree(tiny_vits, source)
     vits = params.tts.model_copy(update={"engine": "vits", "model": str(source)})
     (tmp_path / "bundle").mkdir()
-    write_bundle(tmp_path / "bundle", vits, params.serve)
+    write_bundle(tmp_path / "bundle", vits)
     shutil.rmtree(source)
     bundle = read_bundle(tmp_path / "bundle")
     speech = load_synthesizer(bundle.tts, bundle.model_dir).synthesize("상담원을 연결합니다")

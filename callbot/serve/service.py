@@ -1,16 +1,21 @@
 """The voice bot as one BentoML service: caller audio -> STT -> LLM -> TTS -> spoken answer.
 
-``STT``, ``LLM`` and ``TTS`` each hold one model, loaded once; ``ARS`` composes them with
-``bentoml.depends`` and is the only service exposed: ``/transcribe``, ``/reply``, ``/synthesize``,
-``/ars`` (JSON API, OpenAPI at ``/docs.json``, Swagger UI at ``/``), ``/healthz``, ``/livez`` and
-``/readyz`` (BentoML's probes; ``/readyz`` also waits for the three model services), and the web
-page at ``/ui/``.
+``STT``, ``LLM`` and ``TTS`` each hold one model, loaded once when the service instance starts;
+``ARS`` composes them with ``bentoml.depends`` and is the only service exposed: ``/transcribe``,
+``/reply``, ``/synthesize``, ``/ars`` (JSON API, OpenAPI at ``/docs.json``, Swagger UI at ``/``),
+``/healthz``, ``/livez`` and ``/readyz`` (BentoML's probes; ``/readyz`` also waits for the three
+model services), and the web page at ``/ui/``.
 
-Models come from the BentoML store (``callbot package`` imports them): ``callbot-stt``,
-``callbot-llm`` and ``callbot-tts``, whose voice bundle also carries the service limits, read here
-at import because batching and timeouts are fixed when the service is declared. Every caller input
-is checked by :mod:`callbot.tts.limits` before a model sees it; a refused input is a 4xx with a
-sentence saying what to send, never a 500.
+Importing this module reads nothing from the model store: the models (``callbot-stt``,
+``callbot-llm``, ``callbot-tts``, imported by ``callbot package``) are resolved when each service
+instance starts. The request limits are the ``serve`` params, which ``callbot package`` writes into
+the Bento as its ``serve`` argument (batching and timeouts are fixed when the service is declared,
+so they are read here). Every caller input is checked by :mod:`callbot.serve.limits` before a model
+sees it; a refused input is a 4xx with a sentence saying what to send, never a 500.
+
+This package is all the Bento ships of callbot, with the inference modules it imports
+(``bento/bentofile.yaml`` lists them; ``tests/service/test_bento_contents.py`` keeps the list
+exact and free of training code).
 """
 
 from __future__ import annotations
@@ -29,8 +34,7 @@ from bentoml.exceptions import BentoMLException
 from bentoml.validators import ContentType
 
 from callbot.serve.calllog import CallLog, record
-from callbot.tts.bundle import read_bundle
-from callbot.tts.limits import (
+from callbot.serve.limits import (
     Rejected,
     check_form,
     check_history,
@@ -39,32 +43,21 @@ from callbot.tts.limits import (
     history_key,
     sign_turn,
 )
+from callbot.serve.params import limits_from_arguments
+from callbot.tts.bundle import read_bundle
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
+WEB_DIR = Path(__file__).resolve().parent / "page"
+
 
 # `callbot package` pins the exact stored models as Bento arguments (kept in the Bento, restored by
-# `bentoml serve <bento>`); without them (a development `bentoml serve bento.service:ARS`) the
-# latest stored models are used. Pinning matters: BentoML resolves a `:latest` BentoModel at serve
-# time, so an old Bento would otherwise pick up models imported after it was built.
+# `bentoml serve <bento>`); without them (`bentoml serve callbot.serve.service:ARS --arg ...`) the
+# latest stored models are used. Pinning matters: BentoML resolves a `:latest` BentoModel at
+# serve time, so an old Bento would otherwise pick up models imported after it was built.
 _ARGS = vars(bentoml.use_arguments())
 STT_TAG = str(_ARGS.get("stt_model", "callbot-stt:latest"))
 LLM_TAG = str(_ARGS.get("llm_model", "callbot-llm:latest"))
 TTS_TAG = str(_ARGS.get("tts_model", "callbot-tts:latest"))
-
-
-def _voice_path() -> Path:
-    """The stored voice bundle: settings and limits are needed now, to declare batching and timeouts."""
-    try:
-        return Path(bentoml.models.get(TTS_TAG).path)
-    except bentoml.exceptions.NotFound:
-        raise RuntimeError(
-            f"no {TTS_TAG} model in the BentoML store ({os.environ.get('BENTOML_HOME', '~/bentoml')}); "
-            "run `callbot package` first"
-        ) from None
-
-
-VOICE = read_bundle(_voice_path())
-LIMITS = VOICE.serve
+LIMITS = limits_from_arguments(_ARGS)
 CALL_LOG = CallLog.from_params(LIMITS.call_log)  # None unless serve.call_log.enabled
 TRAFFIC = {"timeout": LIMITS.timeout_s}
 # CALLBOT_STT_BATCHING=0|1 overrides serve.stt_batching for one run of the same Bento (the benchmark
@@ -127,7 +120,7 @@ class CallerGate:
     - Size: a declared Content-Length over the limit is refused unread; a body of unknown length
       (chunked) is counted as it arrives and refused with 413 the moment it passes the limit.
     - Shape: the file endpoints take multipart only (BentoML would fetch a URL sent instead),
-      checked by :func:`callbot.tts.limits.check_form`; the JSON endpoints take no forms.
+      checked by :func:`callbot.serve.limits.check_form`; the JSON endpoints take no forms.
     The body is then replayed to BentoML, which would have read it whole into memory anyway.
     """
 
@@ -335,8 +328,8 @@ class TTS:
         from callbot.tts.engine import load_synthesizer
 
         torch.set_num_threads(TORCH_THREADS)
-        bundle = read_bundle(Path(self.voice.path))
-        self.synthesizer = load_synthesizer(bundle.tts, bundle.model_dir)
+        self.bundle = read_bundle(Path(self.voice.path))
+        self.synthesizer = load_synthesizer(self.bundle.tts, self.bundle.model_dir)
 
     @bentoml.api
     def speak(self, text: str) -> dict[str, Any]:

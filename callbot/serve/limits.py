@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from callbot.tts.params import ServeParams
+    from callbot.serve.params import ServeParams
 
 STT_RATE = 16000  # what Whisper listens at
 FORMATS = "WAV, FLAC, OGG/Vorbis or MP3"

@@ -1,6 +1,6 @@
 """The call log: each served turn (audio, transcript, confidence, reply, handover), opt-in, local.
 
-``serve.call_log`` in params.yaml (carried into the Bento by the voice bundle) turns it on; it is off
+``serve.call_log`` in params.yaml (carried into the Bento as its `serve` argument) turns it on; it is off
 by default. Entries are JSON lines in ``<dir>/calls.jsonl`` and the caller's audio is a WAV beside it
 in ``<dir>/audio/``. Digit runs (phone numbers, resident registration numbers, card numbers) are
 masked in every text before it is written, so nothing that leaves the host carries them; the audio

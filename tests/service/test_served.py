@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 READY_TIMEOUT_S = 240
 API_KEY = "test-key-not-a-secret"  # the module's server runs with CALLBOT_API_KEY set to this
 AUTH = {"X-API-Key": API_KEY}
+SERVED_HISTORY_TURNS = 5  # packaged instead of params.yaml's: the Bento serves the limits it was built with
 
 
 def free_port() -> int:
@@ -41,7 +42,9 @@ def free_port() -> int:
 def record(params, package_params, bentoml_home: Path, repo: Path):
     from callbot.registry.package import run_package
 
-    return run_package(package_params, params.tts, params.serve, root=repo)
+    serve = params.serve.model_copy(update={"max_history_turns": SERVED_HISTORY_TURNS})
+    assert serve.max_history_turns != params.serve.max_history_turns
+    return run_package(package_params, params.tts, serve, root=repo)
 
 
 @pytest.fixture(scope="module")
@@ -130,12 +133,43 @@ def test_package_records_a_labelled_bento_pinned_to_its_models(record, params, s
     bento = bentoml.get(record.tag)
     assert bento.info.labels["dataset_version"] == "1.2.0"
     assert bento.info.labels["git_revision"] != ""
-    assert set(bento.info.args.values()) == set(record.models.values())  # pinned, not :latest
+    models = {k: v for k, v in bento.info.args.items() if k != "serve"}
+    assert set(models.values()) == set(record.models.values())  # pinned, not :latest
+    assert bento.info.args["serve"]["max_history_turns"] == SERVED_HISTORY_TURNS  # the limits, as built
+    assert "serve" not in bentoml.models.get(record.models["callbot-tts"]).info.metadata  # the voice only
     stt = bentoml.models.get(record.models["callbot-stt"])
     assert stt.info.labels["dataset_version"] == "1.2.0" and stt.info.labels["role"] == "stt"
     assert stt.info.labels["cer"] == "0.125" and stt.info.metadata["metrics"]["fine_tuned.cer"] == 0.125
     llm = bentoml.models.get(record.models["callbot-llm"])
     assert llm.info.labels["candidate"] == "kullm" and llm.info.labels["ars_rouge_l"] == "0.25"
+
+
+def test_the_bento_ships_the_serve_package_and_no_training_code(record, repo: Path) -> None:
+    """What `bentoml build` copied: exactly the files bento/bentofile.yaml names, no training module."""
+    import bentoml
+
+    from tests.service.test_bento_contents import TRAINING, bento_files
+
+    src = Path(bentoml.get(record.tag).path) / "src"
+    shipped = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
+    code = {f for f in shipped if f.startswith("callbot/")}
+    assert code == bento_files(repo)
+    assert not [f for f in code if any(f.startswith(t.replace(".", "/")) for t in TRAINING)]
+    assert "callbot/serve/service.py" in code and "callbot/serve/page/index.html" in code
+    size = sum((src / f).stat().st_size for f in code)
+    print(f"Bento source: {len(code)} callbot files, {size} bytes")
+
+
+def test_the_served_limits_are_the_bentos_own(server: str, client) -> None:
+    """The server runs in an empty directory: its limits can only come from the Bento's arguments."""
+    turns = [{"role": "user", "content": f"질문 {i}"} for i in range(SERVED_HISTORY_TURNS + 1)]
+    refused = httpx.post(
+        server + "/reply", json={"text": "안녕하세요", "history": turns}, headers=AUTH, timeout=60
+    )
+    assert refused.status_code == 422
+    assert f"max_history_turns = {SERVED_HISTORY_TURNS}" in refused.text
+    accepted = client.reply(text="안녕하세요", history=turns[:SERVED_HISTORY_TURNS])
+    assert accepted["text"]
 
 
 def test_every_endpoint_answers(client, question: Path, params) -> None:

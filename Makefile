@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test test-fast lint bench clean review-install review-server
+.PHONY: setup demo test test-fast lint bench clean review-install review-server browser
 
 setup: $(STAMP)
 
@@ -30,8 +30,27 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python flows/lifecycle.py
 
-test: setup review-install
+test: setup review-install browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for tests/data/test_data_docs_offline.py (the HTML reports open without internet).
+# Idempotent: nothing when a browser is on PATH or CALLBOT_CHROMIUM is set; otherwise Debian's chromium
+# through apt-get, as root or with password-less sudo. When it cannot, it says so and that test fails
+# with the same advice (the other tests still run).
+browser:
+	@if [ -n "$$CALLBOT_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+	  || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make browser: no chromium and no apt-get; install Chromium or set CALLBOT_CHROMIUM" >&2; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "make browser: chromium is missing; run: sudo apt-get install -y chromium" >&2; exit 0; fi; \
+	  echo "make browser: installing Debian's chromium (apt-get) for the offline report test"; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	      --no-install-recommends chromium >/dev/null; } \
+	    || echo "make browser: apt-get install chromium failed; install it, or set CALLBOT_CHROMIUM" >&2; \
+	fi
 
 # Label Studio (issue 18) in its own venv, .venv-labelstudio: its pins clash with ours. Idempotent:
 # a no-op when label-studio is installed at the version in params.yaml (review.server.version).

@@ -34,6 +34,7 @@ from callbot.atomic import replace_dir, write_json, write_text, writing
 from callbot.console import progress, summary
 from callbot.prepare.schema import RECORD_COLUMNS
 from callbot.quality.frames import GateInputError, dataset_frame, read_manifest, records_frame
+from callbot.quality.offline_docs import make_offline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -440,6 +441,7 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
                 run = checkpoint.run(batch_parameters={"dataframe": frames[name]})
                 outcomes += _collect(run, quarantine)
                 bar.advance(task)
+            make_offline(built / "data_docs")  # CDN assets -> local copies: opens without internet
 
             by_suite: dict[str, set[int]] = defaultdict(set)
             for row, failures in quarantine.items():

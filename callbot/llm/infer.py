@@ -143,7 +143,7 @@ class Responder:
         """Mean log-likelihood per token of each answer after the chat prompt (one batched forward pass)."""
         import torch
 
-        from callbot.llm.train import Collator
+        from callbot.llm.tokenizer import Collator
 
         limit = context_length(self.model)
         answer_ids = [

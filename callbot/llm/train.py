@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -29,7 +28,8 @@ from callbot.llm.model import (
     write_responder_config,
 )
 from callbot.llm.router import Script, write_script
-from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
+from callbot.llm.tokenizer import Collator, load_tokenizer, train_tokenizer
+from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -190,29 +190,6 @@ def lm_blocks(
         stream += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     blocks = [stream[i : i + length] for i in range(0, max(len(stream) - 1, 1), length)]
     return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
-
-
-class Collator:
-    """Right-pads a batch; padded label positions are -100 so they never count in the loss."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids, labels, mask = [], [], []
-        for f in features:
-            gap = width - len(f["input_ids"])
-            ids.append(f["input_ids"] + [self.pad_id] * gap)
-            labels.append(f["labels"] + [-100] * gap)
-            mask.append([1] * len(f["input_ids"]) + [0] * gap)
-        return {
-            "input_ids": torch.tensor(ids),
-            "labels": torch.tensor(labels),
-            "attention_mask": torch.tensor(mask),
-        }
 
 
 # ---- training -----------------------------------------------------------------------------------
@@ -496,16 +473,9 @@ def train_candidate(
     return run
 
 
-def set_threads(threads: int) -> None:
-    """``llm.threads`` (0 = all cores) for torch."""
-    import torch
-
-    torch.set_num_threads(threads if threads > 0 else max(os.cpu_count() or 1, 1))
-
-
 def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     """Train every candidate in ``params.candidates``; the Korean BPE is trained first when any is tiny."""
-    set_threads(params.threads)
+    set_torch_threads(params.threads)
     for candidate in params.candidates:  # refuse before any work is done
         check_candidate(candidate, params.offline)
     check_qlora(params.lora.qlora)
@@ -523,7 +493,7 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     runs = []
     started = time.perf_counter()
     for candidate in params.candidates:
-        set_threads(for_candidate(params, candidate).threads)
+        set_torch_threads(for_candidate(params, candidate).threads)
         runs.append(train_candidate(candidate, params, dd, tokenizer_dir, version))
     parts = ", ".join(
         f"{r.name} loss {r.lora_losses[0]:.2f}->{r.lora_losses[-1]:.2f}" for r in runs if r.lora_losses

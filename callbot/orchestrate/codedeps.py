@@ -7,7 +7,8 @@ blocks do not (they never run). Importing ``callbot.a.b`` runs ``callbot/__init_
 stage's output as much as its code does:
 
 - package data a module reads, written as ``Path(__file__).parent / "data" / "x.yaml"`` or
-  ``resources.files("callbot.x") / "data" / NAME`` (string literals or module-level string constants);
+  ``resources.files("callbot.x") / "data" / NAME`` (``/``, ``.joinpath`` or ``.with_name``; string
+  literals or module-level string constants; a computed name is refused);
 - adapters a package discovers with ``pkgutil.iter_modules(__path__)``: every module of that package.
 
 ``callbot/cli.py`` and ``callbot/config.py`` are wiring (every command, every params section) and are
@@ -145,21 +146,17 @@ def _resolve_from(node: ast.ImportFrom, source: Source) -> str | None:
 
 
 def _anchor(node: ast.expr, source: Source) -> Path | None:
-    """The folder a path expression starts from: ``Path(__file__)…parent`` or ``resources.files("pkg")``."""
-    if isinstance(node, ast.Call):
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if name == "files" and len(node.args) == 1:
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                package = arg.value
-            elif isinstance(arg, ast.Name) and arg.id in ("__name__", "__package__"):
-                package = _package_of(source)
-            else:
-                return None
-            if package.split(".")[0] != PACKAGE:
-                return None
-            return source.root.joinpath(*package.split("."))
+    """Where a path expression starts: ``Path(__file__)`` (with ``.parent``/``.parents[n]``/``.resolve()``)
+    or ``resources.files("callbot.x")``; None for anything else."""
+    if isinstance(node, ast.Call) and _called(node) == "files" and len(node.args) == 1:
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            package = arg.value
+        elif isinstance(arg, ast.Name) and arg.id in ("__name__", "__package__"):
+            package = _package_of(source)
+        else:
+            return None
+        return source.root.joinpath(*package.split(".")) if package.split(".")[0] == PACKAGE else None
     ups, inner = 0, node
     while True:  # peel .parent / .parents[n] / .resolve() / .absolute() down to Path(__file__)
         if isinstance(inner, ast.Attribute) and inner.attr == "parent":
@@ -171,41 +168,57 @@ def _anchor(node: ast.expr, source: Source) -> Path | None:
             and isinstance(inner.slice, ast.Constant)
         ):
             ups, inner = ups + inner.slice.value + 1, inner.value.value
-        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
-            if inner.func.attr not in ("resolve", "absolute"):
+        elif isinstance(inner, ast.Call) and _called(inner) in ("resolve", "absolute"):
+            inner = inner.func.value  # type: ignore[attr-defined]
+        elif isinstance(inner, ast.Call) and _called(inner) == "Path" and len(inner.args) == 1:
+            arg = inner.args[0]
+            if not (isinstance(arg, ast.Name) and arg.id == "__file__"):
                 return None
-            inner = inner.func.value
-        elif isinstance(inner, ast.Call) and getattr(inner.func, "id", None) == "Path":
-            arg = inner.args[0] if len(inner.args) == 1 else None
-            if isinstance(arg, ast.Name) and arg.id == "__file__" and ups:
-                anchor = source.path
-                for _ in range(ups):
-                    anchor = anchor.parent
-                return anchor
-            return None
+            anchor = source.path
+            for _ in range(ups):
+                anchor = anchor.parent
+            return anchor
         else:
             return None
 
 
-def _data_path(node: ast.BinOp, source: Source, constants: dict[str, str]) -> Path | None:
-    """``anchor / "lit" / NAME …``: the deepest path the literal segments name (a file or a folder)."""
-    parts: list[ast.expr] = []
-    inner: ast.expr = node
-    while isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Div):
-        parts.append(inner.right)
-        inner = inner.left
-    anchor = _anchor(inner, source)
-    if anchor is None:
+def _called(node: ast.expr) -> str | None:
+    """The name a call calls (``f`` of ``f(…)`` and of ``a.f(…)``); None for anything but a call."""
+    if not isinstance(node, ast.Call):
         return None
-    path = anchor
-    for part in reversed(parts):
-        if isinstance(part, ast.Constant) and isinstance(part.value, str):
-            path = path / part.value
-        elif isinstance(part, ast.Name) and part.id in constants:
-            path = path / constants[part.id]
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def _base(node: ast.expr) -> ast.expr | None:
+    """The path a path step extends: ``a`` of ``a / x``, ``a.joinpath(x)`` and ``a.with_name(x)``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return node.left
+    if isinstance(node, ast.Call) and _called(node) in ("joinpath", "with_name"):
+        return node.func.value  # type: ignore[attr-defined]
+    return None
+
+
+def _data_path(node: ast.expr, source: Source, constants: dict[str, str]) -> tuple[Path, bool] | None:
+    """The package path ``node`` names and whether every step of it is known: steps are string literals
+    or module-level string constants; after the first computed step the path stops (a folder)."""
+    base = _base(node)
+    if base is None:
+        anchor = _anchor(node, source)
+        return None if anchor is None else (anchor, True)
+    start = _data_path(base, source, constants)
+    if start is None or not start[1]:
+        return start
+    path = start[0].parent if _called(node) == "with_name" else start[0]  # type: ignore[arg-type]
+    args = [node.right] if isinstance(node, ast.BinOp) else node.args  # type: ignore[attr-defined]
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            path = path / arg.value
+        elif isinstance(arg, ast.Name) and arg.id in constants:
+            path = path / constants[arg.id]
         else:
-            break
-    return path
+            return path, False
+    return path, True
 
 
 @cache
@@ -221,7 +234,7 @@ def reads_of(source: Source) -> Reads:
     reads = Reads()
     nodes = list(_runtime_nodes(tree))
     # in `a / "data" / NAME` only the whole path is read, not its prefix `a / "data"`
-    prefixes = {id(n.left) for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div)}
+    prefixes = {id(base) for n in nodes if isinstance(n, ast.expr) and (base := _base(n)) is not None}
     for node in nodes:
         if isinstance(node, ast.Import):
             reads.modules.update(alias.name for alias in node.names)
@@ -230,14 +243,17 @@ def reads_of(source: Source) -> Reads:
             if module:
                 reads.modules.add(module)
                 reads.modules.update(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and id(node) not in prefixes:
-            path = _data_path(node, source, constants)
-            if path is not None and path in (source.path.parent, source.root / PACKAGE, source.root):
+        elif isinstance(node, ast.expr) and _base(node) is not None and id(node) not in prefixes:
+            found = _data_path(node, source, constants)
+            if found is None:
+                continue
+            path, _ = found
+            if path in (source.path, source.path.parent, source.root / PACKAGE, source.root):
                 raise CodeDepsError(
-                    f"{_rel(source.path, source.root)}, line {node.lineno}: reads a package file by a computed name; "
-                    'start the path with a string literal or a module-level constant ("data" / NAME)'
+                    f"{_rel(source.path, source.root)}, line {node.lineno}: reads a package file by a computed "
+                    'name; start the path with a string literal or a module-level constant ("data" / NAME)'
                 )
-            if path is not None and path.exists():
+            if path.exists():
                 reads.files.add(path)
         elif isinstance(node, ast.Call) and source.is_package and _discovers_modules(node):
             reads.modules.update(f"{source.name}.{m}" for m in _submodules(source.path.parent))
@@ -247,9 +263,9 @@ def reads_of(source: Source) -> Reads:
 
 def _discovers_modules(node: ast.Call) -> bool:
     """``pkgutil.iter_modules(__path__)``: a package that imports every module it holds."""
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    return name == "iter_modules" and any(isinstance(a, ast.Name) and a.id == "__path__" for a in node.args)
+    return _called(node) == "iter_modules" and any(
+        isinstance(a, ast.Name) and a.id == "__path__" for a in node.args
+    )
 
 
 def _submodules(folder: Path) -> list[str]:

@@ -125,6 +125,28 @@ def test_discovered_adapters_are_all_dependencies(tree: Path) -> None:
     assert collapse(closure(["callbot.c"], tree), tree) == ["callbot/__init__.py", "callbot/c"]
 
 
+def test_joinpath_and_with_name_are_package_reads(tree: Path) -> None:
+    _write(
+        tree,
+        {
+            "callbot/e.py": (
+                "from pathlib import Path\n"
+                "A = Path(__file__).with_name('e.json')\n"
+                "def f():\n    return Path(__file__).parent.joinpath('data', 'z.txt').read_text()\n"
+            ),
+            "callbot/e.json": "{}",
+            "callbot/data/z.txt": "z",
+            "callbot/data/other.txt": "not read",
+        },
+    )
+    assert collapse(closure(["callbot.e"], tree), tree) == [
+        "callbot/__init__.py",
+        "callbot/data/z.txt",
+        "callbot/e.json",
+        "callbot/e.py",
+    ]
+
+
 def test_a_computed_package_path_is_refused(tree: Path) -> None:
     _write(
         tree, {"callbot/d.py": "from pathlib import Path\ndef f(n):\n    return Path(__file__).parent / n\n"}

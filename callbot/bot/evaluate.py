@@ -28,7 +28,8 @@ import numpy as np
 
 from callbot.atomic import write_json, write_text
 from callbot.console import progress, summary
-from callbot.llm.router import HANDOVER, RIGHT, calibrate, normalise, outcome, rates
+from callbot.llm.router import HANDOVER, RIGHT, calibrate, outcome, rates
+from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
     from callbot.bot.params import BotParams
@@ -85,7 +86,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     """Validation and test caller questions with audio, their expected answers, seen/unseen flags."""
     import pyarrow.parquet as pq
 
-    from callbot.llm.train import gate_excluded
+    from callbot.quality.verdict import gate_exclusions
 
     prepared = Path(params.prepared)
     records = prepared / "records.parquet"
@@ -98,7 +99,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     rows = table.select(list(_COLUMNS)).to_pylist()
     for row, voice in zip(rows, _optional(table, "voice"), strict=True):
         row["voice"] = voice or ""
-    excluded = gate_excluded(prepared)
+    excluded = gate_exclusions(prepared, allow_failed=False, override="llm.allow_failed_gate")
     dialogues: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["dataset"] == "callcenter" and row["domain"] in params.domains:
@@ -308,10 +309,10 @@ def _evaluate(
 def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
     """Score every candidate end to end; write ``<report>/metrics.json``, ``calibration.json``, ``turns.jsonl``."""
     from callbot.llm.infer import load_responder
-    from callbot.llm.train import set_threads
+    from callbot.threads import set_torch_threads
 
     started = time.perf_counter()
-    set_threads(params.threads)
+    set_torch_threads(params.threads)
     items = load_items(params)
     report = Path(params.report)
     val = transcribe(params, items["validation"])

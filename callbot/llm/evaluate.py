@@ -24,8 +24,8 @@ from callbot.llm.train import (
     dataset_version,
     for_candidate,
     load_llm_dataset,
-    set_threads,
 )
+from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -163,7 +163,7 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
 
 
 def _prompt_key(messages: list[dict[str, str]]) -> str:
-    from callbot.llm.router import normalise
+    from callbot.text.normalize import normalise
 
     return normalise(next((m["content"] for m in messages if m["role"] == "user"), ""))
 
@@ -281,7 +281,7 @@ def evaluate_candidate(
 
 def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     """Score every trained candidate; writes ``<report>/<candidate>.json``."""
-    set_threads(params.threads)
+    set_torch_threads(params.threads)
     dd = load_llm_dataset(prepared)
     version = dataset_version(prepared, Path(params.version_file))
     out = Path(params.report)
@@ -290,7 +290,7 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     floor = baselines(dd, params)
     for candidate in params.candidates:
         own = for_candidate(params, candidate)  # a large real base may have its own threads and sizes
-        set_threads(own.threads)
+        set_torch_threads(own.threads)
         report = evaluate_candidate(candidate, own, dd, version)
         report["baselines"] = floor
         write_json(out / f"{candidate.name}.json", report, end="")

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -41,12 +41,6 @@ CALIBRATION_FILE = "calibration.json"  # the handover threshold evaluate-bot cal
 FORMAT = 1
 
 _MAX_CONFIDENCE = 1.0 - 1e-9
-_KEEP = re.compile(r"[^0-9a-z\uac00-\ud7a3\u3131-\u318e]+")
-
-
-def normalise(text: str) -> str:
-    """NFC, lower case, only Hangul, Latin letters and digits: what retrieval compares."""
-    return _KEEP.sub("", unicodedata.normalize("NFC", text).lower())
 
 
 @dataclass(frozen=True)

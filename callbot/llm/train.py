@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -30,7 +29,8 @@ from callbot.llm.model import (
     write_responder_config,
 )
 from callbot.llm.router import Script, write_script
-from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
+from callbot.llm.tokenizer import Collator, load_tokenizer, train_tokenizer
+from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -474,16 +474,9 @@ def train_candidate(
     return run
 
 
-def set_threads(threads: int) -> None:
-    """``llm.threads`` (0 = all cores) for torch."""
-    import torch
-
-    torch.set_num_threads(threads if threads > 0 else max(os.cpu_count() or 1, 1))
-
-
 def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     """Train every candidate in ``params.candidates``; the Korean BPE is trained first when any is tiny."""
-    set_threads(params.threads)
+    set_torch_threads(params.threads)
     for candidate in params.candidates:  # refuse before any work is done
         check_candidate(candidate, params.offline)
     check_qlora(params.lora.qlora)
@@ -501,7 +494,7 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     runs = []
     started = time.perf_counter()
     for candidate in params.candidates:
-        set_threads(for_candidate(params, candidate).threads)
+        set_torch_threads(for_candidate(params, candidate).threads)
         runs.append(train_candidate(candidate, params, dd, tokenizer_dir, version))
     parts = ", ".join(
         f"{r.name} loss {r.lora_losses[0]:.2f}->{r.lora_losses[-1]:.2f}" for r in runs if r.lora_losses

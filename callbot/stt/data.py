@@ -1,4 +1,5 @@
-"""Reading the prepared ``stt`` dataset: rows, audio as float32 16 kHz, the gate's exclusions.
+"""Reading the prepared ``stt`` dataset: rows, audio as float32 16 kHz, the gate's exclusions, and
+which utterances only repeat training sentences (tuning and evaluation score the unseen ones).
 
 The dataset stores audio as paths (``Audio(decode=False)``): decoding through ``datasets`` needs
 torchcodec, which is not installable here, so soundfile reads the WAVs directly.
@@ -6,6 +7,7 @@ torchcodec, which is not installable here, so soundfile reads the WAVs directly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,3 +115,23 @@ def load_split(
         if limit and len(rows) >= limit:
             break
     return rows, skipped
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!。])\s+")
+
+
+def sentences(text_raw: str) -> list[str]:
+    """The labelled sentences of a transcript, compared without spaces or punctuation."""
+    from callbot.text.normalize import normalise
+
+    return [s for s in (normalise(part) for part in _SENTENCE_END.split(text_raw)) if s]
+
+
+def seen_in_training(test: list[Utterance], train: list[Utterance]) -> list[bool]:
+    """True for a test utterance all of whose sentences occur in some training transcript.
+
+    The sample's texts are templates: a test answer built only from training sentences measures
+    recall, not listening. The unseen ones (at least one new sentence) are the headline.
+    """
+    known = {s for u in train for s in sentences(u.text_raw)}
+    return [all(s in known for s in sentences(u.text_raw)) for u in test]

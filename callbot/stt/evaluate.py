@@ -10,14 +10,20 @@ Test utterances are transcribed whole, through the same windowing the service us
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import write_json, writing
 from callbot.console import progress, summary
-from callbot.stt.data import SLICE_COLUMNS, STTDataError, Utterance, load_split, read_audio
+from callbot.stt.data import (
+    SLICE_COLUMNS,
+    STTDataError,
+    Utterance,
+    load_split,
+    read_audio,
+    seen_in_training,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -103,26 +109,6 @@ def plot_slices(rows: list[dict[str, Any]], path: Path, overall: float) -> None:
     with writing(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")  # the temp name has no .png to go by
     plt.close(fig)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.?!。])\s+")
-
-
-def sentences(text_raw: str) -> list[str]:
-    """The labelled sentences of a transcript, compared without spaces or punctuation."""
-    from callbot.llm.router import normalise
-
-    return [s for s in (normalise(part) for part in _SENTENCE_END.split(text_raw)) if s]
-
-
-def seen_in_training(test: list[Utterance], train: list[Utterance]) -> list[bool]:
-    """True for a test utterance all of whose sentences occur in some training transcript.
-
-    The sample's texts are templates: a test answer built only from training sentences measures
-    recall, not listening. The unseen ones (at least one new sentence) are the headline.
-    """
-    known = {s for u in train for s in sentences(u.text_raw)}
-    return [all(s in known for s in sentences(u.text_raw)) for u in test]
 
 
 def nearest_training_text(refs: list[str], train_texts: list[str]) -> list[str]:
@@ -221,13 +207,13 @@ def evaluate_stt(
 ) -> EvaluationResult:
     """Score base and fine-tuned models on ``<prepared>/stt`` test; write ``<report>/metrics.json``."""
     from callbot.stt.infer import HFTranscriber, load_transcriber
-    from callbot.stt.train import configure_threads
     from callbot.text.metrics import disagreement, error_rates
+    from callbot.threads import set_torch_threads
 
     prepared = Path(prepared or params.prepared)
     out = Path(out or params.out)
     report = Path(report or params.report)
-    configure_threads(params.threads)
+    set_torch_threads(params.threads)
     if not (out / "model" / "config.json").is_file():
         raise STTDataError(f"{out}/model: no fine-tuned model; run `callbot train-stt` first")
     utterances, gated = load_split(prepared, "test", params.max_eval_utterances)

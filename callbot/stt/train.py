@@ -11,7 +11,6 @@ writes the HF model directory, the openai-whisper checkpoint and ``export.json``
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from callbot.stt.loss import (
 from callbot.stt.model import TinyWhisperShape, model_window_s, resolve_base_model, save_model_dir
 from callbot.stt.segment import Quarantined, SegmentRules, TrainingSegment, segment_utterance
 from callbot.stt.tune import tune_decoding
+from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,12 +55,6 @@ class TrainResult:
     quarantined: int
     resumed_from: str | None
     samples_per_s: float
-
-
-def configure_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
 def shape_from(params: STTParams) -> TinyWhisperShape:
@@ -185,7 +179,7 @@ def train_stt(
     prepared = Path(prepared or params.prepared)
     out = Path(out or params.out)
     report = Path(report or params.report)
-    configure_threads(params.threads)
+    set_torch_threads(params.threads)
     set_seed(params.seed)
 
     source = resolve_base_model(

@@ -26,8 +26,7 @@ def tune_decoding(
     model_dir: Path, params: STTParams, prepared: Path, train: list[Utterance]
 ) -> dict[str, Any]:
     """Score the grid on validation; rewrite ``ctc_head.json`` with the best; return what was tried."""
-    from callbot.stt.data import STTDataError, load_split, read_audio
-    from callbot.stt.evaluate import seen_in_training
+    from callbot.stt.data import STTDataError, load_split, read_audio, seen_in_training
     from callbot.stt.infer import load_transcriber
     from callbot.text.metrics import error_rates
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from callbot.text.numbers import verbalize_numbers
 
-__all__ = ["DualForm", "normalize_text", "resolve_dual_forms"]
+__all__ = ["DualForm", "normalise", "normalize_text", "resolve_dual_forms"]
 
 DualForm = Literal["spelling", "pronunciation"]
 
@@ -34,6 +34,13 @@ _MARKS = re.compile(r"[+*]")
 # Punctuation and symbols that are not spoken. % and digits have already been verbalised.
 _PUNCT = re.compile(r"[^\w\s]|_")
 _SPACE = re.compile(r"\s+")
+# What texts are matched by (retrieval, seen/unseen sentences): Hangul, jamo, Latin letters, digits.
+_KEEP = re.compile(r"[^0-9a-z\uac00-\ud7a3\u3131-\u318e]+")
+
+
+def normalise(text: str) -> str:
+    """NFC, lower case, only Hangul, Latin letters and digits: the key two texts are matched by."""
+    return _KEEP.sub("", unicodedata.normalize("NFC", text).lower())
 
 
 def resolve_dual_forms(text: str, form: DualForm) -> str:

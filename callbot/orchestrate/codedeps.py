@@ -1,0 +1,453 @@
+"""Each stage's code dependencies, derived from its imports, so that dvc.yaml's ``deps`` can be exact.
+
+A stage depends on the callbot modules its entry module imports, transitively, read statically with
+:mod:`ast`: imports inside functions count (heavy things are imported lazily), ``if TYPE_CHECKING:``
+blocks do not (they never run). Importing ``callbot.a.b`` runs ``callbot/__init__.py`` and
+``callbot/a/__init__.py`` too, so those count. Two more things are followed, because they decide a
+stage's output as much as its code does:
+
+- package data a module reads, written as ``Path(__file__).parent / "data" / "x.yaml"`` or
+  ``resources.files("callbot.x") / "data" / NAME`` (``/``, ``.joinpath`` or ``.with_name``; string
+  literals or module-level string constants; a computed name is refused);
+- adapters a package discovers with ``pkgutil.iter_modules(__path__)``: every module of that package.
+
+``callbot/cli.py`` and ``callbot/config.py`` are wiring (every command, every params section) and are
+left out. ``python -m callbot.orchestrate.codedeps <stage>`` prints a stage's list for dvc.yaml;
+``--check`` compares every stage with dvc.yaml (what tests/code/test_dvc_deps.py asserts), ``--why
+STAGE PATH`` prints the import chain that makes PATH a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = "callbot"
+CODE_ROOTS = ("callbot", "bento")  # dvc.yaml deps under these are code, checked against the closure
+WIRING = frozenset({"callbot.cli", "callbot.config"})
+IGNORED_PARTS = frozenset({"__pycache__"})  # also in .dvcignore: bytecode is no dependency
+
+# The stage -> entry modules mapping: the functions `callbot <cmd>` calls (see callbot/cli.py).
+# A path entry ("bento/service.py") is a script outside the package.
+STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
+    "sample": ("callbot.sample",),
+    "ingest": ("callbot.aihub.ingest",),
+    "prepare": ("callbot.prepare.run",),
+    "validate": ("callbot.quality.gate",),
+    "version": ("callbot.orchestrate.version",),
+    "bases": ("callbot.bases.run", "callbot.bases.whisper"),
+    "train_stt": ("callbot.stt.data", "callbot.stt.model", "callbot.stt.train"),
+    "evaluate_stt": ("callbot.stt.data", "callbot.stt.evaluate"),
+    "train_llm": ("callbot.llm.train",),
+    "evaluate_llm": ("callbot.llm.evaluate",),
+    "evaluate_bot": ("callbot.bot.evaluate",),
+    "select": ("callbot.registry.select",),
+    "package": ("callbot.registry.package", "bento/service.py"),  # the Bento runs bento/service.py
+}
+
+
+class CodeDepsError(ValueError):
+    """A stage or module that cannot be resolved; the message names it and what to do."""
+
+
+def entries_for(stage: str) -> tuple[str, ...]:
+    """The entry modules (or script paths) of a dvc.yaml stage."""
+    try:
+        return STAGE_ENTRIES[stage]
+    except KeyError:
+        raise CodeDepsError(
+            f"stage {stage!r}: no entry modules; add it to STAGE_ENTRIES in {Path(__file__).name}"
+        ) from None
+
+
+# ---- one file -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    """One Python file: its module name (None for a script outside the package) and its path."""
+
+    name: str | None
+    path: Path  # absolute
+    root: Path  # the repository (the folder holding the package)
+    is_package: bool = False
+
+
+@dataclass
+class Reads:
+    """What one file pulls in: modules it imports (candidates) and package files it opens."""
+
+    modules: set[str] = field(default_factory=set)
+    files: set[Path] = field(default_factory=set)
+
+
+def find_module(name: str, root: Path = REPO) -> Source | None:
+    """The file of a callbot module, or None when ``name`` is no module (e.g. a function imported from one).
+
+    A folder without ``__init__.py`` (a namespace package) is a Source whose path is the folder.
+    """
+    base = root.joinpath(*name.split("."))
+    if (base / "__init__.py").is_file():
+        return Source(name, base / "__init__.py", root, is_package=True)
+    if base.with_suffix(".py").is_file():
+        return Source(name, base.with_suffix(".py"), root)
+    if base.is_dir():
+        return Source(name, base, root, is_package=True)
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node that can run: ``if TYPE_CHECKING:`` bodies are skipped (their ``else`` is not)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend([node.test, *node.orelse])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level ``NAME = "literal"`` bindings, so ``/ CORPUS_FILE`` resolves like a literal."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        found.update({t.id: value.value for t in targets if isinstance(t, ast.Name)})
+    return found
+
+
+def _package_of(source: Source) -> str:
+    if source.name is None:
+        return ""
+    return source.name if source.is_package else source.name.rpartition(".")[0]
+
+
+def _resolve_from(node: ast.ImportFrom, source: Source) -> str | None:
+    """The absolute module an ``ImportFrom`` names (relative imports resolved against ``source``)."""
+    if node.level == 0:
+        return node.module
+    package = _package_of(source).split(".") if source.name else []
+    if node.level - 1 > len(package) or not package:
+        raise CodeDepsError(f"{_rel(source.path, source.root)}: relative import beyond the top-level package")
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _anchor(node: ast.expr, source: Source) -> Path | None:
+    """Where a path expression starts: ``Path(__file__)`` (with ``.parent``/``.parents[n]``/``.resolve()``)
+    or ``resources.files("callbot.x")``; None for anything else."""
+    if isinstance(node, ast.Call) and _called(node) == "files" and len(node.args) == 1:
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            package = arg.value
+        elif isinstance(arg, ast.Name) and arg.id in ("__name__", "__package__"):
+            package = _package_of(source)
+        else:
+            return None
+        return source.root.joinpath(*package.split(".")) if package.split(".")[0] == PACKAGE else None
+    ups, inner = 0, node
+    while True:  # peel .parent / .parents[n] / .resolve() / .absolute() down to Path(__file__)
+        if isinstance(inner, ast.Attribute) and inner.attr == "parent":
+            ups, inner = ups + 1, inner.value
+        elif (
+            isinstance(inner, ast.Subscript)
+            and isinstance(inner.value, ast.Attribute)
+            and inner.value.attr == "parents"
+            and isinstance(inner.slice, ast.Constant)
+        ):
+            ups, inner = ups + inner.slice.value + 1, inner.value.value
+        elif isinstance(inner, ast.Call) and _called(inner) in ("resolve", "absolute"):
+            inner = inner.func.value  # type: ignore[attr-defined]
+        elif isinstance(inner, ast.Call) and _called(inner) == "Path" and len(inner.args) == 1:
+            arg = inner.args[0]
+            if not (isinstance(arg, ast.Name) and arg.id == "__file__"):
+                return None
+            anchor = source.path
+            for _ in range(ups):
+                anchor = anchor.parent
+            return anchor
+        else:
+            return None
+
+
+def _called(node: ast.expr) -> str | None:
+    """The name a call calls (``f`` of ``f(…)`` and of ``a.f(…)``); None for anything but a call."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def _base(node: ast.expr) -> ast.expr | None:
+    """The path a path step extends: ``a`` of ``a / x``, ``a.joinpath(x)`` and ``a.with_name(x)``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return node.left
+    if isinstance(node, ast.Call) and _called(node) in ("joinpath", "with_name"):
+        return node.func.value  # type: ignore[attr-defined]
+    return None
+
+
+def _data_path(node: ast.expr, source: Source, constants: dict[str, str]) -> tuple[Path, bool] | None:
+    """The package path ``node`` names and whether every step of it is known: steps are string literals
+    or module-level string constants; after the first computed step the path stops (a folder)."""
+    base = _base(node)
+    if base is None:
+        anchor = _anchor(node, source)
+        return None if anchor is None else (anchor, True)
+    start = _data_path(base, source, constants)
+    if start is None or not start[1]:
+        return start
+    path = start[0].parent if _called(node) == "with_name" else start[0]  # type: ignore[arg-type]
+    args = [node.right] if isinstance(node, ast.BinOp) else node.args  # type: ignore[attr-defined]
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            path = path / arg.value
+        elif isinstance(arg, ast.Name) and arg.id in constants:
+            path = path / constants[arg.id]
+        else:
+            return path, False
+    return path, True
+
+
+@cache
+def reads_of(source: Source) -> Reads:
+    """The callbot modules ``source`` may import and the package files it reads."""
+    try:
+        tree = ast.parse(source.path.read_text(encoding="utf-8"), filename=str(source.path))
+    except SyntaxError as exc:
+        raise CodeDepsError(
+            f"{_rel(source.path, source.root)}: cannot parse ({exc.msg}, line {exc.lineno})"
+        ) from None
+    constants = _constants(tree)
+    reads = Reads()
+    nodes = list(_runtime_nodes(tree))
+    # in `a / "data" / NAME` only the whole path is read, not its prefix `a / "data"`
+    prefixes = {id(base) for n in nodes if isinstance(n, ast.expr) and (base := _base(n)) is not None}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            reads.modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = _resolve_from(node, source)
+            if module:
+                reads.modules.add(module)
+                reads.modules.update(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.expr) and _base(node) is not None and id(node) not in prefixes:
+            found = _data_path(node, source, constants)
+            if found is None:
+                continue
+            path, _ = found
+            if path in (source.path, source.path.parent, source.root / PACKAGE, source.root):
+                raise CodeDepsError(
+                    f"{_rel(source.path, source.root)}, line {node.lineno}: reads a package file by a computed "
+                    'name; start the path with a string literal or a module-level constant ("data" / NAME)'
+                )
+            if path.exists():
+                reads.files.add(path)
+        elif isinstance(node, ast.Call) and source.is_package and _discovers_modules(node):
+            reads.modules.update(f"{source.name}.{m}" for m in _submodules(source.path.parent))
+    reads.modules = {m for m in reads.modules if m.split(".")[0] == PACKAGE}
+    return reads
+
+
+def _discovers_modules(node: ast.Call) -> bool:
+    """``pkgutil.iter_modules(__path__)``: a package that imports every module it holds."""
+    return _called(node) == "iter_modules" and any(
+        isinstance(a, ast.Name) and a.id == "__path__" for a in node.args
+    )
+
+
+def _submodules(folder: Path) -> list[str]:
+    found = [p.stem for p in folder.glob("*.py") if p.name != "__init__.py"]
+    found += [p.name for p in folder.iterdir() if (p / "__init__.py").is_file()]
+    return sorted(found)
+
+
+# ---- the closure ------------------------------------------------------------------------------
+def _source_for(entry: str, root: Path) -> Source:
+    if entry.endswith(".py"):
+        path = root / entry
+        if not path.is_file():
+            raise CodeDepsError(f"{entry}: no such script")
+        return Source(None, path, root)
+    source = find_module(entry, root)
+    if source is None:
+        raise CodeDepsError(f"{entry}: no such callbot module; fix STAGE_ENTRIES")
+    return source
+
+
+def _walk(entries: tuple[str, ...] | list[str], root: Path = REPO) -> dict[Path, Path | None]:
+    """Every file (absolute) the entries run or read, each with the file that pulled it in."""
+    by: dict[Path, Path | None] = {}
+    seen: set[Source] = set()
+    todo: list[tuple[Source, Path | None]] = [(_source_for(e, root), None) for e in entries]
+    while todo:
+        source, parent = todo.pop(0)  # breadth first: the chain `--why` shows is a shortest one
+        if source in seen:
+            continue
+        seen.add(source)
+        if source.path.is_file():
+            by.setdefault(source.path, parent)
+        if source.name is not None:  # importing a.b.c runs a/__init__.py and a/b/__init__.py first
+            parts = source.name.split(".")
+            packages = [find_module(".".join(parts[:i]), root) for i in range(1, len(parts))]
+            todo.extend((s, source.path) for s in packages if s is not None)
+        if not source.path.is_file():
+            continue
+        reads = reads_of(source)
+        for name in sorted(reads.modules - WIRING):
+            found = find_module(name, root)
+            if found is not None:
+                todo.append((found, source.path))
+        for path in sorted(reads.files):
+            for file in [path] if path.is_file() else _tree_files(path):
+                by.setdefault(file, source.path)
+    return by
+
+
+def closure(entries: tuple[str, ...] | list[str], root: Path = REPO) -> set[Path]:
+    """Every file (absolute) the entries run or read: modules, their packages' ``__init__``, data."""
+    return set(_walk(entries, root))
+
+
+def why(stage: str, path: str) -> list[str]:
+    """The import chain from the stage's entry to ``path`` (repo-relative), entry first; [] if none."""
+    by = _walk(entries_for(stage))
+    target = REPO / path
+    found = [f for f in by if f == target or target in f.parents]
+    if not found:
+        return []
+    chain, node = [], min(found)
+    while node is not None:
+        chain.append(_rel(node))
+        node = by[node]
+    return chain[::-1]
+
+
+def unread_data(root: Path = REPO) -> list[str]:
+    """Files under callbot/ that are neither Python nor read by a pattern codedeps sees (so no stage
+    would depend on them); ``py.typed`` is a marker for type checkers, not data."""
+    read: set[Path] = set()
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        if IGNORED_PARTS.intersection(path.parts):
+            continue
+        rel = path.relative_to(root).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        source = find_module(name, root)
+        for file in reads_of(source).files if source else ():
+            read.update([file] if file.is_file() else _tree_files(file))
+    data = [p for p in _tree_files(root / PACKAGE) if p.suffix != ".py" and p.name != "py.typed"]
+    return [p.relative_to(root).as_posix() for p in data if p not in read]
+
+
+def _tree_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not IGNORED_PARTS.intersection(p.parts))
+
+
+def collapse(files: set[Path], root: Path = REPO) -> list[str]:
+    """Repo-relative paths, a folder standing for its files only when every one of them is listed."""
+    covered: dict[Path, bool] = {}
+
+    def is_covered(folder: Path) -> bool:
+        if folder not in covered:
+            inside = _tree_files(folder)
+            covered[folder] = bool(inside) and all(p in files for p in inside)
+        return covered[folder]
+
+    out: set[str] = set()
+    for path in files:
+        top = path
+        for parent in path.parents:
+            if parent == root or root not in parent.parents or not is_covered(parent):
+                break
+            top = parent
+        out.add(top.relative_to(root).as_posix())
+    return sorted(out)
+
+
+def code_deps(stage: str) -> list[str]:
+    """The minimal sorted list of code paths a dvc.yaml stage depends on."""
+    return collapse(closure(entries_for(stage)))
+
+
+# ---- dvc.yaml --------------------------------------------------------------------------------
+def _is_code(path: str) -> bool:
+    return any(path == r or path.startswith(f"{r}/") for r in CODE_ROOTS)
+
+
+def declared_code_deps(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, list[str]]:
+    """Each stage's ``deps`` under callbot/ and bento/, as written in dvc.yaml."""
+    import yaml
+
+    stages = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")).get("stages", {})
+    return {
+        name: sorted(d.rstrip("/") for d in stage.get("deps", []) if isinstance(d, str) and _is_code(d))
+        for name, stage in stages.items()
+    }
+
+
+def mismatches(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, tuple[list[str], list[str]]]:
+    """Stage -> (paths to add, paths to remove) wherever dvc.yaml disagrees with the imports."""
+    found = {}
+    for stage, declared in declared_code_deps(dvc_yaml).items():
+        derived = code_deps(stage)
+        add = [p for p in derived if p not in declared]
+        remove = [p for p in declared if p not in derived]
+        if add or remove:
+            found[stage] = (add, remove)
+    return found
+
+
+def describe(found: dict[str, tuple[list[str], list[str]]]) -> str:
+    lines = []
+    for stage, (add, remove) in found.items():
+        lines.append(f"{stage}:")
+        lines += [f"  add     - {p}" for p in add]
+        lines += [f"  remove  - {p}" for p in remove]
+    return "\n".join(lines)
+
+
+def _rel(path: Path, root: Path = REPO) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str]) -> int:
+    usage = "usage: python -m callbot.orchestrate.codedeps STAGE... | --check | --why STAGE PATH"
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"{usage}\nstages: {', '.join(STAGE_ENTRIES)}")
+        return 0 if argv else 2
+    try:
+        if argv == ["--check"]:
+            found = mismatches()
+            print(describe(found) if found else "dvc.yaml code deps match the imports")
+            return 1 if found else 0
+        if argv[0] == "--why" and len(argv) == 3:
+            chain = why(argv[1], argv[2])
+            print(" -> ".join(chain) if chain else f"{argv[1]} does not depend on {argv[2]}")
+            return 0
+        for stage in argv:
+            if len(argv) > 1:
+                print(f"{stage}:")
+            print("\n".join(f"      - {p}" for p in code_deps(stage)))
+    except CodeDepsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

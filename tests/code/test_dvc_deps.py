@@ -1,0 +1,162 @@
+"""dvc.yaml's code deps are exactly what each stage imports (callbot.orchestrate.codedeps).
+
+A missing dep leaves a stage "up to date" after its code changed; an extra one re-runs it (the STT
+retrains) for nothing. The analyser itself is checked on a small package written here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from callbot.orchestrate import codedeps
+from callbot.orchestrate.codedeps import CodeDepsError, closure, collapse
+
+
+def test_dvc_yaml_code_deps_are_the_imports(repo: Path) -> None:
+    found = codedeps.mismatches(repo / "dvc.yaml")
+    assert not found, (
+        "dvc.yaml code deps differ from the imports (print a stage's list with "
+        "`python -m callbot.orchestrate.codedeps STAGE`, the chain with `--why STAGE PATH`):\n"
+        + codedeps.describe(found)
+    )
+
+
+def test_every_package_data_file_is_seen(repo: Path) -> None:
+    """A data file read in a way codedeps cannot see would be no stage's dependency."""
+    assert codedeps.unread_data(repo) == [], (
+        "read these with Path(__file__).parent / 'data' / NAME or resources.files('callbot.x') / 'data' / NAME "
+        "(string literals or module-level constants), or delete them"
+    )
+
+
+def _cli_imports(repo: Path) -> dict[str, set[str]]:
+    """`callbot <command>` -> the callbot modules its function imports (callbot.config is wiring)."""
+    tree = ast.parse((repo / "callbot" / "cli.py").read_text(encoding="utf-8"))
+    found = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "command":
+                name = deco.args[0].value if deco.args else node.name.replace("_", "-")
+                found[name] = {
+                    n.module
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("callbot.")
+                }
+    return found
+
+
+def test_stage_entries_are_what_the_cli_commands_import(repo: Path) -> None:
+    """STAGE_ENTRIES is hand-written: each stage's entry modules are those its `callbot` commands import."""
+    commands = _cli_imports(repo)
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for stage, spec in stages.items():
+        words = spec["cmd"].split()
+        called = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "callbot"]
+        imported = set().union(*(commands[c] for c in called)) - {"callbot.config"}
+        modules = {e for e in codedeps.entries_for(stage) if not e.endswith(".py")}
+        assert modules == imported, (
+            f"{stage}: STAGE_ENTRIES {sorted(modules)}, cli.py imports {sorted(imported)}"
+        )
+
+
+# ---- the analyser on a package written here ----------------------------------------------------
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    _write(
+        tmp_path,
+        {
+            "callbot/__init__.py": "",
+            "callbot/atomic.py": "",
+            "callbot/cli.py": "import callbot.heavy\n",
+            "callbot/heavy.py": "",
+            "callbot/typed.py": "",
+            "callbot/a/__init__.py": "",
+            "callbot/a/run.py": (
+                "from typing import TYPE_CHECKING\n"
+                "from . import helper\n"
+                "from ..b import sub\n"
+                "import callbot.cli\n"
+                "if TYPE_CHECKING:\n    from callbot import typed\n"
+                "def go():\n    from callbot.atomic import write\n"
+            ),
+            "callbot/a/helper.py": "from pathlib import Path\nNAME = 'x.yaml'\nP = Path(__file__).parent / 'data' / NAME\n",
+            "callbot/a/data/x.yaml": "a: 1\n",
+            "callbot/a/data/y.yaml": "b: 2\n",
+            "callbot/a/unused.py": "",
+            "callbot/b/__init__.py": "",
+            "callbot/b/sub.py": "from importlib import resources\nT = resources.files('callbot.b') / 'tpl'\n",
+            "callbot/b/tpl/one.txt": "1",
+            "callbot/b/tpl/two.txt": "2",
+            "callbot/c/__init__.py": "import pkgutil\nfor m in pkgutil.iter_modules(__path__):\n    pass\n",
+            "callbot/c/one.py": "",
+            "callbot/c/two.py": "",
+        },
+    )
+    return tmp_path
+
+
+def test_closure_follows_lazy_relative_and_submodule_imports(tree: Path) -> None:
+    paths = collapse(closure(["callbot.a.run"], tree), tree)
+    assert paths == [
+        "callbot/__init__.py",
+        "callbot/a/__init__.py",
+        "callbot/a/data/x.yaml",  # the constant names one file; y.yaml is no dependency
+        "callbot/a/helper.py",
+        "callbot/a/run.py",
+        "callbot/atomic.py",  # imported inside a function
+        "callbot/b",  # every file: __init__, sub.py (a submodule named by `from ..b import`), tpl/
+    ]  # not cli.py (wiring) nor heavy.py behind it, not typed.py (TYPE_CHECKING), not unused.py
+
+
+def test_discovered_adapters_are_all_dependencies(tree: Path) -> None:
+    assert collapse(closure(["callbot.c"], tree), tree) == ["callbot/__init__.py", "callbot/c"]
+
+
+def test_joinpath_and_with_name_are_package_reads(tree: Path) -> None:
+    _write(
+        tree,
+        {
+            "callbot/e.py": (
+                "from pathlib import Path\n"
+                "A = Path(__file__).with_name('e.json')\n"
+                "def f():\n    return Path(__file__).parent.joinpath('data', 'z.txt').read_text()\n"
+            ),
+            "callbot/e.json": "{}",
+            "callbot/data/z.txt": "z",
+            "callbot/data/other.txt": "not read",
+        },
+    )
+    assert collapse(closure(["callbot.e"], tree), tree) == [
+        "callbot/__init__.py",
+        "callbot/data/z.txt",
+        "callbot/e.json",
+        "callbot/e.py",
+    ]
+
+
+def test_a_computed_package_path_is_refused(tree: Path) -> None:
+    _write(
+        tree, {"callbot/d.py": "from pathlib import Path\ndef f(n):\n    return Path(__file__).parent / n\n"}
+    )
+    with pytest.raises(CodeDepsError, match=r"callbot/d.py, line 3: reads a package file by a computed name"):
+        closure(["callbot.d"], tree)
+
+
+def test_unknown_stage_and_module_say_what_to_fix(tree: Path) -> None:
+    with pytest.raises(CodeDepsError, match="add it to STAGE_ENTRIES"):
+        codedeps.entries_for("no_such_stage")
+    with pytest.raises(CodeDepsError, match=r"callbot\.nope: no such callbot module"):
+        closure(["callbot.nope"], tree)

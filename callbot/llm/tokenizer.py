@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from callbot.atomic import replace_dir
 
@@ -90,25 +90,3 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
-
-class Collator:
-    """Right-pads a batch; padded label positions are -100 so they never count in the loss."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids, labels, mask = [], [], []
-        for f in features:
-            gap = width - len(f["input_ids"])
-            ids.append(f["input_ids"] + [self.pad_id] * gap)
-            labels.append(f["labels"] + [-100] * gap)
-            mask.append([1] * len(f["input_ids"]) + [0] * gap)
-        return {
-            "input_ids": torch.tensor(ids),
-            "labels": torch.tensor(labels),
-            "attention_mask": torch.tensor(mask),
-        }

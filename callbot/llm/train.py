@@ -29,7 +29,7 @@ from callbot.llm.model import (
     write_responder_config,
 )
 from callbot.llm.router import Script, write_script
-from callbot.llm.tokenizer import Collator, load_tokenizer, train_tokenizer
+from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
 from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:

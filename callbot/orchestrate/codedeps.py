@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "callbot"
-CODE_ROOTS = ("callbot", "bento")  # dvc.yaml deps under these are code, checked against the closure
+CODE_ROOTS = ("callbot",)  # dvc.yaml deps under these are code, checked against the closure
 WIRING = frozenset({"callbot.cli", "callbot.config"})
 IGNORED_PARTS = frozenset({"__pycache__"})  # also in .dvcignore: bytecode is no dependency
 
@@ -46,7 +46,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "evaluate_llm": ("callbot.llm.evaluate",),
     "evaluate_bot": ("callbot.bot.evaluate",),
     "select": ("callbot.registry.select",),
-    "package": ("callbot.registry.package", "bento/service.py"),  # the Bento runs bento/service.py
+    "package": ("callbot.registry.package", "callbot.serve.service"),  # the Bento runs the service
 }
 
 

@@ -59,7 +59,8 @@ def test_stage_entries_are_what_the_cli_commands_import(repo: Path) -> None:
         words = spec["cmd"].split()
         called = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "callbot"]
         imported = set().union(*(commands[c] for c in called)) - {"callbot.config"}
-        modules = {e for e in codedeps.entries_for(stage) if not e.endswith(".py")}
+        # the service is what the packaged Bento runs, not what the command imports
+        modules = set(codedeps.entries_for(stage)) - {"callbot.serve.service"}
         assert modules == imported, (
             f"{stage}: STAGE_ENTRIES {sorted(modules)}, cli.py imports {sorted(imported)}"
         )

@@ -102,9 +102,7 @@ C = TypeVar("C", bound=Contract)
 
 
 def _problems(exc: ValidationError) -> str:
-    shown = [
-        f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg'].lower()}" for e in exc.errors()[:5]
-    ]
+    shown = [f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg'].lower()}" for e in exc.errors()[:5]]
     more = len(exc.errors()) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
@@ -116,7 +114,11 @@ def _parse(path: Path, data: Any, kind: type[C], where: str = "") -> C:
         raise ContractError(f"{at}: not a {kind.WHAT} (a JSON object expected); re-run {kind.REDO}")
     version = data.get("schema_version")
     if version != kind.SCHEMA:
-        found = "no schema_version (written by an older callbot)" if version is None else f"schema_version {version!r}"
+        found = (
+            "no schema_version (written by an older callbot)"
+            if version is None
+            else f"schema_version {version!r}"
+        )
         raise ContractError(
             f"{at}: {kind.WHAT} has {found}; this callbot reads schema_version {kind.SCHEMA}. Re-run {kind.REDO}"
         )
@@ -169,7 +171,10 @@ class ManifestEntry(Contract):
 
 def write_manifest(path: Path, entries: list[ManifestEntry]) -> None:
     """One entry a line, keys sorted (a re-run writes the same bytes); fsynced (ingest's record of work)."""
-    lines = (json.dumps(e.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True) + "\n" for e in entries)
+    lines = (
+        json.dumps(e.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True) + "\n"
+        for e in entries
+    )
     write_text(path, "".join(lines), suffix=TMP_SUFFIX, durable=True)
 
 
@@ -401,7 +406,9 @@ class Selection(Contract):
     WHAT: ClassVar[str] = "LLM selection"
     REDO: ClassVar[str] = "`callbot select`"
 
-    metrics: dict[str, float]  # the primary metric first: package labels the stored model with the leading ones
+    metrics: dict[
+        str, float
+    ]  # the primary metric first: package labels the stored model with the leading ones
     winner: str
     merged: str  # the winner's merged model directory
     handover_threshold: float | None  # calibrated on validation by evaluate-bot; None without it

@@ -163,19 +163,20 @@ class ManifestEntry(Contract):
     path: str  # relative to the ingest output, NFC
     size: int
     sha256: str
-    crc32: str | None = None  # zip members only (tar members carry no CRC)
+    crc32: str  # 8 hex digits (a zip member's is checked against the archive's)
     archive: str
     member: str
     name_warning: str | None = None
 
 
-def write_manifest(path: Path, entries: list[ManifestEntry]) -> None:
-    """One entry a line, keys sorted (a re-run writes the same bytes); fsynced (ingest's record of work)."""
+def write_manifest(path: Path, entries: list[ManifestEntry], *, suffix: str = TMP_SUFFIX) -> None:
+    """One entry a line, keys sorted (a re-run writes the same bytes); fsynced (ingest's record of work).
+    ``suffix``: ingest's own temp suffix, which its resume logic recognises."""
     lines = (
         json.dumps(e.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True) + "\n"
         for e in entries
     )
-    write_text(path, "".join(lines), suffix=TMP_SUFFIX, durable=True)
+    write_text(path, "".join(lines), suffix=suffix, durable=True)
 
 
 def read_manifest(path: Path) -> list[ManifestEntry]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from callbot.atomic import write_json, write_text
 from callbot.console import progress, summary
+from callbot.contracts import BotMetrics, write_bot_metrics
 from callbot.llm.router import HANDOVER, RIGHT, calibrate, normalise, outcome, rates
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     """Validation and test caller questions with audio, their expected answers, seen/unseen flags."""
     import pyarrow.parquet as pq
 
-    from callbot.llm.train import gate_excluded
+    from callbot.quality.verdict import gate_exclusions
 
     prepared = Path(params.prepared)
     records = prepared / "records.parquet"
@@ -98,7 +99,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     rows = table.select(list(_COLUMNS)).to_pylist()
     for row, voice in zip(rows, _optional(table, "voice"), strict=True):
         row["voice"] = voice or ""
-    excluded = gate_excluded(prepared)
+    excluded = gate_exclusions(prepared, allow_failed=False, override="llm.allow_failed_gate")
     dialogues: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["dataset"] == "callcenter" and row["domain"] in params.domains:
@@ -371,7 +372,7 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         > baselines["retrieval"]["test"]["all"]["success"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    write_json(report / "metrics.json", metrics)
+    write_bot_metrics(report / "metrics.json", BotMetrics.model_validate(metrics))
     write_json(report / "calibration.json", {"target": params.wrong_answer_target, "thresholds": calibration})
     write_text(report / "turns.jsonl", "\n".join(lines) + "\n")
     h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in metrics["headline"].items()}

@@ -53,6 +53,7 @@ __all__ = [
     "read_bot_metrics",
     "read_dataset_versions",
     "read_gate",
+    "read_json",
     "read_leaderboard",
     "read_llm_report",
     "read_manifest",
@@ -130,21 +131,27 @@ def _parse(path: Path, data: Any, kind: type[C], where: str = "") -> C:
         ) from None
 
 
-def _text(path: Path, kind: type[Contract]) -> str:
+def _text(path: Path, what: str, redo: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ContractError(f"{path}: no {kind.WHAT}; run {kind.REDO} first") from None
+        raise ContractError(f"{path}: no {what}; run {redo} first") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path}: cannot read the {kind.WHAT} ({exc}); re-run {kind.REDO}") from None
+        raise ContractError(f"{path}: cannot read the {what} ({exc}); re-run {redo}") from None
+
+
+def read_json(path: Path, what: str, redo: str) -> Any:
+    """A JSON file's content, or a :class:`ContractError` naming ``path``, the ``what`` it should
+    hold and the command (``redo``) that writes it again. For the small files beside a model
+    (export, responder, router, calibration) that travel inside stored models without a version."""
+    try:
+        return json.loads(_text(path, what, redo))
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{path}: {what} is not valid JSON ({exc}); re-run {redo}") from None
 
 
 def _read(path: Path, kind: type[C]) -> C:
-    try:
-        data = json.loads(_text(path, kind))
-    except json.JSONDecodeError as exc:
-        raise ContractError(f"{path}: {kind.WHAT} is not valid JSON ({exc}); re-run {kind.REDO}") from None
-    return _parse(Path(path), data, kind)
+    return _parse(Path(path), read_json(path, kind.WHAT, kind.REDO), kind)
 
 
 def _write(path: Path, model: Contract, *, indent: int | None = 2, end: str = "\n") -> None:
@@ -181,7 +188,7 @@ def write_manifest(path: Path, entries: list[ManifestEntry], *, suffix: str = TM
 
 def read_manifest(path: Path) -> list[ManifestEntry]:
     entries = []
-    for number, line in enumerate(_text(path, ManifestEntry).splitlines(), 1):
+    for number, line in enumerate(_text(path, ManifestEntry.WHAT, ManifestEntry.REDO).splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.console import summary
-from callbot.contracts import BentoRecord, Selection, read_selection, read_stt_metrics, write_bento_record
+from callbot.contracts import (
+    BentoRecord,
+    Selection,
+    read_json,
+    read_selection,
+    read_stt_metrics,
+    write_bento_record,
+)
 from callbot.llm.router import CALIBRATION_FILE
 
 if TYPE_CHECKING:
@@ -82,10 +89,7 @@ def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
             "or point package.stt_model at an exported model"
         )
     export = stt_dir / "export.json"
-    try:
-        meta = json.loads(export.read_text(encoding="utf-8")) if export.is_file() else {}
-    except ValueError as exc:
-        raise PackageError(f"{export}: not valid JSON ({exc}); re-run `callbot train-stt`") from None
+    meta = read_json(export, "STT export summary", "`callbot train-stt`") if export.is_file() else {}
     files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt", stt_dir / "ct2") if p.exists()]
     return files, meta
 

@@ -16,7 +16,7 @@ Contracts (file: writer -> readers):
 - ``gate.json`` (:class:`Gate`): validate -> train-stt, train-llm, evaluate-bot
 - ``versions/dataset.json`` (:class:`DatasetVersions`): version -> train-llm, evaluate-llm
 - ``reports/stt/metrics.json`` (:class:`SttMetrics`): evaluate-stt -> package, the flow's summary
-- ``reports/llm/<candidate>.json`` (:class:`LlmReport`): evaluate-llm -> select
+- ``<llm.report>/<candidate>.json`` (:class:`LlmReport`): evaluate-llm -> select
 - ``reports/bot/metrics.json`` (:class:`BotMetrics`): evaluate-bot -> select, the flow's summary
 - ``leaderboard.json`` (:class:`Leaderboard`): select -> DVC metrics, the README
 - ``models/selected.json`` (:class:`Selection`): select -> package, select (the champion)
@@ -319,7 +319,7 @@ class CandidatePaths(Part):
 
 
 class LlmReport(Metrics):
-    """evaluate-llm's ``reports/llm/<candidate>.json``: one candidate's base and fine-tuned metrics."""
+    """evaluate-llm's ``<llm.report>/<candidate>.json``: one candidate's base and fine-tuned metrics."""
 
     WHAT: ClassVar[str] = "LLM candidate report"
     REDO: ClassVar[str] = "`callbot evaluate-llm`"

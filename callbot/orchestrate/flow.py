@@ -90,13 +90,17 @@ def report_summary(params: Params) -> list[str]:
     """Where a person looks after a run: data docs, STT metrics, the leaderboard, the Bento."""
     from callbot import contracts
 
+    lines = []
+
     def read(reader: Callable[[Path], Any], path: Path) -> Any:
+        """The contract, or None: no line when the stage has not run, its error when the file is stale."""
         try:
             return reader(path)
-        except contracts.ContractError:  # not written by this run (or this callbot): no line for it
+        except contracts.ContractError as exc:
+            if path.is_file():
+                lines.append(f"stale        {exc}")
             return None
 
-    lines = []
     docs = Path(params.validate_.report) / "data_docs" / "index.html"
     if docs.is_file():
         lines.append(f"data docs    {docs.resolve().as_uri()}")

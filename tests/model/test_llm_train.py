@@ -114,8 +114,8 @@ def test_winner_answers_seen_scripted_questions_with_the_script(trained):
     from callbot.llm.sample_data import KDCA_SCRIPTS, sample_llm_rows
 
     selected = trained["selected"]
-    assert selected["metrics"]["ars_seen_exact_match"] >= SEEN_EXACT_MATCH_THRESHOLD
-    responder = load_responder(Path(selected["merged"]))
+    assert selected.metrics["ars_seen_exact_match"] >= SEEN_EXACT_MATCH_THRESHOLD
+    responder = load_responder(Path(selected.merged))
     seen = [r for r in sample_llm_rows()["train"] if r["task"] == "ars"]
     hits = 0
     for row in seen[::5]:

@@ -56,11 +56,10 @@ def wav_bytes(samples: Any, rate: int) -> bytes:
 
 def package_tiny(home: Path) -> str:
     """Tiny STT + LLM + espeak voice packaged into ``home`` by the real `callbot package` code."""
-    import json
-
     import torch
 
     from callbot.config import load_params
+    from callbot.contracts import Selection, SttMetrics, write_selection, write_stt_metrics
     from callbot.llm.model import build_tiny_candidate
     from callbot.registry.package import run_package
     from callbot.stt.model import build_tiny_whisper
@@ -70,17 +69,25 @@ def package_tiny(home: Path) -> str:
     root = home / "repo"
     build_tiny_whisper(root / "stt", seed=0)
     llm = build_tiny_candidate("llama", root / "llm", params=params.llm, seed=0)
-    (root / "selected.json").write_text(
-        json.dumps({"winner": "tiny", "model_dir": str(llm)}), encoding="utf-8"
-    )
-    (root / "metrics.json").write_text(json.dumps({"fine_tuned": {"cer": 1.0}}), encoding="utf-8")
+    selection = Selection(
+        metrics={"ars_rouge_l": 0.0}, winner="tiny", merged=str(llm), handover_threshold=0.5, adapter="-",
+        base="-", arch="llama", licence=None, parameters=0, base_metrics={}, dataset_version=None,
+        primary_metric="ars_rouge_l", goal="max", min_improvement=0.01, previous_champion=None,
+        reason="benchmark", leaderboard="-",
+    )  # fmt: skip
+    write_selection(root / "selected.json", selection)
+    figures = {"cer": 1.0, "wer": 1.0}
+    stt = SttMetrics(
+        test_utterances=0, serve_backend="hf", base=figures, fine_tuned=figures, cer_improvement=0.0,
+        unseen_cer=1.0, baselines={}, backends={}, gates={"passed": True, "mode": "warn"}, failures=[],
+    )  # fmt: skip
+    write_stt_metrics(root / "metrics.json", stt)
     section = params.package.model_copy(
         update={
             "stt_model": str(root / "stt"),
             "stt_metrics": str(root / "metrics.json"),
             "selected": str(root / "selected.json"),
             "out": str(root / "bento.json"),
-            "dataset_version": str(root / "none.json"),
         }
     )
     return run_package(section, params.tts, params.serve, root=REPO).tag

@@ -147,11 +147,12 @@ def validate(
     """The Great Expectations gate: exit 1 when a critical expectation fails or too many rows are
     quarantined, exit 2 when an input is missing or malformed."""
     params = load().validate_
+    from callbot.contracts import ContractError
     from callbot.quality.gate import GateInputError, run_validate
 
     try:
         result = run_validate(Path(prepared or params.prepared), Path(report or params.report), params)
-    except GateInputError as exc:
+    except (GateInputError, ContractError) as exc:
         fail(str(exc), 2)
     if not result.passed:
         raise typer.Exit(1)
@@ -186,13 +187,14 @@ def train_stt(
 ) -> None:
     """Fine-tune Whisper on the prepared STT data (resumes after a crash) and export it for serving."""
     params = load().stt
+    from callbot.contracts import ContractError
     from callbot.stt.data import STTDataError
     from callbot.stt.model import ModelSourceError
     from callbot.stt.train import train_stt as run_train_stt
 
     try:
         run_train_stt(params, prepared, out, report)
-    except (STTDataError, ModelSourceError) as exc:
+    except (STTDataError, ModelSourceError, ContractError) as exc:
         fail(str(exc))
 
 
@@ -204,12 +206,13 @@ def evaluate_stt(
 ) -> None:
     """Base vs fine-tuned CER/WER on the test split, by slice; exit 1 when a gate fails."""
     params = load().stt
+    from callbot.contracts import ContractError
     from callbot.stt.data import STTDataError
     from callbot.stt.evaluate import evaluate_stt as run_evaluate_stt
 
     try:
         result = run_evaluate_stt(params, prepared, out, report)
-    except STTDataError as exc:
+    except (STTDataError, ContractError) as exc:
         fail(str(exc))
     if result.blocking:
         raise typer.Exit(1)
@@ -260,11 +263,12 @@ def evaluate_bot() -> None:
 def select() -> None:
     """Leaderboard + champion/challenger rule -> models/selected.json."""
     params = load().select
+    from callbot.contracts import ContractError
     from callbot.registry.select import SelectError, run_select
 
     try:
         run_select(params)
-    except SelectError as exc:
+    except (SelectError, ContractError) as exc:
         fail(str(exc))
 
 
@@ -279,11 +283,12 @@ def package(
     params = load()
     overrides = {k: str(v) for k, v in dict(stt_model=stt_model, selected=selected, out=out).items() if v}
     section = params.package.model_copy(update=overrides)
+    from callbot.contracts import ContractError
     from callbot.registry.package import PackageError, run_package
 
     try:
         record = run_package(section, params.tts, params.serve)
-    except PackageError as exc:
+    except (PackageError, ContractError) as exc:
         fail(str(exc))
     typer.echo(f"serve it:  {record.serve_command}")
     typer.echo(f"web page:  {record.page_url}")
@@ -295,16 +300,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default: serve.port)")] = None,
 ) -> None:
     """Serve the packaged Bento on serve.host:serve.port; the page is at /ui/, the API docs at /."""
-    import json
     import os
     import sys
 
+    from callbot.contracts import ContractError, read_bento_record
+
     params = load()
     if bento is None:
-        record = Path(params.package.out)
-        if not record.is_file():
-            fail(f"{record}: no packaged Bento recorded; run `callbot package` first")
-        bento = json.loads(record.read_text(encoding="utf-8"))["tag"]
+        try:
+            bento = read_bento_record(Path(params.package.out)).tag
+        except ContractError as exc:
+            fail(str(exc))
     host, port = params.serve.host, port or params.serve.port
     typer.echo(f"serving {bento}: page http://{host}:{port}/ui/  API docs http://{host}:{port}/")
     command = [sys.executable, "-m", "bentoml", "serve", str(bento), "--host", host, "--port", str(port)]

@@ -48,6 +48,7 @@ from callbot.aihub.zipstream import (
     read_directory,
 )
 from callbot.atomic import write_text
+from callbot.contracts import ManifestEntry, write_manifest
 
 STATE_DIR = ".ingest"
 MANIFEST = "_manifest.jsonl"
@@ -851,7 +852,7 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
     pairs = json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     try:
-        write_text(out / MANIFEST, _jsonl(manifest), suffix=TMP_SUFFIX, durable=True)
+        write_manifest(out / MANIFEST, [ManifestEntry.model_validate(e) for e in manifest], suffix=TMP_SUFFIX)
         write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX, durable=True)
         write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX, durable=True)
     except OSError as exc:  # the previous manifest stays whole (temp + rename); the records are kept

@@ -28,6 +28,7 @@ import numpy as np
 
 from callbot.atomic import write_json, write_text
 from callbot.console import progress, summary
+from callbot.contracts import BotMetrics, write_bot_metrics
 from callbot.llm.router import HANDOVER, RIGHT, calibrate, outcome, rates
 from callbot.text.normalize import normalise
 
@@ -372,7 +373,7 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         > baselines["retrieval"]["test"]["all"]["success"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    write_json(report / "metrics.json", metrics)
+    write_bot_metrics(report / "metrics.json", BotMetrics.model_validate(metrics))
     write_json(report / "calibration.json", {"target": params.wrong_answer_target, "thresholds": calibration})
     write_text(report / "turns.jsonl", "\n".join(lines) + "\n")
     h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in metrics["headline"].items()}

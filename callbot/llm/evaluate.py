@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.atomic import write_json
 from callbot.console import progress, summary
+from callbot.contracts import LlmReport, write_llm_report
 from callbot.llm.guard import check_reply
 from callbot.llm.model import resolve_base
 from callbot.llm.rouge import corpus_rouge
@@ -293,7 +293,7 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
         set_torch_threads(own.threads)
         report = evaluate_candidate(candidate, own, dd, version)
         report["baselines"] = floor
-        write_json(out / f"{candidate.name}.json", report, end="")
+        write_llm_report(out / f"{candidate.name}.json", LlmReport.model_validate(report))
         reports.append(report)
     parts = ", ".join(
         f"{r['candidate']} ARS ROUGE-L {r['base_metrics'].get('ars_rouge_l', 0):.2f}->{r['metrics'].get('ars_rouge_l', 0):.2f}"

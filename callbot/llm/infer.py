@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callbot.contracts import read_json
 from callbot.llm.guard import EMPTY, NOT_KOREAN, check_reply, hangul_ratio
 from callbot.llm.model import RESPONDER_FILE, SCRIPT_FILE
 from callbot.llm.params import GenerationParams, GuardParams, RouterParams
@@ -229,10 +230,7 @@ def read_responder_config(model_dir: Path) -> dict[str, Any]:
     path = model_dir / RESPONDER_FILE
     if not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); rerun `callbot train-llm` to rewrite it") from None
+    return read_json(path, "responder config", "`callbot train-llm`")
 
 
 def load_responder(

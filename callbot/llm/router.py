@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.contracts import read_json
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
@@ -239,11 +240,7 @@ def read_script(model_dir: Path) -> Script | None:
     path = Path(model_dir) / ROUTER_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); rerun `callbot train-llm`") from None
-    return Script.from_json(data, str(path))
+    return Script.from_json(read_json(path, "router script", "`callbot train-llm`"), str(path))
 
 
 def read_threshold(model_dir: Path) -> float | None:
@@ -251,12 +248,8 @@ def read_threshold(model_dir: Path) -> float | None:
     path = Path(model_dir) / CALIBRATION_FILE
     if not path.is_file():
         return None
-    try:
-        value = json.loads(path.read_text("utf-8"))["threshold"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"{path}: no threshold ({exc}); rerun `callbot evaluate-bot` and `callbot package`"
-        ) from None
+    data = read_json(path, "handover calibration", "`callbot evaluate-bot` and `callbot package`")
+    value = data.get("threshold") if isinstance(data, dict) else None
     if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{path}: threshold {value!r} is not a probability; rerun `callbot evaluate-bot`")
     return float(value)

@@ -30,6 +30,8 @@ from callbot.llm.model import (
 )
 from callbot.llm.router import Script, write_script
 from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
+from callbot.orchestrate.version import dataset_version
+from callbot.quality.verdict import gate_exclusions
 from callbot.threads import set_torch_threads
 
 if TYPE_CHECKING:
@@ -76,50 +78,12 @@ def load_llm_dataset(prepared: Path, allow_failed_gate: bool = False) -> Dataset
     columns = {"id", "task", "messages", "reference"} - set(dd["train"].column_names)
     if columns:
         raise ValueError(f"{path}: column(s) {', '.join(sorted(columns))} missing; rerun `callbot prepare`")
-    excluded = gate_excluded(Path(prepared), allow_failed_gate)
+    excluded = gate_exclusions(
+        Path(prepared), allow_failed=allow_failed_gate, override="llm.allow_failed_gate"
+    )
     if excluded:  # rows are "<task>:<answer utterance_id>"
         dd = dd.filter(lambda row: row["id"].split(":", 1)[-1] not in excluded)
     return dd
-
-
-def gate_excluded(prepared: Path, allow_failed_gate: bool = False) -> set[str]:
-    """Utterance ids the validation gate set aside (``gate.json`` ``excluded``); training skips them.
-    A failed gate is refused (ValueError) unless ``llm.allow_failed_gate``."""
-    from callbot.quality.verdict import gate_exclusions
-
-    return gate_exclusions(prepared, allow_failed=allow_failed_gate, override="llm.allow_failed_gate")
-
-
-def dataset_version(prepared: Path, version_file: Path) -> str:
-    """The dataset version the models are trained on, and where it came from.
-
-    ``version_file`` (``versions/dataset.json``, written by the orchestrate stage) is trusted only when
-    one of its entries fingerprints exactly this ``records.parquet``: then ``"<version>"``. Otherwise
-    (no file, or data not yet versioned) ``"sha256:<hash of the llm dataset files>"``.
-    """
-    prepared = Path(prepared)
-    records = prepared / "records.parquet"
-    if Path(version_file).is_file() and records.is_file():
-        try:
-            history = json.loads(Path(version_file).read_text("utf-8")).get("history", [])
-        except (json.JSONDecodeError, AttributeError):
-            history = []
-        content = hashlib.sha256()
-        with records.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                content.update(block)
-        for entry in reversed(history):
-            if (
-                isinstance(entry, dict)
-                and entry.get("fingerprint", {}).get("content") == content.hexdigest()[:16]
-            ):
-                return str(entry["version"])
-    digest = hashlib.sha256()
-    for path in sorted((prepared / "llm").rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(prepared)).encode())
-            digest.update(path.read_bytes())
-    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def corpus_texts(dd: DatasetDict, splits: tuple[str, ...]) -> list[str]:

@@ -6,15 +6,16 @@ UI and `dvc metrics show` can never disagree. A report that is missing yields no
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from callbot.contracts import ContractError, read_bento_record, read_bot_metrics, read_json
 
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json(path, "stage report", "the stage")
+    except ContractError:
         return None
 
 
@@ -46,21 +47,22 @@ def leaderboard_markdown(report_dir: Path) -> str | None:
 
 
 def bento_markdown(bento_json: Path) -> str | None:
-    info = _read_json(bento_json)
-    if not isinstance(info, dict) or "tag" not in info:
+    try:
+        tag = read_bento_record(bento_json).tag
+    except ContractError:
         return None
-    return f"**Bento** `{info['tag']}`\n\nServe it with:\n\n```\nbentoml serve {info['tag']}\n```\n"
+    return f"**Bento** `{tag}`\n\nServe it with:\n\n```\nbentoml serve {tag}\n```\n"
 
 
 def bot_table(report_dir: Path) -> list[dict[str, Any]] | None:
     """evaluate-bot's ``metrics.json``: one row per candidate and baseline, test figures at its threshold."""
-    metrics = _read_json(report_dir / "metrics.json")
-    if not isinstance(metrics, dict) or not isinstance(metrics.get("candidates"), dict):
+    try:
+        metrics = read_bot_metrics(report_dir / "metrics.json")
+    except ContractError:
         return None
     rows = []
-    named = [*metrics["candidates"].items(), *(metrics.get("baselines") or {}).items()]
-    for name, result in named:
-        test = result.get("test", {}) if isinstance(result, dict) else {}
+    for name, result in [*metrics.candidates.items(), *metrics.baselines.items()]:
+        test = result.test
         whole = test.get("all", {})
         rows.append(
             {
@@ -70,7 +72,7 @@ def bot_table(report_dir: Path) -> list[dict[str, Any]] | None:
                 "handover_rate": whole.get("handover"),
                 "unseen_16k": test.get("16k_unseen_wording_unseen_voice", {}).get("success"),
                 "unseen_8k": test.get("8k_unseen_wording_unseen_voice", {}).get("success"),
-                "threshold": result.get("threshold"),
+                "threshold": result.threshold,
             }
         )
     return rows or None

@@ -7,6 +7,7 @@ so it is importable and testable without Prefect's decorators in the way.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,36 +88,40 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict
 
 def report_summary(params: Params) -> list[str]:
     """Where a person looks after a run: data docs, STT metrics, the leaderboard, the Bento."""
-    import json
-
-    def read(path: Path) -> Any:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+    from callbot import contracts
 
     lines = []
+
+    def read(reader: Callable[[Path], Any], path: Path) -> Any:
+        """The contract, or None: no line when the stage has not run, its error when the file is stale."""
+        try:
+            return reader(path)
+        except contracts.ContractError as exc:
+            if path.is_file():
+                lines.append(f"stale        {exc}")
+            return None
+
     docs = Path(params.validate_.report) / "data_docs" / "index.html"
     if docs.is_file():
         lines.append(f"data docs    {docs.resolve().as_uri()}")
-    stt = read(Path(params.stt.report) / "metrics.json")
-    if isinstance(stt, dict) and isinstance(stt.get("fine_tuned"), dict):
-        base, tuned = stt.get("base", {}), stt["fine_tuned"]
-        gates = stt.get("gates", {})
-        verdict = "gates passed" if gates.get("passed") else f"gates FAILED ({gates.get('mode', 'fail')})"
-        nearest = stt.get("baselines", {}).get("nearest_training_text", {}).get("cer", float("nan"))
+    stt = read(contracts.read_stt_metrics, Path(params.stt.report) / "metrics.json")
+    if stt is not None:
+        gates = stt.gates
+        verdict = "gates passed" if gates.passed else f"gates FAILED ({gates.mode})"
+        nearest = stt.baselines.get("nearest_training_text", {}).get("cer", float("nan"))
         lines.append(
-            f"STT          CER {base.get('cer', float('nan')):.3f} -> {tuned.get('cer', float('nan')):.3f} "
-            f"(spaces ignored; unseen sentences {stt.get('unseen_cer', float('nan')):.3f}, nearest "
-            f"training text {nearest:.3f}), WER {tuned.get('wer', float('nan')):.3f}, {verdict}: "
+            f"STT          CER {stt.base.cer:.3f} -> {stt.fine_tuned.cer:.3f} "
+            f"(spaces ignored; unseen sentences {stt.unseen_cer:.3f}, nearest "
+            f"training text {nearest:.3f}), WER {stt.fine_tuned.wer:.3f}, {verdict}: "
             f"{Path(params.stt.report) / 'metrics.json'}"
         )
-    bot = read(Path(params.bot.report) / "metrics.json")
-    if isinstance(bot, dict) and isinstance(bot.get("headline"), dict):
-        h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in bot["headline"].items()}
-        base = bot.get("baselines", {}).get("retrieval", {}).get("test", {}).get("all", {})
+    bot = read(contracts.read_bot_metrics, Path(params.bot.report) / "metrics.json")
+    if bot is not None:
+        h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in bot.headline.items()}
+        retrieval = bot.baselines.get("retrieval")
+        base = retrieval.test.get("all", {}) if retrieval else {}
         lines.append(
-            f"calls        {bot.get('best')}: task success {h['task_success']} (unseen wording + voice "
+            f"calls        {bot.best}: task success {h['task_success']} (unseen wording + voice "
             f"16k {h['unseen_16k']}, 8k {h['unseen_8k']}), wrong answers {h['wrong_answer_rate']}, "
             f"out of scope handed over {h['out_of_scope_handover']}, median turn {h['median_latency_s']} s; "
             f"retrieval baseline {base.get('success', float('nan')):.3f}: {Path(params.bot.report) / 'metrics.json'}"
@@ -124,17 +129,14 @@ def report_summary(params: Params) -> list[str]:
     board = Path(params.select.leaderboard) / "leaderboard.md"
     if board.is_file():
         lines.append(f"leaderboard  {board}")
-    selected = read(Path(params.select.out))
-    if isinstance(selected, dict):
-        lines.append(
-            f"selected     {selected.get('winner') or selected.get('candidate')}  ({params.select.out})"
-        )
-    bento = read(Path(params.package.out))
-    if isinstance(bento, dict) and "tag" in bento:
-        lines.append(f"bento        {bento['tag']}")
-        lines.append(f"serve it     {bento.get('serve_command') or 'bentoml serve ' + bento['tag']}")
-        if bento.get("page_url"):
-            lines.append(f"web page     {bento['page_url']}")
+    selected = read(contracts.read_selection, Path(params.select.out))
+    if selected is not None:
+        lines.append(f"selected     {selected.winner}  ({params.select.out})")
+    bento = read(contracts.read_bento_record, Path(params.package.out))
+    if bento is not None:
+        lines.append(f"bento        {bento.tag}")
+        lines.append(f"serve it     {bento.serve_command}")
+        lines.append(f"web page     {bento.page_url}")
     return lines
 
 

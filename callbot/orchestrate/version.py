@@ -8,32 +8,18 @@ dataset keeps its version, so a scheduled re-run does not mint versions for noth
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from callbot.atomic import write_json
+from callbot.contracts import (
+    DatasetVersions,
+    Fingerprint,
+    VersionEntry,
+    read_dataset_versions,
+    write_dataset_versions,
+)
 
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What the version rule compares: the schema, the set of utterance ids, the content."""
-
-    schema: str
-    ids: str
-    content: str
-    records: int
-
-
-@dataclass(frozen=True)
-class VersionEntry:
-    version: str
-    bump: str  # initial | major | minor | patch | none
-    fingerprint: Fingerprint
-    created: str
-    note: str
+__all__ = ["dataset_version", "fingerprint_records", "load_history", "next_version", "record_version"]
 
 
 def _sha(data: bytes) -> str:
@@ -49,16 +35,21 @@ def fingerprint_records(records_path: Path) -> Fingerprint:
     parquet = pq.ParquetFile(records_path)
     schema = ";".join(f"{f.name}:{f.type}" for f in parquet.schema_arrow)
     ids = sorted(parquet.read(columns=["utterance_id"]).column(0).to_pylist())
-    content = hashlib.sha256()
-    with records_path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            content.update(block)
     return Fingerprint(
         schema=_sha(schema.encode()),
         ids=_sha("\n".join(map(str, ids)).encode()),
-        content=content.hexdigest()[:16],
+        content=_content(records_path),
         records=len(ids),
     )
+
+
+def _content(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (16 hex digits, as fingerprints keep it)."""
+    content = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            content.update(block)
+    return content.hexdigest()[:16]
 
 
 def _parse(version: str) -> tuple[int, int, int]:
@@ -72,7 +63,7 @@ def next_version(previous: VersionEntry | None, current: Fingerprint) -> tuple[s
         return "1.0.0", "initial"
     major, minor, patch = _parse(previous.version)
     before = previous.fingerprint
-    if current.schema != before.schema:
+    if current.schema_ != before.schema_:
         return f"{major + 1}.0.0", "major"
     if current.ids != before.ids:
         # new utterances (a release) -> minor; only removals are a fix of the old release -> patch
@@ -85,18 +76,8 @@ def next_version(previous: VersionEntry | None, current: Fingerprint) -> tuple[s
 
 
 def load_history(version_file: Path) -> list[VersionEntry]:
-    if not version_file.is_file():
-        return []
-    try:
-        data = json.loads(version_file.read_text(encoding="utf-8"))
-        return [
-            VersionEntry(**{**entry, "fingerprint": Fingerprint(**entry["fingerprint"])})
-            for entry in data["history"]
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"{version_file}: not a dataset version file ({exc}); restore it from git or delete it to start at 1.0.0"
-        ) from None
+    """The versions recorded so far; none before the first (``ContractError`` on a broken file)."""
+    return read_dataset_versions(version_file).history if version_file.is_file() else []
 
 
 def record_version(records_path: Path, version_file: Path, note: str = "") -> VersionEntry:
@@ -107,7 +88,7 @@ def record_version(records_path: Path, version_file: Path, note: str = "") -> Ve
     version, bump = next_version(previous, current)
     if bump == "none":
         assert previous is not None
-        return replace(previous, bump="none")  # this run's outcome; the file is left as it was
+        return previous.model_copy(update={"bump": "none"})  # this run's outcome; the file is left as it was
     entry = VersionEntry(
         version=version,
         bump=bump,
@@ -115,9 +96,27 @@ def record_version(records_path: Path, version_file: Path, note: str = "") -> Ve
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         note=note,
     )
-    payload: dict[str, Any] = {
-        "current": version,
-        "history": [asdict(e) for e in [*history, entry]],
-    }
-    write_json(version_file, payload)
+    write_dataset_versions(version_file, DatasetVersions(current=version, history=[*history, entry]))
     return entry
+
+
+def dataset_version(prepared: Path, version_file: Path) -> str:
+    """The version of the data in ``prepared``: what a model trained or scored on it is labelled with.
+
+    ``version_file`` is trusted only when one of its entries fingerprints exactly this
+    ``records.parquet``: then ``"<version>"``. Otherwise (no file, or data not yet versioned)
+    ``"sha256:<hash of the llm dataset files>"``, so a label never names a version the data is not.
+    """
+    prepared = Path(prepared)
+    records = prepared / "records.parquet"
+    if Path(version_file).is_file() and records.is_file():
+        content = _content(records)
+        for entry in reversed(load_history(Path(version_file))):
+            if entry.fingerprint.content == content:
+                return entry.version
+    digest = hashlib.sha256()
+    for path in sorted((prepared / "llm").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(prepared)).encode())
+            digest.update(path.read_bytes())
+    return f"sha256:{digest.hexdigest()[:16]}"

@@ -12,11 +12,11 @@ GE judges columns, so every check is turned into a column first:
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callbot import contracts
 from callbot.prepare.schema import SPLITS
 
 if TYPE_CHECKING:
@@ -57,19 +57,7 @@ def read_manifest(path: Path) -> list[str]:
         raise GateInputError(
             f"{path}: ingest manifest not found; run `callbot ingest` first or set validate.manifest"
         )
-    paths: list[str] = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                paths.append(_norm_path(str(entry["path"])))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise GateInputError(
-                    f"{path}:{number}: not a manifest entry with a 'path' ({exc}); re-run `callbot ingest`"
-                ) from None
-    return paths
+    return [_norm_path(entry.path) for entry in contracts.read_manifest(path)]
 
 
 NO_LABEL_DURATION_GAP_MS = 1e12  # the gap given to audio whose label has no usable duration

@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import replace_dir, write_json, write_text, writing
 from callbot.console import progress, summary
+from callbot.contracts import Gate, GateExclusion, write_gate
 from callbot.prepare.schema import RECORD_COLUMNS
 from callbot.quality.frames import GateInputError, dataset_frame, read_manifest, records_frame
 from callbot.quality.offline_docs import make_offline
+from callbot.quality.verdict import GATE_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +51,6 @@ CHECKPOINTS = {"records": ("labels", "audio"), "dataset": ("splits", "reference"
 INDEX_COLUMNS = {"records": ["row", "utterance_id"], "dataset": ["check_key"]}
 QUARANTINE_FILE = "quarantine_validate.jsonl"
 VALIDATED_FILE = "records.validated.parquet"
-GATE_FILE = "gate.json"  # the verdict and the excluded utterances, for trainers reading the HF datasets
 EXAMPLES = 20  # failing keys per expectation in summary.json (all of them are in validations/)
 
 CONTEXT_CONFIG = """\
@@ -413,6 +414,93 @@ def print_table(result: GateResult) -> None:
             )
 
 
+def _frames(records: pd.DataFrame, params: ValidateParams) -> dict[str, pd.DataFrame]:
+    """What each checkpoint validates: one row per record, and one per dataset-level item."""
+    manifest = read_manifest(Path(params.manifest))
+    return {"records": records_frame(records), "dataset": dataset_frame(records, manifest, params)}
+
+
+def _decide(
+    prepared: Path,
+    report: Path,
+    records: pd.DataFrame,
+    outcomes: list[ExpectationOutcome],
+    quarantine: Quarantine,
+    limit: float,
+) -> GateResult:
+    """The verdict: failed on a critical expectation, no records, or a quarantine share over ``limit``."""
+    by_suite: dict[str, set[int]] = defaultdict(set)
+    for row, failures in quarantine.items():
+        for suite_name, _, _ in failures:
+            by_suite[suite_name].add(row)
+    ids = records["utterance_id"]
+    rows = len(records)
+    share = len(quarantine) / rows if rows else 0.0
+    reasons = [
+        f"{o.suite}: {o.expectation}({o.column}) failed, {o.unexpected_percent:.2f}% unexpected"
+        for o in outcomes
+        if not o.success and o.severity == "critical"
+    ]
+    if rows == 0:
+        reasons.append(f"{prepared / 'records.parquet'}: no records; re-run `callbot prepare`")
+    if share > limit:
+        reasons.append(
+            f"quarantined {len(quarantine)} of {rows} rows ({share:.2%}) > limit {limit:.2%} "
+            "(validate.quarantine_limit)"
+        )
+    return GateResult(
+        passed=not reasons,
+        rows=rows,
+        quarantined_rows=len(quarantine),
+        quarantine_share=share,
+        suites=_suite_outcomes(outcomes, by_suite),
+        outcomes=outcomes,
+        reasons=reasons,
+        report=report.resolve(),
+        data_docs=report.resolve() / "data_docs" / "index.html",
+        quarantine={
+            _key({"row": r, "utterance_id": ids.iat[r]}): [e for _, e, _ in f] for r, f in quarantine.items()
+        },
+    )
+
+
+def _write_outputs(prepared: Path, records: pd.DataFrame, quarantine: Quarantine, result: GateResult) -> None:
+    """The quarantine lines, ``gate.json``, and the gated records (only when the gate passed)."""
+    ids, interviews = records["utterance_id"], records["interview_id"]
+    uid = {row: None if _is_null(ids.iat[row]) else str(ids.iat[row]) for row in quarantine}
+    lines = [
+        {
+            "source": "validate",
+            "utterance_id": uid[row],
+            "row": row,
+            "reason": f"expectation:{e}",
+            "message": m,
+        }
+        for row, failures in sorted(quarantine.items())
+        for _, e, m in failures
+    ]
+    write_text(prepared / QUARANTINE_FILE, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    excluded = [
+        GateExclusion(
+            utterance_id=uid[row],
+            interview_id=None if _is_null(interviews.iat[row]) else str(interviews.iat[row]),
+            expectations=sorted({e for _, e, _ in failures}),
+        )
+        for row, failures in sorted(quarantine.items())
+    ]
+    gate = Gate(
+        passed=result.passed,
+        reasons=result.reasons,
+        excluded=excluded,
+        summary=str(result.report / "summary.json"),
+    )
+    write_gate(prepared / GATE_FILE, gate)
+    if result.passed:
+        _write_validated(prepared, records, sorted(quarantine))
+    else:  # a stale gated table must not let training run on data this run rejected
+        (prepared / VALIDATED_FILE).unlink(missing_ok=True)
+
+
 def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateResult:
     """Validate ``PREPARED`` against the four suites; write the report and the gated records.
 
@@ -423,104 +511,27 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
     with progress() as bar:
         task = bar.add_task("validate", total=6)
         records = read_records(prepared)
-        manifest = read_manifest(Path(params.manifest))
-        records_view = records_frame(records)
-        dataset_view = dataset_frame(records, manifest, params)
+        frames = _frames(records, params)
         bar.advance(task)
-
         report.parent.mkdir(parents=True, exist_ok=True)
         built = Path(tempfile.mkdtemp(prefix=f".{report.name}.", dir=report.parent)).resolve()
         try:
             checkpoints = sync_context(params, built)
             bar.advance(task)
-
             quarantine: Quarantine = {}
             outcomes: list[ExpectationOutcome] = []
-            frames = {"records": records_view, "dataset": dataset_view}
             for name, checkpoint in checkpoints.items():
-                run = checkpoint.run(batch_parameters={"dataframe": frames[name]})
-                outcomes += _collect(run, quarantine)
+                outcomes += _collect(checkpoint.run(batch_parameters={"dataframe": frames[name]}), quarantine)
                 bar.advance(task)
             make_offline(built / "data_docs")  # CDN assets -> local copies: opens without internet
-
-            by_suite: dict[str, set[int]] = defaultdict(set)
-            for row, failures in quarantine.items():
-                for suite_name, _, _ in failures:
-                    by_suite[suite_name].add(row)
-            ids = records["utterance_id"]
-            rows = len(records)
-            share = len(quarantine) / rows if rows else 0.0
-            reasons = [
-                f"{o.suite}: {o.expectation}({o.column}) failed, {o.unexpected_percent:.2f}% unexpected"
-                for o in outcomes
-                if not o.success and o.severity == "critical"
-            ]
-            if rows == 0:
-                reasons.append(f"{prepared / 'records.parquet'}: no records; re-run `callbot prepare`")
-            if share > params.quarantine_limit:
-                reasons.append(
-                    f"quarantined {len(quarantine)} of {rows} rows ({share:.2%}) > limit "
-                    f"{params.quarantine_limit:.2%} (validate.quarantine_limit)"
-                )
-            result = GateResult(
-                passed=not reasons,
-                rows=rows,
-                quarantined_rows=len(quarantine),
-                quarantine_share=share,
-                suites=_suite_outcomes(outcomes, by_suite),
-                outcomes=outcomes,
-                reasons=reasons,
-                report=report.resolve(),
-                data_docs=report.resolve() / "data_docs" / "index.html",
-                quarantine={
-                    _key({"row": r, "utterance_id": ids.iat[r]}): [e for _, e, _ in f]
-                    for r, f in quarantine.items()
-                },
-            )
-            (built / "summary.json").write_text(
-                json.dumps(result.as_summary(params.quarantine_limit), indent=2, ensure_ascii=False) + "\n",
-                encoding="utf-8",
-            )
+            result = _decide(prepared, report, records, outcomes, quarantine, params.quarantine_limit)
+            write_json(built / "summary.json", result.as_summary(params.quarantine_limit))
             replace_dir(built, report)  # a reader never sees half a report
         except BaseException:
             shutil.rmtree(built, ignore_errors=True)
             raise
         bar.advance(task)
-
-        uid = {row: None if _is_null(ids.iat[row]) else str(ids.iat[row]) for row in quarantine}
-        lines = [
-            {
-                "source": "validate",
-                "utterance_id": uid[row],
-                "row": row,
-                "reason": f"expectation:{e}",
-                "message": m,
-            }
-            for row, failures in sorted(quarantine.items())
-            for _, e, m in failures
-        ]
-        write_text(
-            prepared / QUARANTINE_FILE, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
-        )
-        interviews = records["interview_id"]
-        gate = {
-            "passed": result.passed,
-            "reasons": result.reasons,
-            "excluded": [
-                {
-                    "utterance_id": uid[row],
-                    "interview_id": None if _is_null(interviews.iat[row]) else str(interviews.iat[row]),
-                    "expectations": sorted({e for _, e, _ in failures}),
-                }
-                for row, failures in sorted(quarantine.items())
-            ],
-            "summary": str(result.report / "summary.json"),
-        }
-        write_json(prepared / GATE_FILE, gate, indent=1)
-        if result.passed:
-            _write_validated(prepared, records, sorted(quarantine))
-        else:  # a stale gated table must not let training run on data this run rejected
-            (prepared / VALIDATED_FILE).unlink(missing_ok=True)
+        _write_outputs(prepared, records, quarantine, result)
         bar.advance(task)
 
     print_table(result)

@@ -8,50 +8,33 @@ trained on data nobody vouched for. ``allow_failed`` (``stt.allow_failed_gate`` 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-__all__ = ["GateFailedError", "gate_exclusions"]
+from callbot.contracts import read_gate
 
-GATE_FILES = ("gate.json", "quarantine_gate.json")  # the second: older validate runs
-_ID_KEYS = ("excluded", "quarantined", "exclude", "utterance_ids", "excluded_utterance_ids")
+__all__ = ["GATE_FILE", "GateFailedError", "gate_exclusions"]
+
+GATE_FILE = "gate.json"  # the verdict and the excluded utterances, beside the prepared datasets
 
 
 class GateFailedError(ValueError):
-    """``gate.json`` is unreadable, or says the gate failed and no override was given."""
+    """``gate.json`` says the gate failed and no override was given."""
 
 
 def gate_exclusions(prepared: Path, *, allow_failed: bool, override: str) -> set[str]:
     """Utterance ids the gate excluded (empty when validate has not run); raises
-    :class:`GateFailedError` on a failed gate unless ``allow_failed``. ``override`` names the param
-    that sets it, for the message."""
-    for name in GATE_FILES:
-        path = Path(prepared) / name
-        if not path.is_file():
-            continue
-        try:
-            data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise GateFailedError(f"{path}: not valid JSON ({exc}); re-run `callbot validate`") from None
-        if not isinstance(data, dict):
-            raise GateFailedError(f"{path}: not a gate verdict (a JSON object); re-run `callbot validate`")
-        if data.get("passed") is False and not allow_failed:
-            reasons = "; ".join(str(r) for r in data.get("reasons") or []) or "no reason recorded"
-            raise GateFailedError(
-                f"{path}: the validation gate FAILED ({reasons}); refusing to train on data it rejected. "
-                f"Fix the data and re-run `callbot validate`, or set {override}: true in params.yaml to "
-                "train anyway"
-            )
-        ids: set[str] = set()
-        for key in _ID_KEYS:
-            value = data.get(key)
-            if isinstance(value, list):
-                ids.update(
-                    v if isinstance(v, str) else str(v.get("utterance_id") or "")
-                    for v in value
-                    if isinstance(v, str | dict)
-                )
-        ids.discard("")
-        return ids
-    return set()
+    :class:`GateFailedError` on a failed gate unless ``allow_failed``, and
+    :class:`~callbot.contracts.ContractError` on a ``gate.json`` in an old or unknown shape.
+    ``override`` names the param that sets ``allow_failed``, for the message."""
+    path = Path(prepared) / GATE_FILE
+    if not path.is_file():
+        return set()
+    gate = read_gate(path)
+    if not gate.passed and not allow_failed:
+        reasons = "; ".join(gate.reasons) or "no reason recorded"
+        raise GateFailedError(
+            f"{path}: the validation gate FAILED ({reasons}); refusing to train on data it rejected. "
+            f"Fix the data and re-run `callbot validate`, or set {override}: true in params.yaml to "
+            "train anyway"
+        )
+    return gate.excluded_ids()

@@ -12,12 +12,18 @@ import json
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.atomic import write_json
 from callbot.console import summary
+from callbot.contracts import (
+    BentoRecord,
+    Selection,
+    read_json,
+    read_selection,
+    read_stt_metrics,
+    write_bento_record,
+)
 from callbot.llm.router import CALIBRATION_FILE
 
 if TYPE_CHECKING:
@@ -29,22 +35,10 @@ STT_MODEL = "callbot-stt"  # the names callbot/serve/service.py asks the store f
 LLM_MODEL = "callbot-llm"
 TTS_MODEL = "callbot-tts"
 BENTOFILE = Path("bento") / "bentofile.yaml"  # the Bento's build config, relative to the repository
-SELECTION_KEYS = ("model_dir", "merged_dir", "merged", "path")  # where select.json names the winner
 
 
 class PackageError(RuntimeError):
     """An input of the package stage is missing or unusable; the message says which and what to do."""
-
-
-@dataclass(frozen=True)
-class BentoRecord:
-    """What ``models/bento.json`` holds: the Bento and the stored models it was built from."""
-
-    tag: str  # the Bento, `name:version`
-    models: dict[str, str]
-    labels: dict[str, str]
-    serve_command: str
-    page_url: str
 
 
 def git_revision(root: Path) -> str:
@@ -61,18 +55,6 @@ def git_revision(root: Path) -> str:
     return f"{rev}-dirty" if dirty else rev
 
 
-def dataset_version(version_file: Path) -> str:
-    """``current`` of the dataset version file, or ``unversioned`` before the first versioned run."""
-    if not version_file.is_file():
-        return "unversioned"
-    try:
-        return str(json.loads(version_file.read_text(encoding="utf-8"))["current"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PackageError(
-            f"{version_file}: not a dataset version file ({exc}); restore it from git"
-        ) from None
-
-
 def _numbers(data: Any, prefix: str = "") -> dict[str, float]:
     """Numeric leaves of a metrics JSON, flattened to dotted keys (labels and metadata want flat)."""
     out: dict[str, float] = {}
@@ -84,46 +66,10 @@ def _numbers(data: Any, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PackageError(f"{path}: no {what}; run the stage that writes it first") from None
-    except ValueError as exc:
-        raise PackageError(
-            f"{path}: {what} is not valid JSON ({exc}); re-run the stage that writes it"
-        ) from None
-    if not isinstance(data, dict):
-        raise PackageError(f"{path}: {what} must be a JSON object")
-    return data
-
-
-def _named_model_dir(selection: dict[str, Any]) -> str | None:
-    """The winner's model directory wherever the selection puts it: top level, ``paths``, or nested
-    under the winner's record (``winner``/``champion``/``selected``), in that order."""
-    places: list[Any] = [selection, selection.get("paths")]
-    for key in ("winner", "champion", "selected"):
-        record = selection.get(key)
-        if isinstance(record, dict):
-            places += [record, record.get("paths")]
-    for place in places:
-        if isinstance(place, dict):
-            for key in SELECTION_KEYS:
-                if isinstance(place.get(key), str):
-                    return place[key]
-    return None
-
-
-def selected_llm_dir(selection_path: Path) -> tuple[Path, dict[str, Any]]:
+def selected_llm_dir(selection_path: Path) -> tuple[Path, Selection]:
     """The winning candidate's merged model directory named by the selection, and the selection."""
-    selection = _read_json(selection_path, "LLM selection (callbot select)")
-    named = _named_model_dir(selection)
-    if named is None:
-        raise PackageError(
-            f"{selection_path}: names no model directory (expected one of {', '.join(SELECTION_KEYS)}); "
-            "re-run `callbot select`"
-        )
-    path = Path(named)
+    selection = read_selection(selection_path)
+    path = Path(selection.merged)
     if not path.is_absolute() and not path.exists():
         path = selection_path.parent.parent / path  # written relative to the repository root
     if not (path / "config.json").is_file():
@@ -144,36 +90,25 @@ def _stt_files(stt_dir: Path) -> tuple[list[Path], dict[str, Any]]:
             "or point package.stt_model at an exported model"
         )
     export = stt_dir / "export.json"
-    meta = _read_json(export, "STT export summary") if export.is_file() else {}
+    meta = read_json(export, "STT export summary", "`callbot train-stt`") if export.is_file() else {}
     files = [p for p in (stt_dir / "model", export, stt_dir / "whisper.pt", stt_dir / "ct2") if p.exists()]
     return files, meta
 
 
 def _served_backend(
-    sources: list[Path], meta: dict[str, Any], report: dict[str, Any]
+    sources: list[Path], meta: dict[str, Any], backends: dict[str, Any]
 ) -> tuple[list[Path], dict[str, Any]]:
     """Serve evaluate-stt's backend choice (the fastest whose held-out CER is within the tolerance of
     the best): the stored export.json says so, the training tree's copy is left as it was."""
     import tempfile
 
-    choice = (report.get("backends") or {}).get("choice")
+    choice = backends.get("choice")
     if not choice or not meta or choice == meta.get("serve_backend"):
         return sources, meta
     meta = {**meta, "serve_backend": choice, "chosen_by": "evaluate-stt backends: held-out CER, then speed"}
     chosen = Path(tempfile.mkdtemp(prefix="callbot-export-")) / "export.json"
     chosen.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return [chosen if p.name == "export.json" else p for p in sources], meta
-
-
-def _candidate_name(selection: dict[str, Any], llm_dir: Path) -> str:
-    """The winner's name: a string, or the ``name`` of the winner's record; else its directory."""
-    for key in ("winner", "champion", "candidate", "name"):
-        value = selection.get(key)
-        if isinstance(value, dict):
-            value = value.get("name")
-        if isinstance(value, str) and value:
-            return value
-    return llm_dir.parent.name if llm_dir.name == "merged" else llm_dir.name
 
 
 def _stt_labels(metrics: dict[str, float]) -> dict[str, str]:
@@ -245,8 +180,9 @@ def _store(
     return str(model.tag)
 
 
-def import_models(params: PackageParams, tts: TTSParams, root: Path) -> dict[str, str]:
-    """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag."""
+def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[dict[str, str], Selection]:
+    """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag, and the
+    selection (its ``dataset_version``, the data the LLM was trained on, labels the Bento too)."""
 
     from callbot.tts.bundle import BundleError, write_bundle
 
@@ -254,18 +190,16 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> dict[str
     llm_dir, selection = selected_llm_dir(root / params.selected)
     stt_sources, stt_meta = _stt_files(stt_dir)
     common = {
-        "dataset_version": _label_value(dataset_version(root / params.dataset_version)),
+        "dataset_version": _label_value(selection.dataset_version or "unversioned"),
         "git_revision": git_revision(root),
         "project": "callbot",
     }
-    stt_report = _read_json(root / params.stt_metrics, "STT evaluation (callbot evaluate-stt)")
-    stt_metrics = _numbers(stt_report)
-    stt_sources, stt_meta = _served_backend(stt_sources, stt_meta, stt_report)
-    llm_metrics = _numbers(selection)
-    candidate = _candidate_name(selection, llm_dir)
+    stt_report = read_stt_metrics(root / params.stt_metrics)
+    stt_metrics = _numbers(stt_report.model_dump(mode="json", exclude={"schema_version"}))
+    stt_sources, stt_meta = _served_backend(stt_sources, stt_meta, stt_report.backends)
     calibration = Path(tempfile.mkdtemp(prefix=".calibration.")) / CALIBRATION_FILE
-    threshold = selection.get("handover_threshold")
-    if not isinstance(threshold, int | float):
+    threshold = selection.handover_threshold
+    if threshold is None:
         raise PackageError(
             f"{root / params.selected}: no handover_threshold; run `callbot evaluate-bot` and `callbot select`"
         )
@@ -281,10 +215,10 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> dict[str
         LLM_MODEL: _store(
             LLM_MODEL,
             [llm_dir, calibration],
-            {**common, "role": "llm", "candidate": _label_value(candidate),
-             "licence": _label_value(str(selection.get("licence") or "unknown")),
-             **{k: f"{v:.4g}" for k, v in list(llm_metrics.items())[:8]}},
-            {"source": str(llm_dir), "selection": json.loads(json.dumps(selection, default=str))},
+            {**common, "role": "llm", "candidate": _label_value(selection.winner),
+             "licence": _label_value(selection.licence or "unknown"),
+             **{k: f"{v:.4g}" for k, v in list(selection.metrics.items())[:8]}},
+            {"source": str(llm_dir), "selection": selection.model_dump(mode="json")},
             flat=True,
         ),
     }  # fmt: skip
@@ -303,7 +237,7 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> dict[str
             flat=True,
         )
     shutil.rmtree(calibration.parent, ignore_errors=True)
-    return tags
+    return tags, selection
 
 
 def build_bento(
@@ -324,11 +258,6 @@ def build_bento(
     return str(bento.tag)
 
 
-def write_record(record: BentoRecord, out: Path) -> None:
-    """Write ``models/bento.json`` atomically: a half-written record must never name a Bento."""
-    write_json(out, asdict(record))
-
-
 def run_package(
     params: PackageParams, tts: TTSParams, serve: ServeParams, root: Path | None = None
 ) -> BentoRecord:
@@ -338,9 +267,9 @@ def run_package(
         raise PackageError(
             f"{root}: not the callbot repository ({BENTOFILE} or callbot/serve/service.py missing)"
         )
-    tags = import_models(params, tts, root)
+    tags, selection = import_models(params, tts, root)
     labels = {
-        "dataset_version": _label_value(dataset_version(root / params.dataset_version)),
+        "dataset_version": _label_value(selection.dataset_version or "unversioned"),
         "git_revision": git_revision(root),
         "tts_engine": tts.engine,
         **{name.removeprefix("callbot-") + "_model": tag.split(":")[1] for name, tag in tags.items()},
@@ -354,7 +283,7 @@ def run_package(
         serve_command=f"bentoml serve {tag} --host {serve.host} --port {serve.port}",
         page_url=f"http://{host}:{serve.port}/ui/",
     )
-    write_record(record, root / params.out)
+    write_bento_record(root / params.out, record)
     summary(
         "package",
         f"built {tag} ({', '.join(tags.values())}); serve: {record.serve_command}; page: {record.page_url}",

@@ -12,14 +12,25 @@ exact tie always goes to the smaller model.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.atomic import write_json, write_text, writing
+from callbot.atomic import write_text, writing
 from callbot.console import summary
+from callbot.contracts import (
+    BotMetrics,
+    Leaderboard,
+    LeaderboardRow,
+    LlmReport,
+    Selection,
+    read_bot_metrics,
+    read_llm_report,
+    read_selection,
+    write_leaderboard,
+    write_selection,
+)
 
 if TYPE_CHECKING:
     from callbot.registry.params import SelectParams
@@ -33,7 +44,7 @@ class Entry:
     parameters: int
     metrics: dict[str, Any]
     base_metrics: dict[str, Any]
-    report: dict[str, Any]
+    report: LlmReport
 
 
 @dataclass(frozen=True)
@@ -104,33 +115,32 @@ BOT_FIGURES = {  # leaderboard metric -> (split, figure) of evaluate-bot's per-c
 }
 
 
-def with_bot_metrics(entries: list[Entry], bot_metrics: Path, max_wrong: float) -> list[Entry]:
+def with_bot_metrics(entries: list[Entry], bot: BotMetrics | None, max_wrong: float) -> list[Entry]:
     """Entries with evaluate-bot's figures merged in; those over ``max_wrong`` on validation dropped.
 
     A candidate that answers wrongly too often is not eligible whatever its success: a confident
-    wrong answer is the worst outcome on a public-health line.
+    wrong answer is the worst outcome on a public-health line. ``bot`` None (select.bot_metrics ""):
+    rank on evaluate-llm's metrics alone.
     """
-    if str(bot_metrics) in ("", "."):  # select.bot_metrics "": rank on evaluate-llm's metrics alone
+    if bot is None:
         return entries
-    if not bot_metrics.is_file():
-        raise SelectError(f"{bot_metrics}: not found; run `callbot evaluate-bot` first")
-    try:
-        results = json.loads(bot_metrics.read_text("utf-8"))["candidates"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise SelectError(
-            f"{bot_metrics}: no per-candidate results ({exc}); rerun `callbot evaluate-bot`"
-        ) from None
     merged = []
     for entry in entries:
-        result = results.get(entry.candidate)
-        if not isinstance(result, dict):
-            raise SelectError(f"{bot_metrics}: no result for {entry.candidate}; rerun `callbot evaluate-bot`")
-        extra = {name: result[split]["all"][key] for name, (split, key) in BOT_FIGURES.items()}
-        extra["bot_threshold"] = result["threshold"]
-        extra["bot_test_unseen_16k"] = (
-            result["test"].get("16k_unseen_wording_unseen_voice", {}).get("success")
-        )
-        extra["bot_test_unseen_8k"] = result["test"].get("8k_unseen_wording_unseen_voice", {}).get("success")
+        result = bot.candidates.get(entry.candidate)
+        if result is None:
+            raise SelectError(
+                f"evaluate-bot has no result for {entry.candidate}; rerun `callbot evaluate-bot`"
+            )
+        splits = {"validation": result.validation, "test": result.test}
+        try:
+            extra = {name: splits[split]["all"][key] for name, (split, key) in BOT_FIGURES.items()}
+        except KeyError as exc:
+            raise SelectError(
+                f"evaluate-bot's result for {entry.candidate} has no {exc} figure; rerun `callbot evaluate-bot`"
+            ) from None
+        extra["bot_threshold"] = result.threshold
+        extra["bot_test_unseen_16k"] = result.test.get("16k_unseen_wording_unseen_voice", {}).get("success")
+        extra["bot_test_unseen_8k"] = result.test.get("8k_unseen_wording_unseen_voice", {}).get("success")
         merged.append(
             Entry(
                 entry.candidate,
@@ -151,25 +161,12 @@ def with_bot_metrics(entries: list[Entry], bot_metrics: Path, max_wrong: float) 
 
 def load_entries(report_dir: Path) -> list[Entry]:
     """Every ``<candidate>.json`` written by evaluate-llm (the leaderboard files themselves skipped)."""
-    entries = []
     if not report_dir.is_dir():
         raise SelectError(f"{report_dir}: no LLM reports; run `callbot evaluate-llm` first")
-    for path in sorted(report_dir.glob("*.json")):
-        if path.stem == "leaderboard":
-            continue
-        try:
-            report = json.loads(path.read_text("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise SelectError(f"{path}: not valid JSON ({exc}); rerun `callbot evaluate-llm`") from None
-        if not isinstance(report, dict) or "candidate" not in report or "metrics" not in report:
-            continue
-        entries.append(
-            Entry(report["candidate"], int(report.get("parameters", 0)), report["metrics"],
-                  report.get("base_metrics", {}), report)
-        )  # fmt: skip
-    if not entries:
+    reports = [read_llm_report(p) for p in sorted(report_dir.glob("*.json")) if p.stem != "leaderboard"]
+    if not reports:
         raise SelectError(f"{report_dir}: no candidate reports; run `callbot evaluate-llm` first")
-    return entries
+    return [Entry(r.candidate, r.parameters, r.metrics, r.base_metrics, r) for r in reports]
 
 
 COLUMNS = (
@@ -199,29 +196,25 @@ def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) 
     for rank, e in enumerate(entries, 1):
         cells = [f"{_fmt(e.metrics.get(c))} ({_fmt(e.base_metrics.get(c))})" for c in COLUMNS]
         mark = " ★" if e.candidate == decision.winner else ""
-        licence = e.report.get("licence") or "-"
+        licence = e.report.licence or "-"
         lines.append(
             f"| {rank} | {e.candidate}{mark} | {e.parameters:,} | {licence} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines) + "\n"
 
 
-def baselines_markdown(bot_metrics: Path) -> str:
+def baselines_markdown(bot: BotMetrics | None) -> str:
     """The same run's baselines under the table: a candidate that does not beat them says so."""
-    try:
-        data = json.loads(bot_metrics.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError, IsADirectoryError):
+    if bot is None:
         return ""
     lines = ["", "Baselines (same run, test calls end to end):", ""]
-    for name, result in (data.get("baselines") or {}).items():
-        whole = result.get("test", {}).get("all", {})
+    for name, result in bot.baselines.items():
+        whole = result.test.get("all", {})
         lines.append(
             f"- {name}: task success {_fmt(whole.get('success'))}, wrong answers {_fmt(whole.get('wrong'))}"
         )
-    best = data.get("best")
-    if best and "beats_retrieval" in data:
-        verdict = "beats" if data["beats_retrieval"] else "does NOT beat"
-        lines.append(f"- {best} (best on validation) {verdict} the retrieval baseline on test task success")
+    verdict = "beats" if bot.beats_retrieval else "does NOT beat"
+    lines.append(f"- {bot.best} (best on validation) {verdict} the retrieval baseline on test task success")
     return "\n".join(lines) + "\n"
 
 
@@ -250,71 +243,74 @@ def leaderboard_chart(entries: list[Entry], metric: str, path: Path) -> None:
 
 
 def _champion(selected_path: Path) -> str | None:
-    if not selected_path.is_file():
-        return None
-    try:
-        return json.loads(selected_path.read_text("utf-8")).get("winner")
-    except (json.JSONDecodeError, AttributeError):
-        return None
+    """The previous selection's winner; none before the first selection."""
+    return read_selection(selected_path).winner if selected_path.is_file() else None
 
 
-def run_select(params: SelectParams) -> dict[str, Any]:
+def _bot_metrics(path: Path) -> BotMetrics | None:
+    return None if str(path) in ("", ".") else read_bot_metrics(path)
+
+
+def run_select(params: SelectParams) -> Selection:
     """Rank the reports, write ``leaderboard.{json,md,png}`` and ``select.out`` (models/selected.json)."""
     report_dir = Path(params.reports)
-    entries = with_bot_metrics(load_entries(report_dir), Path(params.bot_metrics), params.max_wrong_answer)
+    bot = _bot_metrics(Path(params.bot_metrics))
+    entries = with_bot_metrics(load_entries(report_dir), bot, params.max_wrong_answer)
     board_dir = Path(params.leaderboard)
     sign = 1.0 if params.goal == "max" else -1.0
     champion = _champion(Path(params.out)) if params.keep_champion else None
     decision = choose(entries, params.primary_metric, params.goal, params.min_improvement, champion)
     entries.sort(key=lambda e: (-sign * _value(e, params.primary_metric), e.parameters, e.candidate))
-    board = {
-        "primary_metric": params.primary_metric,
-        "goal": params.goal,
-        "min_improvement": params.min_improvement,
-        "winner": decision.winner,
-        "reason": decision.reason,
-        "rows": [
-            {"rank": i, "candidate": e.candidate, "parameters": e.parameters, "licence": e.report.get("licence"),
-             "metrics": {k: v for k, v in e.metrics.items() if k != "samples"},
-             "base_metrics": {k: v for k, v in e.base_metrics.items() if k != "samples"}}
+    board = Leaderboard(
+        primary_metric=params.primary_metric,
+        goal=params.goal,
+        min_improvement=params.min_improvement,
+        winner=decision.winner,
+        reason=decision.reason,
+        rows=[
+            LeaderboardRow(
+                rank=i, candidate=e.candidate, parameters=e.parameters, licence=e.report.licence,
+                metrics={k: v for k, v in e.metrics.items() if k != "samples"},
+                base_metrics={k: v for k, v in e.base_metrics.items() if k != "samples"},
+            )
             for i, e in enumerate(entries, 1)
         ],
-    }  # fmt: skip
-    write_json(board_dir / "leaderboard.json", board, end="")
-    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(
-        Path(params.bot_metrics)
-    )
+    )  # fmt: skip
+    write_leaderboard(board_dir / "leaderboard.json", board)
+    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(bot)
     write_text(board_dir / "leaderboard.md", text)
     leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
 
     win = next(e for e in entries if e.candidate == decision.winner)
-    metrics = {k: v for k, v in win.metrics.items() if isinstance(v, int | float)}
+    metrics = {k: v for k, v in win.metrics.items() if _number(v)}
     metrics = {params.primary_metric: metrics.pop(params.primary_metric), **metrics}
-    paths = win.report.get("paths", {})
-    selected = {
-        "metrics": metrics,  # first: package labels the stored model with the leading figures
-        "winner": decision.winner,
-        "merged": paths.get("merged"),
-        "handover_threshold": win.metrics.get("bot_threshold"),  # calibrated on validation by evaluate-bot
-        "adapter": paths.get("adapter"),
-        "base": paths.get("base"),
-        "arch": win.report.get("arch"),
-        "licence": win.report.get("licence"),
-        "parameters": win.parameters,
-        "base_metrics": {k: v for k, v in win.base_metrics.items() if isinstance(v, int | float)},
-        "dataset_version": win.report.get("trained_on") or win.report.get("dataset_version"),
-        "dataset_version_source": "versions/dataset.json entry matching records.parquet, else sha256 of the llm dataset",
-        "primary_metric": params.primary_metric,
-        "goal": params.goal,
-        "min_improvement": params.min_improvement,
-        "previous_champion": champion,
-        "reason": decision.reason,
-        "leaderboard": str(board_dir / "leaderboard.json"),
-    }
-    write_json(Path(params.out), selected, end="")
+    selected = Selection(
+        metrics=metrics,  # first: package labels the stored model with the leading figures
+        winner=decision.winner,
+        merged=win.report.paths.merged,
+        handover_threshold=win.metrics.get("bot_threshold"),  # calibrated on validation by evaluate-bot
+        adapter=win.report.paths.adapter,
+        base=win.report.paths.base,
+        arch=win.report.arch,
+        licence=win.report.licence,
+        parameters=win.parameters,
+        base_metrics={k: v for k, v in win.base_metrics.items() if _number(v)},
+        dataset_version=win.report.trained_on or win.report.dataset_version,
+        primary_metric=params.primary_metric,
+        goal=params.goal,
+        min_improvement=params.min_improvement,
+        previous_champion=champion,
+        reason=decision.reason,
+        leaderboard=str(board_dir / "leaderboard.json"),
+    )
+    write_selection(Path(params.out), selected)
     summary(
         "select",
         f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "
         f"of {len(entries)} candidates ({decision.reason}) -> {params.out}",
     )
     return selected
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

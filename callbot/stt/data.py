@@ -57,22 +57,13 @@ def read_audio(path: str | Path, data: bytes | None = None) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def excluded_ids(prepared: Path, allow_failed_gate: bool = False) -> set[str]:
-    """Utterances the validation gate set aside (``gate.json``); refuses a failed gate unless
-    ``stt.allow_failed_gate``."""
-    from callbot.quality.verdict import GateFailedError, gate_exclusions
-
-    try:
-        return gate_exclusions(prepared, allow_failed=allow_failed_gate, override="stt.allow_failed_gate")
-    except GateFailedError as exc:
-        raise STTDataError(str(exc)) from None
-
-
 def load_split(
     prepared: Path, split: str, limit: int = 0, *, allow_failed_gate: bool = False
 ) -> tuple[list[Utterance], int]:
     """Rows of one split (``limit`` > 0 keeps the first ``limit``) and how many the gate excluded."""
     from datasets import load_from_disk
+
+    from callbot.quality.verdict import GateFailedError, gate_exclusions
 
     root = prepared / "stt"
     if not (root / "dataset_dict.json").is_file():
@@ -88,7 +79,10 @@ def load_split(
     )
     if missing:
         raise STTDataError(f"{root}/{split}: missing columns {sorted(missing)}; re-run `callbot prepare`")
-    excluded = excluded_ids(prepared, allow_failed_gate)
+    try:
+        excluded = gate_exclusions(prepared, allow_failed=allow_failed_gate, override="stt.allow_failed_gate")
+    except GateFailedError as exc:
+        raise STTDataError(str(exc)) from None
     rows: list[Utterance] = []
     skipped = 0
     for row in table:

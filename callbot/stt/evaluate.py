@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import write_json, writing
 from callbot.console import progress, summary
+from callbot.contracts import SttMetrics, write_stt_metrics
 from callbot.stt.data import (
     SLICE_COLUMNS,
     STTDataError,
@@ -318,7 +319,7 @@ def evaluate_stt(
         for i, (u, b, t, a) in enumerate(zip(utterances, base_hyps, tuned_hyps, alone_hyps, strict=True))
         if i < params.prediction_samples or (a is not None and a != t)
     ]
-    write_json(report / "metrics.json", metrics)
+    write_stt_metrics(report / "metrics.json", SttMetrics.model_validate(metrics))
     write_json(report / "cer_by_slice.json", rows)
     write_json(report / "predictions.json", samples)
     plot_slices(rows, report / "cer_by_slice.png", fine["cer"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from callbot.contracts import Gate, GateExclusion, write_gate
 from callbot.stt.infer import SAMPLE_RATE, merge_overlap, plan_windows
 from callbot.stt.model import ModelSourceError, TinyWhisperShape, build_tiny_whisper, resolve_base_model
 from callbot.stt.segment import SegmentRules, phrase_word_bounds, segment_utterance, split_phrases
@@ -229,15 +230,14 @@ def _prepared_with_two_rows(root: Path) -> Path:
 
 
 def test_load_split_honours_the_validation_gate(tmp_path: Path) -> None:
-    import json
 
     from callbot.stt.data import load_split, read_audio
 
     prepared = _prepared_with_two_rows(tmp_path)
     rows, excluded = load_split(prepared, "train")
     assert [r.utterance_id for r in rows] == ["u0", "u1"] and excluded == 0
-    gate = {"passed": True, "excluded": [{"utterance_id": "u1", "interview_id": "i1", "expectations": ["x"]}]}
-    (prepared / "gate.json").write_text(json.dumps(gate), encoding="utf-8")
+    excluded = [GateExclusion(utterance_id="u1", interview_id="i1", expectations=["x"])]
+    write_gate(prepared / "gate.json", Gate(passed=True, reasons=[], excluded=excluded, summary="s.json"))
     rows, excluded = load_split(prepared, "train")
     assert [r.utterance_id for r in rows] == ["u0"] and excluded == 1
     audio = read_audio(rows[0].audio_path, rows[0].audio_bytes)
@@ -245,13 +245,13 @@ def test_load_split_honours_the_validation_gate(tmp_path: Path) -> None:
 
 
 def test_load_split_refuses_a_failed_gate_unless_overridden(tmp_path: Path) -> None:
-    import json
 
     from callbot.stt.data import STTDataError, load_split
 
     prepared = _prepared_with_two_rows(tmp_path)
-    gate = {"passed": False, "reasons": ["audio.not_silent failed"], "excluded": [{"utterance_id": "u1"}]}
-    (prepared / "gate.json").write_text(json.dumps(gate), encoding="utf-8")
+    excluded = [GateExclusion(utterance_id="u1", interview_id="i1", expectations=["x"])]
+    gate = Gate(passed=False, reasons=["audio.not_silent failed"], excluded=excluded, summary="s.json")
+    write_gate(prepared / "gate.json", gate)
     with pytest.raises(STTDataError, match=r"gate FAILED \(audio.not_silent failed\).*stt.allow_failed_gate"):
         load_split(prepared, "train")
     rows, excluded = load_split(prepared, "train", allow_failed_gate=True)

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from callbot.contracts import ContractError
 from callbot.orchestrate.version import load_history, record_version
 
 
@@ -43,5 +44,5 @@ def test_missing_records_and_corrupt_history_are_clear_errors(tmp_path: Path) ->
     bad = tmp_path / "v.json"
     bad.write_text("{}", encoding="utf-8")
     _write(tmp_path / "records.parquet", ["a"])
-    with pytest.raises(ValueError, match="not a dataset version file"):
+    with pytest.raises(ContractError, match=r"v.json: dataset version file has no schema_version"):
         record_version(tmp_path / "records.parquet", bad)

@@ -339,8 +339,8 @@ def test_disk_full_while_writing_is_a_reject_and_the_rerun_completes(
 ) -> None:
     import errno
 
-    import callbot.aihub.ingest as ingest_mod
     import callbot.aihub.zipstream as zipstream
+    from callbot import contracts
 
     src, out, members = tree
     _hostile(src, "TS_full.zip", raw_zip([Entry(b"f/1.wav", b"1" * 100), Entry(b"f/full.wav", b"2" * 100)]))
@@ -357,14 +357,14 @@ def test_disk_full_while_writing_is_a_reject_and_the_rerun_completes(
     assert (_folder(out, "TS_full") / "f" / "1.wav").read_bytes() == b"1" * 100  # kept for the re-run
     monkeypatch.undo()
     before = manifest(out)
-    real_text = ingest_mod.write_text
+    real_text = contracts.write_text  # the manifest is written by its contract's writer
 
     def full_on_manifest(path, *args, **kwargs):
         if Path(path).name == "_manifest.jsonl":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_text(path, *args, **kwargs)
 
-    monkeypatch.setattr(ingest_mod, "write_text", full_on_manifest)
+    monkeypatch.setattr(contracts, "write_text", full_on_manifest)
     report = ingest(src, out)
     assert report.fatal and "free disk space" in report.summary
     assert manifest(out) == before  # the previous manifest is whole

@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from callbot.cli import app
+from callbot.contracts import ManifestEntry, read_gate, write_manifest
 from callbot.prepare.schema import RECORD_SCHEMA
 from callbot.quality.gate import GATE_FILE, QUARANTINE_FILE, VALIDATED_FILE, GateResult, run_validate
 from callbot.quality.params import ValidateParams
@@ -50,8 +51,11 @@ def _write(root: Path, records: pd.DataFrame, manifest: list[str]) -> Path:
     complete = set(RECORD_SCHEMA.names) <= set(records.columns)
     table = pa.Table.from_pandas(records, schema=RECORD_SCHEMA if complete else None, preserve_index=False)
     pq.write_table(table, prepared / "records.parquet")
-    lines = [json.dumps({"path": p, "size": 1, "sha256": "0" * 64, "archive": "TS_x.zip"}) for p in manifest]
-    (root / "raw" / "_manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    entries = [
+        ManifestEntry(path=p, size=1, sha256="0" * 64, crc32="0" * 8, archive="TS_x.zip", member=p)
+        for p in manifest
+    ]
+    write_manifest(root / "raw" / "_manifest.jsonl", entries)
     return prepared
 
 
@@ -298,8 +302,8 @@ def test_quarantine_below_limit_sets_rows_aside_and_passes(quarantined: dict) ->
     kept = pd.read_parquet(prepared / VALIDATED_FILE)
     assert set(kept["utterance_id"]).isdisjoint(silent) and len(kept) == result.rows - len(silent)
     assert result.suites["audio"].quarantined == len(silent)
-    gate = json.loads((prepared / GATE_FILE).read_text(encoding="utf-8"))
-    assert gate["passed"] is True and {e["utterance_id"] for e in gate["excluded"]} == silent
+    gate = read_gate(prepared / GATE_FILE)
+    assert gate.passed is True and gate.excluded_ids() == silent
 
 
 @pytest.mark.slow
@@ -309,7 +313,7 @@ def test_quarantine_above_limit_fails_the_gate(quarantined: dict) -> None:
     assert any("validate.quarantine_limit" in reason for reason in result.reasons)
     assert result.quarantined_rows == len(silent)
     assert not (prepared / VALIDATED_FILE).exists()  # no stale table for training to pick up
-    assert json.loads((prepared / GATE_FILE).read_text(encoding="utf-8"))["passed"] is False
+    assert read_gate(prepared / GATE_FILE).passed is False
 
 
 # ---- bad inputs -----------------------------------------------------------------------------------

@@ -50,9 +50,11 @@ def test_gate_on_a_prepared_sample_quarantines_the_silent_file(tmp_path: Path, r
     assert [json.loads(line)["utterance_id"] for line in lines] == [wav.stem]
     kept = pd.read_parquet(prepared / VALIDATED_FILE)
     assert wav.stem not in set(kept["utterance_id"]) and len(kept) == len(records) - 1
-    from callbot.stt.data import excluded_ids
+    from callbot.quality.verdict import gate_exclusions
 
-    assert excluded_ids(prepared) == {wav.stem}  # the STT trainer honours gate.json
+    assert gate_exclusions(prepared, allow_failed=False, override="-") == {
+        wav.stem
+    }  # trainers honour gate.json
     summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["suites"]["audio"]["quarantined"] == 1
     assert all(s["evaluated"] > 0 for s in summary["suites"].values())

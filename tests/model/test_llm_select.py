@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from callbot.contracts import (
+    BotMetrics,
+    LlmReport,
+    read_leaderboard,
+    write_bot_metrics,
+    write_llm_report,
+)
 from callbot.registry.select import Entry, SelectError, choose, run_select
 
 
@@ -50,17 +56,14 @@ def test_missing_metric_names_the_candidate_and_the_metric():
 
 
 def _report(d: Path, name: str, params: int, rouge: float) -> None:
-    report = {
-        "candidate": name,
-        "arch": "llama",
-        "licence": f"licence of {name}",
-        "parameters": params,
-        "trained_on": "1.0.0",
-        "paths": {"merged": f"models/llm/{name}/merged", "adapter": f"models/llm/{name}/adapter"},
-        "metrics": {"ars_rouge_l": rouge, "ars_exact_match": rouge, "samples": {}},
-        "base_metrics": {"ars_rouge_l": rouge / 3},
-    }
-    (d / f"{name}.json").write_text(json.dumps(report), "utf-8")
+    paths = {k: f"models/llm/{name}/{k}" for k in ("merged", "adapter", "base")}
+    report = LlmReport(
+        candidate=name, arch="llama", base=f"models/bases/{name}", licence=f"licence of {name}",
+        parameters=params, dataset_version="1.0.0", trained_on="1.0.0", paths=paths,
+        metrics={"ars_rouge_l": rouge, "ars_exact_match": rouge, "samples": {}},
+        base_metrics={"ars_rouge_l": rouge / 3},
+    )  # fmt: skip
+    write_llm_report(d / f"{name}.json", report)
 
 
 def _bot(path: Path, results: dict[str, tuple[float, float]]) -> None:
@@ -69,20 +72,17 @@ def _bot(path: Path, results: dict[str, tuple[float, float]]) -> None:
     def split(success: float, wrong: float) -> dict:
         return {"all": {"success": success, "wrong": wrong, "handover": round(1 - success - wrong, 4)}}
 
-    path.write_text(
-        json.dumps(
-            {
-                "candidates": {
-                    n: {"threshold": 0.5, "validation": split(s, w), "test": split(s - 0.05, w)}
-                    for n, (s, w) in results.items()
-                },
-                "baselines": {"retrieval": {"test": split(0.5, 0.01)}},
-                "best": "kullm",
-                "beats_retrieval": True,
-            }
-        ),
-        "utf-8",
+    metrics = BotMetrics(
+        best="kullm",
+        headline={"task_success": 0.9},
+        candidates={
+            n: {"threshold": 0.5, "validation": split(s, w), "test": split(s - 0.05, w)}
+            for n, (s, w) in results.items()
+        },
+        baselines={"retrieval": {"test": split(0.5, 0.01)}},
+        beats_retrieval=True,
     )
+    write_bot_metrics(path, metrics)
 
 
 def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
@@ -109,23 +109,19 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
         }
     )
     selected = run_select(params)
-    assert selected["winner"] == "kullm"
-    assert (
-        selected["merged"] == "models/llm/kullm/merged" and selected["adapter"] == "models/llm/kullm/adapter"
-    )
-    assert selected["dataset_version"] == "1.0.0"
-    assert next(iter(selected["metrics"])) == "bot_task_success"
-    assert selected["handover_threshold"] == 0.5
+    assert selected.winner == "kullm"
+    assert selected.merged == "models/llm/kullm/merged" and selected.adapter == "models/llm/kullm/adapter"
+    assert selected.dataset_version == "1.0.0"
+    assert next(iter(selected.metrics)) == "bot_task_success"
+    assert selected.handover_threshold == 0.5
     board_dir = tmp_path / "board"
-    board = json.loads((board_dir / "leaderboard.json").read_text("utf-8"))
-    assert [r["candidate"] for r in board["rows"]] == ["kullm", "polyglot-ko", "kogpt"]
+    board = read_leaderboard(board_dir / "leaderboard.json")
+    assert [r.candidate for r in board.rows] == ["kullm", "polyglot-ko", "kogpt"]
     board_md = (board_dir / "leaderboard.md").read_text("utf-8")
     assert "kullm ★" in board_md and "gemma" not in board_md
     assert "retrieval: task success 0.5" in board_md
-    assert [r["licence"] for r in board["rows"]] == [
-        f"licence of {n}" for n in ("kullm", "polyglot-ko", "kogpt")
-    ]
-    assert selected["licence"] == "licence of kullm"  # package stores it with the model in BentoML
+    assert [r.licence for r in board.rows] == [f"licence of {n}" for n in ("kullm", "polyglot-ko", "kogpt")]
+    assert selected.licence == "licence of kullm"  # package stores it with the model in BentoML
     assert "| kullm ★ | 400 | licence of kullm |" in (board_dir / "leaderboard.md").read_text("utf-8")
     assert (board_dir / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -133,4 +129,4 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     _bot(
         bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.905, 0.0), "gemma": (0.95, 0.05)}
     )
-    assert run_select(params)["winner"] == "kullm"
+    assert run_select(params).winner == "kullm"

@@ -6,12 +6,12 @@ locally built KDCA + interview dataset in the prepare stage's shape, then select
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
+from callbot.contracts import Gate, GateExclusion, read_leaderboard, write_gate
 from callbot.llm.params import LLMParams
 
 # Measured on the sample data (8 scripted KDCA intents, 10 train wordings each) with the settings
@@ -114,8 +114,8 @@ def test_winner_answers_seen_scripted_questions_with_the_script(trained):
     from callbot.llm.sample_data import KDCA_SCRIPTS, sample_llm_rows
 
     selected = trained["selected"]
-    assert selected["metrics"]["ars_seen_exact_match"] >= SEEN_EXACT_MATCH_THRESHOLD
-    responder = load_responder(Path(selected["merged"]))
+    assert selected.metrics["ars_seen_exact_match"] >= SEEN_EXACT_MATCH_THRESHOLD
+    responder = load_responder(Path(selected.merged))
     seen = [r for r in sample_llm_rows()["train"] if r["task"] == "ars"]
     hits = 0
     for row in seen[::5]:
@@ -130,12 +130,14 @@ def test_winner_answers_seen_scripted_questions_with_the_script(trained):
 @pytest.mark.slow
 def test_selection_records_winner_paths_and_dataset_version(trained, llm_params):
     selected = trained["selected"]
-    assert selected["winner"] in trained["reports"]
-    assert Path(selected["adapter"], "adapter_config.json").is_file()
-    assert re.fullmatch(r"sha256:[0-9a-f]{16}", selected["dataset_version"])
-    board = json.loads(Path(llm_params.report, "leaderboard.json").read_text("utf-8"))
-    assert board["winner"] == selected["winner"]
-    assert len(board["rows"]) == len(llm_params.candidates)
+    assert selected.winner in trained["reports"]
+    assert Path(selected.adapter, "adapter_config.json").is_file()
+    assert selected.dataset_version is not None and re.fullmatch(
+        r"sha256:[0-9a-f]{16}", selected.dataset_version
+    )
+    board = read_leaderboard(Path(llm_params.report, "leaderboard.json"))
+    assert board.winner == selected.winner
+    assert len(board.rows) == len(llm_params.candidates)
 
 
 def test_hub_id_is_refused_under_smoke(llm_params, tmp_path):
@@ -206,16 +208,16 @@ def test_rows_the_gate_excluded_are_skipped(tmp_path):
     write_sample_llm_dataset(tmp_path)
     before = load_llm_dataset(tmp_path)
     victim = before["train"]["id"][0]
-    gate = {
-        "passed": True,
-        "excluded": [{"utterance_id": victim, "interview_id": None, "expectations": ["x"]}],
-    }
-    (tmp_path / "gate.json").write_text(json.dumps(gate), "utf-8")
+    excluded = [GateExclusion(utterance_id=victim, interview_id=None, expectations=["x"])]
+    gate = Gate(passed=True, reasons=[], excluded=excluded, summary="summary.json")
+    write_gate(tmp_path / "gate.json", gate)
     after = load_llm_dataset(tmp_path)
     assert victim not in after["train"]["id"]
     assert len(after["train"]) == len(before["train"]) - 1
-    gate["passed"], gate["reasons"] = False, ["labels.ids_unique failed"]
-    (tmp_path / "gate.json").write_text(json.dumps(gate), "utf-8")
+    write_gate(
+        tmp_path / "gate.json",
+        gate.model_copy(update={"passed": False, "reasons": ["labels.ids_unique failed"]}),
+    )
     with pytest.raises(ValueError, match=r"gate FAILED \(labels.ids_unique failed\).*llm.allow_failed_gate"):
         load_llm_dataset(tmp_path)
     assert len(load_llm_dataset(tmp_path, allow_failed_gate=True)["train"]) == len(after["train"])

@@ -8,13 +8,14 @@ The tiny models are the real architectures with random weights (``build_tiny_whi
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from callbot.contracts import Selection, SttMetrics, write_selection, write_stt_metrics
 
 # Before anything touches the store: BentoML reads BENTOML_HOME when the store is first used.
 _HOME = Path(tempfile.mkdtemp(prefix="callbot-bentoml-"))
@@ -52,14 +53,31 @@ def build_smoke_repo(root: Path, params) -> dict[str, object]:
         "llama", root / "models" / "llm" / "kullm" / "merged", params=params.llm, seed=0
     )
     write_script(llm, Script.from_examples(ROUTER_EXAMPLES, params.llm.router.handover_intent_prefix))
-    selection = {"winner": "kullm", "model_dir": str(llm), "ars_rouge_l": 0.25, "handover_threshold": 0.5}
-    (root / "models" / "selected.json").write_text(json.dumps(selection), encoding="utf-8")
-    (root / "reports" / "stt").mkdir(parents=True)
-    metrics = {"fine_tuned": {"cer": 0.125, "wer": 0.3}, "cer_improvement": 0.5}
-    (root / "reports" / "stt" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
-    (root / "versions").mkdir()
-    (root / "versions" / "dataset.json").write_text(json.dumps({"current": "1.2.0", "history": []}), "utf-8")
+    write_selection(root / "models" / "selected.json", tiny_selection(llm, dataset_version="1.2.0"))
+    write_stt_metrics(root / "reports" / "stt" / "metrics.json", tiny_stt_metrics())
     return {"stt": stt, "llm": llm}
+
+
+def tiny_selection(merged: Path, **changes: object) -> Selection:
+    """A selection as `callbot select` writes it, naming ``merged`` (kullm, ARS ROUGE-L 0.25)."""
+    fields: dict[str, object] = {
+        "metrics": {"ars_rouge_l": 0.25}, "winner": "kullm", "merged": str(merged), "handover_threshold": 0.5,
+        "adapter": str(merged.parent / "adapter"), "base": str(merged.parent / "base"), "arch": "llama",
+        "licence": "apache-2.0", "parameters": 1000, "base_metrics": {"ars_rouge_l": 0.1},
+        "dataset_version": "1.0.0", "primary_metric": "ars_rouge_l", "goal": "max", "min_improvement": 0.01,
+        "previous_champion": None, "reason": "the only candidate", "leaderboard": "reports/llm/leaderboard.json",
+    }  # fmt: skip
+    return Selection.model_validate({**fields, **changes})
+
+
+def tiny_stt_metrics() -> SttMetrics:
+    """An STT evaluation as `callbot evaluate-stt` writes it (fine-tuned CER 0.125)."""
+    figures = {"cer": 0.125, "wer": 0.3}
+    return SttMetrics(
+        test_utterances=8, serve_backend="hf", base={"cer": 0.625, "wer": 0.9}, fine_tuned=figures,
+        cer_improvement=0.5, unseen_cer=0.125, baselines={}, backends={},
+        gates={"passed": True, "mode": "fail"}, failures=[],
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +104,6 @@ def package_section(params, root: Path):
             "stt_metrics": str(root / "reports" / "stt" / "metrics.json"),
             "selected": str(root / "models" / "selected.json"),
             "out": str(root / "models" / "bento.json"),
-            "dataset_version": str(root / "versions" / "dataset.json"),
         }
     )
 
@@ -96,7 +113,7 @@ def packaged(bentoml_home: Path, params, smoke_repo: Path) -> dict[str, str]:
     """The tiny models imported into the private store as ``callbot package`` would; name -> tag."""
     from callbot.registry.package import import_models
 
-    return import_models(package_section(params, smoke_repo), params.tts, smoke_repo)
+    return import_models(package_section(params, smoke_repo), params.tts, smoke_repo)[0]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from callbot.registry.package import PackageError, dataset_version, import_models, selected_llm_dir
+from callbot.contracts import ContractError, write_selection
+from callbot.registry.package import PackageError, import_models, selected_llm_dir
+from tests.service.conftest import tiny_selection
 
 
 def _section(params, root: Path, **changes: str):
@@ -17,44 +19,38 @@ def _section(params, root: Path, **changes: str):
         "stt_metrics": str(root / "metrics.json"),
         "selected": str(root / "selected.json"),
         "out": str(root / "bento.json"),
-        "dataset_version": str(root / "dataset.json"),
     }
     return params.package.model_copy(update={**paths, **changes})
 
 
 def test_missing_selection_says_to_run_select(params, tmp_path: Path) -> None:
-    with pytest.raises(PackageError, match=r"selected.json: no LLM selection \(callbot select\)"):
+    with pytest.raises(ContractError, match=r"selected.json: no LLM selection; run `callbot select` first"):
         import_models(_section(params, tmp_path), params.tts, tmp_path)
 
 
 def test_selection_naming_no_model_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "selected.json").write_text(
-        json.dumps({"model_dir": str(tmp_path / "gone")}), encoding="utf-8"
-    )
+    write_selection(tmp_path / "selected.json", tiny_selection(tmp_path / "gone"))
     with pytest.raises(PackageError, match=r"gone as the selected model.*config.json missing"):
-        selected_llm_dir(tmp_path / "selected.json")
-    (tmp_path / "selected.json").write_text(json.dumps({"winner": "kogpt"}), encoding="utf-8")
-    with pytest.raises(PackageError, match="names no model directory"):
-        selected_llm_dir(tmp_path / "selected.json")
-    (tmp_path / "selected.json").write_text("{broken", encoding="utf-8")
-    with pytest.raises(PackageError, match="not valid JSON"):
         selected_llm_dir(tmp_path / "selected.json")
 
 
 @pytest.mark.parametrize(
     "shape",
-    [
-        lambda d: {"model_dir": d},
-        lambda d: {"winner": "kullm", "paths": {"merged": d}},
-        lambda d: {"champion": {"name": "kullm", "paths": {"merged": d, "adapter": d + "/../adapter"}}},
-    ],
-    ids=["top level", "paths", "champion record"],
+    [{"model_dir": "x"}, {"winner": "kullm", "paths": {"merged": "x"}}, "{broken"],
+    ids=["an older key", "nested paths", "not JSON"],
 )
-def test_selection_shapes_name_the_merged_model(tmp_path: Path, shape) -> None:
+def test_a_selection_in_another_shape_says_to_rerun_select(tmp_path: Path, shape) -> None:
+    path = tmp_path / "selected.json"
+    path.write_text(shape if isinstance(shape, str) else json.dumps(shape), encoding="utf-8")
+    with pytest.raises(ContractError, match=rf"{path}: .*[Rr]e-run `callbot select`"):
+        selected_llm_dir(path)
+
+
+def test_selection_names_the_merged_model(tmp_path: Path) -> None:
     merged = tmp_path / "merged"
     merged.mkdir()
     (merged / "config.json").write_text("{}", encoding="utf-8")
-    (tmp_path / "selected.json").write_text(json.dumps(shape(str(merged))), encoding="utf-8")
+    write_selection(tmp_path / "selected.json", tiny_selection(merged))
     assert selected_llm_dir(tmp_path / "selected.json")[0] == merged
 
 
@@ -62,18 +58,9 @@ def test_missing_stt_export_says_to_train(params, tmp_path: Path) -> None:
     llm = tmp_path / "llm"
     llm.mkdir()
     (llm / "config.json").write_text("{}", encoding="utf-8")
-    (tmp_path / "selected.json").write_text(json.dumps({"model_dir": str(llm)}), encoding="utf-8")
+    write_selection(tmp_path / "selected.json", tiny_selection(llm))
     with pytest.raises(PackageError, match=r"no STT model here.*callbot train-stt"):
         import_models(_section(params, tmp_path), params.tts, tmp_path)
-
-
-def test_dataset_version_reads_current_or_says_unversioned(tmp_path: Path) -> None:
-    assert dataset_version(tmp_path / "none.json") == "unversioned"
-    (tmp_path / "v.json").write_text(json.dumps({"current": "2.1.0", "history": []}), encoding="utf-8")
-    assert dataset_version(tmp_path / "v.json") == "2.1.0"
-    (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
-    with pytest.raises(PackageError, match="not a dataset version file"):
-        dataset_version(tmp_path / "bad.json")
 
 
 @pytest.mark.slow
@@ -98,7 +85,7 @@ def test_stt_export_layout_is_stored_and_loads(
         stt_metrics=str(smoke_repo / "reports" / "stt" / "metrics.json"),
         selected=str(smoke_repo / "models" / "selected.json"),
     )
-    tags = import_models(section, params.tts, tmp_path)
+    tags, _ = import_models(section, params.tts, tmp_path)
     stored = Path(bentoml.models.get(tags["callbot-stt"]).path)
     assert (stored / "model" / "config.json").is_file() and (stored / "export.json").is_file()
     assert not (stored / "base").exists()

@@ -58,7 +58,7 @@ def test_stage_entries_are_what_the_cli_commands_import(repo: Path) -> None:
     for stage, spec in stages.items():
         words = spec["cmd"].split()
         called = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "callbot"]
-        imported = set().union(*(commands[c] for c in called)) - {"callbot.config"}
+        imported = set().union(*(commands[c] for c in called)) - {"callbot.config", "callbot.contracts"}
         # the service is what the packaged Bento runs, not what the command imports
         modules = set(codedeps.entries_for(stage)) - {"callbot.serve.service"}
         assert modules == imported, (

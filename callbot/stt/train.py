@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.atomic import write_json, writing
-from callbot.console import progress, summary
+from callbot.console import peft_wrapping, progress, summary
 from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
 from callbot.stt.infer import WINDOWING
@@ -152,7 +152,8 @@ def _wrap_lora(model: Any, params: STTParams) -> Any:
         target_modules=list(params.lora.target_modules),
         bias="none",
     )
-    return get_peft_model(model, config)
+    with peft_wrapping():
+        return get_peft_model(model, config)
 
 
 @dataclass

@@ -284,23 +284,17 @@ def text_holdout(seed: int) -> TextHoldOut:
     return TextHoldOut(frozenset(templates), frozenset(values))
 
 
-def interview_text(
+def _slots(
+    c: InterviewCorpus,
+    held: TextHoldOut,
     rng: random.Random,
     occupation_code: str,
     experience: str,
-    holdout: TextHoldOut | None = None,
-    unseen: bool = False,
-) -> InterviewText:
-    """One question and answer for an occupation code (BM..MM) and an experience (Experienced|New).
-
-    Draws use only ``rng``, so a record's text depends on its own seed and nothing else. With a
-    ``holdout``, only seen templates and values are used, or (``unseen``) held-out ones wherever a
-    list has any, and at least one held-out answer sentence.
-    """
-    c = interview_corpus()
-    held = holdout or TextHoldOut()
+    unseen: bool,
+) -> dict[str, str]:
+    """A value for every slot, drawn in a fixed order (the draws decide every later one)."""
     vocab = c.vocab[occupation_code]
-    slots = {
+    return {
         "field": vocab.field,
         "task": held.pick(rng, vocab.tasks, unseen),
         "skill": held.pick(rng, vocab.skills, unseen),
@@ -314,12 +308,12 @@ def interview_text(
         "team": held.pick(rng, c.team_sizes, unseen),
     }
 
-    def fill(template: str) -> str:
-        return attach_josa(template.format(**slots))
 
-    topic = rng.choice(c.topics)
-    question = fill(held.pick(rng, topic.questions, unseen))
-    # Several sentences, sometimes many: real answers run from a line to a minute and more.
+def _answer_lines(
+    c: InterviewCorpus, held: TextHoldOut, rng: random.Random, topic: Topic, unseen: bool
+) -> list[Line]:
+    """Several of the topic's sentences, sometimes many (real answers run from a line to a minute and
+    more); unseen answers hold at least one held-out sentence, long ones add an elaboration or two."""
     forced = [i for i, line in enumerate(topic.lines) if line.full in held.templates]
     pool = (
         list(range(len(topic.lines))) if unseen else [i for i in range(len(topic.lines)) if i not in forced]
@@ -336,10 +330,48 @@ def interview_text(
         extras = [i for i, line in enumerate(c.elaborations) if unseen or line.full not in held.templates]
         extra = rng.sample(extras, rng.choice((1, 2)))
         lines.extend(c.elaborations[i] for i in sorted(extra))
+    return lines
+
+
+def _intents(
+    rng: random.Random, topic: Topic, question: str, first_sentence: str, competency: str
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The answer's intent label and the question's (present in a quarter of the records)."""
+    answer_intent = {"text": first_sentence, "expression": competency, "category": topic.intent}
+    if rng.random() < 0.2:  # as in the page's own example: category only, text and expression empty
+        answer_intent = {"text": "", "expression": "", "category": topic.intent}
+    question_intent: list[dict[str, str]] = []
+    if rng.random() < 0.25:
+        question_intent = [{"text": question, "category": topic.intent, "expression": competency}]
+    return answer_intent, question_intent
+
+
+def interview_text(
+    rng: random.Random,
+    occupation_code: str,
+    experience: str,
+    holdout: TextHoldOut | None = None,
+    unseen: bool = False,
+) -> InterviewText:
+    """One question and answer for an occupation code (BM..MM) and an experience (Experienced|New).
+
+    Draws use only ``rng``, so a record's text depends on its own seed and nothing else. With a
+    ``holdout``, only seen templates and values are used, or (``unseen``) held-out ones wherever a
+    list has any, and at least one held-out answer sentence.
+    """
+    c = interview_corpus()
+    held = holdout or TextHoldOut()
+    slots = _slots(c, held, rng, occupation_code, experience, unseen)
+
+    def fill(template: str) -> str:
+        return attach_josa(template.format(**slots))
+
+    topic = rng.choice(c.topics)
+    question = fill(held.pick(rng, topic.questions, unseen))
+    lines = _answer_lines(c, held, rng, topic, unseen)
     emotion = rng.choices(list(EMOTION_WEIGHTS), weights=list(EMOTION_WEIGHTS.values()))[0]
     emo_full, emo_short, expression = rng.choice(c.emotion_lines[emotion])
-    emo_line = Line(emo_full, emo_short)
-    lines.insert(rng.randint(1, len(lines)), emo_line)
+    lines.insert(rng.randint(1, len(lines)), Line(emo_full, emo_short))
     opener = held.pick(rng, c.openers, unseen) if rng.random() < 0.6 else None
 
     sentences = [fill(line.full) for line in lines]
@@ -347,14 +379,7 @@ def interview_text(
     summary = " ".join(fill(line.short) for line in lines if line.short is not None)
     if word_count(summary) >= word_count(answer):  # every short form is shorter; keep it so
         summary = fill(lines[0].short or lines[0].full)
-
-    competency = slots["skill"]
-    answer_intent = {"text": sentences[0], "expression": competency, "category": topic.intent}
-    if rng.random() < 0.2:  # as in the page's own example: category only, text and expression empty
-        answer_intent = {"text": "", "expression": "", "category": topic.intent}
-    question_intent: list[dict[str, str]] = []
-    if rng.random() < 0.25:
-        question_intent = [{"text": question, "category": topic.intent, "expression": competency}]
+    answer_intent, question_intent = _intents(rng, topic, question, sentences[0], slots["skill"])
     return InterviewText(
         question=question,
         answer=answer,

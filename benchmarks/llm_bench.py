@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test-support generators live in tests/support/
 
 
 def state_bytes(model, lr: float) -> int:  # type: ignore[no-untyped-def]
@@ -54,9 +58,9 @@ def main() -> None:
     from callbot.llm.infer import Responder
     from callbot.llm.model import build_tiny_model, count_parameters
     from callbot.llm.params import GenerationParams, LLMParams
-    from callbot.llm.sample_data import sample_llm_rows
     from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
     from callbot.llm.train import _fit, chat_example
+    from tests.support.llm_sample_data import sample_llm_rows
 
     hf_logging.disable_progress_bar()
     params = LLMParams.model_validate(read_yaml(Path("params.yaml"))["llm"])

@@ -1,6 +1,6 @@
 """`callbot validate` at full cardinality: 84,134 interviews -> 168,268 records, goal under 60 s.
 
-Builds the table from the records contract (callbot.quality.synthetic), writes records.parquet and a
+Builds the table from the records contract (tests/support/synthetic_records.py), writes records.parquet and a
 manifest to a temp dir, then times: the whole gate (GE start, both checkpoints, data docs, outputs),
 each suite's validation definition on its own, and a baseline of the same checks in plain pandas (no
 GE) measured in this script. The last line holds the figures and the ratios.
@@ -13,6 +13,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test-support generators live in tests/support/
 
 INTERVIEWS = 84_134
 GOAL_S = 60.0
@@ -51,9 +54,9 @@ def main() -> None:
     from callbot.config import load_params
     from callbot.prepare.schema import RECORD_SCHEMA
     from callbot.quality.gate import CHECKPOINTS, read_records, run_validate, sync_context
-    from callbot.quality.synthetic import clean_records
+    from tests.support.synthetic_records import clean_records
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = ROOT
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,3 +61,44 @@ def summary(stage: str, message: str) -> str:
     print(line, file=sys.stderr, flush=True)
     log.info(line)
     return line
+
+
+@contextmanager
+def muted_warning(message: str, category: type[Warning]) -> Iterator[None]:
+    """Inside the block, hide the one third-party warning whose text starts with ``message``.
+
+    Only for a warning a library raises about its own internals (peft reading a property that
+    transformers deprecated), which no call of ours can avoid; every other warning still shows.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(message), category=category)
+        yield
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefixes)
+
+
+@contextmanager
+def muted_log(logger: str, *prefixes: str) -> Iterator[None]:
+    """Inside the block, drop the records of ``logger`` whose message starts with one of ``prefixes``:
+    the logging counterpart of :func:`muted_warning`, under the same rule."""
+    target, drop = logging.getLogger(logger), _DropMessage(prefixes)
+    target.addFilter(drop)
+    try:
+        yield
+    finally:
+        target.removeFilter(drop)
+
+
+def peft_wrapping() -> AbstractContextManager[None]:
+    """Around ``get_peft_model`` / ``PeftModel.from_pretrained``: peft reads transformers' deprecated
+    ``is_gradient_checkpointing`` whenever it wraps a model, a FutureWarning per wrap."""
+    return muted_warning("`is_gradient_checkpointing` is deprecated", FutureWarning)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import replace_dir, write_json
-from callbot.console import progress, summary
+from callbot.console import peft_wrapping, progress, summary
 from callbot.llm.collate import Collator
 from callbot.llm.model import (
     BUILD_TINY,
@@ -389,7 +389,8 @@ def train_candidate(
     # must not change the LoRA initialisation (it did: results differed between a first run and a rerun).
     set_seed(params.seed)
     try:
-        model = get_peft_model(model, lora)
+        with peft_wrapping():
+            model = get_peft_model(model, lora)
     except ValueError as exc:
         raise ValueError(
             f"params.yaml llm.candidates[{candidate.name}].lora_targets {candidate.lora_targets} do not match "
@@ -422,7 +423,8 @@ def train_candidate(
 
     # Merge onto a full-precision base (also right after QLoRA, whose base is 4-bit).
     full = AutoModelForCausalLM.from_pretrained(str(base))
-    merged = PeftModel.from_pretrained(full, str(root / "adapter")).merge_and_unload()
+    with peft_wrapping():
+        merged = PeftModel.from_pretrained(full, str(root / "adapter")).merge_and_unload()
     merged_tmp = Path(tempfile.mkdtemp(prefix=".merged.", dir=root))
     merged.save_pretrained(merged_tmp)
     tokenizer.save_pretrained(merged_tmp)

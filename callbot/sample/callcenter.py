@@ -29,12 +29,10 @@ import json
 import os
 import random
 import shutil
-import string
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +41,7 @@ import numpy as np
 from callbot.atomic import replace_dir
 from callbot.sample import audio as sample_audio
 from callbot.sample.archives import ArchiveWriter
+from callbot.sample.corpus import CorpusError, read_corpus_file, strings, template, template_fields, text
 from callbot.sample.texts import attach_josa
 
 if TYPE_CHECKING:
@@ -71,10 +70,6 @@ RATES = (140, 160, 180)
 PITCHES = (35, 50, 65)
 VOICE_GAIN = 0.45
 CORPUS_FILE = "callcenter.yaml"
-
-
-class CorpusError(ValueError):
-    """The corpus file is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -107,31 +102,6 @@ class Corpus:
         return self.domains[KDCA] + self.out_of_scope
 
 
-def _fields(template: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-
-
-def _strings(value: Any, where: str, minimum: int) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise CorpusError(f"{where}: expected a list of non-empty strings")
-    items = tuple(v.strip() for v in value)
-    if len(set(items)) != len(items):
-        raise CorpusError(
-            f"{where}: repeated entries {sorted(k for k, c in Counter(items).items() if c > 1)}"
-        )
-    if len(items) < minimum:
-        raise CorpusError(f"{where}: {len(items)} distinct entries, need at least {minimum}")
-    return items
-
-
-def _text(value: Any, where: str, *, spoken: bool = True) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise CorpusError(f"{where}: expected a non-empty string")
-    if spoken and any(c.isascii() and c.isdigit() for c in value):
-        raise CorpusError(f"{where}: {value!r} has digits; write numbers as Korean words (espeak reads them)")
-    return value.strip()
-
-
 def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
     """Check a loaded corpus file and build the :class:`Corpus`; errors name ``source`` and the key."""
     if not isinstance(data, dict):
@@ -144,25 +114,13 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
     if not isinstance(data["slots"], dict):
         raise CorpusError(f"{source}: slots: expected a mapping of slot name -> values")
     slots = {
-        str(name): _strings(values, f"{source}: slots.{name}", MIN_SLOT_VALUES)
+        str(name): strings(values, f"{source}: slots.{name}", MIN_SLOT_VALUES)
         for name, values in data["slots"].items()
     }
 
-    def template(value: Any, where: str) -> str:
-        text = _text(value, where)
-        try:
-            unknown = [f for f in _fields(text) if f not in slots]
-        except ValueError as exc:
-            raise CorpusError(f"{where}: {text!r} is not a valid template ({exc})") from None
-        if unknown:
-            raise CorpusError(
-                f"{where}: {text!r} uses unknown slot(s) {', '.join(unknown)}; known: {', '.join(slots)}"
-            )
-        return text
-
     def questions(value: Any, where: str, minimum: int) -> tuple[str, ...]:
-        items = _strings(value, where, minimum)
-        return tuple(template(q, f"{where}[{i}]") for i, q in enumerate(items))
+        items = strings(value, where, minimum)
+        return tuple(template(q, f"{where}[{i}]", slots) for i, q in enumerate(items))
 
     domains_raw = data["domains"]
     if not isinstance(domains_raw, dict) or KDCA not in domains_raw:
@@ -181,14 +139,14 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
             lacking = [k for k in ("category", "name", "answer", "questions") if k not in raw]
             if lacking:
                 raise CorpusError(f"{where}: missing {', '.join(lacking)}")
-            name = _text(raw["name"], f"{where}.name", spoken=False)
+            name = text(raw["name"], f"{where}.name", spoken=False)
             where = f"{where} ({name})"
             intents.append(
                 Intent(
-                    category=_text(raw["category"], f"{where}.category", spoken=False),
+                    category=text(raw["category"], f"{where}.category", spoken=False),
                     name=name,
                     questions=questions(raw["questions"], f"{where}.questions", MIN_PHRASINGS if kdca else 2),
-                    answer=_text(raw["answer"], f"{where}.answer"),
+                    answer=text(raw["answer"], f"{where}.answer"),
                 )
             )
         for key in ("name", "answer"):
@@ -200,7 +158,7 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         raise CorpusError(
             f"{source}: domains.{KDCA}: {len(domains[KDCA])} intents, need at least {MIN_KDCA_INTENTS}"
         )
-    transfer = _text(data["transfer"], f"{source}: transfer")
+    transfer = text(data["transfer"], f"{source}: transfer")
     oos_raw = data["out_of_scope"]
     if not isinstance(oos_raw, dict) or len(oos_raw) < MIN_OUT_OF_SCOPE_KINDS:
         raise CorpusError(
@@ -221,25 +179,14 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         domains=domains,
         out_of_scope=out_of_scope,
         transfer=transfer,
-        thanks=_strings(data["thanks"], f"{source}: thanks", 1),
-        closing=_text(data["closing"], f"{source}: closing"),
+        thanks=strings(data["thanks"], f"{source}: thanks", 1),
+        closing=text(data["closing"], f"{source}: closing"),
     )
 
 
 def load_corpus(path: Path | None = None) -> Corpus:
     """The corpus file (default: the packaged ``data/callcenter.yaml``), checked."""
-    import yaml
-
-    if path is None:
-        resource = resources.files("callbot.sample") / "data" / CORPUS_FILE
-        text, source = resource.read_text(encoding="utf-8"), f"callbot/sample/data/{CORPUS_FILE}"
-    else:
-        text, source = Path(path).read_text(encoding="utf-8"), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{source}: not valid YAML ({exc})") from None
-    return parse_corpus(data, source)
+    return parse_corpus(*read_corpus_file(CORPUS_FILE, path))
 
 
 @lru_cache(maxsize=1)
@@ -375,7 +322,7 @@ def _sentence(
 
 def fill(template: str, values: dict[str, tuple[str, ...]], rng: random.Random) -> str:
     """A template with its slots drawn from ``values`` (in order of appearance) and particles resolved."""
-    chosen = {name: rng.choice(values[name]) for name in _fields(template)}
+    chosen = {name: rng.choice(values[name]) for name in template_fields(template)}
     return attach_josa(template.format(**chosen))
 
 

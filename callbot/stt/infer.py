@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.console import muted_log
 from callbot.stt.joint import CTCHead, joint_greedy_decode, load_ctc_head
 from callbot.stt.vad import FRAME_S, silence_mask, speech_bounds
 
@@ -249,6 +250,15 @@ class Transcriber:
         return TranscriptResult(" ".join(words), segments, round(n / SAMPLE_RATE, 3))
 
 
+# What transformers' Whisper generate logs about its own internals, whatever the caller passes: it
+# hands the generic generate a generation config together with suppress-token arguments, and its
+# start tokens (the same for every row, never padded) with pad = eos and no decoder mask.
+WHISPER_INTERNAL_WARNINGS = (
+    "Passing `generation_config` together with generation-related arguments",
+    "The attention mask is not set with a batched input",
+)
+
+
 class HFTranscriber(Transcriber):
     """transformers ``WhisperForConditionalGeneration.generate``, greedy, language ko."""
 
@@ -291,14 +301,19 @@ class HFTranscriber(Transcriber):
                     max_new_tokens=self.max_new_tokens,
                     vocab_size=model.config.vocab_size,
                 )
-            ids = self.model.generate(
-                features.input_features,
-                language="ko",
-                task="transcribe",
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-            )
+            # Whisper's generate counts max_length after its start tokens, so this is max_new_tokens
+            # new tokens. Passing max_new_tokens instead logs "Both `max_new_tokens` and `max_length`
+            # seem to have been set" on every batch: Whisper fills the default max_length (20) into the
+            # config it hands to the generic generate, which then sees both set.
+            with muted_log("transformers.generation.utils", *WHISPER_INTERNAL_WARNINGS):
+                ids = self.model.generate(
+                    features.input_features,
+                    language="ko",
+                    task="transcribe",
+                    max_length=self.max_new_tokens,
+                    do_sample=False,
+                    num_beams=1,
+                )
         return self.processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
 
 

@@ -147,14 +147,35 @@ def segment_utterance(
     lo, hi = speech_bounds(audio, sr, rules.silence_db)
     pad = round(EDGE_PAD_S * sr)
     lo, hi = max(0, lo - pad), min(len(audio), hi + pad)
-    window = round(rules.window_s * sr)
-    if hi - lo <= window:
+    if hi - lo <= round(rules.window_s * sr):
         return [TrainingSegment(utterance_id, 0, lo, hi, " ".join(words))], []
+    phrase_words = _phrase_words(text, text_raw, words)
+    spans = _align_phrases(utterance_id, audio, phrase_words, lo, hi, rules)
+    if isinstance(spans, Quarantined):
+        return [], [spans]
+    return _window_segments(utterance_id, phrase_words, *spans, rules, pack=pack)
+
+
+def _phrase_words(text: str, text_raw: str, words: list[str]) -> list[list[str]]:
+    """The normalised words of each punctuated phrase of the raw text."""
     phrases = split_phrases(text_raw) or [text]
     bounds = phrase_word_bounds(phrases, words)
     keep = [i for i in range(len(bounds)) if bounds[i] > (bounds[i - 1] if i else 0)]
     bounds = [bounds[i] for i in keep]  # phrases that normalised to nothing merge into the next
-    phrase_words = [words[(bounds[i - 1] if i else 0) : bounds[i]] for i in range(len(bounds))]
+    return [words[(bounds[i - 1] if i else 0) : bounds[i]] for i in range(len(bounds))]
+
+
+def _align_phrases(
+    utterance_id: str,
+    audio: np.ndarray,
+    phrase_words: list[list[str]],
+    lo: int,
+    hi: int,
+    rules: SegmentRules,
+) -> tuple[list[int], list[int]] | Quarantined:
+    """Each phrase's (start, end) samples: phrase boundaries placed at pauses, matching each phrase's
+    share of the speech by its characters; or why the text cannot be placed."""
+    sr = rules.sample_rate
     chars = [sum(len(w) for w in pw) for pw in phrase_words]
     pauses = [
         p
@@ -166,26 +187,38 @@ def segment_utterance(
     expected = [max(c * seconds_per_char, 0.05) for c in chars]
     choice = _choose_cuts(pauses, expected, lo, hi, sr)
     if choice is None:
-        return [], [
-            Quarantined(
-                utterance_id,
-                "too_few_pauses",
-                f"{len(pauses)} pauses for {len(phrase_words) - 1} phrase boundaries; cannot place the text",
-            )
-        ]
+        return Quarantined(
+            utterance_id,
+            "too_few_pauses",
+            f"{len(pauses)} pauses for {len(phrase_words) - 1} phrase boundaries; cannot place the text",
+        )
     cuts, worst = choice
     if worst > math.log(rules.duration_tolerance):
-        return [], [
-            Quarantined(
-                utterance_id,
-                "rate_mismatch",
-                f"best alignment has a phrase {math.exp(worst):.2f}x off its share of the speech "
-                f"(tolerance {rules.duration_tolerance}x)",
-            )
-        ]
+        return Quarantined(
+            utterance_id,
+            "rate_mismatch",
+            f"best alignment has a phrase {math.exp(worst):.2f}x off its share of the speech "
+            f"(tolerance {rules.duration_tolerance}x)",
+        )
     # phrase k spans [starts[k], ends[k]); cut points sit mid-pause with a margin on each side
+    pad = round(EDGE_PAD_S * sr)
     starts = [lo] + [max(p.start, p.end - pad) for p in cuts]
     ends = [min(p.end, p.start + pad) for p in cuts] + [hi]
+    return starts, ends
+
+
+def _window_segments(
+    utterance_id: str,
+    phrase_words: list[list[str]],
+    starts: list[int],
+    ends: list[int],
+    rules: SegmentRules,
+    *,
+    pack: bool,
+) -> tuple[list[TrainingSegment], list[Quarantined]]:
+    """Aligned phrases as segments of at most a window (joined while they fit, with ``pack``); a
+    phrase longer than the window is quarantined."""
+    sr, window = rules.sample_rate, round(rules.window_s * rules.sample_rate)
     segments: list[TrainingSegment] = []
     quarantined: list[Quarantined] = []
     k = 0

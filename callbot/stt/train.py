@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.atomic import write_json, writing
-from callbot.console import progress, summary
+from callbot.console import peft_wrapping, progress, summary
 from callbot.stt.augment import RecombinedDataset, SpeechCollator, apply_spec_augment
 from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio
 from callbot.stt.infer import WINDOWING
@@ -146,41 +146,28 @@ def _wrap_lora(model: Any, params: STTParams) -> Any:
         target_modules=list(params.lora.target_modules),
         bias="none",
     )
-    return get_peft_model(model, config)
+    with peft_wrapping():
+        return get_peft_model(model, config)
 
 
-def train_stt(
-    params: STTParams,
-    prepared: Path | None = None,
-    out: Path | None = None,
-    report: Path | None = None,
-    *,
-    callbacks: list[Any] | None = None,
-    export: bool = True,
-) -> TrainResult:
-    """Fine-tune ``params.base_model`` on ``<prepared>/stt`` train; write ``<out>/model`` and exports.
+@dataclass
+class _Segments:
+    """The train split cut into training segments: what the steps after segmentation need."""
 
-    ``callbacks`` are extra ``TrainerCallback``s (tests use one to simulate a crash). A run whose
-    ``<out>/checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
-    """
-    import torch
-    from transformers import (
-        Seq2SeqTrainer,
-        Seq2SeqTrainingArguments,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-        set_seed,
-    )
-    from transformers.trainer_utils import get_last_checkpoint
+    utterances: list[Utterance]
+    gated: int  # rows the validation gate excluded
+    pairs: list[tuple[TrainingSegment, np.ndarray]]
+    quarantined: list[Quarantined]
+    recombining: bool
 
-    from callbot.console import progress_enabled
-    from callbot.stt.model import configure_generation
+    @property
+    def segmented_ids(self) -> set[str]:
+        return {s.utterance_id for s, _ in self.pairs}
 
-    prepared = Path(prepared or params.prepared)
-    out = Path(out or params.out)
-    report = Path(report or params.report)
-    set_torch_threads(params.threads)
-    set_seed(params.seed)
+
+def _load_processor(params: STTParams, out: Path) -> tuple[str, Any]:
+    """The base model's source (built under ``<out>/base`` for ``build:tiny``) and its processor."""
+    from transformers import WhisperProcessor
 
     source = resolve_base_model(
         params.base_model,
@@ -196,7 +183,11 @@ def train_stt(
             "set stt.window_s to the model's window"
         )
     processor.tokenizer.set_prefix_tokens(language="ko", task="transcribe")
+    return source, processor
 
+
+def _segment_train_split(params: STTParams, prepared: Path, report: Path) -> _Segments:
+    """The train split's utterances cut into segments; refuses an empty split or no surviving segment."""
     utterances, gated = load_split(prepared, "train", allow_failed_gate=params.allow_failed_gate)
     if not utterances:
         raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
@@ -208,36 +199,48 @@ def train_stt(
         raise STTDataError(
             f"{prepared}/stt: no training segment survived segmentation; see {report}/segments.json"
         )
-    segmented_ids = {s.utterance_id for s, _ in pairs}
+    return _Segments(utterances, gated, pairs, quarantined, recombining)
+
+
+def _write_segments_report(report: Path, segs: _Segments) -> None:
     reasons: dict[str, int] = {}
-    for q in quarantined:
+    for q in segs.quarantined:
         reasons[q.reason] = reasons.get(q.reason, 0) + 1
     write_json(
         report / "segments.json",
         {
-            "utterances": len(utterances),
-            "excluded_by_gate": gated,
-            "aligned_utterances": len(segmented_ids),
-            "segments": len(pairs),
-            "segments_are": "phrases, recombined while training" if recombining else "packed phrases",
-            "segment_seconds": round(sum(len(a) for _, a in pairs) / SAMPLE_RATE, 1),
-            "quarantined": len(quarantined),
+            "utterances": len(segs.utterances),
+            "excluded_by_gate": segs.gated,
+            "aligned_utterances": len(segs.segmented_ids),
+            "segments": len(segs.pairs),
+            "segments_are": "phrases, recombined while training" if segs.recombining else "packed phrases",
+            "segment_seconds": round(sum(len(a) for _, a in segs.pairs) / SAMPLE_RATE, 1),
+            "quarantined": len(segs.quarantined),
             "quarantine_reasons": reasons,
-            "quarantine": [asdict(q) for q in quarantined[:200]],
+            "quarantine": [asdict(q) for q in segs.quarantined[:200]],
         },
     )
-    train_set: RecombinedDataset | SegmentDataset
-    if recombining:
-        train_set = RecombinedDataset(
-            [(s.text, a) for s, a in pairs],
+
+
+def _train_set(params: STTParams, segs: _Segments, processor: Any) -> RecombinedDataset | SegmentDataset:
+    if segs.recombining:
+        return RecombinedDataset(
+            [(s.text, a) for s, a in segs.pairs],
             processor.tokenizer,
             params.window_s,
             params.augment,
             params.seed,
             length=params.max_steps * params.batch_size * params.grad_accum,
         )
-    else:
-        train_set = SegmentDataset(pairs, processor)
+    return SegmentDataset(segs.pairs, processor)
+
+
+def _build_model(params: STTParams, source: str) -> Any:
+    """The Whisper to train: dropout, generation settings, SpecAugment, LoRA as ``params`` say."""
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    from callbot.stt.model import configure_generation
 
     model = WhisperForConditionalGeneration.from_pretrained(
         source, dtype=torch.float32, dropout=params.dropout
@@ -247,11 +250,15 @@ def train_stt(
     apply_spec_augment(model, params.augment)
     if params.method == "lora":
         model = _wrap_lora(model, params)
+    return model
 
-    checkpoints = out / CHECKPOINTS
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    last = get_last_checkpoint(str(checkpoints))
-    args = Seq2SeqTrainingArguments(
+
+def _training_args(params: STTParams, checkpoints: Path) -> Any:
+    from transformers import Seq2SeqTrainingArguments
+
+    from callbot.console import progress_enabled
+
+    return Seq2SeqTrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=params.batch_size,
         gradient_accumulation_steps=params.grad_accum,
@@ -273,28 +280,44 @@ def train_stt(
         disable_tqdm=not progress_enabled(),
         **_mixed_precision(),
     )
-    trainer_class: Any = Seq2SeqTrainer
-    alphabet: list[str] = []
-    extra: dict[str, Any] = {}
-    if params.loss_vocab == "corpus" or params.ctc_weight > 0:
-        tokenizer = processor.tokenizer
-        texts = [s.text for s, _ in pairs]
-        alphabet = ctc_characters(texts) if params.ctc_weight > 0 else []
-        if alphabet:
-            attach_ctc_head(model, len(alphabet))
-        trainer_class = CorpusVocabTrainer
-        extra = {
-            "loss": CorpusVocabLoss(
-                # a phrase joined behind another is tokenised with a leading space: count both forms
-                corpus_token_ids(tokenizer([*texts, *(" " + t for t in texts)]).input_ids)
-                if params.loss_vocab == "corpus"
-                else None,
-                params.loss_negatives,
-                ctc_weight=params.ctc_weight,
-                ctc_alphabet=alphabet,
-                tokenizer=tokenizer,
-            )
-        }
+
+
+def _corpus_loss(params: STTParams, model: Any, processor: Any, texts: list[str]) -> tuple[Any, list[str]]:
+    """The corpus-vocabulary/CTC loss (``None`` for transformers' own) and the CTC alphabet.
+
+    With ``ctc_weight`` a CTC head over the training texts' characters is attached to ``model``.
+    """
+    if params.loss_vocab != "corpus" and params.ctc_weight <= 0:
+        return None, []
+    tokenizer = processor.tokenizer
+    alphabet = ctc_characters(texts) if params.ctc_weight > 0 else []
+    if alphabet:
+        attach_ctc_head(model, len(alphabet))
+    loss = CorpusVocabLoss(
+        # a phrase joined behind another is tokenised with a leading space: count both forms
+        corpus_token_ids(tokenizer([*texts, *(" " + t for t in texts)]).input_ids)
+        if params.loss_vocab == "corpus"
+        else None,
+        params.loss_negatives,
+        ctc_weight=params.ctc_weight,
+        ctc_alphabet=alphabet,
+        tokenizer=tokenizer,
+    )
+    return loss, alphabet
+
+
+def _trainer(
+    params: STTParams,
+    model: Any,
+    processor: Any,
+    args: Any,
+    train_set: Any,
+    loss: Any,
+    callbacks: list[Any] | None,
+) -> Any:
+    from transformers import PrinterCallback, Seq2SeqTrainer
+
+    trainer_class: Any = Seq2SeqTrainer if loss is None else CorpusVocabTrainer
     trainer = trainer_class(
         model=model,
         args=args,
@@ -308,17 +331,28 @@ def train_stt(
         ),
         processing_class=processor.feature_extractor,
         callbacks=callbacks,
-        **extra,
+        **({} if loss is None else {"loss": loss}),
     )
-    from transformers import PrinterCallback
-
     trainer.remove_callback(
         PrinterCallback
     )  # a loss dict every 10 steps buries the summary; loss.csv keeps them
+    return trainer
+
+
+def _fit(params: STTParams, trainer: Any, last: str | None) -> tuple[Any, float]:
+    """Train (from the ``last`` checkpoint when there is one); the outcome and samples/s of this run."""
     outcome = trainer.train(resume_from_checkpoint=last)
     runtime = float(outcome.metrics.get("train_runtime") or 0.0)
     steps_run = trainer.state.global_step - (_checkpoint_step(last) if last else 0)
-    samples_per_s = steps_run * params.batch_size * params.grad_accum / runtime if runtime else 0.0
+    return outcome, steps_run * params.batch_size * params.grad_accum / runtime if runtime else 0.0
+
+
+def _save_trained(
+    params: STTParams, trainer: Any, processor: Any, alphabet: list[str], model_dir: Path
+) -> bool:
+    """The trained model as a plain Whisper in ``model_dir`` (LoRA merged), with its CTC head file
+    when joint decoding keeps it, and the inference windowing; returns whether the head was kept."""
+    from callbot.stt.model import configure_generation
 
     trained = trainer.model
     if params.method == "lora":
@@ -327,7 +361,6 @@ def train_stt(
     detach_ctc_head(trained)
     trained.config.use_cache = True
     configure_generation(trained)
-    model_dir = out / "model"
     keep_head = head is not None and params.ctc_decode_weight > 0
     save_model_dir(
         trained,
@@ -343,47 +376,95 @@ def train_stt(
         model_dir / WINDOWING,
         {"overlap_s": params.overlap_s, "silence_db": params.silence_db, "min_pause_s": params.min_pause_s},
     )
-    decoding = tune_decoding(model_dir, params, prepared, utterances) if keep_head else {}
+    return keep_head
+
+
+def _summary_line(segs: _Segments, result: TrainResult, decoding: dict[str, Any]) -> str:
+    line = (
+        f"{len(segs.pairs)} segments from {len(segs.segmented_ids)}/{len(segs.utterances)} utterances "
+        f"({len(segs.quarantined)} quarantined), {result.global_step} steps, "
+        f"loss {result.train_loss:.3f}, {result.samples_per_s:.1f} samples/s"
+    )
+    if decoding:
+        line += f", joint decoding {decoding['chosen']} by validation CER {decoding['validation_cer']:.3f}"
+    return line + f" -> {result.model_dir}"
+
+
+def train_stt(
+    params: STTParams,
+    prepared: Path | None = None,
+    out: Path | None = None,
+    report: Path | None = None,
+    *,
+    callbacks: list[Any] | None = None,
+    export: bool = True,
+) -> TrainResult:
+    """Fine-tune ``params.base_model`` on ``<prepared>/stt`` train; write ``<out>/model`` and exports.
+
+    ``callbacks`` are extra ``TrainerCallback``s (tests use one to simulate a crash). A run whose
+    ``<out>/checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
+    """
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    prepared = Path(prepared or params.prepared)
+    out = Path(out or params.out)
+    report = Path(report or params.report)
+    set_torch_threads(params.threads)
+    set_seed(params.seed)
+
+    source, processor = _load_processor(params, out)
+    segs = _segment_train_split(params, prepared, report)
+    _write_segments_report(report, segs)
+    train_set = _train_set(params, segs, processor)
+    model = _build_model(params, source)
+    checkpoints = out / CHECKPOINTS
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    last = get_last_checkpoint(str(checkpoints))
+    args = _training_args(params, checkpoints)
+    loss, alphabet = _corpus_loss(params, model, processor, [s.text for s, _ in segs.pairs])
+    trainer = _trainer(params, model, processor, args, train_set, loss, callbacks)
+    outcome, samples_per_s = _fit(params, trainer, last)
+
+    model_dir = out / "model"
+    keep_head = _save_trained(params, trainer, processor, alphabet, model_dir)
+    decoding = tune_decoding(model_dir, params, prepared, segs.utterances) if keep_head else {}
     _write_loss(report, trainer.state.log_history)
+    result = TrainResult(
+        model_dir=model_dir,
+        global_step=trainer.state.global_step,
+        train_loss=outcome.training_loss,
+        segments=len(segs.pairs),
+        quarantined=len(segs.quarantined),
+        resumed_from=last,
+        samples_per_s=samples_per_s,
+    )
+    _write_train_record(params, out, source, result, decoding)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    if export:
+        from callbot.stt.export import export_stt
+
+        export_stt(model_dir, out, [a for _, a in segs.pairs[: params.export_bench_clips]])
+    summary("train-stt", _summary_line(segs, result, decoding))
+    return result
+
+
+def _write_train_record(
+    params: STTParams, out: Path, source: str, result: TrainResult, decoding: dict[str, Any]
+) -> None:
     write_json(
         out / "train.json",
         {
             "base_model": source if Path(source).exists() else params.base_model,
             "base_dir": str(out / "base") if Path(source) == out / "base" else source,
-            "global_step": trainer.state.global_step,
-            "train_loss": outcome.training_loss,
-            "segments": len(pairs),
-            "resumed_from": last,
-            "samples_per_s": round(samples_per_s, 2),
+            "global_step": result.global_step,
+            "train_loss": result.train_loss,
+            "segments": result.segments,
+            "resumed_from": result.resumed_from,
+            "samples_per_s": round(result.samples_per_s, 2),
             "method": params.method,
             "decode_sweep": decoding,
         },
-    )
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    if export:
-        from callbot.stt.export import export_stt
-
-        export_stt(model_dir, out, [a for _, a in pairs[: params.export_bench_clips]])
-    summary(
-        "train-stt",
-        f"{len(pairs)} segments from {len(segmented_ids)}/{len(utterances)} utterances "
-        f"({len(quarantined)} quarantined), {trainer.state.global_step} steps, "
-        f"loss {outcome.training_loss:.3f}, {samples_per_s:.1f} samples/s"
-        + (
-            f", joint decoding {decoding['chosen']} by validation CER {decoding['validation_cer']:.3f}"
-            if decoding
-            else ""
-        )
-        + f" -> {model_dir}",
-    )
-    return TrainResult(
-        model_dir=model_dir,
-        global_step=trainer.state.global_step,
-        train_loss=outcome.training_loss,
-        segments=len(pairs),
-        quarantined=len(quarantined),
-        resumed_from=last,
-        samples_per_s=samples_per_s,
     )
 
 

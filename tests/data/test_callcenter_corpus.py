@@ -1,4 +1,5 @@
-"""The call-centre corpus file, the content split of both sample sets, and the telephone channel."""
+"""The sample corpus files (call centre, interview), the content split of both sample sets, and the
+telephone channel."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from callbot.sample.callcenter import (
     parse_corpus,
 )
 from callbot.sample.params import SampleParams
-from callbot.sample.texts import _JOSA_FORMS, OPENERS, TOPICS, text_holdout
+from callbot.sample.texts import _JOSA_FORMS, interview_corpus, parse_interview_corpus, text_holdout
 
-CORPUS = Path(__file__).resolve().parents[2] / "callbot" / "sample" / "data" / "callcenter.yaml"
+DATA = Path(__file__).resolve().parents[2] / "callbot" / "sample" / "data"
+CORPUS = DATA / "callcenter.yaml"
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -76,6 +78,25 @@ def test_a_broken_corpus_names_the_key(edit, named: str) -> None:
         parse_corpus(data, "broken.yaml")
 
 
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda d: d["vocab"].pop("ICT"), "vocab: missing key(s) ICT"),
+        (lambda d: d["vocab"]["BM"]["tools"].append("엑셀"), "vocab.BM.tools: repeated entries"),
+        (lambda d: d["topics"][2]["lines"][1].update(full="{salary}을/를 받았습니다."), "salary"),
+        (lambda d: d["topics"][0]["lines"][0].pop("short"), "topics[0].lines[0]: missing key(s) short"),
+        (lambda d: d["emotion_lines"].pop("neutral"), "emotion_lines: missing key(s) neutral"),
+        (lambda d: d["openers"].append("3년 일했습니다."), "digits"),
+    ],
+)
+def test_a_broken_interview_corpus_names_the_key(edit, named: str) -> None:
+    data = copy.deepcopy(yaml.safe_load((DATA / "interview.yaml").read_text(encoding="utf-8")))
+    assert parse_interview_corpus(data, "ok.yaml") == interview_corpus()
+    edit(data)
+    with pytest.raises(CorpusError, match=re.escape(named)):
+        parse_interview_corpus(data, "broken.yaml")
+
+
 def _params(**extra) -> SampleParams:
     values = dict(out="unused", records=60, seed=0, part_size=1 << 20, audio="stub", clean=False, workers=1)
     return SampleParams(**{**values, **extra})
@@ -123,12 +144,13 @@ def test_interview_held_out_templates_and_words_occur_only_in_validation() -> No
     from callbot.sample.interview import build_record, plan_records
 
     held = text_holdout(0)
+    topics, openers = interview_corpus().topics, interview_corpus().openers
     templates = [t for t in held.templates]
     patterns = [template_regex(t) for t in templates]
     assert len(
-        [t for t in templates if any(t == line.full for topic in TOPICS for line in topic.lines)]
-    ) >= len(TOPICS)
-    assert any(t in OPENERS for t in templates)
+        [t for t in templates if any(t == line.full for topic in topics for line in topic.lines)]
+    ) >= len(topics)
+    assert any(t in openers for t in templates)
     found = {"Training": set(), "Validation": set()}
     for plan in plan_records(_params(records=240)):
         label = json.loads(build_record(plan).label[1].decode("utf-8-sig"))

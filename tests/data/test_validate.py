@@ -24,7 +24,7 @@ from callbot.prepare.schema import RECORD_SCHEMA
 from callbot.quality.gate import GATE_FILE, QUARANTINE_FILE, VALIDATED_FILE, GateResult, run_validate
 from callbot.quality.params import ValidateParams
 from callbot.quality.suites import ENUMS, INTERVIEW_REQUIRED, REQUIRED, SUITES, build_suites
-from callbot.quality.synthetic import clean_records
+from tests.support.synthetic_records import clean_records
 
 INTERVIEWS = 700  # enough for several strata above stratum_min_interviews (30)
 

@@ -24,9 +24,9 @@ def test_gemma_candidate_trains_merges_and_answers_in_korean(
 
     from callbot.config import read_yaml
     from callbot.llm.params import LLMParams
-    from callbot.llm.sample_data import write_sample_llm_dataset
     from callbot.llm.tokenizer import load_tokenizer
     from callbot.llm.train import run_train_llm
+    from tests.support.llm_sample_data import write_sample_llm_dataset
 
     raw = read_yaml(repo / "params.yaml")["llm"]
     full = read_yaml(repo / "params.yaml")["profiles"]["full"]["llm"][

@@ -48,10 +48,10 @@ def trained(llm_params):
     """Train, evaluate and select once for the whole module."""
     from callbot.config import read_yaml
     from callbot.llm.evaluate import run_evaluate_llm
-    from callbot.llm.sample_data import write_sample_llm_dataset
     from callbot.llm.train import run_train_llm
     from callbot.registry.params import SelectParams
     from callbot.registry.select import run_select
+    from tests.support.llm_sample_data import write_sample_llm_dataset
 
     prepared = Path(llm_params.prepared)
     write_sample_llm_dataset(prepared)
@@ -111,7 +111,7 @@ def test_every_task_is_scored(trained):
 @pytest.mark.slow
 def test_winner_answers_seen_scripted_questions_with_the_script(trained):
     from callbot.llm.infer import load_responder
-    from callbot.llm.sample_data import KDCA_SCRIPTS, sample_llm_rows
+    from tests.support.llm_sample_data import KDCA_SCRIPTS, sample_llm_rows
 
     selected = trained["selected"]
     assert selected.metrics["ars_seen_exact_match"] >= SEEN_EXACT_MATCH_THRESHOLD
@@ -141,8 +141,8 @@ def test_selection_records_winner_paths_and_dataset_version(trained, llm_params)
 
 
 def test_hub_id_is_refused_under_smoke(llm_params, tmp_path):
-    from callbot.llm.sample_data import write_sample_llm_dataset
     from callbot.llm.train import run_train_llm
+    from tests.support.llm_sample_data import write_sample_llm_dataset
 
     write_sample_llm_dataset(tmp_path)
     hub = llm_params.candidates[0].model_copy(update={"base": "EleutherAI/polyglot-ko-1.3b"})
@@ -173,9 +173,9 @@ def test_missing_dataset_says_to_run_prepare(llm_params, tmp_path):
 def test_assistant_only_labels_and_resume(llm_params, tmp_path):
     """Prompt tokens never count in the loss; an interrupted run continues from its checkpoint."""
     from callbot.llm.model import build_tiny_model
-    from callbot.llm.sample_data import sample_llm_rows
     from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
     from callbot.llm.train import _fit, chat_example
+    from tests.support.llm_sample_data import sample_llm_rows
 
     rows = sample_llm_rows()["train"][:24]
     texts = [m["content"] for r in rows for m in r["messages"]]
@@ -202,8 +202,8 @@ def test_assistant_only_labels_and_resume(llm_params, tmp_path):
 
 
 def test_rows_the_gate_excluded_are_skipped(tmp_path):
-    from callbot.llm.sample_data import write_sample_llm_dataset
     from callbot.llm.train import load_llm_dataset
+    from tests.support.llm_sample_data import write_sample_llm_dataset
 
     write_sample_llm_dataset(tmp_path)
     before = load_llm_dataset(tmp_path)

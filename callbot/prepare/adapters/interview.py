@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from callbot.prepare.adapters import Quarantined, Record, dataset_dirs
-from callbot.prepare.audio import WavError, read_wav_info
+from callbot.prepare.audio import WavError, WavInfo, read_wav_info
 from callbot.prepare.labels import EnumMap, LabelError, read_label
 from callbot.prepare.schema import EMOTIONS, INTENTS
 
@@ -238,86 +238,39 @@ class InterviewAdapter:
     def _label(
         self, raw_root: Path, label_parts: tuple[str, ...], audio: AudioIndex, params: PrepareParams
     ) -> Iterator[Record | Quarantined]:
+        """One label file's two records (question, answer), or the quarantines that replace them."""
         rel = _nfc("/".join(label_parts))
-        path = raw_root.joinpath(*label_parts)
-        try:
-            label = InterviewLabel.model_validate(read_label(path))
-        except LabelError as exc:
-            # the audio it names is unknown too: its files will surface as audio_without_label
-            yield Quarantined(rel, None, exc.reason, str(exc))
-            return
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            yield Quarantined(
-                rel,
-                None,
-                "missing_field",
-                f"{rel}: field '{where}' {first['msg'].lower()}; fix the label file",
-            )
+        label = _read_label(rel, raw_root.joinpath(*label_parts))
+        if isinstance(label, Quarantined):
+            yield label  # the audio it names is unknown too: its files surface as audio_without_label
             return
         turns = {"question": label.rawDataInfo.question, "answer": label.rawDataInfo.answer}
         utterances = {
             role: Path(_nfc(info.audioPath).replace("\\", "/")).stem for role, info in turns.items()
         }
-        info = label.dataSet.info
-        fields: dict[str, str | None] = {}
-        bad: list[str] = []
-        for mapping, value, required in (
-            (OCCUPATION, info.occupation, True),
-            (GENDER, info.gender, True),
-            (EXPERIENCE, info.experience, True),
-            (AGE_RANGE, info.ageRange, False),
-            (CHANNEL, info.channel, False),
-            (PLACE, info.place, False),
-        ):
-            mapped = mapping.get(value)
-            if mapped is None and (required or value not in (None, "")):
-                bad.append(f"{mapping.field}={value!r} (known: {', '.join(mapping.canonical)})")
-            fields[mapping.field] = mapped
-        answer = label.dataSet.answer
-        emotion, intent = _first(answer.emotion), _first(answer.intent)
-        emotion_value = EMOTION.get(emotion.category) if emotion and emotion.category else None
-        intent_value = INTENT.get(intent.category) if intent and intent.category else None
-        if emotion and emotion.category and emotion_value is None:
-            bad.append(f"answer.emotion.category={emotion.category!r} (known: {', '.join(EMOTIONS)})")
-        if intent and intent.category and intent_value is None:
-            bad.append(f"answer.intent.category={intent.category!r} (known: {', '.join(INTENTS)})")
-        if bad:
+        fields, bad = _info_fields(label.dataSet.info)
+        answer_fields, bad_answer = _answer_fields(label.dataSet.answer)
+        if bad or bad_answer:
             for role, info_turn in turns.items():
                 audio.resolve(info_turn.audioPath)  # its audio is accounted for by this quarantine
                 yield Quarantined(
                     rel,
                     utterances[role],
                     "unknown_value",
-                    f"{rel}: unknown {'; '.join(bad)}; map the spelling in "
+                    f"{rel}: unknown {'; '.join(bad + bad_answer)}; map the spelling in "
                     "callbot/prepare/adapters/interview.py or correct the label",
                 )
             return
         interview_id = _nfc(Path(label_parts[-1]).stem)
-        for role, turn in (("question", label.dataSet.question), ("answer", answer)):
-            meta = turns[role]
-            found = audio.resolve(meta.audioPath)
-            if found is None:
-                yield Quarantined(
-                    rel,
-                    utterances[role],
-                    "label_without_audio",
-                    f"{rel}: {role} audioPath {meta.audioPath!r} matches no WAV under RAW; "
-                    "ingest the source archive that holds it",
-                )
+        for role, turn in (("question", label.dataSet.question), ("answer", label.dataSet.answer)):
+            meta, utterance_id = turns[role], utterances[role]
+            measured = _measure_turn(raw_root, rel, role, meta.audioPath, utterance_id, audio, params)
+            if isinstance(measured, Quarantined):
+                yield measured
                 continue
-            on_disk = audio.on_disk(found)
-            audio_rel = "/".join(on_disk)  # as spelled on disk, so that it opens
-            try:
-                wav = read_wav_info(raw_root.joinpath(*on_disk), params.audio_chunk_frames)
-            except (WavError, OSError) as exc:
-                yield Quarantined(
-                    audio_rel, utterances[role], "bad_audio", f"{exc}; re-extract or replace the file"
-                )
-                continue
+            audio_rel, wav = measured
             record: Record = {
-                "utterance_id": utterances[role],
+                "utterance_id": utterance_id,
                 "interview_id": interview_id,
                 "dataset": self.name,
                 "role": role,
@@ -328,30 +281,111 @@ class InterviewAdapter:
                 "duration_ms": meta.duration,
                 "duration_actual_ms": wav.duration_ms,
                 "file_size": meta.fileSize,
-                "sample_rate": wav.sample_rate,
-                "channels": wav.channels,
-                "bits": wav.bits,
-                "rms": wav.rms,
-                "peak": wav.peak,
-                "clipped_ratio": wav.clipped_ratio,
-                "occupation": fields["occupation"],
-                "gender": fields["gender"],
-                "age_range": fields["ageRange"],
-                "experience": fields["experience"],
-                "channel": fields["channel"],
-                "place": fields["place"],
-                "date": info.date,
+                **_wav_columns(wav),
+                **fields,
+                "date": label.dataSet.info.date,
             }
             if role == "answer":
-                record.update(
-                    emotion=emotion_value,
-                    emotion_expression=emotion.expression if emotion else None,
-                    intent=intent_value,
-                    intent_expression=intent.expression if intent else None,
-                    summary=answer.summary.text if answer.summary else None,
-                    summary_word_count=answer.summary.wordCount if answer.summary else None,
-                )
+                record.update(answer_fields)
             yield record
+
+
+def _wav_columns(wav: WavInfo) -> dict[str, Any]:
+    """The measured WAV columns of a record."""
+    return {
+        "sample_rate": wav.sample_rate,
+        "channels": wav.channels,
+        "bits": wav.bits,
+        "rms": wav.rms,
+        "peak": wav.peak,
+        "clipped_ratio": wav.clipped_ratio,
+    }
+
+
+def _read_label(rel: str, path: Path) -> InterviewLabel | Quarantined:
+    try:
+        return InterviewLabel.model_validate(read_label(path))
+    except LabelError as exc:
+        return Quarantined(rel, None, exc.reason, str(exc))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return Quarantined(
+            rel, None, "missing_field", f"{rel}: field '{where}' {first['msg'].lower()}; fix the label file"
+        )
+
+
+def _info_fields(info: Any) -> tuple[dict[str, str | None], list[str]]:
+    """The speaker and session fields mapped to their canonical values, and the unknown ones."""
+    fields: dict[str, str | None] = {}
+    bad: list[str] = []
+    for mapping, value, required in (
+        (OCCUPATION, info.occupation, True),
+        (GENDER, info.gender, True),
+        (EXPERIENCE, info.experience, True),
+        (AGE_RANGE, info.ageRange, False),
+        (CHANNEL, info.channel, False),
+        (PLACE, info.place, False),
+    ):
+        mapped = mapping.get(value)
+        if mapped is None and (required or value not in (None, "")):
+            bad.append(f"{mapping.field}={value!r} (known: {', '.join(mapping.canonical)})")
+        fields[mapping.field] = mapped
+    return {
+        "occupation": fields["occupation"],
+        "gender": fields["gender"],
+        "age_range": fields["ageRange"],
+        "experience": fields["experience"],
+        "channel": fields["channel"],
+        "place": fields["place"],
+    }, bad
+
+
+def _answer_fields(answer: Any) -> tuple[dict[str, Any], list[str]]:
+    """The answer's emotion, intent and summary columns, and its unknown categories."""
+    emotion, intent = _first(answer.emotion), _first(answer.intent)
+    emotion_value = EMOTION.get(emotion.category) if emotion and emotion.category else None
+    intent_value = INTENT.get(intent.category) if intent and intent.category else None
+    bad: list[str] = []
+    if emotion and emotion.category and emotion_value is None:
+        bad.append(f"answer.emotion.category={emotion.category!r} (known: {', '.join(EMOTIONS)})")
+    if intent and intent.category and intent_value is None:
+        bad.append(f"answer.intent.category={intent.category!r} (known: {', '.join(INTENTS)})")
+    return {
+        "emotion": emotion_value,
+        "emotion_expression": emotion.expression if emotion else None,
+        "intent": intent_value,
+        "intent_expression": intent.expression if intent else None,
+        "summary": answer.summary.text if answer.summary else None,
+        "summary_word_count": answer.summary.wordCount if answer.summary else None,
+    }, bad
+
+
+def _measure_turn(
+    raw_root: Path,
+    rel: str,
+    role: str,
+    audio_path: str,
+    utterance_id: str,
+    audio: AudioIndex,
+    params: PrepareParams,
+) -> tuple[str, WavInfo] | Quarantined:
+    """A turn's WAV found (by its label's audioPath) and measured, or why it is quarantined."""
+    found = audio.resolve(audio_path)
+    if found is None:
+        return Quarantined(
+            rel,
+            utterance_id,
+            "label_without_audio",
+            f"{rel}: {role} audioPath {audio_path!r} matches no WAV under RAW; "
+            "ingest the source archive that holds it",
+        )
+    on_disk = audio.on_disk(found)
+    audio_rel = "/".join(on_disk)  # as spelled on disk, so that it opens
+    try:
+        return audio_rel, read_wav_info(raw_root.joinpath(*on_disk), params.audio_chunk_frames)
+    except (WavError, OSError) as exc:
+        return Quarantined(audio_rel, utterance_id, "bad_audio", f"{exc}; re-extract or replace the file")
 
 
 _JOB: dict[str, Any] = {}  # (adapter, raw_root, audio index, params), inherited by forked workers

@@ -43,7 +43,12 @@ if TYPE_CHECKING:
 
     from callbot.stt.params import STTParams
 
-CHECKPOINTS = "checkpoints"
+
+
+def checkpoints_dir(out: Path) -> Path:
+    """Beside ``out``, not inside it: `dvc repro` deletes a stage's outputs before it runs, and the
+    checkpoints a crashed run left must survive that for either entrance to resume."""
+    return out.with_name(f"{out.name}.checkpoints")
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ def train_stt(
     """Fine-tune ``params.base_model`` on ``<prepared>/stt`` train; write ``<out>/model`` and exports.
 
     ``callbacks`` are extra ``TrainerCallback``s (tests use one to simulate a crash). A run whose
-    ``<out>/checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
+    ``<out>.checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
     """
     import torch
     from transformers import (
@@ -254,7 +259,7 @@ def train_stt(
     if params.method == "lora":
         model = _wrap_lora(model, params)
 
-    checkpoints = out / CHECKPOINTS
+    checkpoints = checkpoints_dir(out)
     checkpoints.mkdir(parents=True, exist_ok=True)
     last = get_last_checkpoint(str(checkpoints))
     args = Seq2SeqTrainingArguments(

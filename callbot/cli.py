@@ -77,11 +77,7 @@ def _stage_command(name: str) -> Any:
 
     parameters = []
     for opt in spec.options:
-        info = (
-            typer.Argument(help=opt.help)
-            if opt.argument
-            else typer.Option(*opt.flags, help=opt.help)
-        )
+        info = typer.Argument(help=opt.help) if opt.argument else typer.Option(*opt.flags, help=opt.help)
         kind = opt.type if opt.default is not None else opt.type | None
         parameters.append(
             inspect.Parameter(

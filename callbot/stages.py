@@ -149,9 +149,7 @@ def ingest(params: Params, paths: Paths) -> Result:
 
     p = params.ingest
     out = _path(paths, "out", p.out)
-    report = run_ingest(
-        _path(paths, "src", p.src), out, p, strict=bool(paths.get("strict")) or p.strict
-    )
+    report = run_ingest(_path(paths, "src", p.src), out, p, strict=bool(paths.get("strict")) or p.strict)
     summary = report.summary.partition(": ")[2] or report.summary
     if report.fatal:
         return Result(f"{summary} (rejects are fatal under strict: see {out}/_rejects.jsonl)", True)
@@ -210,9 +208,7 @@ def version(params: Params, paths: Paths) -> Result:
         entry = record_version(records, Path(p.out), note=p.note)
     except (FileNotFoundError, ValueError) as exc:
         raise StageError(str(exc)) from None
-    return Result(
-        f"dataset {entry.version} ({entry.bump}), {entry.fingerprint.records} records: {p.out}"
-    )
+    return Result(f"dataset {entry.version} ({entry.bump}), {entry.fingerprint.records} records: {p.out}")
 
 
 @stage(
@@ -265,9 +261,7 @@ def evaluate_stt(params: Params, paths: Paths) -> Result:
     from callbot.stt.evaluate import evaluate_stt as run_evaluate_stt
 
     try:
-        result = run_evaluate_stt(
-            params.stt, paths.get("prepared"), paths.get("out"), paths.get("report")
-        )
+        result = run_evaluate_stt(params.stt, paths.get("prepared"), paths.get("out"), paths.get("report"))
     except STTDataError as exc:
         raise StageError(str(exc)) from None
     return Result("", failed=result.blocking)

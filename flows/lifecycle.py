@@ -55,7 +55,7 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--until", default="package", help="a dvc.yaml stage: it and its upstream run")
+    parser.add_argument("--until", default="package", help="dvc.yaml stages (comma-separated): they and their upstream run")
     args = parser.parse_args()
     outcomes = lifecycle(until=args.until, echo=True)
     print(f"lifecycle: {describe(outcomes)}")

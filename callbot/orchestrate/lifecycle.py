@@ -71,10 +71,12 @@ def pipeline(root: Path) -> dict[str, StageNode]:
 
 
 def upstream_of(nodes: dict[str, StageNode], until: str) -> dict[str, StageNode]:
-    """``until`` and every stage it depends on, directly or not, in running order."""
-    if until not in nodes:
+    """The stages of ``until`` (comma-separated) and every stage they depend on, in running order."""
+    todo = [name.strip() for name in until.split(",") if name.strip()]
+    unknown = [name for name in todo if name not in nodes]
+    if unknown or not todo:
         raise ValueError(f"unknown stage {until!r}; dvc.yaml's stages are: {', '.join(nodes)}")
-    wanted, todo = set(), [until]
+    wanted: set[str] = set()
     while todo:
         name = todo.pop()
         if name not in wanted:

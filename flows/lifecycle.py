@@ -14,10 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-if __name__ == "__main__":  # the terminal shows the stage lines; Prefect's own go to its UI
+if __name__ == "__main__":  # the terminal shows the stage lines; Prefect's INFO records go to its UI
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
 
 from prefect import flow
 
@@ -55,7 +53,9 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--until", default="package", help="dvc.yaml stages (comma-separated): they and their upstream run")
+    parser.add_argument(
+        "--until", default="package", help="dvc.yaml stages, comma-separated: they and their upstream run"
+    )
     args = parser.parse_args()
     outcomes = lifecycle(until=args.until, echo=True)
     print(f"lifecycle: {describe(outcomes)}")

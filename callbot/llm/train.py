@@ -497,7 +497,8 @@ def train_candidate(
     write_responder_config(merged_tmp, params, script_answers=ars_answers)
     write_script(merged_tmp, ars_script(dd["train"], params.router.handover_intent_prefix))
     replace_dir(merged_tmp, root / "merged")
-    shutil.rmtree(checkpoints_dir(params, candidate.name), ignore_errors=True)  # finished: a rerun starts fresh
+    # finished: a rerun starts fresh
+    shutil.rmtree(checkpoints_dir(params, candidate.name), ignore_errors=True)
 
     write_json(root / TRAIN_FILE, asdict(run), end="")
     return run

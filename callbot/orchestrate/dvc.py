@@ -24,7 +24,12 @@ class DvcError(RuntimeError):
 
 def open_repo(root: Path) -> Any:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    import logging
+
     from dvc.repo import Repo
+
+    # DVC's own CLI chatter ("Updating lock file 'dvc.lock'") on INFO; its warnings and errors stay
+    logging.getLogger("dvc").setLevel(logging.WARNING)
 
     try:
         return Repo(str(root), _wait_for_lock=True)  # other processes (Dask workers) may hold it

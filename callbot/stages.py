@@ -148,12 +148,10 @@ def ingest(params: Params, paths: Paths) -> Result:
     from callbot.aihub.ingest import run_ingest
 
     p = params.ingest
-    out = _path(paths, "out", p.out)
-    report = run_ingest(_path(paths, "src", p.src), out, p, strict=bool(paths.get("strict")) or p.strict)
-    summary = report.summary.partition(": ")[2] or report.summary
-    if report.fatal:
-        return Result(f"{summary} (rejects are fatal under strict: see {out}/_rejects.jsonl)", True)
-    return Result(summary)
+    strict = bool(paths.get("strict")) or p.strict
+    report = run_ingest(_path(paths, "src", p.src), _path(paths, "out", p.out), p, strict=strict)
+    # fatal: no archives to read, or (--strict) a reject; its summary says which
+    return Result(report.summary.partition(": ")[2], failed=report.fatal)
 
 
 @stage(

@@ -120,3 +120,24 @@ def test_a_profile_switch_changes_exactly_the_overlaid_stages(
     for name in expected:
         changed = [e["changed deps"]["params.yaml"] for e in status[name] if "changed deps" in e]
         assert changed == [{"profile": "modified"}], status[name]
+
+
+def test_checkpoints_live_outside_every_output(repo: Path, params) -> None:
+    """DVC deletes a stage's outputs before it runs: an interrupted training's checkpoints must be
+    elsewhere for `dvc repro` to resume it as the flow does."""
+    from dvc.repo import Repo
+
+    from callbot.llm.train import checkpoints_dir as llm_checkpoints
+    from callbot.stt.train import checkpoints_dir as stt_checkpoints
+
+    dvc = Repo(str(repo))
+    try:
+        outs = [Path(out.fs_path) for out in dvc.index.outs]
+    finally:
+        dvc.close()
+    places = [
+        repo / stt_checkpoints(Path(params.stt.out)),
+        repo / llm_checkpoints(params.llm, params.llm.candidates[0].name),
+    ]
+    for place in places:
+        assert not [out for out in outs if place == out or out in place.parents], place

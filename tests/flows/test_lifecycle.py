@@ -234,3 +234,21 @@ def test_the_script_prints_one_line_per_stage_and_the_summary(project: Path, tmp
         ["ingest", "cached"],
     ]
     assert again.stderr == ""
+
+
+def test_a_failed_stage_stops_its_downstream_only(project: Path, prefect_server) -> None:
+    """Stub audio fails the data gate (silent clips): train_llm, downstream of validate, does not
+    run; version, beside validate, does; the flow fails naming both, and nothing of validate is
+    committed to dvc.lock."""
+    from callbot.orchestrate.lifecycle import StageFailed, stage_log
+
+    params = params_of(project)
+    params["sample"]["audio"] = "stub"
+    params["orchestrate"]["push"] = False
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), "utf-8")
+    with pytest.raises(StageFailed, match=r"failed: validate; not run, an upstream stage failed: train_llm"):
+        _flow(project, "train_llm,version")
+    lock = yaml.safe_load((project / "dvc.lock").read_text(encoding="utf-8"))["stages"]
+    assert {"sample", "ingest", "prepare", "version", "bases"} <= set(lock)
+    assert "validate" not in lock and "train_llm" not in lock
+    assert "FAILED" in stage_log(project, "validate").read_text(encoding="utf-8")

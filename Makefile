@@ -24,9 +24,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# The lifecycle flow end to end on the smoke profile: sample -> ingest -> prepare -> validate ->
-# version -> train/evaluate STT and LLMs -> select -> package (a Bento). Stages that `dvc repro`
-# (or an earlier demo) already built finish as Cached.
+# The lifecycle flow end to end on the smoke profile: dvc.yaml's graph (sample -> ingest -> prepare ->
+# validate, version -> train/evaluate STT and LLMs -> select -> package: a Bento), one line per stage
+# and the final summary. Stages that `dvc repro` (or an earlier demo) already built finish as Cached.
 demo: setup
 	$(BIN)/python flows/lifecycle.py
 

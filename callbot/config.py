@@ -27,7 +27,7 @@ from callbot.aihub.params import IngestParams
 from callbot.bases.params import BasesParams
 from callbot.bot.params import BotParams
 from callbot.llm.params import LLMParams
-from callbot.orchestrate.params import OrchestrateParams
+from callbot.orchestrate.params import OrchestrateParams, VersionParams
 from callbot.prepare.params import PrepareParams
 from callbot.quality.params import ValidateParams
 from callbot.registry.params import PackageParams, SelectParams
@@ -54,6 +54,7 @@ class Params(BaseModel):
     ingest: IngestParams
     prepare: PrepareParams
     validate_: ValidateParams = Field(alias="validate")  # `validate` would shadow BaseModel.validate
+    version: VersionParams
     bases: BasesParams
     stt: STTParams
     llm: LLMParams

@@ -55,10 +55,28 @@ def progress(*, transfer: bool = False) -> Iterator[Progress]:
         yield bar
 
 
+_collected: list[list[str]] = []  # the summary messages of the stage runs in progress (callbot.stages)
+
+
+@contextmanager
+def collect_summaries() -> Iterator[list[str]]:
+    """Gather the summary messages of what runs inside instead of printing them: the stage registry
+    prints one result line per stage (callbot.stages), so a line is never shown twice."""
+    lines: list[str] = []
+    _collected.append(lines)
+    try:
+        yield lines
+    finally:
+        _collected.remove(lines)
+
+
 def summary(stage: str, message: str) -> str:
     """Print and log the stage's one summary line; returns it (tests and flows read it)."""
     line = f"{stage}: {message}"
-    print(line, file=sys.stderr, flush=True)
+    if _collected:
+        _collected[-1].append(message)
+    else:
+        print(line, file=sys.stderr, flush=True)
     log.info(line)
     return line
 

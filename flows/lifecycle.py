@@ -1,13 +1,21 @@
-"""The `lifecycle` Prefect flow: sample/ingest -> ... -> Bento. Wiring only (callbot.orchestrate).
+"""The `lifecycle` Prefect flow: dvc.yaml's stages, in DVC's graph. Wiring only (callbot.orchestrate).
 
 python flows/lifecycle.py [--until STAGE]      # one run, a temporary Prefect server if none
 python flows/deploy.py serve                   # the nightly and weekly schedules
+
+Run as a script it prints one line per stage (name, ran or cached, seconds, its summary) and the
+final summary; each stage's full output is in .dvc/tmp/callbot/<stage>.log, and Prefect's own
+records (task logs with the same lines, artifacts) are in its UI.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+if __name__ == "__main__":  # the terminal shows the stage lines; Prefect's INFO records go to its UI
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from prefect import flow
 
@@ -25,24 +33,31 @@ def _on_failure(flow_, flow_run, state) -> None:
     notify_failure(flow_.name, flow_run.name, state.message, p.webhook_timeout_s)
 
 
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
 @flow(
     name="lifecycle",
     on_failure=[_on_failure],
     task_runner=task_runner(load_params(ROOT / "params.yaml")),
-    log_prints=True,
 )
-def lifecycle(until: str = "package", params_file: str = "params.yaml", root: str = str(ROOT)) -> dict:
-    """Run every stage up to ``until``; stages DVC reports up to date finish as Cached."""
-    return run_lifecycle(until, params_file, root=root)
+def lifecycle(
+    until: str = "package", params_file: str = "params.yaml", root: str = str(ROOT), echo: bool = False
+) -> dict:
+    """Run ``until`` and its upstream in dvc.yaml; stages DVC reports up to date finish as Cached."""
+    return run_lifecycle(until, params_file, root=root, echo=_echo if echo else None)
 
 
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--until", default="package")
+    parser.add_argument(
+        "--until", default="package", help="dvc.yaml stages, comma-separated: they and their upstream run"
+    )
     args = parser.parse_args()
-    outcomes = lifecycle(until=args.until)
+    outcomes = lifecycle(until=args.until, echo=True)
     print(f"lifecycle: {describe(outcomes)}")
     for line in report_summary(load_params(ROOT / "params.yaml")):
         print(f"  {line}")

@@ -86,6 +86,13 @@ def load_llm_dataset(prepared: Path, allow_failed_gate: bool = False) -> Dataset
     return dd
 
 
+def checkpoints_dir(params: LLMParams, candidate: str) -> Path:
+    """``<llm.out>.checkpoints/<candidate>``: outside the stage's output, which `dvc repro` deletes
+    before it runs, so an interrupted run resumes under either entrance."""
+    out = Path(params.out)
+    return out.with_name(f"{out.name}.checkpoints") / candidate
+
+
 def corpus_texts(dd: DatasetDict, splits: tuple[str, ...]) -> list[str]:
     """User and assistant texts (no system prompts), repeats kept.
 
@@ -265,7 +272,7 @@ def _tiny_base(
         learning_rate=params.pretrain.learning_rate,
         batch_size=params.pretrain.batch_size,
         seed=params.seed,
-        checkpoints=Path(params.out) / candidate.name / "checkpoints" / f"pretrain-{key}",
+        checkpoints=checkpoints_dir(params, candidate.name) / f"pretrain-{key}",
         save_steps=10**9,
         label=f"pretrain {candidate.name}",
     )
@@ -278,7 +285,7 @@ def _tiny_base(
         "utf-8",
     )
     replace_dir(tmp, base_dir)
-    shutil.rmtree(Path(params.out) / candidate.name / "checkpoints" / f"pretrain-{key}", ignore_errors=True)
+    shutil.rmtree(checkpoints_dir(params, candidate.name) / f"pretrain-{key}", ignore_errors=True)
     return base_dir
 
 
@@ -409,7 +416,7 @@ def train_candidate(
         learning_rate=settings.learning_rate,
         batch_size=settings.batch_size,
         seed=params.seed,
-        checkpoints=root / "checkpoints" / f"lora-{key}",
+        checkpoints=checkpoints_dir(params, candidate.name) / f"lora-{key}",
         save_steps=settings.save_steps,
         label=f"LoRA {candidate.name}",
     )
@@ -434,7 +441,8 @@ def train_candidate(
     write_responder_config(merged_tmp, params, script_answers=ars_answers)
     write_script(merged_tmp, ars_script(dd["train"], params.router.handover_intent_prefix))
     replace_dir(merged_tmp, root / "merged")
-    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # finished: a rerun starts fresh
+    # finished: a rerun starts fresh
+    shutil.rmtree(checkpoints_dir(params, candidate.name), ignore_errors=True)
 
     write_json(root / TRAIN_FILE, asdict(run), end="")
     return run

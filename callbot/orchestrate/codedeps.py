@@ -33,35 +33,45 @@ IGNORED_PARTS = frozenset({"__pycache__"})  # also in .dvcignore: bytecode is no
 
 # The stage -> entry modules mapping: the functions `callbot <cmd>` calls (see callbot/cli.py).
 # A path entry ("bento/service.py") is a script outside the package.
-STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
-    "sample": ("callbot.sample",),
-    "ingest": ("callbot.aihub.ingest",),
-    "prepare": ("callbot.prepare.run",),
-    "validate": ("callbot.quality.gate",),
-    "version": ("callbot.orchestrate.version",),
-    "bases": ("callbot.bases.run", "callbot.bases.whisper"),
-    "train_stt": ("callbot.stt.data", "callbot.stt.model", "callbot.stt.train"),
-    "evaluate_stt": ("callbot.stt.data", "callbot.stt.evaluate"),
-    "train_llm": ("callbot.llm.train",),
-    "evaluate_llm": ("callbot.llm.evaluate",),
-    "evaluate_bot": ("callbot.bot.evaluate",),
-    "select": ("callbot.registry.select",),
-    "package": ("callbot.registry.package", "callbot.serve.service"),  # the Bento runs the service
-}
+SERVED: dict[str, tuple[str, ...]] = {"package": ("callbot.serve.service",)}  # what the Bento runs
 
 
 class CodeDepsError(ValueError):
     """A stage or module that cannot be resolved; the message names it and what to do."""
 
 
+def _registry_entries() -> dict[str, tuple[str, ...]]:
+    """Each registered stage's entry modules: the callbot modules its ``@stage`` function imports
+    (callbot/stages.py, read with ``ast``: the registry is the one place a stage is declared)."""
+    registry = Path(__file__).resolve().parents[1] / "stages.py"
+    found: dict[str, tuple[str, ...]] = {}
+    for node in ast.parse(registry.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for deco in node.decorator_list:
+            if (
+                isinstance(deco, ast.Call)
+                and getattr(deco.func, "id", "") == "stage"
+                and deco.args
+                and isinstance(deco.args[0], ast.Constant)
+            ):
+                modules = {
+                    n.module
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("callbot.")
+                }
+                found[deco.args[0].value] = tuple(sorted(modules))
+    return found
+
+
 def entries_for(stage: str) -> tuple[str, ...]:
-    """The entry modules (or script paths) of a dvc.yaml stage."""
-    try:
-        return STAGE_ENTRIES[stage]
-    except KeyError:
+    """The entry modules of a dvc.yaml stage: its registry function's imports (+ what the Bento runs)."""
+    entries = _registry_entries()
+    if stage not in entries:
         raise CodeDepsError(
-            f"stage {stage!r}: no entry modules; add it to STAGE_ENTRIES in {Path(__file__).name}"
-        ) from None
+            f"stage {stage!r}: not in the stage registry; add an @stage entry to callbot/stages.py"
+        )
+    return entries[stage] + SERVED.get(stage, ())
 
 
 # ---- one file -----------------------------------------------------------------------------------
@@ -283,7 +293,9 @@ def _source_for(entry: str, root: Path) -> Source:
         return Source(None, path, root)
     source = find_module(entry, root)
     if source is None:
-        raise CodeDepsError(f"{entry}: no such callbot module; fix STAGE_ENTRIES")
+        raise CodeDepsError(
+            f"{entry}: no such callbot module; fix the imports of its @stage entry in callbot/stages.py"
+        )
     return source
 
 
@@ -428,7 +440,7 @@ def _rel(path: Path, root: Path = REPO) -> str:
 def main(argv: list[str]) -> int:
     usage = "usage: python -m callbot.orchestrate.codedeps STAGE... | --check | --why STAGE PATH"
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"{usage}\nstages: {', '.join(STAGE_ENTRIES)}")
+        print(f"{usage}\nstages: {', '.join(_registry_entries())}")
         return 0 if argv else 2
     try:
         if argv == ["--check"]:

@@ -32,7 +32,7 @@ def deployment_specs(params: OrchestrateParams) -> list[DeploymentSpec]:
             name="nightly-ingest-validate",
             cron=params.nightly_cron,
             timezone=params.timezone,
-            parameters={"until": "validate"},
+            parameters={"until": "validate,version"},
             description="Ingest, prepare and gate newly arrived AI-Hub archives; version the data.",
         ),
         DeploymentSpec(

@@ -13,19 +13,26 @@ import threading
 from pathlib import Path
 from typing import Any
 
-_LOCK = threading.Lock()  # dvc's repo lock is per process tree: serialise our own threads first
+_LOCK = (
+    threading.Lock()
+)  # DVC's repo lock is a lock file: serialise our own threads first, wait for other processes
 
 
 class DvcError(RuntimeError):
     """A DVC operation failed; the message says which stage and what to do."""
 
 
-def _repo(root: Path) -> Any:
+def open_repo(root: Path) -> Any:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    import logging
+
     from dvc.repo import Repo
 
+    # DVC's own CLI chatter ("Updating lock file 'dvc.lock'") on INFO; its warnings and errors stay
+    logging.getLogger("dvc").setLevel(logging.WARNING)
+
     try:
-        return Repo(str(root))
+        return Repo(str(root), _wait_for_lock=True)  # other processes (Dask workers) may hold it
     except Exception as exc:
         raise DvcError(
             f"{root}: not a DVC repository ({exc}); run `dvc init` in the repository root"
@@ -35,7 +42,7 @@ def _repo(root: Path) -> Any:
 def stage_status(root: Path, stage: str) -> dict[str, Any]:
     """`dvc status <stage>`: an empty dict when the stage is up to date."""
     with _LOCK:
-        repo = _repo(root)
+        repo = open_repo(root)
         try:
             return dict(repo.status(targets=[stage]))
         finally:
@@ -46,10 +53,25 @@ def is_up_to_date(root: Path, stage: str) -> bool:
     return not stage_status(root, stage)
 
 
+def remove_outs(root: Path, stage: str) -> None:
+    """Delete the stage's outputs but the persistent ones, as `dvc repro` does before running it, so a
+    stage never finds (and trusts) a previous run's half-written output."""
+    with _LOCK:
+        repo = open_repo(root)
+        try:
+            with repo.lock:
+                (spec,) = repo.stage.collect(stage)
+                spec.remove_outs(ignore_remove=False, force=False)
+        except Exception as exc:
+            raise DvcError(f"removing the outputs of {stage} failed: {exc}") from exc
+        finally:
+            repo.close()
+
+
 def commit_stage(root: Path, stage: str) -> None:
     """Record the stage's current deps, params and outs in dvc.lock (and outs in the DVC cache)."""
     with _LOCK:
-        repo = _repo(root)
+        repo = open_repo(root)
         try:
             repo.commit(stage, force=True)
         except Exception as exc:
@@ -58,17 +80,20 @@ def commit_stage(root: Path, stage: str) -> None:
             repo.close()
 
 
-def push(root: Path) -> int:
-    """`dvc push` to the default remote; the local remote directory is created on first use."""
+def push(root: Path, stages: list[str] | None = None) -> int:
+    """`dvc push` of ``stages``' outputs (all when None) to the default remote; the local remote
+    directory is created on first use. Naming the stages a run brought up to date matters: dvc.lock
+    (from git) also lists outputs of stages this checkout never ran, whose cache files are nowhere
+    here, and a bare push reports each of them as a missing cache file."""
     with _LOCK:
-        repo = _repo(root)
+        repo = open_repo(root)
         try:
             remote = repo.config["core"].get("remote")
             if remote:
                 url = repo.config["remote"][remote].get("url", "")
                 if "://" not in url:
                     Path(os.path.expanduser(url)).mkdir(parents=True, exist_ok=True)
-            return int(repo.push())
+            return int(repo.push(targets=stages))
         except Exception as exc:
             raise DvcError(
                 f"dvc push failed: {exc}; check `dvc remote list` and the remote's access"
@@ -81,7 +106,7 @@ def track(root: Path, path: Path) -> str:
     """`dvc add PATH`: keep a file the pipeline does not produce (review corrections) in the DVC cache;
     returns the .dvc file to commit to git."""
     with _LOCK:
-        repo = _repo(root)
+        repo = open_repo(root)
         try:
             repo.add([str(Path(root).resolve() / path)])  # relative to the repository, not the cwd
         except Exception as exc:

@@ -1,7 +1,10 @@
-"""The Prefect side of the lifecycle: one task per DVC stage, waves run concurrently, a version task.
+"""The Prefect side of the lifecycle: one task per stage of dvc.yaml's graph, run in DVC's order.
 
-`flows/lifecycle.py` only declares the flow and calls :func:`run_lifecycle`; everything else is here
-so it is importable and testable without Prefect's decorators in the way.
+The stages, their commands and their order come from DVC (callbot.orchestrate.lifecycle.pipeline):
+each task waits for the tasks of the stages whose outputs it reads, so stages with no path between
+them run at once (up to ``orchestrate.max_parallel_stages`` threads, or the Dask workers), and a
+stage that fails stops its downstream. `flows/lifecycle.py` only declares the flow and calls
+:func:`run_lifecycle`; everything else is here so it is importable and testable.
 """
 
 from __future__ import annotations
@@ -12,38 +15,40 @@ from pathlib import Path
 from typing import Any
 
 from callbot.config import Params, load_params
-from callbot.orchestrate.lifecycle import StageOutcome, run_stage, stages_until, waves
+from callbot.orchestrate.lifecycle import (
+    StageFailed,
+    StageNode,
+    StageOutcome,
+    pipeline,
+    run_stage,
+    upstream_of,
+)
 
 
-def _stage_task(name: str, root: str, params_file: str) -> Any:
+def _stage_task(node: StageNode, root: str, params_file: str) -> Any:
+    from prefect import get_run_logger
     from prefect.states import Completed
 
     from callbot.orchestrate.artifacts import publish
 
-    params = load_params(Path(root) / params_file)
-    outcome = run_stage(name, Path(root), params_file)
-    publish(name, params)
+    outcome = run_stage(Path(root), node)
+    get_run_logger().info(outcome.line())  # the stage's one line in the task's log in the UI
+    publish(node.name, load_params(Path(root) / params_file))
     if outcome.cached:
         return Completed(name="Cached", message="up to date in dvc.lock", data=outcome)
     return outcome
 
 
-def _version_task(root: str, params_file: str) -> dict[str, Any]:
+def _push_task(root: str, stages: list[str]) -> int:
     from prefect.artifacts import create_markdown_artifact
 
     from callbot.orchestrate.dvc import push
-    from callbot.orchestrate.version import record_version
 
-    params = load_params(Path(root) / params_file)
-    records = Path(root) / params.prepare.out / "records.parquet"
-    entry = record_version(records, Path(root) / params.orchestrate.version_file, note="lifecycle flow")
-    pushed = push(Path(root)) if params.orchestrate.push else 0
+    pushed = push(Path(root), stages)
     create_markdown_artifact(
-        f"dataset **{entry.version}** ({entry.bump}), {entry.fingerprint.records} records; "
-        f"{pushed} files pushed to the DVC remote",
-        key="dataset-version",
+        f"{pushed} files of {', '.join(stages)} pushed to the DVC remote", key="dvc-push"
     )
-    return {"version": entry.version, "bump": entry.bump, "pushed": pushed}
+    return pushed
 
 
 def task_runner(params: Params) -> Any:
@@ -57,32 +62,61 @@ def task_runner(params: Params) -> Any:
     return ThreadPoolTaskRunner(max_workers=max(1, params.orchestrate.max_parallel_stages))
 
 
-def run_lifecycle(until: str, params_file: str, root: str | None = None) -> dict[str, Any]:
-    """The flow body: stages in waves (each wave's stages concurrently), version after validate."""
+def _retries(params: Params, names: list[str]) -> dict[str, int]:
+    unknown = sorted(set(params.orchestrate.retries) - {*names, "push"})
+    if unknown:
+        raise ValueError(
+            f"params.yaml orchestrate.retries: {', '.join(unknown)} is no dvc.yaml stage; "
+            f"stages are: {', '.join(names)} (and push)"
+        )
+    return params.orchestrate.retries
+
+
+def run_lifecycle(until: str, params_file: str, root: str | None = None, echo: Any = None) -> dict[str, Any]:
+    """The flow body: ``until`` and its upstream in dvc.yaml's graph, then `dvc push` of them.
+
+    ``echo`` receives each stage's line as the stage finishes (flows/lifecycle.py prints it). Raises
+    :class:`StageFailed` naming the stages that failed or did not run, after the others finished.
+    """
     from prefect import task
     from prefect.tasks import exponential_backoff
 
     root = str(Path(root or os.getcwd()).resolve())
     os.chdir(root)  # params paths are relative to the repository, as for `dvc repro`
     params = load_params(Path(root) / params_file)
-    stage = task(_stage_task, name="stage", task_run_name="{name}")
-    io_stage = stage.with_options(
-        retries=params.orchestrate.retries,
-        retry_delay_seconds=exponential_backoff(backoff_factor=params.orchestrate.retry_delay_s),
-    )
-    version = task(_version_task, name="version", retries=params.orchestrate.retries)
+    every = pipeline(Path(root))
+    nodes = upstream_of(every, until)
+    retries = _retries(params, list(every))
+    delay = exponential_backoff(backoff_factor=params.orchestrate.retry_delay_s)
+    stage = task(_stage_task, name="stage", task_run_name="{node.name}")
+    futures: dict[str, Any] = {}
+    for name, node in nodes.items():  # DVC's order: every upstream is submitted first
+        runner = stage.with_options(retries=retries.get(name, 0), retry_delay_seconds=delay)
+        futures[name] = runner.submit(node, root, params_file, wait_for=[futures[u] for u in node.upstream])
     outcomes: dict[str, Any] = {}
-    parallel = max(1, params.orchestrate.max_parallel_stages)
-    for wave in waves(stages_until(until)):
-        for start in range(0, len(wave), parallel):
-            batch = wave[start : start + parallel]
-            futures = [
-                ((io_stage if s.io else stage).submit(s.name, root, params_file), s.name) for s in batch
-            ]
-            for future, name in futures:
-                outcomes[name] = future.result()
-        if any(s.name == "validate" for s in wave):
-            outcomes["version"] = version(root, params_file)
+    failed: list[str] = []
+    skipped: list[str] = []
+    for name, future in futures.items():
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            outcomes[name] = future.result()
+            if echo is not None:
+                echo(outcomes[name].line())
+        else:
+            (failed if state.is_failed() or state.is_crashed() else skipped).append(name)
+            if echo is not None:
+                echo(
+                    f"{name:<13} {'failed' if name in failed else 'not run'}  {state.message or ''}".rstrip()
+                )
+    if failed or skipped:
+        raise StageFailed(
+            f"failed: {', '.join(failed) or 'none'}"
+            + (f"; not run, an upstream stage failed: {', '.join(skipped)}" if skipped else "")
+        )
+    if params.orchestrate.push:
+        push = task(_push_task, name="push", retries=retries.get("push", 0), retry_delay_seconds=delay)
+        outcomes["push"] = push(root, list(nodes))
     return outcomes
 
 
@@ -101,6 +135,9 @@ def report_summary(params: Params) -> list[str]:
                 lines.append(f"stale        {exc}")
             return None
 
+    history = read(contracts.read_dataset_versions, Path(params.version.out))
+    if history is not None:
+        lines.append(f"dataset      {history.current}  ({params.version.out})")
     docs = Path(params.validate_.report) / "data_docs" / "index.html"
     if docs.is_file():
         lines.append(f"data docs    {docs.resolve().as_uri()}")
@@ -141,10 +178,10 @@ def report_summary(params: Params) -> list[str]:
 
 
 def describe(outcomes: dict[str, Any]) -> str:
-    parts = []
-    for name, outcome in outcomes.items():
-        if isinstance(outcome, StageOutcome):
-            parts.append(f"{name}={'cached' if outcome.cached else f'{outcome.seconds:.0f}s'}")
-        elif isinstance(outcome, dict) and "version" in outcome:
-            parts.append(f"dataset={outcome['version']}")
-    return " ".join(parts)
+    """One line for the whole run: how many stages ran and were cached, and the time they took."""
+    stages = [o for o in outcomes.values() if isinstance(o, StageOutcome)]
+    ran = [o for o in stages if not o.cached]
+    text = f"{len(ran)} stages ran ({sum(o.seconds for o in ran):.0f}s), {len(stages) - len(ran)} cached"
+    if isinstance(outcomes.get("push"), int):
+        text += f", {outcomes['push']} files pushed to the DVC remote"
+    return text

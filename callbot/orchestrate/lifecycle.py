@@ -1,149 +1,36 @@
-"""The lifecycle as Prefect tasks over the same stage functions `callbot <stage>` and `dvc repro` run.
+"""The lifecycle as dvc.yaml declares it: DVC's own stage graph, each stage's `cmd` run as `dvc repro`
+runs it.
 
-Each DVC stage name maps to one runner below; a runner only loads its params section and calls the
-stage's pure function (the same call the CLI makes). The Prefect task around it asks DVC first
-(`dvc status <stage>`): an up-to-date stage finishes as ``Cached`` without running, so a run after
-`dvc repro` does nothing twice; a stage that ran is committed to dvc.lock, so `dvc repro` after a
-Prefect run does nothing either. The cache key is therefore DVC's: input file hashes + the stage's
-own params section + its code, never a DataFrame or a model object.
+There is no second list of stages here. :func:`pipeline` reads the stages, their commands and the
+edges between them from DVC's index (``Repo.index.graph``); :func:`run_stage` asks DVC whether a stage
+is up to date (``dvc status``), and if not removes its non-persistent outputs, runs its `cmd` in a
+subprocess in the stage's directory and commits the stage to dvc.lock. So a run after `dvc repro`
+finds every stage cached, and `dvc repro` after a run has nothing to do. The cache key is DVC's:
+input file hashes, the stage's params and its code.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from callbot.config import Params
+from callbot.orchestrate.dvc import commit_stage, is_up_to_date, open_repo, remove_outs
 
 
 class StageFailed(RuntimeError):
-    """A stage ran and reported failure (a rejected archive under --strict, a failed data gate...)."""
+    """A stage ran and failed (a rejected archive under --strict, a failed data gate, an error)."""
 
 
 @dataclass(frozen=True)
-class StageSpec:
-    name: str  # the dvc.yaml stage name
-    run: Callable[[Params], Any]
-    wave: int  # stages of one wave are independent and may run concurrently
-    io: bool = False  # retried with backoff (file systems and remotes fail transiently)
-
-
-def _sample(p: Params) -> Any:
-    """Both stand-in datasets into one download tree (interview first: it replaces the tree)."""
-    from callbot.sample import run_sample
-
-    return [run_sample(p.sample), run_sample(p.sample, dataset="callcenter")]
-
-
-def _ingest(p: Params) -> Any:
-    from callbot.aihub.ingest import run_ingest
-
-    report = run_ingest(Path(p.ingest.src), Path(p.ingest.out), p.ingest, strict=p.ingest.strict)
-    if report.fatal:
-        raise StageFailed(f"ingest: rejects under strict mode; see {p.ingest.out}/_rejects.jsonl")
-    return report
-
-
-def _prepare(p: Params) -> Any:
-    from callbot.prepare.run import run_prepare
-
-    return run_prepare(Path(p.prepare.raw), Path(p.prepare.out), p.prepare)
-
-
-def _validate(p: Params) -> Any:
-    from callbot.quality.gate import run_validate
-
-    result = run_validate(Path(p.validate_.prepared), Path(p.validate_.report), p.validate_)
-    if not result.passed:
-        raise StageFailed(f"validate: the data gate failed; open {p.validate_.report} for the data docs")
-    return result
-
-
-def _bases(p: Params) -> Any:
-    from callbot.bases.run import run_bases
-
-    return run_bases(p.bases)
-
-
-def _train_stt(p: Params) -> Any:
-    from callbot.stt.train import train_stt
-
-    return train_stt(p.stt, None, None, None)
-
-
-def _evaluate_stt(p: Params) -> Any:
-    from callbot.stt.evaluate import evaluate_stt
-
-    result = evaluate_stt(p.stt, None, None, None)
-    if result.blocking:
-        raise StageFailed(f"evaluate_stt: a CER gate failed; see {p.stt.report}/metrics.json")
-    return result
-
-
-def _train_llm(p: Params) -> Any:
-    from callbot.llm.train import run_train_llm
-
-    return run_train_llm(Path(p.llm.prepared), p.llm)
-
-
-def _evaluate_llm(p: Params) -> Any:
-    from callbot.llm.evaluate import run_evaluate_llm
-
-    return run_evaluate_llm(Path(p.llm.prepared), p.llm)
-
-
-def _evaluate_bot(p: Params) -> Any:
-    from callbot.bot.evaluate import run_evaluate_bot
-
-    return run_evaluate_bot(p.bot)
-
-
-def _select(p: Params) -> Any:
-    from callbot.registry.select import run_select
-
-    return run_select(p.select)
-
-
-def _package(p: Params) -> Any:
-    from callbot.registry.package import run_package
-
-    return run_package(p.package, p.tts, p.serve)
-
-
-STAGES: tuple[StageSpec, ...] = (
-    StageSpec("sample", _sample, wave=0),
-    StageSpec("ingest", _ingest, wave=1, io=True),
-    StageSpec("prepare", _prepare, wave=2),
-    StageSpec("validate", _validate, wave=3),
-    StageSpec(
-        "bases", _bases, wave=3
-    ),  # independent of the data; listed after it so --until validate skips it
-    StageSpec("train_stt", _train_stt, wave=4),
-    StageSpec("train_llm", _train_llm, wave=4),
-    StageSpec("evaluate_stt", _evaluate_stt, wave=5),
-    StageSpec("evaluate_llm", _evaluate_llm, wave=5),
-    StageSpec("evaluate_bot", _evaluate_bot, wave=6),
-    StageSpec("select", _select, wave=7),
-    StageSpec("package", _package, wave=8, io=True),
-)
-STAGE_NAMES = tuple(s.name for s in STAGES)
-
-
-def stages_until(until: str) -> list[StageSpec]:
-    if until not in STAGE_NAMES:
-        raise ValueError(f"unknown stage {until!r}; stages are: {', '.join(STAGE_NAMES)}")
-    last = STAGE_NAMES.index(until)
-    return [s for s in STAGES if STAGE_NAMES.index(s.name) <= last]
-
-
-def waves(stages: list[StageSpec]) -> list[list[StageSpec]]:
-    grouped: dict[int, list[StageSpec]] = {}
-    for stage in stages:
-        grouped.setdefault(stage.wave, []).append(stage)
-    return [grouped[k] for k in sorted(grouped)]
+class StageNode:
+    name: str  # the dvc.yaml stage
+    cmd: str
+    wdir: str
+    upstream: tuple[str, ...]  # the stages whose outputs it reads
 
 
 @dataclass(frozen=True)
@@ -151,36 +38,102 @@ class StageOutcome:
     name: str
     cached: bool
     seconds: float
+    summary: str = ""
+
+    def line(self) -> str:
+        """What the flow prints and logs for the stage: name, ran or cached, seconds, its summary."""
+        if self.cached:
+            return f"{self.name:<13} cached  up to date in dvc.lock"
+        return f"{self.name:<13} ran {self.seconds:6.0f}s  {self.summary}"
 
 
-def _run_in_child(name: str, root: str, params_file: str) -> None:
-    """The stage function, in a fresh interpreter whose working directory is the repository."""
-    import os
+def pipeline(root: Path) -> dict[str, StageNode]:
+    """dvc.yaml's stages in an order that runs every stage after its upstream (DVC's graph)."""
+    import networkx as nx
+    from dvc.stage import PipelineStage
 
-    from callbot.config import load_params
+    repo = open_repo(root)
+    try:
+        graph = repo.index.graph  # an edge runs from a stage to a stage whose output it reads
+        order = list(reversed(list(nx.topological_sort(graph))))
+        return {
+            s.name: StageNode(
+                s.name,
+                s.cmd if isinstance(s.cmd, str) else " && ".join(s.cmd),
+                s.wdir,
+                tuple(d.name for d in graph.successors(s) if isinstance(d, PipelineStage)),
+            )
+            for s in order
+            if isinstance(s, PipelineStage) and s.cmd
+        }
+    finally:
+        repo.close()
 
-    os.chdir(root)
-    {s.name: s for s in STAGES}[name].run(load_params(Path(root) / params_file))
+
+def upstream_of(nodes: dict[str, StageNode], until: str) -> dict[str, StageNode]:
+    """The stages of ``until`` (comma-separated) and every stage they depend on, in running order."""
+    todo = [name.strip() for name in until.split(",") if name.strip()]
+    unknown = [name for name in todo if name not in nodes]
+    if unknown or not todo:
+        raise ValueError(f"unknown stage {until!r}; dvc.yaml's stages are: {', '.join(nodes)}")
+    wanted: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(nodes[name].upstream)
+    return {name: node for name, node in nodes.items() if name in wanted}
 
 
-def run_stage(name: str, root: Path, params_file: str = "params.yaml") -> StageOutcome:
-    """Run one stage unless DVC says it is up to date, then commit it to dvc.lock.
+def stage_log(root: Path, name: str) -> Path:
+    """Where a stage's full output goes (DVC's own tmp directory: ignored by git and DVC)."""
+    return Path(root) / ".dvc" / "tmp" / "callbot" / f"{name}.log"
 
-    The stage function runs in a spawned child process, as `dvc repro` runs it in its own process:
-    an orchestrator's threads (Prefect's API client, other tasks) must not be inherited by the forks
-    some stages make (speech synthesis, ingest workers), and each stage gets its memory back.
+
+def _summary(name: str, stdout: str) -> str:
+    """The stage's result line: the CLI prints ``<stage>: <summary>`` last on stdout."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(f"{name}: "):
+            return line[len(name) + 2 :].strip()
+    return ""
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_stage(root: Path, node: StageNode) -> StageOutcome:
+    """Run one stage as `dvc repro` would, unless DVC says it is up to date; then commit it.
+
+    The cmd runs in its own process (an orchestrator's threads must not be inherited by the forks
+    some stages make, and each stage gets its memory back), with the venv's scripts on PATH. Its
+    output goes to :func:`stage_log`; a failure raises with the end of it.
     """
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from callbot.orchestrate.dvc import commit_stage, is_up_to_date
-
-    if name not in STAGE_NAMES:
-        raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_NAMES)}")
-    if is_up_to_date(root, name):
-        return StageOutcome(name, cached=True, seconds=0.0)
+    root = Path(root)
+    if is_up_to_date(root, node.name):
+        return StageOutcome(node.name, cached=True, seconds=0.0)
+    remove_outs(root, node.name)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "DVC_ROOT": str(root),
+        "DVC_STAGE": node.name,
+        "CALLBOT_PROGRESS": "0",  # a log file, not a terminal
+    }
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as child:
-        child.submit(_run_in_child, name, str(root), params_file).result()
-    commit_stage(root, name)
-    return StageOutcome(name, cached=False, seconds=time.perf_counter() - start)
+    done = subprocess.run(
+        node.cmd, shell=True, cwd=node.wdir, env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    log = stage_log(root, node.name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"$ {node.cmd}\n{done.stdout}\n--- stderr ---\n{done.stderr}", encoding="utf-8")
+    summary = _summary(node.name, done.stdout)
+    if done.returncode != 0:
+        detail = summary or _tail(done.stderr) or _tail(done.stdout)
+        raise StageFailed(
+            f"{node.name}: `{node.cmd}` exited {done.returncode} after {seconds:.0f}s: {detail} "
+            f"(full output: {log})"
+        )
+    commit_stage(root, node.name)
+    return StageOutcome(node.name, cached=False, seconds=seconds, summary=summary)

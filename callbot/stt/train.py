@@ -43,7 +43,11 @@ if TYPE_CHECKING:
 
     from callbot.stt.params import STTParams
 
-CHECKPOINTS = "checkpoints"
+
+def checkpoints_dir(out: Path) -> Path:
+    """Beside ``out``, not inside it: `dvc repro` deletes a stage's outputs before it runs, and the
+    checkpoints a crashed run left must survive that for either entrance to resume."""
+    return out.with_name(f"{out.name}.checkpoints")
 
 
 @dataclass(frozen=True)
@@ -402,7 +406,7 @@ def train_stt(
     """Fine-tune ``params.base_model`` on ``<prepared>/stt`` train; write ``<out>/model`` and exports.
 
     ``callbacks`` are extra ``TrainerCallback``s (tests use one to simulate a crash). A run whose
-    ``<out>/checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
+    ``<out>.checkpoints`` holds a checkpoint resumes from it; a finished run removes them.
     """
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
@@ -418,7 +422,7 @@ def train_stt(
     _write_segments_report(report, segs)
     train_set = _train_set(params, segs, processor)
     model = _build_model(params, source)
-    checkpoints = out / CHECKPOINTS
+    checkpoints = checkpoints_dir(out)
     checkpoints.mkdir(parents=True, exist_ok=True)
     last = get_last_checkpoint(str(checkpoints))
     args = _training_args(params, checkpoints)

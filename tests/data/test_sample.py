@@ -330,7 +330,8 @@ def test_rerun_replaces_only_its_own_dataset_folder(tmp_path: Path) -> None:
 
 def test_cli_writes_the_tree_and_refuses_a_foreign_folder(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "download"
-    args = ["--params", str(repo / "params.yaml"), "sample", "--out", str(out), "--records", "28"]
+    sample = ["sample", "--dataset", "interview"]  # without --dataset: both, interview first
+    args = ["--params", str(repo / "params.yaml"), *sample, "--out", str(out), "--records", "28"]
     result = CliRunner().invoke(app, [*args, "--audio", "stub", "--workers", "1", "--clean"])
     assert result.exit_code == 0, result.output
     assert "sample: 28 interviews" in result.output

@@ -29,7 +29,7 @@ def test_schedules_are_nightly_and_weekly_in_seoul(params) -> None:
     assert (nightly.hour, nightly.date().isoformat()) == (2, "2026-11-21")
     assert nightly.astimezone(UTC).hour == 17  # 02:00 KST is 17:00 UTC the day before
     assert weekly.weekday() == 6 and weekly.hour == 3  # Sunday 03:00 KST
-    assert specs["nightly-ingest-validate"].parameters == {"until": "validate"}
+    assert specs["nightly-ingest-validate"].parameters == {"until": "validate,version"}
     assert specs["weekly-retrain"].parameters == {"until": "package"}
 
 

@@ -74,6 +74,8 @@ def trained(llm_params):
 
 @pytest.mark.slow
 def test_every_candidate_trains_and_its_loss_falls(trained, llm_params):
+    from callbot.llm.train import checkpoints_dir
+
     names = {c.name for c in llm_params.candidates}
     assert {r.name for r in trained["runs"]} == names
     for run in trained["runs"]:
@@ -85,7 +87,8 @@ def test_every_candidate_trains_and_its_loss_falls(trained, llm_params):
         root = Path(llm_params.out) / run.name
         assert (root / "adapter" / "adapter_config.json").is_file()
         assert (root / "merged" / "config.json").is_file()
-        assert not (root / "checkpoints").exists()  # finished runs leave no checkpoints to resume from
+        # finished runs leave no checkpoints to resume from
+        assert not checkpoints_dir(llm_params, run.name).exists()
 
 
 @pytest.mark.slow

@@ -233,13 +233,13 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, params) -> No
     out = tmp_path / "models"
     with pytest.raises(RuntimeError, match="simulated crash"):
         train_stt(stt, prepared, out, tmp_path / "reports", callbacks=[CrashAt(3).callback], export=False)
-    assert (out / "checkpoints" / "checkpoint-2").is_dir()
+    assert (tmp_path / "models.checkpoints" / "checkpoint-2").is_dir()  # outside the DVC output
     assert not (out / "model").exists()
     result = train_stt(stt, prepared, out, tmp_path / "reports", export=False)
     assert result.resumed_from is not None and result.resumed_from.endswith("checkpoint-2")
     assert result.global_step == 6
     assert json.loads((out / "train.json").read_text())["global_step"] == 6
-    assert not (out / "checkpoints").exists()  # a finished run leaves no checkpoints behind
+    assert not (tmp_path / "models.checkpoints").exists()  # a finished run leaves no checkpoints behind
     from callbot.stt.joint import CTC_META
 
     assert (out / "model" / CTC_META).is_file()  # the resumed run trained the head on and saved it

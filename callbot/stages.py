@@ -92,7 +92,7 @@ def invoke(name: str, params: Params, paths: Paths | None = None) -> Result:
         try:
             result = STAGES[name].run(params, {k: v for k, v in (paths or {}).items() if v is not None})
         except ContractError as exc:  # an input file in an old or unknown shape: it names the file
-            raise StageError(str(exc), 2) from None
+            raise StageError(str(exc)) from None
     if not result.summary and lines:
         result = replace(result, summary="; ".join(lines))
     return result

@@ -21,8 +21,8 @@ from callbot.quality.gate import GateResult, run_validate
 from callbot.quality.offline_docs import ASSETS, CDN, OfflineDocsError, external_loads, make_offline
 from callbot.quality.params import ValidateParams
 from callbot.quality.suites import SUITES
-from callbot.quality.synthetic import clean_records
 from tests.browser import Browser
+from tests.support.synthetic_records import clean_records
 
 GE_TEMPLATES = Path(__import__("great_expectations").__file__).parent / "render" / "view" / "templates"
 

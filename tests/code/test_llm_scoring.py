@@ -17,7 +17,7 @@ def _gemma3_tiny():  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
     config = Gemma3TextConfig(
         vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=16, sliding_window=6, final_logit_softcapping=5.0,
+        num_key_value_heads=2, head_dim=16, sliding_window=6, final_logit_softcapping=0.05,
         max_position_embeddings=128, layer_types=["sliding_attention", "full_attention", "sliding_attention"],
     )  # fmt: skip
     return Gemma3ForCausalLM(config).eval()

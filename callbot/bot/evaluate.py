@@ -131,8 +131,12 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
                 row["voice"] in seen_voices, normalise(row["text_raw"]) in seen_words,
             )
         )  # fmt: skip
-    if params.max_items > 0:
-        items = {split: found[: params.max_items] for split, found in items.items()}
+    if params.max_items > 0:  # evenly spread: a cap still covers every dialogue range, not only the first ids
+        from callbot.subset import spread
+
+        items = {
+            split: [found[i] for i in spread(len(found), params.max_items)] for split, found in items.items()
+        }
     for split, found in items.items():
         if not found:
             raise BotEvalError(

@@ -18,5 +18,5 @@ class BotParams(Section):
         float  # calibration: the handover threshold keeps validation wrong answers at most this
     )
     max_wrong_answer: float  # selection: candidates above this validation wrong-answer rate are not eligible
-    max_items: int  # per split, 0 = all (a cap for quick runs)
+    max_items: int  # per split, evenly spread; 0 = all
     threads: int  # torch threads; 0 = all cores

@@ -63,32 +63,20 @@ def macro_f1(predictions: list[str], references: list[str], labels: list[str]) -
 
 
 def perplexity(responder: Responder, rows: Dataset, max_length: int, batch_size: int) -> float:
-    """exp(mean NLL) of the reference answers given their prompts (assistant tokens only)."""
-    import torch
-
+    """exp(mean NLL) of the reference answers given their prompts (assistant tokens only; the vocabulary
+    head only where an assistant token is predicted, :func:`callbot.llm.scoring.labelled_nll`)."""
     from callbot.llm.collate import Collator
+    from callbot.llm.scoring import labelled_nll
 
     examples = [chat_example(responder.tokenizer, m, max_length) for m in rows["messages"]]
     if not examples:
         return float("nan")
     collate = Collator(responder.tokenizer.pad_token_id)
     total, count = 0.0, 0
-    device = next(responder.model.parameters()).device
     for start in range(0, len(examples), batch_size):
-        batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
-        with torch.no_grad():
-            logits = responder.model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
-        shift_logits, shift_labels = logits[:, :-1].float(), batch["labels"][:, 1:]
-        nll = torch.nn.functional.cross_entropy(
-            shift_logits.reshape(-1, shift_logits.size(-1)),
-            shift_labels.reshape(-1),
-            ignore_index=-100,
-            reduction="sum",
-        )
-        total += float(nll)
-        count += int((shift_labels != -100).sum())
+        nll, tokens = labelled_nll(responder.model, collate(examples[start : start + batch_size]))
+        total += nll
+        count += tokens
     return math.exp(total / count) if count else float("nan")
 
 

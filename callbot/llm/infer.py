@@ -26,6 +26,7 @@ from callbot.llm.router import Router, read_script, read_threshold
 
 LOW_CONFIDENCE = "low_confidence"  # no scripted answer is likely enough
 OUT_OF_SCOPE = "out_of_scope"  # the likeliest answer is the handover itself
+LOGLIK_MEMO = 4096  # answer log-likelihoods kept per responder (a few MB); the weights are fixed once loaded
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -76,6 +77,7 @@ class Responder:
         self.script = router.script.answers if router is not None else script
         self.router = router
         self.threshold = threshold if threshold is not None else (router.params.threshold if router else 1.0)
+        self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}
         self._speakable = {" ".join(a.split()) for a in (self.script or ())} | {
             " ".join(guard.handover_message.split())
         }
@@ -141,10 +143,13 @@ class Responder:
     def answer_logliks(
         self, text: str, answers: list[str], history: list[dict[str, str]] | None = None
     ) -> list[float]:
-        """Mean log-likelihood per token of each answer after the chat prompt (one batched forward pass)."""
-        import torch
+        """Mean log-likelihood per token of each answer after the chat prompt.
 
-        from callbot.llm.collate import Collator
+        The prompt runs once and its cache is shared by the answers; the vocabulary head is applied
+        only where an answer token is predicted (:mod:`callbot.llm.scoring`). Results are kept per
+        (prompt, answers): evaluation meets the same words again (both channels, the reference text).
+        """
+        from callbot.llm.scoring import prefix_answer_logliks
 
         limit = context_length(self.model)
         answer_ids = [
@@ -155,22 +160,12 @@ class Responder:
             for a in answers
         ]
         prompt = self.prompt_ids(self.messages(text, history), reserve=max(len(a) for a in answer_ids))
-        batch = Collator(self.tokenizer.pad_token_id)(
-            [{"input_ids": prompt + a, "labels": [-100] * len(prompt) + a} for a in answer_ids]
-        )
-        device = next(self.model.parameters()).device
-        with torch.no_grad():
-            logits = (
-                self.model(
-                    input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
-                )
-                .logits[:, :-1]
-                .float()
-            )
-        labels = batch["labels"][:, 1:].to(device)
-        mask = labels != -100
-        picked = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return ((picked * mask).sum(-1) / mask.sum(-1)).tolist()
+        key = (tuple(prompt), tuple(map(tuple, answer_ids)))
+        if key not in self._logliks:
+            if len(self._logliks) >= LOGLIK_MEMO:
+                self._logliks.clear()
+            self._logliks[key] = prefix_answer_logliks(self.model, prompt, answer_ids)
+        return list(self._logliks[key])
 
     def reply(
         self, text: str, history: list[dict[str, str]] | None = None, *, use_llm: bool = True

@@ -25,6 +25,7 @@ from callbot.stt.data import (
     read_audio,
     seen_in_training,
 )
+from callbot.subset import spread
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -173,9 +174,11 @@ def reference_report(
     refs: list[str],
     tuned_hyps: list[str],
     kwargs: dict[str, Any],
+    seen: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
-    """Zero-shot CER of ``stt.reference_model`` (a real pretrained Whisper) on the first test utterances,
-    with the fine-tuned model's CER on the same ones, so the gap between them is visible."""
+    """Zero-shot CER of ``stt.reference_model`` (a real pretrained Whisper) on the first of ``audios``,
+    with the fine-tuned model's CER on the same ones, so the gap between them is visible; with ``seen``
+    (sentences all in training) also both on the unseen ones alone, the STT's headline set."""
     from callbot.bases.names import BaseMissingError, is_package, resolve_package
     from callbot.stt.infer import load_transcriber
     from callbot.text.metrics import error_rates
@@ -194,11 +197,24 @@ def reference_report(
     model = load_transcriber(path, backend="hf", **{**kwargs, "overlap_s": None})
     hyps = transcribe_all(model, audios[:n], f"zero-shot {params.reference_model}", params.eval_batch_size)
     zero_shot, tuned = error_rates(refs[:n], hyps), error_rates(refs[:n], tuned_hyps[:n])
+    unseen: dict[str, Any] = {}
+    picked = [i for i in range(n) if seen is not None and not seen[i]]
+    if picked:
+        unseen = {
+            "utterances": len(picked),
+            "zero_shot_cer": round(
+                error_rates([refs[i] for i in picked], [hyps[i] for i in picked])["cer"], 4
+            ),
+            "fine_tuned_cer": round(
+                error_rates([refs[i] for i in picked], [tuned_hyps[i] for i in picked])["cer"], 4
+            ),
+        }
     return {
         "model": params.reference_model,
         "utterances": n,
         "zero_shot": {k: round(v, 4) for k, v in zero_shot.items()},
         "fine_tuned_same_utterances": {k: round(v, 4) for k, v in tuned.items()},
+        "unseen": unseen,
         "samples": [{"reference": r, "zero_shot": h} for r, h in list(zip(refs, hyps, strict=False))[:3]],
     }
 
@@ -238,20 +254,32 @@ def evaluate_stt(
         if Path(source).exists()
         else HFTranscriber(Path(source), **kwargs)  # a hub id (full profile), from the local cache
     )
-    base_hyps = transcribe_all(base_model, audios, "base", params.eval_batch_size)
+    # the fine-tuned model's figures use every test utterance; what it is compared with (the untrained
+    # base, the decoder alone, the other backends, the reference model) an evenly spread subset
+    sub = spread(len(utterances), params.compare_max_utterances)
+    sub_audios, sub_refs = [audios[i] for i in sub], [refs[i] for i in sub]
+    sub_base = transcribe_all(base_model, sub_audios, "base", params.eval_batch_size)
     tuned = load_transcriber(out, **kwargs)
     tuned_hyps = transcribe_all(tuned, audios, f"fine-tuned ({tuned.backend})", params.eval_batch_size)
+    sub_tuned = [tuned_hyps[i] for i in sub]
 
-    base, fine = error_rates(refs, base_hyps), error_rates(refs, tuned_hyps)
+    base, fine = error_rates(sub_refs, sub_base), error_rates(refs, tuned_hyps)
+    fine_sub = error_rates(sub_refs, sub_tuned)
+    base_hyps: list[str | None] = [None] * len(utterances)
+    for i, h in zip(sub, sub_base, strict=True):
+        base_hyps[i] = h
     decoding: dict[str, Any] = {"joint_ctc_weight": 0.0}
     alone_hyps: list[str | None] = [None] * len(utterances)
     if tuned.ctc is not None:  # what the CTC head adds: the decoder alone, same model
         attention = load_transcriber(out, use_ctc=False, **kwargs)
-        alone_hyps = transcribe_all(attention, audios, "attention only", params.eval_batch_size)
-        alone = error_rates(refs, alone_hyps)
+        sub_alone = transcribe_all(attention, sub_audios, "attention only", params.eval_batch_size)
+        for i, h in zip(sub, sub_alone, strict=True):
+            alone_hyps[i] = h
+        alone = error_rates(sub_refs, sub_alone)
         decoding = {
             "joint_ctc_weight": tuned.ctc.decode_weight,
             "attention_only": {k: round(v, 4) for k, v in alone.items()},
+            "joint_same_utterances": {k: round(v, 4) for k, v in fine_sub.items()},
         }
     train, _ = load_split(prepared, "train")
     seen = seen_in_training(utterances, train)
@@ -267,8 +295,10 @@ def evaluate_stt(
         "nearest_training_text": {k: round(v, 4) for k, v in error_rates(refs, nearest).items()},
     }
     headline = by_seen.get("unseen", {}).get("cer", fine["cer"])
-    backends = backend_report(out, audios, refs, tuned, fine["cer"], kwargs, params.eval_batch_size)
-    reference = reference_report(params, audios, refs, tuned_hyps, kwargs)
+    backends = backend_report(
+        out, sub_audios, sub_refs, tuned, fine_sub["cer"], kwargs, params.eval_batch_size
+    )
+    reference = reference_report(params, sub_audios, sub_refs, sub_tuned, kwargs, [seen[i] for i in sub])
     rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
     distinct_refs = len(set(refs))
     distinct_hyps = len({h for h in tuned_hyps})
@@ -284,9 +314,12 @@ def evaluate_stt(
         "test_utterances": len(utterances),
         "excluded_by_gate": gated,
         "serve_backend": tuned.backend,
+        "comparison_utterances": len(
+            sub
+        ),  # base, decoder alone, backends, reference: this evenly spread subset
         "base": {k: round(v, 4) for k, v in base.items()},
         "fine_tuned": {k: round(v, 4) for k, v in fine.items()},
-        "cer_improvement": round(base["cer"] - fine["cer"], 4),
+        "cer_improvement": round(base["cer"] - fine_sub["cer"], 4),  # on the same subset
         "unseen_cer": round(headline, 4),  # the headline: test utterances with a sentence not in training
         "by_seen": by_seen,
         "baselines": baselines,
@@ -332,9 +365,17 @@ def evaluate_stt(
         else ""
     )
     seen_text = ", ".join(f"{k} {v['cer']:.3f} ({v['utterances']})" for k, v in by_seen.items())
+    ref_unseen = reference.get("unseen") or {}
+    ref_text = (
+        f"; zero-shot {reference['model']} {ref_unseen['zero_shot_cer']:.3f} vs this model "
+        f"{ref_unseen['fine_tuned_cer']:.3f} on {ref_unseen['utterances']} unseen"
+        if ref_unseen
+        else ""
+    )
     summary(
         "evaluate-stt",
-        f"CER {base['cer']:.3f} -> {fine['cer']:.3f} (spaces ignored{joint}; {seen_text}; nearest training "
+        f"CER {fine['cer']:.3f} (untrained base {base['cer']:.3f} -> {fine_sub['cer']:.3f} on {len(sub)} "
+        f"compared; spaces ignored{joint}; {seen_text}{ref_text}; nearest training "
         f"text {baselines['nearest_training_text']['cer']:.3f}, empty 1.0), WER {fine['wer']:.3f}, "
         f"largest slice gap {worst['gap']:.3f} ({worst['attribute']}), {len(utterances)} test utterances; {verdict}",
     )

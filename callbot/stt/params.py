@@ -93,6 +93,9 @@ class STTParams(Section):
     # evaluation and gates
     eval_batch_size: int
     max_eval_utterances: int  # 0 = the whole test split
+    compare_max_utterances: (
+        int  # base, decoder alone, other backends, reference: on this many (evenly spread); 0 = all
+    )
     max_cer: float  # fine-tuned CER (spaces ignored) above this fails evaluate-stt
     max_slice_gap: float  # largest CER gap between slices of one attribute above this fails
     gate: Literal["fail", "warn"]  # fail: evaluate-stt exits 1 and the flow stops; warn: reported only

@@ -270,3 +270,12 @@ def test_cli_evaluate_without_a_model_says_what_to_run(tmp_path: Path, repo: Pat
     )
     assert result.exit_code == 1
     assert "callbot train-stt" in result.output and str(tmp_path / "none") in result.output
+
+
+def test_spread_covers_the_split_evenly() -> None:
+    from callbot.subset import spread
+
+    assert spread(10, 0) == list(range(10)) == spread(10, 10) == spread(10, 50)
+    assert spread(600, 4) == [0, 150, 300, 450]
+    picked = spread(7, 3)
+    assert len(set(picked)) == 3 and picked[0] == 0 and max(picked) < 7

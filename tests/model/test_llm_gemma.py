@@ -68,3 +68,13 @@ def test_gemma_candidate_trains_merges_and_answers_in_korean(
     answer = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
     print(f"gemma-3-270m after 3 LoRA steps answers: {answer!r}")
     assert sum("가" <= c <= "힣" for c in answer) >= 4, answer  # a Korean answer
+
+    # the router's cheap scoring (shared prompt cache, head only at answer tokens) on the real weights
+    from callbot.llm.scoring import full_head_answer_logliks, prefix_answer_logliks
+
+    answers = [
+        tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        for a in ("가까운 보건소 선별진료소에서 받으실 수 있습니다.", "네 확인해 드리겠습니다.")
+    ]
+    cheap = prefix_answer_logliks(model, ids[0].tolist(), answers)
+    assert cheap == pytest.approx(full_head_answer_logliks(model, ids[0].tolist(), answers), abs=1e-4)

@@ -143,6 +143,24 @@ def test_fine_tuned_beats_untrained_and_listens(trained) -> None:
     }
 
 
+def test_comparisons_on_a_capped_subset_headline_on_every_utterance(trained, tmp_path) -> None:
+    """stt.compare_max_utterances caps the base, decoder-alone and backend passes, never the headline."""
+    from callbot.stt.evaluate import evaluate_stt
+
+    full = trained["evaluation"].metrics
+    stt = trained["params"].model_copy(update={"compare_max_utterances": 2})
+    root = trained["root"]
+    metrics = evaluate_stt(stt, root / "prepared", root / "models", tmp_path).metrics
+    assert metrics["test_utterances"] == full["test_utterances"] > 2
+    assert metrics["comparison_utterances"] == 2
+    assert metrics["fine_tuned"] == full["fine_tuned"]  # the headline still on every test utterance
+    assert set(metrics["backends"]["cer"]) == {"hf", "openai-whisper", "ctranslate2"}
+    same = metrics["decoding"]["joint_same_utterances"]["cer"]
+    assert metrics["backends"]["cer"][metrics["serve_backend"]] == pytest.approx(same, abs=1e-4)
+    predictions = json.loads((tmp_path / "predictions.json").read_text(encoding="utf-8"))
+    assert sum(p["base"] is not None for p in predictions) == 2  # the untrained base heard only those
+
+
 def test_low_noise_and_leading_silence_change_little(trained) -> None:
     from callbot.stt.infer import load_transcriber
     from callbot.text.metrics import cer

@@ -86,8 +86,16 @@ def test_full_profile_trains_lora_on_whisper_base_and_transcribes_korean(
     audios = [speak(p) for p in PHRASES[2:]]
     refs = [p.rstrip(".?") for p in PHRASES[2:]]
     reference = reference_report(
-        full_stt.model_copy(update={"reference_max_utterances": 1}), audios, refs, [text, "x"], {}
+        full_stt.model_copy(update={"reference_max_utterances": 1}),
+        audios,
+        refs,
+        [text, "x"],
+        {},
+        [False, True],
     )
+    assert reference["unseen"]["utterances"] == 1  # both models on the unseen sentences alone, side by side
+    assert reference["unseen"]["zero_shot_cer"] == reference["zero_shot"]["cer"]
+    assert reference["unseen"]["fine_tuned_cer"] == reference["fine_tuned_same_utterances"]["cer"]
     assert reference["model"] == "package:whisper-base" and reference["utterances"] == 1
     assert reference["fine_tuned_same_utterances"]["cer"] == pytest.approx(
         cer(refs[:1], [text], spaces=False), abs=1e-4

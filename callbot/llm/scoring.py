@@ -1,0 +1,123 @@
+"""Exact log-likelihoods of answer tokens at a fraction of a plain forward pass's cost.
+
+A causal LM's forward pass projects every position's hidden state onto the whole vocabulary. For a
+262,144-token vocabulary (Gemma 3) that head is the largest matrix product of the model and its
+``[batch, length, vocab]`` float output the largest tensor; likelihood scoring needs it only where
+an answer token is predicted. So:
+
+- the backbone runs once (``model.<base_model_prefix>``, its final norm included) and only the
+  positions that predict a scored token are projected: ``log p(t) = z_t - logsumexp(z)``, with the
+  head's bias and Gemma's final logit soft-capping as the model's own forward applies them;
+- the router's shortlisted answers share one chat prompt: the prompt runs once, its key/value cache
+  is repeated across the answers, and the answers run as one right-padded batch after it.
+
+The figures equal the full-head path's within float rounding (tests/code/test_llm_scoring.py);
+``benchmarks/llm_scoring_bench.py`` times both on the same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel
+
+# hidden states projected per chunk: bounds the float logits held at once (4,096 x 262,144 x 4 B = 4 GiB
+# would not do; 256 rows = 256 MiB)
+HEAD_CHUNK = 256
+
+
+def backbone(model: PreTrainedModel) -> torch.nn.Module:
+    """The decoder stack without the LM head (``model.model``, ``.transformer``, ``.gpt_neox``)."""
+    inner = getattr(model, model.base_model_prefix, None)
+    if inner is None or inner is model:
+        raise TypeError(
+            f"{type(model).__name__}: no backbone under {model.base_model_prefix!r} to score with"
+        )
+    return inner
+
+
+def token_logprobs(model: PreTrainedModel, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``log p(targets[i] | hidden[i])`` for ``hidden [N, H]``: the head on these N rows only, in chunks."""
+    import torch
+
+    head = model.get_output_embeddings()
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    out = []
+    for start in range(0, hidden.shape[0], HEAD_CHUNK):
+        logits = head(hidden[start : start + HEAD_CHUNK]).float()
+        if cap is not None:
+            logits = torch.tanh(logits / cap) * cap
+        rows = targets[start : start + HEAD_CHUNK]
+        out.append(logits.gather(-1, rows.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1))
+    return torch.cat(out) if out else hidden.new_zeros(0)
+
+
+def prefix_answer_logliks(model: PreTrainedModel, prompt: list[int], answers: list[list[int]]) -> list[float]:
+    """Mean log-likelihood per token of each answer after ``prompt``: the prompt's cache shared by all."""
+    import torch
+
+    if not answers or any(not a for a in answers):
+        raise ValueError("every answer needs at least one token")
+    device = next(model.parameters()).device
+    stack = backbone(model)
+    with torch.no_grad():
+        first = stack(input_ids=torch.tensor([prompt], device=device), use_cache=True)
+        cache = first.past_key_values
+        cache.batch_repeat_interleave(len(answers))
+        width = max(len(a) for a in answers)
+        # an answer's last token is scored, never fed: the batch is the answers without it
+        fed = [a[:-1] + [0] * (width - len(a)) for a in answers]
+        mask = [[1] * len(prompt) + [1] * (len(a) - 1) + [0] * (width - len(a)) for a in answers]
+        rows = [first.last_hidden_state[0, -1:]] * len(answers)
+        if width > 1:
+            hidden = stack(
+                input_ids=torch.tensor(fed, device=device),
+                attention_mask=torch.tensor(mask, device=device),
+                past_key_values=cache,
+                use_cache=True,
+            ).last_hidden_state
+            rows = [torch.cat([rows[i], hidden[i, : len(a) - 1]]) for i, a in enumerate(answers)]
+        targets = torch.tensor([t for a in answers for t in a], device=device)
+        logp = token_logprobs(model, torch.cat(rows), targets)
+    sums = torch.split(logp, [len(a) for a in answers])
+    return [float(s.mean()) for s in sums]
+
+
+def labelled_nll(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> tuple[float, int]:
+    """(summed NLL, token count) of the labelled tokens of a right-padded batch (labels -100 elsewhere)."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        hidden = backbone(model)(
+            input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+        ).last_hidden_state[:, :-1]
+        labels = batch["labels"][:, 1:].to(device)
+        keep = labels != -100
+        logp = token_logprobs(model, hidden[keep], labels[keep])
+    return float(-logp.sum()), int(keep.sum())
+
+
+def full_head_answer_logliks(
+    model: PreTrainedModel, prompt: list[int], answers: list[list[int]]
+) -> list[float]:
+    """The plain path, kept as the reference the tests and the benchmark compare against: each answer
+    with its own copy of the prompt, one padded batch, the whole vocabulary at every position."""
+    import torch
+
+    from callbot.llm.collate import Collator
+
+    batch = Collator(0)([{"input_ids": prompt + a, "labels": [-100] * len(prompt) + a} for a in answers])
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        logits = (
+            model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
+            .logits[:, :-1]
+            .float()
+        )
+    labels = batch["labels"][:, 1:].to(device)
+    mask = labels != -100
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return ((picked * mask).sum(-1) / mask.sum(-1)).tolist()

@@ -1,0 +1,1 @@
+"""callbot: AI-Hub Korean speech and text -> fine-tuned STT and LLM -> a BentoML voice bot."""

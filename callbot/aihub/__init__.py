@@ -1,0 +1,1 @@
+"""AI-Hub download trees: split archives streamed and verified, Korean names decoded."""

@@ -1,0 +1,1 @@
+"""The LLM candidates: tokenizer, LoRA training, evaluation, the grounded responder."""

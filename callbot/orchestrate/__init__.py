@@ -1,0 +1,1 @@
+"""The Prefect flow over dvc.yaml's graph, dataset versions, hooks and artifacts."""

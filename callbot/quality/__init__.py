@@ -1,0 +1,1 @@
+"""The Great Expectations data gate: suites, checkpoints, verdict, offline data docs."""

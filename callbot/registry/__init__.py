@@ -1,0 +1,1 @@
+"""Model selection (the leaderboard) and packaging (the BentoML store and the Bento)."""

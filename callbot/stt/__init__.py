@@ -1,0 +1,1 @@
+"""Whisper STT: data, training, joint CTC decoding, evaluation, export for serving."""

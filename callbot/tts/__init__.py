@@ -1,0 +1,1 @@
+"""Speech synthesis: the espeak-ng engine, the voice bundle, the telephone channel."""

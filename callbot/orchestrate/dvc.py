@@ -22,14 +22,26 @@ class DvcError(RuntimeError):
     """A DVC operation failed; the message says which stage and what to do."""
 
 
+class _EmptyQuarantine:
+    """Drops DVC's warning that a quarantine file is empty (its output log's one record of that kind)."""
+
+    def filter(self, record: Any) -> bool:
+        message = record.getMessage()
+        return not (message.endswith("' is empty.") and "quarantine" in message)
+
+
 def open_repo(root: Path) -> Any:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     import logging
 
     from dvc.repo import Repo
 
-    # DVC's own CLI chatter ("Updating lock file 'dvc.lock'") on INFO; its warnings and errors stay
+    # DVC's own CLI chatter ("Updating lock file 'dvc.lock'") on INFO; its warnings and errors stay,
+    # except "'<x>quarantine<y>' is empty.": no row quarantined is the good case, not a warning
     logging.getLogger("dvc").setLevel(logging.WARNING)
+    output_log = logging.getLogger("dvc.output")
+    if not any(isinstance(f, _EmptyQuarantine) for f in output_log.filters):
+        output_log.addFilter(_EmptyQuarantine())
 
     try:
         return Repo(str(root), _wait_for_lock=True)  # other processes (Dask workers) may hold it

@@ -88,3 +88,21 @@ def test_lora_wrapping_raises_no_future_warning(tiny_whisper) -> None:
     quiet = wrap(quiet=True)
     assert not any("is_gradient_checkpointing" in m for m in quiet)
     assert "a warning of ours still shows" in quiet
+
+
+def test_dvc_empty_quarantine_is_not_a_warning_but_other_empty_outputs_are(tmp_path, caplog) -> None:
+    """No quarantined row is the good case: the flow drops DVC's "is empty" for quarantine files only."""
+    import logging
+    import subprocess
+
+    from callbot.orchestrate.dvc import open_repo
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True)
+    open_repo(tmp_path)
+    log = logging.getLogger("dvc.output")
+    with caplog.at_level(logging.WARNING):
+        log.warning("'%s' is empty.", "data/prepared/quarantine_validate.jsonl")
+        log.warning("'%s' is empty.", "data/prepared/records.parquet")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["'data/prepared/records.parquet' is empty."]

@@ -94,11 +94,12 @@ def test_dvc_empty_quarantine_is_not_a_warning_but_other_empty_outputs_are(tmp_p
     """No quarantined row is the good case: the flow drops DVC's "is empty" for quarantine files only."""
     import logging
     import subprocess
+    import sys
 
     from callbot.orchestrate.dvc import open_repo
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True)
     open_repo(tmp_path)
     log = logging.getLogger("dvc.output")
     with caplog.at_level(logging.WARNING):

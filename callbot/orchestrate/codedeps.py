@@ -20,6 +20,7 @@ STAGE PATH`` prints the import chain that makes PATH a dependency.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,6 +41,7 @@ class CodeDepsError(ValueError):
     """A stage or module that cannot be resolved; the message names it and what to do."""
 
 
+@functools.cache
 def _registry_entries() -> dict[str, tuple[str, ...]]:
     """Each registered stage's entry modules: the callbot modules its ``@stage`` function imports
     (callbot/stages.py, read with ``ast``: the registry is the one place a stage is declared)."""

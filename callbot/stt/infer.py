@@ -48,10 +48,25 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Word:
+    """One word of a transcript (space-separated) and how sure the model was of it, in [0, 1].
+
+    The responder hands over when the words that decide the intent were heard with low confidence
+    (issue 22); ``start``/``end`` are seconds from the start of the input audio, when known.
+    """
+
+    text: str
+    confidence: float
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
 class TranscriptResult:
     text: str
     segments: list[Segment] = field(default_factory=list)
     duration_s: float = 0.0
+    words: list[Word] = field(default_factory=list)  # empty when the backend gives no confidence
 
 
 @dataclass(frozen=True)

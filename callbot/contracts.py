@@ -359,11 +359,8 @@ class BotMetrics(Metrics):
     WHAT: ClassVar[str] = "end-to-end call evaluation"
     REDO: ClassVar[str] = "`callbot evaluate-bot`"
 
-    best: str
-    headline: dict[str, float | None]
-    candidates: dict[str, BotCandidate]
+    candidates: dict[str, BotCandidate]  # each with its calibrated `policy` and `headline`; select picks
     baselines: dict[str, BotCandidate]
-    beats_retrieval: bool
 
 
 def write_bot_metrics(path: Path, metrics: BotMetrics) -> None:
@@ -398,6 +395,7 @@ class Leaderboard(Contract):
     winner: str
     reason: str
     rows: list[LeaderboardRow]
+    headline: dict[str, float | None] = {}  # the winner's evaluate-bot figures (test, scored once)
 
 
 def write_leaderboard(path: Path, board: Leaderboard) -> None:
@@ -420,6 +418,11 @@ class Selection(Contract):
     winner: str
     merged: str  # the winner's merged model directory
     handover_threshold: float | None  # calibrated on validation by evaluate-bot; None without it
+    policy: dict[str, float] | None = None  # the dialogue policy's thresholds (answer, margin, confirm, word)
+    screen: dict[str, Any] | None = None  # the input checks shipped with them
+    headline: dict[
+        str, float | None
+    ] = {}  # the winner's evaluate-bot figures, as the leaderboard prints them
     adapter: str
     base: str
     arch: str

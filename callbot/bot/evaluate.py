@@ -7,11 +7,16 @@ brought to 16 kHz, transcribed by the served STT export, and answered by each LL
 scripted answer, an out-of-scope one with a handover; any other scripted answer is a *wrong answer*,
 the outcome a public-health line must avoid.
 
-Per candidate the handover threshold is calibrated on validation to ``bot.wrong_answer_target`` and
-the test split is scored once with it. Figures are split by channel, by whether the caller's voice
-and wording occur in training, and by intent; the headline is unseen wording in an unseen voice.
-Baselines from the same run: retrieval alone (nearest training question, no LLM), always handing
-over, and each candidate on the reference text (what a perfect STT would give).
+Each turn goes through the dialogue policy (:mod:`callbot.dialogue.policy`): answer, confirm or hand
+over. When the bot confirms, the caller's yes/no is synthesised like the question (espeak-ng, the
+same voice, the same channel), transcribed by the same STT, and true to the caller's intent, so a
+call takes one to three turns. Per candidate the policy's thresholds are calibrated on validation
+to ``bot.wrong_answer_target`` (:mod:`callbot.bot.scoring`) and the test split is scored once with
+them. Figures are split by channel, by whether the caller's voice and wording occur in training,
+and by intent. Baselines from the same run: retrieval alone (nearest training question, no LLM),
+always handing over, and each candidate on the reference text (what a perfect STT would give).
+
+This stage picks no winner: ``callbot select`` does, once, from these validation figures.
 """
 
 from __future__ import annotations
@@ -27,14 +32,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.atomic import write_json, write_text
+from callbot.bot.scoring import HANDOVER, RIGHT, Scored, Table, calibrate
 from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
-from callbot.llm.router import HANDOVER, RIGHT, calibrate, outcome, rates
+from callbot.dialogue.policy import Thresholds, screen, yes_no
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
-    from callbot.bot.params import BotParams
-    from callbot.llm.infer import ReplyResult, Responder
+    from callbot.bot.params import BotParams, PolicyParams
+    from callbot.llm.infer import Responder
 
 STT_RATE = 16000
 CHANNEL_NAMES = {16000: "16k", 8000: "8k"}
@@ -64,19 +70,29 @@ class CallItem:
     seen_wording: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Turn:
-    """One item on one channel through one responder: what it chose, how sure, how long it took."""
+    """One item heard on one channel: the transcript, how sure the STT was, how the caller's yes/no is heard."""
 
     item: CallItem
     channel: int
     transcript: str
     stt_s: float
-    reply: str = ""
-    reason: str | None = None
-    confidence: float = 1.0
-    outcome: str = HANDOVER
-    llm_s: float = 0.0
+    min_word: float | None = None  # lowest word confidence (None: the STT gives none)
+    heard_yes: bool | None = True  # the caller's "yes" in their voice on this channel, as the bot parses it
+    heard_no: bool | None = False
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A turn through one responder: the intent it would act on, that intent's answer, and the policy inputs."""
+
+    turn: Turn
+    scored: Scored
+    top: str
+    choice: str  # the top intent's scripted answer ("" for none)
+    reason: str | None  # the input screen's handover reason
+    llm_s: float
 
 
 def _optional(table: Any, name: str) -> list[Any]:
@@ -149,33 +165,57 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
 def line_audio(path: Path, channel: int) -> np.ndarray:
     """The caller's clip as the service gets it: 16 kHz float32, through the phone line when 8000."""
     import soundfile as sf
-    from scipy.signal import resample_poly
-
-    from callbot.tts.channel import phone_channel
 
     try:
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise BotEvalError(f"{path}: unreadable audio ({exc}); rerun `callbot ingest`") from None
-    samples = samples.mean(axis=1)
+    return on_line(samples.mean(axis=1), rate, channel)
+
+
+def on_line(samples: np.ndarray, rate: int, channel: int) -> np.ndarray:
+    """Audio at ``rate`` -> 16 kHz float32, through the G.711 telephone channel first when ``channel`` is 8000."""
+    from callbot.tts.channel import phone_channel, to_rate
+
     if channel == 8000:
         samples, rate = phone_channel(samples, rate)
-    if rate != STT_RATE:
-        from math import gcd
+    return to_rate(samples, rate, STT_RATE)
 
-        g = gcd(rate, STT_RATE)
-        samples = resample_poly(samples, STT_RATE // g, rate // g).astype(np.float32)
-    return np.asarray(samples, dtype=np.float32)
+
+def voice_of(name: str) -> tuple[str, int, int]:
+    """espeak-ng (voice, rate, pitch) of a record's ``voice`` (e.g. ``m1-r160-p65``); the default voice if unparsed."""
+    import re
+
+    found = re.fullmatch(r"([a-z]+\d*)-r(\d+)-p(\d+)", name or "")
+    if not found:
+        return "ko", 175, 50
+    return f"ko+{found[1]}", int(found[2]), int(found[3])
+
+
+def replies_heard(
+    transcriber: Any, policy: PolicyParams, voice: str, channel: int
+) -> tuple[bool | None, bool | None]:
+    """How the bot parses a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the line, transcribed."""
+    from callbot.tts.espeak import synthesize
+
+    name, rate, pitch = voice_of(voice)
+    heard = []
+    for said in (policy.yes, policy.no):
+        samples, sr = synthesize(said, rate=rate, pitch=pitch, voice=name)
+        clip = on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel)
+        heard.append(yes_no(transcriber.transcribe(clip).text))
+    return heard[0], heard[1]
 
 
 def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
-    """Every item on every channel, one clip per call (as a caller is served), timed."""
+    """Every item on every channel, one clip per call (as a caller is served), timed; yes/no per voice heard once."""
     from callbot.stt.infer import load_transcriber
 
     stt = Path(params.stt)
     if not (stt / "model" / "config.json").is_file():
         raise BotEvalError(f"{stt}/model: no STT model; run `callbot train-stt` first")
     transcriber = load_transcriber(stt, batch_size=1)
+    replies: dict[tuple[str, int], tuple[bool | None, bool | None]] = {}
     turns: list[Turn] = []
     with progress() as bar:
         task = bar.add_task("evaluate-bot: transcribe", total=len(items) * len(params.channels))
@@ -183,89 +223,83 @@ def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
             for channel in params.channels:
                 clip = line_audio(item.audio, channel)
                 started = time.perf_counter()
-                text = transcriber.transcribe(clip).text.strip()
-                turns.append(Turn(item, channel, text, time.perf_counter() - started))
+                result = transcriber.transcribe(clip)
+                elapsed = time.perf_counter() - started
+                key = (item.voice, channel)
+                if key not in replies:
+                    replies[key] = replies_heard(transcriber, params.policy, item.voice, channel)
+                low = min((w.confidence for w in result.words), default=None)
+                turns.append(Turn(item, channel, result.text.strip(), elapsed, low, *replies[key]))
                 bar.advance(task)
     return turns
 
 
-def _score(result: ReplyResult, item: CallItem, handover_answers: set[str]) -> tuple[float, str]:
-    """(confidence, outcome) of a reply made at threshold 0: what acting on the choice gives."""
-    in_scope = item.answer not in handover_answers
-    chosen_handover = result.raw == "" or result.raw in handover_answers
-    confidence = (
-        1.0 if result.confidence is None else result.confidence
-    )  # empty/not Korean: always handed over
-    return confidence, outcome(chosen_handover, result.raw == item.answer, in_scope)
-
-
-def answer(responder: Responder, turns: list[Turn], *, llm: bool = True, text: bool = False) -> list[Turn]:
-    """Each turn answered by ``responder`` (threshold 0: the raw choice), on the transcript or the reference."""
+def rank_turns(
+    responder: Responder, turns: list[Turn], *, llm: bool = True, text: bool = False
+) -> list[Ranked]:
+    """Each turn ranked by ``responder`` (on the transcript, or the reference words) with what acting on it gives."""
     assert responder.router is not None
     handover_answers = {e.answer for e in responder.router.script.entries if e.handover}
-    saved, responder.threshold = responder.threshold, 0.0
+    prefix = responder.router.params.handover_intent_prefix
     out = []
-    try:
-        for turn in turns:
-            words = turn.item.question if text else turn.transcript
-            started = time.perf_counter()
-            result = responder.reply(words, use_llm=llm)  # llm=False: the nearest-question baseline
-            elapsed = time.perf_counter() - started
-            confidence, result_outcome = _score(result, turn.item, handover_answers)
-            out.append(
-                Turn(turn.item, turn.channel, turn.transcript, turn.stt_s, result.raw or result.text,
-                     result.reason, confidence, result_outcome, elapsed)
-            )  # fmt: skip
-    finally:
-        responder.threshold = saved
+    for turn in turns:
+        words = turn.item.question if text else turn.transcript
+        in_scope = turn.item.answer not in handover_answers
+        heard = (True, False) if text else (turn.heard_yes, turn.heard_no)
+        started = time.perf_counter()
+        reason = screen(words, responder.screen)
+        if reason is not None:  # not a question: handed over whatever the thresholds
+            scored = Scored(0.0, 0.0, True, False, in_scope, None, *heard)
+            out.append(Ranked(turn, scored, "", "", reason, time.perf_counter() - started))
+            continue
+        ranking = responder.rank(words, None, use_llm=llm)
+        choice = responder.answer_for(ranking.top)
+        scored = Scored(
+            ranking.confidence, ranking.margin, bool(prefix) and ranking.top.startswith(prefix),
+            choice == turn.item.answer, in_scope, None if text else turn.min_word, *heard,
+        )  # fmt: skip
+        out.append(Ranked(turn, scored, ranking.top, choice, None, time.perf_counter() - started))
     return out
 
 
-def _in_scope(turn: Turn, handover_answers: set[str]) -> bool:
-    return turn.item.answer not in handover_answers
+def _block(selected: list[Ranked], thresholds: Thresholds) -> dict[str, Any]:
+    r: dict[str, Any] = Table([x.scored for x in selected]).rates(thresholds)
+    oos = [x.scored for x in selected if not x.scored.in_scope]
+    if oos:
+        r["out_of_scope_handover"] = Table(oos).rates(thresholds)["success"]
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
 
 
-def figures(turns: list[Turn], threshold: float, handover_answers: set[str]) -> dict[str, Any]:
-    """Success, wrong-answer and handover rates overall and by channel, voice, wording, intent."""
-
-    def block(selected: list[Turn]) -> dict[str, Any]:
-        scope = [_in_scope(t, handover_answers) for t in selected]
-        r = rates([t.confidence for t in selected], [t.outcome for t in selected], scope, threshold)
-        oos = [t for t, s in zip(selected, scope, strict=True) if not s]
-        if oos:
-            r["out_of_scope_handover"] = rates(
-                [t.confidence for t in oos], [t.outcome for t in oos], [False] * len(oos), threshold
-            )["success"]
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
-
-    result: dict[str, Any] = {"all": block(turns)}
-    for channel in sorted({t.channel for t in turns}, reverse=True):
+def figures(ranked: list[Ranked], thresholds: Thresholds) -> dict[str, Any]:
+    """Success, wrong answers, handovers, confirms and turns per call: overall, by channel, voice, wording, intent."""
+    result: dict[str, Any] = {"all": _block(ranked, thresholds)}
+    for channel in sorted({x.turn.channel for x in ranked}, reverse=True):
         name = CHANNEL_NAMES.get(channel, str(channel))
-        on = [t for t in turns if t.channel == channel]
-        result[name] = block(on)
-        unseen = [t for t in on if not t.item.seen_wording and not t.item.seen_voice]
-        result[f"{name}_unseen_wording_unseen_voice"] = block(unseen)
+        on = [x for x in ranked if x.turn.channel == channel]
+        result[name] = _block(on, thresholds)
+        unseen = [x for x in on if not x.turn.item.seen_wording and not x.turn.item.seen_voice]
+        result[f"{name}_unseen_wording_unseen_voice"] = _block(unseen, thresholds)
     for key, label in (("seen_wording", "wording"), ("seen_voice", "voice")):
         for flag in (False, True):
-            chosen = [t for t in turns if getattr(t.item, key) is flag]
-            result[f"{label}_{'seen' if flag else 'unseen'}"] = block(chosen)
-    by_intent: dict[str, list[Turn]] = defaultdict(list)
-    for t in turns:
-        by_intent[t.item.intent or "(none)"].append(t)
-    result["by_intent"] = {name: block(group)["success"] for name, group in sorted(by_intent.items())}
+            chosen = [x for x in ranked if getattr(x.turn.item, key) is flag]
+            result[f"{label}_{'seen' if flag else 'unseen'}"] = _block(chosen, thresholds)
+    by_intent: dict[str, list[Ranked]] = defaultdict(list)
+    for x in ranked:
+        by_intent[x.turn.item.intent or "(none)"].append(x)
+    result["by_intent"] = {n: _block(group, thresholds)["success"] for n, group in sorted(by_intent.items())}
     return result
 
 
-def latency(turns: list[Turn]) -> dict[str, float]:
-    """STT + LLM + guard seconds per turn: median and 95th percentile."""
-    totals = sorted(t.stt_s + t.llm_s for t in turns)
+def latency(ranked: list[Ranked]) -> dict[str, float]:
+    """STT + ranking seconds per turn: median and 95th percentile."""
+    totals = sorted(x.turn.stt_s + x.llm_s for x in ranked)
     if not totals:
         return {"median_s": 0.0, "p95_s": 0.0}
     return {
         "median_s": round(statistics.median(totals), 4),
         "p95_s": round(totals[min(len(totals) - 1, int(0.95 * len(totals)))], 4),
-        "stt_median_s": round(statistics.median(t.stt_s for t in turns), 4),
-        "llm_median_s": round(statistics.median(t.llm_s for t in turns), 4),
+        "stt_median_s": round(statistics.median(x.turn.stt_s for x in ranked), 4),
+        "llm_median_s": round(statistics.median(x.llm_s for x in ranked), 4),
     }
 
 
@@ -295,116 +329,146 @@ def candidate_dirs(llm: Path) -> list[Path]:
 
 
 def _evaluate(
-    responder: Responder, val: list[Turn], test: list[Turn], target: float, *, llm: bool = True
-) -> tuple[dict[str, Any], list[Turn], float]:
-    assert responder.router is not None
-    handover_answers = {e.answer for e in responder.router.script.entries if e.handover}
-    val_turns, test_turns = answer(responder, val, llm=llm), answer(responder, test, llm=llm)
-    scope = [_in_scope(t, handover_answers) for t in val_turns]
-    threshold, _ = calibrate([t.confidence for t in val_turns], [t.outcome for t in val_turns], scope, target)
+    responder: Responder, val: list[Turn], test: list[Turn], params: BotParams, *, llm: bool = True
+) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
+    """Calibrate the policy on validation, score test once with it."""
+    p = params.policy
+    val_ranked, test_ranked = rank_turns(responder, val, llm=llm), rank_turns(responder, test, llm=llm)
+    thresholds, _ = calibrate(
+        [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts
+    )
     report = {
-        "threshold": round(threshold, 6),
-        "validation": figures(val_turns, threshold, handover_answers),
-        "test": figures(test_turns, threshold, handover_answers),
-        "latency": latency(test_turns),
+        "threshold": round(thresholds.answer, 6),
+        "policy": thresholds.to_json(),
+        "validation": figures(val_ranked, thresholds),
+        "test": figures(test_ranked, thresholds),
+        "latency": latency(test_ranked),
     }
-    return report, test_turns, threshold
+    return report, test_ranked, thresholds
+
+
+def turn_lines(name: str, ranked: list[Ranked], thresholds: Thresholds) -> list[str]:
+    """turns.jsonl: one line per test turn, what the policy did with it and why."""
+    table = Table([x.scored for x in ranked])
+    answer, confirm = table.actions(thresholds)
+    lines = []
+    for x, a, c in zip(ranked, answer, confirm, strict=True):
+        t = x.turn
+        lines.append(json.dumps({
+            "candidate": name, "utterance_id": t.item.utterance_id, "channel": t.channel,
+            "intent": t.item.intent, "question": t.item.question, "transcript": t.transcript,
+            "expected": t.item.answer, "top": x.top, "choice": x.choice, "reason": x.reason,
+            "confidence": round(x.scored.confidence, 4), "margin": round(x.scored.margin, 4),
+            "action": "answer" if a else "confirm" if c else HANDOVER,
+            "seen_wording": t.item.seen_wording, "seen_voice": t.item.seen_voice,
+        }, ensure_ascii=False))  # fmt: skip
+    return lines
+
+
+def _baselines(responder: Responder, val: list[Turn], test: list[Turn], params: BotParams) -> dict[str, Any]:
+    """Retrieval alone (no LLM) under its own calibrated policy, and always handing over."""
+    retrieval, _, _ = _evaluate(responder, val, test, params, llm=False)
+    never = Thresholds(np.inf, 0.0, np.inf, 0.0)
+    handover_all = figures(rank_turns(responder, test, llm=False), never)
+    return {
+        "retrieval": retrieval,
+        "always_handover": {"test": {k: handover_all[k] for k in ("all", "16k", "8k") if k in handover_all}},
+    }
+
+
+def score_candidate(
+    directory: Path, val: list[Turn], test: list[Turn], params: BotParams
+) -> tuple[dict[str, Any], list[str], Responder]:
+    """One candidate end to end: calibrated on validation, test scored once, and on the reference text."""
+    from callbot.llm.infer import load_responder
+
+    responder = load_responder(directory / "merged")
+    if responder.router is None:
+        raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
+    result, test_ranked, thresholds = _evaluate(responder, val, test, params)
+    result["test_reference_text"] = figures(rank_turns(responder, test, text=True), thresholds)["all"]
+    result["headline"] = headline(result)
+    return result, turn_lines(directory.name, test_ranked, thresholds), responder
+
+
+def screen_settings(params: BotParams) -> dict[str, Any]:
+    """The input checks shipped beside the calibrated thresholds (the served responder reads both)."""
+    p = params.policy
+    return {
+        "repeat_min_words": p.repeat_min_words,
+        "max_repeat_share": p.max_repeat_share,
+        "injection_markers": list(p.injection_markers),
+    }
 
 
 def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
     """Score every candidate end to end; write ``<report>/metrics.json``, ``calibration.json``, ``turns.jsonl``."""
-    from callbot.llm.infer import load_responder
     from callbot.threads import set_torch_threads
 
     started = time.perf_counter()
     set_torch_threads(params.threads)
     items = load_items(params)
     report = Path(params.report)
-    val = transcribe(params, items["validation"])
-    test = transcribe(params, items["test"])
+    val, test = transcribe(params, items["validation"]), transcribe(params, items["test"])
     candidates: dict[str, Any] = {}
-    calibration: dict[str, float] = {}
     lines: list[str] = []
     baselines: dict[str, Any] = {}
     for directory in candidate_dirs(Path(params.llm)):
-        name = directory.name
-        responder = load_responder(directory / "merged")
-        if responder.router is None:
-            raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
-        result, test_turns, threshold = _evaluate(responder, val, test, params.wrong_answer_target)
-        handover_answers = {e.answer for e in responder.router.script.entries if e.handover}
-        text_turns = answer(responder, test, text=True)
-        result["test_reference_text"] = figures(text_turns, threshold, handover_answers)["all"]
-        candidates[name] = result
-        calibration[name] = result["threshold"]
-        for t in test_turns:
-            lines.append(json.dumps({
-                "candidate": name, "utterance_id": t.item.utterance_id, "channel": t.channel,
-                "intent": t.item.intent, "question": t.item.question, "transcript": t.transcript,
-                "expected": t.item.answer, "choice": t.reply, "reason": t.reason,
-                "confidence": round(t.confidence, 4), "answered": t.confidence >= threshold,
-                "outcome": t.outcome if t.confidence >= threshold else HANDOVER,
-                "seen_wording": t.item.seen_wording, "seen_voice": t.item.seen_voice,
-            }, ensure_ascii=False))  # fmt: skip
-        if not baselines:  # the script is the same for every candidate: one retrieval baseline
-            retrieval, _, _ = _evaluate(responder, val, test, params.wrong_answer_target, llm=False)
-            handover_all = figures(
-                [Turn(t.item, t.channel, t.transcript, t.stt_s, confidence=0.0) for t in test],
-                1.0,
-                handover_answers,
-            )
-            baselines = {
-                "retrieval": retrieval,
-                "always_handover": {
-                    "test": {k: handover_all[k] for k in ("all", "16k", "8k") if k in handover_all}
-                },
-            }
+        result, found, responder = score_candidate(directory, val, test, params)
+        candidates[directory.name] = {**result, "screen": screen_settings(params)}
+        lines += found
+        baselines = baselines or _baselines(responder, val, test, params)  # one script: one baseline
         del responder
-    eligible = {
-        n: c for n, c in candidates.items() if c["validation"]["all"]["wrong"] <= params.max_wrong_answer
-    }
-    best = max(eligible or candidates, key=lambda n: (candidates[n]["validation"]["all"]["success"], n))
     metrics = {
-        "best": best,
         "items": {split: len(found) for split, found in items.items()},
         "channels": params.channels,
         "wrong_answer_target": params.wrong_answer_target,
-        "headline": _headline(candidates[best]),
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
         "candidates": candidates,
         "baselines": baselines,
-        "beats_retrieval": candidates[best]["test"]["all"]["success"]
-        > baselines["retrieval"]["test"]["all"]["success"],
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_bot_metrics(report / "metrics.json", BotMetrics.model_validate(metrics))
-    write_json(report / "calibration.json", {"target": params.wrong_answer_target, "thresholds": calibration})
-    write_text(report / "turns.jsonl", "\n".join(lines) + "\n")
-    h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in metrics["headline"].items()}
-    base = baselines["retrieval"]["test"]["all"]
-    summary(
-        "evaluate-bot",
-        f"{best}: task success {h['task_success']} on test (unseen wording+voice: 16k "
-        f"{h['unseen_16k']}, 8k {h['unseen_8k']}), wrong {h['wrong_answer_rate']}, "
-        f"out-of-scope handed over {h['out_of_scope_handover']}, call CER 16k "
-        f"{metrics['stt_cer']['test'].get('16k', 'n/a')}, median turn {h['median_latency_s']}s; "
-        f"retrieval baseline {base['success']:.3f} (wrong {base['wrong']:.3f}); "
-        f"{sum(len(v) for v in items.values())} questions x {len(params.channels)} channels -> {report}",
+    write_json(
+        report / "calibration.json",
+        {"target": params.wrong_answer_target, "policies": {n: c["policy"] for n, c in candidates.items()}},
     )
+    write_text(report / "turns.jsonl", "\n".join(lines) + "\n")
+    _print(metrics, report)
     return metrics
 
 
-def _headline(result: dict[str, Any]) -> dict[str, float]:
+def _print(metrics: dict[str, Any], report: Path) -> None:
+    """One line per candidate: its validation figures (select picks from these) beside retrieval's."""
+    base = metrics["baselines"]["retrieval"]["validation"]["all"]
+    rows = "; ".join(
+        f"{n}: val success {c['validation']['all']['success']:.3f} wrong {c['validation']['all']['wrong']:.3f} "
+        f"turns {c['validation']['all']['turns']:.2f}"
+        for n, c in metrics["candidates"].items()
+    )
+    summary(
+        "evaluate-bot",
+        f"{rows}; retrieval baseline val success {base['success']:.3f} (wrong {base['wrong']:.3f}); "
+        f"{sum(metrics['items'].values())} questions x {len(metrics['channels'])} channels -> {report} "
+        "(the winner is chosen by `callbot select`)",
+    )
+
+
+def headline(result: dict[str, Any]) -> dict[str, float | None]:
+    """The figures a candidate is known by: test task success, wrong answers, handovers, unseen slices, turns."""
     test = result["test"]
     return {
         "task_success": test["all"]["success"],
         "wrong_answer_rate": test["all"]["wrong"],
         "handover_rate": test["all"]["handover"],
+        "turns_per_call": test["all"]["turns"],
         "out_of_scope_handover": test["all"].get("out_of_scope_handover"),
         "unseen_16k": test.get("16k_unseen_wording_unseen_voice", {}).get("success"),
         "unseen_8k": test.get("8k_unseen_wording_unseen_voice", {}).get("success"),
+        "validation_task_success": result["validation"]["all"]["success"],
+        "validation_wrong_answer_rate": result["validation"]["all"]["wrong"],
         "median_latency_s": result["latency"]["median_s"],
     }
 
 
-__all__ = ["RIGHT", "BotEvalError", "load_items", "run_evaluate_bot"]
+__all__ = ["RIGHT", "BotEvalError", "headline", "load_items", "run_evaluate_bot"]

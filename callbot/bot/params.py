@@ -5,6 +5,19 @@ from __future__ import annotations
 from callbot.params_base import Section
 
 
+class PolicyParams(Section):
+    """The dialogue policy's calibration (callbot.bot.scoring) and the input checks shipped with it."""
+
+    confirm_cost: float  # a confirm turn must succeed more often than this to be worth asking
+    margins: list[float]  # top-1 minus top-2 cuts tried for answering without a confirm
+    word_cuts: list[float]  # lowest-word-confidence cuts tried (0 = never hand over for unclear audio)
+    repeat_min_words: int  # a text this long whose most frequent word ...
+    max_repeat_share: float  # ... is over this share of its words is not a question: handover
+    injection_markers: list[str]  # a caller text holding one is handed over (reason: injection)
+    yes: str  # what a caller who means yes says in evaluate-bot's two-turn calls (synthesised)
+    no: str  # and what one who means no says
+
+
 class BotParams(Section):
     prepared: str  # records.parquet (caller questions with audio) and gate.json
     raw: str  # the ingested tree the records' audio_path is relative to
@@ -17,6 +30,6 @@ class BotParams(Section):
     wrong_answer_target: (
         float  # calibration: the handover threshold keeps validation wrong answers at most this
     )
-    max_wrong_answer: float  # selection: candidates above this validation wrong-answer rate are not eligible
+    policy: PolicyParams
     max_items: int  # per split, evenly spread; 0 = all
     threads: int  # torch threads; 0 = all cores

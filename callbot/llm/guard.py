@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from callbot.text.hangul import hangul_ratio, is_hangul
+
 if TYPE_CHECKING:
     from callbot.llm.params import GuardParams
 
@@ -19,19 +21,7 @@ TOO_LONG = "too_long"
 NOT_KOREAN = "not_korean"
 OFF_TASK = "off_task"
 
-
-def is_hangul(ch: str) -> bool:
-    """Hangul syllables, jamo and compatibility jamo."""
-    code = ord(ch)
-    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
-
-
-def hangul_ratio(text: str) -> float:
-    """Share of letters that are Hangul; 0.0 when there are no letters at all."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(is_hangul(ch) for ch in letters) / len(letters)
+__all__ = ["EMPTY", "NOT_KOREAN", "OFF_TASK", "TOO_LONG", "check_reply", "hangul_ratio", "is_hangul"]
 
 
 def script_similarity(text: str, script: Sequence[str]) -> float:

@@ -4,8 +4,8 @@ A model directory (``models/llm/<candidate>/merged``, or one from ``build_tiny_c
 weights, the tokenizer with its chat template, ``responder.json`` (system prompt, guard, generation
 and router settings from params.yaml at training time) and, after training, ``router.json`` (the
 scripted answers and the train-split caller questions behind each, :mod:`callbot.llm.router`) and
-``script.json``. A packaged model also holds ``calibration.json``, the handover threshold
-``evaluate-bot`` calibrated. So a Bento needs nothing but the directory.
+``script.json``. A packaged model also holds ``calibration.json``, the dialogue policy's thresholds
+and input checks ``evaluate-bot`` calibrated. So a Bento needs nothing but the directory.
 
 With a router, a caller's words can only ever produce a scripted answer or the handover message;
 free generation (``generate``) is kept for the interview tasks and for a model dir without a router.
@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.contracts import read_json
-from callbot.llm.guard import EMPTY, NOT_KOREAN, check_reply, hangul_ratio
+from callbot.dialogue import policy
+from callbot.dialogue.policy import ANSWER, CONFIRM, HANDOVER, Action, Screen, Thresholds
+from callbot.llm.guard import EMPTY, check_reply
 from callbot.llm.model import RESPONDER_FILE, SCRIPT_FILE
 from callbot.llm.params import GenerationParams, GuardParams, RouterParams
-from callbot.llm.router import Router, read_script, read_threshold
+from callbot.llm.router import Router, read_calibration, read_script
 
-LOW_CONFIDENCE = "low_confidence"  # no scripted answer is likely enough
-OUT_OF_SCOPE = "out_of_scope"  # the likeliest answer is the handover itself
+LOW_CONFIDENCE = policy.LOW_CONFIDENCE  # no scripted answer is likely enough
+OUT_OF_SCOPE = policy.OUT_OF_SCOPE  # the likeliest answer is the handover itself
 LOGLIK_MEMO = 4096  # answer log-likelihoods kept per responder (a few MB); the weights are fixed once loaded
 
 if TYPE_CHECKING:
@@ -40,8 +42,10 @@ class ReplyResult:
     guarded: bool
     reason: str | None
     raw: str = ""
-    intent: str | None = None  # the chosen answer's caller intent(s), "|"-joined (router only)
-    confidence: float | None = None  # the router's probability of that answer
+    intent: str | None = None  # the caller intent the bot acted on (router only)
+    confidence: float | None = None  # its calibrated probability
+    action: str = HANDOVER  # answer | confirm | handover (the dialogue policy's decision)
+    summary: str = ""  # on a handover: one line for the counsellor (the caller's first sentence)
 
 
 def context_length(model: PreTrainedModel) -> int:
@@ -66,7 +70,8 @@ class Responder:
         generation: GenerationParams,
         script: tuple[str, ...] | None = None,
         router: Router | None = None,
-        threshold: float | None = None,
+        thresholds: Thresholds | None = None,
+        screen: Screen | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -76,7 +81,16 @@ class Responder:
         self.generation = generation
         self.script = router.script.answers if router is not None else script
         self.router = router
-        self.threshold = threshold if threshold is not None else (router.params.threshold if router else 1.0)
+        default = router.params.threshold if router else 1.0  # until evaluate-bot calibrates: no confirm band
+        self.thresholds = thresholds or Thresholds(default, 0.0, default, 0.0)
+        self.screen = screen or Screen(min_hangul_ratio=guard.min_hangul_ratio)
+        self._entries = (
+            {  # every caller intent of the script -> its entry (a confirm names one)
+                intent: i for i, e in enumerate(router.script.entries) for intent in e.intents
+            }
+            if router
+            else {}
+        )
         self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}
         self._speakable = {" ".join(a.split()) for a in (self.script or ())} | {
             " ".join(guard.handover_message.split())
@@ -168,49 +182,77 @@ class Responder:
         return list(self._logliks[key])
 
     def reply(
-        self, text: str, history: list[dict[str, str]] | None = None, *, use_llm: bool = True
+        self,
+        text: str,
+        history: list[dict[str, str]] | None = None,
+        *,
+        use_llm: bool = True,
+        words: list[float] | None = None,
     ) -> ReplyResult:
-        """One caller turn -> what the bot says; anything but a confident scripted answer is a handover.
+        """One caller turn -> what the bot says: a scripted answer, a confirm question, or the handover.
 
-        ``use_llm=False`` ranks the script by retrieval alone (the baseline evaluate-bot reports).
+        ``use_llm=False`` ranks by retrieval alone (the baseline evaluate-bot reports); ``words``
+        are the transcript's per-word confidences, when the words were heard rather than typed.
         """
-        if not text or not text.strip():
-            return ReplyResult(self.guard.handover_message, True, EMPTY, "")
-        text = text.strip()
+        text = (text or "").strip()
         if self.router is None:
-            raw = self.generate([self.messages(text, history)], batch_size=1)[0]
-            return self.check(raw)
-        if hangul_ratio(text) < self.guard.min_hangul_ratio:
-            return ReplyResult(self.guard.handover_message, True, NOT_KOREAN, "")
+            if not text:
+                return ReplyResult(self.guard.handover_message, True, EMPTY, "")
+            return self.check(self.generate([self.messages(text, history)], batch_size=1)[0])
+        waiting = policy.pending_confirm(history or [], list(self._entries))
+        if waiting is not None:
+            return self.speak(policy.follow_up(text, *waiting), history, text)
+        reason = policy.screen(text, self.screen)
+        if reason is not None:
+            return self.speak(Action(HANDOVER, None, 0.0, reason), history, text)
+        return self.speak(
+            policy.decide(self.rank(text, history, use_llm), self.thresholds, words), history, text
+        )
+
+    def rank(self, text: str, history: list[dict[str, str]] | None = None, use_llm: bool = True) -> Any:
+        """The intents ranked for ``text``: retrieval, rescored by the LLM when it is in the call path."""
+        assert self.router is not None
         scorer = None
         if use_llm and self.router.params.llm_weight > 0:
 
             def scorer(caller: str, answers: list[str]) -> list[float]:
                 return self.answer_logliks(caller, answers, history)
 
-        return self.decide(text, scorer)
+        return self.router.rank(text, scorer)
 
-    def decide(self, text: str, scorer: Any = None) -> ReplyResult:
-        """The router's choice for ``text`` under this responder's threshold (``scorer``: LLM log-likelihoods)."""
+    def answer_for(self, intent: str) -> str:
+        """The scripted answer of a caller intent ("" for one the script does not know)."""
+        entry = self._entries.get(intent)
+        return self.router.script.entries[entry].answer if self.router and entry is not None else ""
+
+    def speak(self, action: Action, history: list[dict[str, str]] | None, text: str) -> ReplyResult:
+        """The words of an action: the intent's scripted answer, its confirm question, or the handover."""
         assert self.router is not None
-        decision = self.router.decide(text, scorer)
-        handover = self.guard.handover_message
-        if decision.entry is None:
-            return ReplyResult(handover, True, LOW_CONFIDENCE, "", None, decision.confidence)
-        entry = self.router.script.entries[decision.entry]
-        intent = "|".join(entry.intents) or None
-        if entry.handover:
-            return ReplyResult(handover, True, OUT_OF_SCOPE, entry.answer, intent, decision.confidence)
-        if decision.confidence < self.threshold:
-            return ReplyResult(handover, True, LOW_CONFIDENCE, entry.answer, intent, decision.confidence)
-        return ReplyResult(entry.answer, False, None, entry.answer, intent, decision.confidence)
+        entry = self._entries.get(action.intent or "")
+        raw = self.router.script.entries[entry].answer if entry is not None else ""
+        confidence = action.confidence
+        if action.kind == ANSWER and entry is not None:
+            return ReplyResult(raw, False, action.reason, raw, action.intent, confidence, ANSWER)
+        if action.kind == CONFIRM and entry is not None:
+            again = action.reason == policy.UNCLEAR_ANSWER
+            question = policy.confirm_question(action.intent or "", again=again)
+            return ReplyResult(question, False, action.reason, raw, action.intent, confidence, CONFIRM)
+        said = [t["content"] for t in history or [] if t.get("role") == "user"] + [text]
+        return ReplyResult(
+            self.guard.handover_message, True, action.reason or LOW_CONFIDENCE, raw, action.intent,
+            confidence, HANDOVER, policy.first_sentence(said),
+        )  # fmt: skip
 
     def speakable(self, text: str) -> bool:
         """Whether ``text`` is something this bot may say: with a router, a scripted answer or the
         handover (a set lookup, milliseconds whatever the script's size); without one, what the guard passes."""
         if self.router is None:
             return check_reply(text, self.guard, self.script) is None
-        return " ".join(str(text).split()) in self._speakable
+        spoken = " ".join(str(text).split())
+        return spoken in self._speakable or any(
+            spoken in (policy.confirm_question(i), policy.confirm_question(i, again=True))
+            for i in self._entries
+        )
 
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
@@ -236,7 +278,7 @@ def load_responder(
     *,
     device: str | None = None,
     router_params: RouterParams | None = None,
-    threshold: float | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Responder:
     """Load a merged candidate for answering; settings not passed come from its ``responder.json``."""
     from transformers import AutoModelForCausalLM
@@ -270,10 +312,36 @@ def load_responder(
     if router_script is not None:
         router_params = router_params or RouterParams.model_validate(saved.get("router") or {})
         router = Router(router_script, router_params)
-    if threshold is None:
-        threshold = read_threshold(model_dir)
+    calibration = read_calibration(model_dir)
+    thresholds, screen = thresholds or policy_of(calibration), screen_of(calibration, guard)
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if device:
         model = model.to(device)
-    return Responder(model, tokenizer, system_prompt, guard, generation, script, router, threshold)
+    return Responder(model, tokenizer, system_prompt, guard, generation, script, router, thresholds, screen)
+
+
+def policy_of(calibration: dict[str, Any] | None) -> Thresholds | None:
+    """The calibrated thresholds of ``calibration.json``; a bare threshold answers at it and never confirms."""
+    if calibration is None:
+        return None
+    if "policy" in calibration:
+        return Thresholds.from_json(calibration["policy"], calibration["source"])
+    t = float(calibration["threshold"])
+    return Thresholds(t, 0.0, t, 0.0)
+
+
+def screen_of(calibration: dict[str, Any] | None, guard: GuardParams) -> Screen:
+    """The input checks shipped with the calibration (``bot.policy``), with the guard's Korean share."""
+    rules = (calibration or {}).get("screen") or {}
+    try:
+        return Screen(
+            min_hangul_ratio=guard.min_hangul_ratio,
+            repeat_min_words=int(rules.get("repeat_min_words", Screen.repeat_min_words)),
+            max_repeat_share=float(rules.get("max_repeat_share", Screen.max_repeat_share)),
+            injection_markers=tuple(map(str, rules.get("injection_markers", ()))),
+        )
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{(calibration or {}).get('source')}: `screen` is not valid; rerun `callbot evaluate-bot`"
+        ) from None

@@ -12,9 +12,10 @@ Two signals rank them for a caller's words:
   prompt, which is what LoRA trained it to produce.
 
 ``logit = similarity / temperature + llm_weight * loglik``, plus a "none of these" logit at
-``none_similarity``; the softmax's top answer and its probability (the confidence) decide. Below the
-calibrated threshold the caller is handed over. An answer whose training questions are all out of
-scope (their intent starts with ``handover_intent_prefix``) *is* the handover. With ``llm_weight: 0``
+``none_similarity``; the softmax gives each answer's probability. :meth:`Router.rank` hands them to
+the dialogue policy (:mod:`callbot.dialogue.policy`) as an intent ranking, which answers, confirms
+or hands over. An answer whose training questions are all out of scope (their intent starts with
+``handover_intent_prefix``) *is* the handover. With ``llm_weight: 0``
 this is a pure nearest-training-question lookup, the baseline every candidate must beat.
 """
 
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.contracts import read_json
+from callbot.intent import Ranking
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ CALIBRATION_FILE = "calibration.json"  # the handover threshold evaluate-bot cal
 FORMAT = 1
 
 _MAX_CONFIDENCE = 1.0 - 1e-9
+NONE_FITS = "해당 없음"  # the "none of these" label of a ranking (after the out-of-scope prefix)
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,20 @@ class Router:
             return Decision(None, min(none_prob, _MAX_CONFIDENCE), float(sims[best]), probs)
         return Decision(best, min(probs[best], _MAX_CONFIDENCE), float(sims[best]), probs)
 
+    def label(self, entry: int) -> str:
+        """The intent name a script entry answers (its first), or its answer when training named none."""
+        found = self.script.entries[entry]
+        return found.intents[0] if found.intents else found.answer
+
+    def rank(self, text: str, scorer: Scorer | None = None, k: int = 3) -> Ranking:
+        """The decision as an intent ranking for the dialogue policy; "none of these" is an out-of-scope label."""
+        decision = self.decide(text, scorer)
+        probs = {self.label(i): p for i, p in decision.scores.items()}
+        none = max(0.0, 1.0 - sum(decision.scores.values()))
+        probs[f"{self.params.handover_intent_prefix}:{NONE_FITS}"] = none
+        ordered = sorted(probs.items(), key=lambda kv: -kv[1])[:k]
+        return Ranking(tuple(name for name, _ in ordered), tuple(float(p) for _, p in ordered))
+
 
 def write_script(model_dir: Path, script: Script) -> None:
     (Path(model_dir) / ROUTER_FILE).write_text(json.dumps(script.to_json(), ensure_ascii=False), "utf-8")
@@ -243,60 +260,17 @@ def read_script(model_dir: Path) -> Script | None:
     return Script.from_json(read_json(path, "router script", "`callbot train-llm`"), str(path))
 
 
-def read_threshold(model_dir: Path) -> float | None:
-    """The calibrated handover threshold stored beside a packaged model, if any."""
+def read_calibration(model_dir: Path) -> dict[str, Any] | None:
+    """The dialogue policy evaluate-bot calibrated, stored beside a packaged model, if any.
+
+    ``{"threshold": t}`` alone (a model packaged before the confirm turn) answers at ``t`` and never
+    confirms; ``{"policy": {...}, "screen": {...}}`` holds the calibrated thresholds and input checks.
+    """
     path = Path(model_dir) / CALIBRATION_FILE
     if not path.is_file():
         return None
-    data = read_json(path, "handover calibration", "`callbot evaluate-bot` and `callbot package`")
+    data = read_json(path, "dialogue calibration", "`callbot evaluate-bot` and `callbot package`")
     value = data.get("threshold") if isinstance(data, dict) else None
-    if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+    if not isinstance(value, int | float) or not 0.0 <= value <= 1.0 + 1e-6:
         raise ValueError(f"{path}: threshold {value!r} is not a probability; rerun `callbot evaluate-bot`")
-    return float(value)
-
-
-RIGHT, WRONG, HANDOVER = "right", "wrong", "handover"
-
-
-def outcome(chosen_is_handover: bool, chosen_right: bool, in_scope: bool) -> str:
-    """What an item gets if the bot acts on its choice: ``right``, ``wrong`` or ``handover``.
-
-    A handover is right for an out-of-scope question and neither right nor wrong for an in-scope one;
-    any scripted answer to an out-of-scope question is wrong.
-    """
-    if chosen_is_handover:
-        return HANDOVER if in_scope else RIGHT
-    return RIGHT if in_scope and chosen_right else WRONG
-
-
-def rates(
-    confidences: Sequence[float], outcomes: Sequence[str], in_scope: Sequence[bool], threshold: float
-) -> dict[str, float]:
-    """Task success, wrong-answer and handover rates when items below ``threshold`` are handed over."""
-    n = len(confidences)
-    if n == 0:
-        return {"success": 0.0, "wrong": 0.0, "handover": 0.0, "items": 0}
-    success = wrong = handover = 0
-    for conf, out, scope in zip(confidences, outcomes, in_scope, strict=True):
-        act = out if conf >= threshold else HANDOVER
-        handover += act == HANDOVER or (act == RIGHT and not scope)
-        success += act == RIGHT or (act == HANDOVER and not scope)
-        wrong += act == WRONG
-    return {"success": success / n, "wrong": wrong / n, "handover": handover / n, "items": n}
-
-
-def calibrate(
-    confidences: Sequence[float], outcomes: Sequence[str], in_scope: Sequence[bool], target: float
-) -> tuple[float, dict[str, float]]:
-    """The threshold with the best task success among those whose wrong-answer rate is at most ``target``.
-
-    Candidates are the observed confidences (answer everything at or above) and 1.0+ (answer nothing,
-    always allowed: its wrong rate is 0). On a tie the higher, safer threshold wins.
-    """
-    candidates = sorted({*map(float, confidences), math.inf}, reverse=True)
-    best_t, best = math.inf, rates(confidences, outcomes, in_scope, math.inf)
-    for t in candidates:
-        r = rates(confidences, outcomes, in_scope, t)
-        if r["wrong"] <= target and r["success"] > best["success"]:
-            best_t, best = t, r
-    return (1.0 if math.isinf(best_t) else best_t), best
+    return {**data, "source": str(path)}

@@ -152,21 +152,22 @@ def report_summary(params: Params) -> list[str]:
             f"training text {nearest:.3f}), WER {stt.fine_tuned.wer:.3f}, {verdict}: "
             f"{Path(params.stt.report) / 'metrics.json'}"
         )
+    selected = read(contracts.read_selection, Path(params.select.out))
     bot = read(contracts.read_bot_metrics, Path(params.bot.report) / "metrics.json")
-    if bot is not None:
-        h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in bot.headline.items()}
+    if bot is not None and selected is not None and selected.headline:
+        h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in selected.headline.items()}
         retrieval = bot.baselines.get("retrieval")
         base = retrieval.test.get("all", {}) if retrieval else {}
         lines.append(
-            f"calls        {bot.best}: task success {h['task_success']} (unseen wording + voice "
+            f"calls        {selected.winner}: task success {h['task_success']} (unseen wording + voice "
             f"16k {h['unseen_16k']}, 8k {h['unseen_8k']}), wrong answers {h['wrong_answer_rate']}, "
-            f"out of scope handed over {h['out_of_scope_handover']}, median turn {h['median_latency_s']} s; "
-            f"retrieval baseline {base.get('success', float('nan')):.3f}: {Path(params.bot.report) / 'metrics.json'}"
+            f"out of scope handed over {h['out_of_scope_handover']}, {h.get('turns_per_call', 'n/a')} turns "
+            f"per call, median turn {h['median_latency_s']} s; retrieval baseline "
+            f"{base.get('success', float('nan')):.3f}: {Path(params.bot.report) / 'metrics.json'}"
         )
     board = Path(params.select.leaderboard) / "leaderboard.md"
     if board.is_file():
         lines.append(f"leaderboard  {board}")
-    selected = read(contracts.read_selection, Path(params.select.out))
     if selected is not None:
         lines.append(f"selected     {selected.winner}  ({params.select.out})")
     bento = read(contracts.read_bento_record, Path(params.package.out))

@@ -180,6 +180,16 @@ def _store(
     return str(model.tag)
 
 
+def calibration_of(selection: Selection, threshold: float) -> dict[str, Any]:
+    """What the served responder reads beside the weights: the dialogue policy select shipped, and its input checks."""
+    out: dict[str, Any] = {"threshold": threshold}
+    if selection.policy is not None:
+        out["policy"] = selection.policy
+    if selection.screen is not None:
+        out["screen"] = selection.screen
+    return out
+
+
 def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[dict[str, str], Selection]:
     """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag, and the
     selection (its ``dataset_version``, the data the LLM was trained on, labels the Bento too)."""
@@ -203,7 +213,9 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[di
         raise PackageError(
             f"{root / params.selected}: no handover_threshold; run `callbot evaluate-bot` and `callbot select`"
         )
-    calibration.write_text(json.dumps({"threshold": float(threshold)}), "utf-8")
+    calibration.write_text(
+        json.dumps(calibration_of(selection, float(threshold)), ensure_ascii=False), "utf-8"
+    )
     tags = {
         STT_MODEL: _store(
             STT_MODEL,

@@ -203,19 +203,35 @@ def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) 
     return "\n".join(lines) + "\n"
 
 
-def baselines_markdown(bot: BotMetrics | None) -> str:
-    """The same run's baselines under the table: a candidate that does not beat them says so."""
-    if bot is None:
+def baselines_markdown(bot: BotMetrics | None, winner: str) -> str:
+    """The winner's call figures and the same run's baselines under the table: a winner that does not beat them says so."""
+    if bot is None or winner not in bot.candidates:
         return ""
-    lines = ["", "Baselines (same run, test calls end to end):", ""]
+    head = headline_of(bot, winner)
+    lines = ["", f"Headline ({winner}, test calls end to end, scored once): " + _headline_text(head), ""]
+    lines += ["Baselines (same run, test calls end to end):", ""]
     for name, result in bot.baselines.items():
         whole = result.test.get("all", {})
         lines.append(
             f"- {name}: task success {_fmt(whole.get('success'))}, wrong answers {_fmt(whole.get('wrong'))}"
         )
-    verdict = "beats" if bot.beats_retrieval else "does NOT beat"
-    lines.append(f"- {bot.best} (best on validation) {verdict} the retrieval baseline on test task success")
+    retrieval = bot.baselines.get("retrieval")
+    if retrieval is not None:
+        beats = (head.get("task_success") or 0.0) > retrieval.test.get("all", {}).get("success", 0.0)
+        verdict = "beats" if beats else "does NOT beat"
+        lines.append(f"- {winner} (the selection) {verdict} the retrieval baseline on test task success")
     return "\n".join(lines) + "\n"
+
+
+def headline_of(bot: BotMetrics | None, winner: str) -> dict[str, float | None]:
+    """The winner's evaluate-bot headline (what the leaderboard, the selection and `make demo` print)."""
+    if bot is None or winner not in bot.candidates:
+        return {}
+    return dict(getattr(bot.candidates[winner], "headline", None) or {})
+
+
+def _headline_text(head: dict[str, float | None]) -> str:
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in head.items())
 
 
 def leaderboard_chart(entries: list[Entry], metric: str, path: Path) -> None:
@@ -267,6 +283,7 @@ def run_select(params: SelectParams) -> Selection:
         min_improvement=params.min_improvement,
         winner=decision.winner,
         reason=decision.reason,
+        headline=headline_of(bot, decision.winner),
         rows=[
             LeaderboardRow(
                 rank=i, candidate=e.candidate, parameters=e.parameters, licence=e.report.licence,
@@ -277,7 +294,9 @@ def run_select(params: SelectParams) -> Selection:
         ],
     )  # fmt: skip
     write_leaderboard(board_dir / "leaderboard.json", board)
-    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(bot)
+    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(
+        bot, decision.winner
+    )
     write_text(board_dir / "leaderboard.md", text)
     leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
 
@@ -289,6 +308,9 @@ def run_select(params: SelectParams) -> Selection:
         winner=decision.winner,
         merged=win.report.paths.merged,
         handover_threshold=win.metrics.get("bot_threshold"),  # calibrated on validation by evaluate-bot
+        policy=_bot_part(bot, decision.winner, "policy"),  # the dialogue policy the Bento ships
+        screen=_bot_part(bot, decision.winner, "screen"),
+        headline=headline_of(bot, decision.winner),
         adapter=win.report.paths.adapter,
         base=win.report.paths.base,
         arch=win.report.arch,
@@ -304,12 +326,20 @@ def run_select(params: SelectParams) -> Selection:
         leaderboard=str(board_dir / "leaderboard.json"),
     )
     write_selection(Path(params.out), selected)
+    head = f"; headline: {_headline_text(selected.headline)}" if selected.headline else ""
     summary(
         "select",
         f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "
-        f"of {len(entries)} candidates ({decision.reason}) -> {params.out}",
+        f"of {len(entries)} candidates ({decision.reason}){head} -> {params.out}",
     )
     return selected
+
+
+def _bot_part(bot: BotMetrics | None, winner: str, key: str) -> Any:
+    """A calibrated part of the winner's evaluate-bot result (its policy, its input checks), if any."""
+    if bot is None or winner not in bot.candidates:
+        return None
+    return getattr(bot.candidates[winner], key, None)
 
 
 def _number(value: Any) -> bool:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from callbot.bot.evaluate import CallItem, Turn, figures, latency
-from callbot.llm.router import HANDOVER, RIGHT, WRONG
+from callbot.bot.evaluate import CallItem, Ranked, Turn, figures, latency
+from callbot.bot.scoring import Scored
+from callbot.dialogue.policy import Thresholds
 
 SCRIPTED = "질병관리청 콜센터 1339는 이십사 시간 운영됩니다."
 TRANSFER = "해당 문의는 담당 기관으로 연결해 드리겠습니다."
@@ -18,32 +19,33 @@ def _item(n: int, *, wording: bool, voice: bool, answer: str = SCRIPTED) -> Call
                     "f1", seen_voice=voice, seen_wording=wording)  # fmt: skip
 
 
+def _ranked(item: CallItem, channel: int, stt_s: float, confidence: float, right: bool) -> Ranked:
+    in_scope = item.answer != TRANSFER
+    scored = Scored(confidence, confidence, False, right, in_scope)
+    return Ranked(Turn(item, channel, "t", stt_s), scored, "상담 시간 문의", SCRIPTED, None, 0.0)
+
+
 def test_figures_split_seen_and_unseen_and_their_intersection() -> None:
-    turns = [
-        Turn(_item(0, wording=True, voice=True), 16000, "t", 0.1, confidence=0.9, outcome=RIGHT),
-        Turn(_item(1, wording=False, voice=False), 16000, "t", 0.1, confidence=0.9, outcome=WRONG),
-        Turn(_item(2, wording=False, voice=True), 16000, "t", 0.1, confidence=0.2, outcome=RIGHT),
-        Turn(_item(3, wording=False, voice=False), 8000, "t", 0.3, confidence=0.9, outcome=RIGHT),
-        Turn(_item(4, wording=True, voice=False, answer=TRANSFER), 8000, "t", 0.1, confidence=0.1,
-             outcome=WRONG),
-    ]  # fmt: skip
-    got = figures(turns, threshold=0.5, handover_answers={TRANSFER})
+    ranked = [
+        _ranked(_item(0, wording=True, voice=True), 16000, 0.1, 0.9, True),
+        _ranked(_item(1, wording=False, voice=False), 16000, 0.1, 0.9, False),
+        _ranked(_item(2, wording=False, voice=True), 16000, 0.1, 0.2, True),
+        _ranked(_item(3, wording=False, voice=False), 8000, 0.3, 0.9, True),
+        _ranked(_item(4, wording=True, voice=False, answer=TRANSFER), 8000, 0.1, 0.1, False),
+    ]
+    got = figures(ranked, Thresholds(answer=0.5, margin=0.0, confirm=0.5, word=0.0))
     assert got["all"]["items"] == 5
     assert got["all"]["success"] == pytest.approx(3 / 5)  # 0, 3 answered right; 4 handed over (out of scope)
     assert got["all"]["wrong"] == pytest.approx(1 / 5)
     assert got["16k_unseen_wording_unseen_voice"] == {
-        "success": 0.0,
-        "wrong": 1.0,
-        "handover": 0.0,
-        "items": 1,
-    }
+        "success": 0.0, "wrong": 1.0, "handover": 0.0, "confirm": 0.0, "turns": 1.0, "items": 1,
+    }  # fmt: skip
     assert got["8k_unseen_wording_unseen_voice"]["success"] == 1.0
     assert got["wording_unseen"]["items"] == 3 and got["wording_seen"]["items"] == 2
     assert got["voice_unseen"]["items"] == 3
     assert got["8k"]["out_of_scope_handover"] == 1.0
     assert got["by_intent"] == {"상담 시간 문의": 0.6}
-    assert latency(turns)["median_s"] == pytest.approx(0.1)
-    assert HANDOVER == "handover"
+    assert latency(ranked)["median_s"] == pytest.approx(0.1)
 
 
 def test_stt_sentences_seen_in_training_and_the_nearest_text_baseline() -> None:

@@ -6,18 +6,8 @@ import random
 
 import pytest
 
-from callbot.llm.router import (
-    HANDOVER,
-    RIGHT,
-    WRONG,
-    CharTfidf,
-    Router,
-    Script,
-    calibrate,
-    normalise,
-    outcome,
-    rates,
-)
+from callbot.dialogue.policy import Thresholds
+from callbot.llm.router import CharTfidf, Router, Script, normalise
 
 FEVER = "접종 부위 통증이나 미열은 흔한 이상반응입니다."
 HOURS = "질병관리청 콜센터 1339는 이십사 시간 운영됩니다."
@@ -66,34 +56,12 @@ def test_a_paraphrase_reaches_its_answer_and_nonsense_does_not(router: Router) -
     assert unrelated.entry is None or unrelated.confidence < 0.5
 
 
-def test_outcomes_and_rates() -> None:
-    assert outcome(chosen_is_handover=True, chosen_right=False, in_scope=False) == RIGHT
-    assert outcome(chosen_is_handover=True, chosen_right=False, in_scope=True) == HANDOVER
-    assert outcome(chosen_is_handover=False, chosen_right=True, in_scope=False) == WRONG
-    r = rates([0.9, 0.4, 0.8], [RIGHT, WRONG, WRONG], [True, True, False], threshold=0.5)
-    assert r["success"] == pytest.approx(1 / 3) and r["wrong"] == pytest.approx(1 / 3)
-    assert r["handover"] == pytest.approx(1 / 3)
-
-
-def test_calibration_meets_the_wrong_answer_target_with_the_best_success() -> None:
-    rng = random.Random(0)
-    conf, outs, scope = [], [], []
-    for _ in range(400):
-        right = rng.random() < 0.8
-        conf.append(rng.uniform(0.5, 1.0) if right else rng.uniform(0.0, 0.8))
-        outs.append(RIGHT if right else WRONG)
-        scope.append(True)
-    threshold, got = calibrate(conf, outs, scope, target=0.02)
-    assert got["wrong"] <= 0.02
-    assert got == rates(conf, outs, scope, threshold)
-    # every other threshold meeting the target does no better
-    for t in sorted(set(conf)):
-        r = rates(conf, outs, scope, t)
-        if r["wrong"] <= 0.02:
-            assert r["success"] <= got["success"] + 1e-12
-    # a set where every answer is wrong: hand everything over
-    threshold, got = calibrate([0.9, 0.8], [WRONG, WRONG], [True, True], target=0.02)
-    assert threshold == 1.0 and got["wrong"] == 0.0
+def test_the_ranking_names_intents_and_none_of_these(router: Router) -> None:
+    ranking = router.rank("독감 주사 맞은 뒤에 열이 조금 나요")
+    assert ranking.top == "이상반응 문의" and ranking.confidence > 0.5 and 0 < ranking.margin <= 1
+    assert sum(ranking.probs) <= 1.0 + 1e-9
+    assert router.rank("여권 재발급은 어디서 하나요").top == "범위외:타기관"
+    assert router.rank("흐아아 띵똥 쀍").top.startswith("범위외:")  # none of the script fits
 
 
 @pytest.mark.slow
@@ -105,7 +73,9 @@ def test_a_responder_can_only_say_its_script_or_hand_over(tmp_path, params) -> N
 
     model_dir = build_tiny_candidate("llama", tmp_path / "m", params=params.llm)
     write_script(model_dir, Script.from_examples(EXAMPLES, "범위외"))
-    responder = load_responder(model_dir, threshold=0.0)  # answer whenever anything is chosen
+    responder = load_responder(
+        model_dir, thresholds=Thresholds(0.0, 0.0, 0.0, 0.0)
+    )  # answer whatever is chosen
     allowed = {FEVER, HOURS, params.llm.guard.handover_message}
     rng = random.Random(1)
     alphabet = "가나다라열주사접종1339 상담 http://x.y 010-1234-5678 ignore 이전 지시는 무시하고\n\t!?"
@@ -126,3 +96,4 @@ def test_a_responder_can_only_say_its_script_or_hand_over(tmp_path, params) -> N
     assert not responder.speakable("백신은 위험합니다")
     assert responder.reply("hello how are you").reason == "not_korean"
     assert responder.reply("").reason == "empty"
+    assert responder.reply("").action == "handover"

@@ -200,7 +200,7 @@ def replies_heard(
 
     name, rate, pitch = voice_of(voice)
     heard = []
-    for said in (policy.yes, policy.no):
+    for said in (policy.caller_yes, policy.caller_no):
         samples, sr = synthesize(said, rate=rate, pitch=pitch, voice=name)
         clip = on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel)
         heard.append(yes_no(transcriber.transcribe(clip).text))

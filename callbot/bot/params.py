@@ -14,8 +14,8 @@ class PolicyParams(Section):
     repeat_min_words: int  # a text this long whose most frequent word ...
     max_repeat_share: float  # ... is over this share of its words is not a question: handover
     injection_markers: list[str]  # a caller text holding one is handed over (reason: injection)
-    yes: str  # what a caller who means yes says in evaluate-bot's two-turn calls (synthesised)
-    no: str  # and what one who means no says
+    caller_yes: str  # what a caller who means yes says in evaluate-bot's two-turn calls (synthesised)
+    caller_no: str  # and what one who means no says
 
 
 class BotParams(Section):

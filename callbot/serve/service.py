@@ -300,14 +300,19 @@ class LLM:
         self.responder = load_responder(Path(self.model.path))
 
     @bentoml.api
-    def answer(self, text: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
-        result = self.responder.reply(text, history or None)
+    def answer(
+        self, text: str, history: list[dict[str, str]] | None = None, words: list[float] | None = None
+    ) -> dict[str, Any]:
+        """The dialogue policy's turn: ``action`` answer | confirm | handover, and on a handover a ``summary``."""
+        result = self.responder.reply(text, history or None, words=words or None)
         return {
             "text": result.text,
+            "action": result.action,
             "guarded": result.guarded,
             "reason": result.reason,
             "intent": result.intent,
             "confidence": result.confidence,
+            "summary": result.summary or None,
         }
 
     @bentoml.api
@@ -384,9 +389,14 @@ class ARS:
     def _transcribe(self, clip: np.ndarray) -> dict[str, Any]:
         return _call(self.stt.transcribe_clips, [clip])[0]
 
-    def _reply(self, text: str, history: list[dict[str, str]]) -> dict[str, Any]:
-        """The LLM's answer, signed: the caller sends the signature back with this turn in `history`."""
-        answer = _call(self.llm.answer, text=text, history=history or None)
+    def _reply(
+        self, text: str, history: list[dict[str, str]], words: list[float] | None = None
+    ) -> dict[str, Any]:
+        """The bot's turn, signed: the caller sends the signature back with this turn in `history`.
+
+        The signed words are the confirm turn's state too: a yes/no answers the question they hold.
+        """
+        answer = _call(self.llm.answer, text=text, history=history or None, words=words)
         return {**answer, "signature": sign_turn(answer["text"], HISTORY_KEY)}
 
     def _speak(self, text: str) -> dict[str, Any]:
@@ -403,7 +413,8 @@ class ARS:
 
     @bentoml.api
     def reply(self, text: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """The caller's words (+ earlier turns) -> the bot's answer; `guarded` when it handed over."""
+        """The caller's words (+ earlier turns) -> the bot's turn: `action` answer | confirm | handover,
+        the intent and its confidence; on a handover a one-line `summary` for the counsellor."""
         try:
             text = check_text(text, LIMITS)
             turns = check_history(history, LIMITS, HISTORY_KEY)
@@ -454,7 +465,10 @@ class ARS:
         transcript = self._transcribe(self._audio(audio))
         heard = transcript["text"].strip()
         # no words heard (noise, silence under the STT): the responder hands over with reason "empty"
-        answer = record(CALL_LOG, self._reply(heard[: LIMITS.max_text_chars], turns), heard, audio)
+        confidences = [float(w["confidence"]) for w in transcript.get("words") or [] if "confidence" in w]
+        answer = record(
+            CALL_LOG, self._reply(heard[: LIMITS.max_text_chars], turns, confidences or None), heard, audio
+        )
         speech = self._speak(answer["text"])
         return {
             "transcript": transcript,

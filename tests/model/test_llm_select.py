@@ -130,3 +130,57 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
         bot, {"polyglot-ko": (0.9, 0.01), "kullm": (0.9, 0.02), "kogpt": (0.905, 0.0), "gemma": (0.95, 0.05)}
     )
     assert run_select(params).winner == "kullm"
+
+
+def _bot_with_policies(path: Path, results: dict[str, tuple[float, float]]) -> None:
+    """evaluate-bot's metrics.json as it now writes it: per candidate its calibrated policy and headline."""
+
+    def split(success: float, wrong: float) -> dict:
+        return {"all": {"success": success, "wrong": wrong, "handover": round(1 - success - wrong, 4)}}
+
+    candidates = {
+        n: {
+            "threshold": 0.6, "validation": split(s, w), "test": split(s - 0.05, w),
+            "policy": {"answer": 0.6, "margin": 0.1, "confirm": round(s / 3, 4), "word": 0.0},
+            "screen": {"repeat_min_words": 8, "max_repeat_share": 0.5, "injection_markers": ["ignore"]},
+            "headline": {"task_success": round(s - 0.05, 4), "wrong_answer_rate": w},
+        }
+        for n, (s, w) in results.items()
+    }  # fmt: skip
+    write_bot_metrics(
+        path, BotMetrics(candidates=candidates, baselines={"retrieval": {"test": split(0.5, 0.01)}})
+    )
+
+
+def test_one_selection_drives_the_headline_and_the_packaged_policy_together(tmp_path, repo):
+    """The winner is chosen once (select); its headline and the policy the Bento ships follow it."""
+    from callbot.config import read_yaml
+    from callbot.registry.package import calibration_of
+    from callbot.registry.params import SelectParams
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _report(reports, "kullm", 400, 0.5)
+    _report(reports, "gemma", 300, 0.5)
+    bot = tmp_path / "bot.json"
+    raw = read_yaml(repo / "params.yaml")["select"]
+    params = SelectParams.model_validate(
+        {**raw, "bot_metrics": str(bot), "reports": str(reports), "leaderboard": str(tmp_path / "board"),
+         "out": str(tmp_path / "selected.json"), "keep_champion": False}
+    )  # fmt: skip
+    board_md = tmp_path / "board" / "leaderboard.md"
+    for numbers, winner in (
+        ({"kullm": (0.9, 0.01), "gemma": (0.6, 0.0)}, "kullm"),
+        ({"kullm": (0.6, 0.01), "gemma": (0.9, 0.0)}, "gemma"),
+        ({"kullm": (0.905, 0.01), "gemma": (0.9, 0.0)}, "gemma"),  # within min_improvement: the smaller
+    ):
+        _bot_with_policies(bot, numbers)
+        selected = run_select(params)
+        expected = round(numbers[winner][0] - 0.05, 4)
+        assert selected.winner == winner and selected.headline["task_success"] == expected
+        assert read_leaderboard(tmp_path / "board" / "leaderboard.json").headline == selected.headline
+        assert f"Headline ({winner}," in board_md.read_text("utf-8")
+        shipped = calibration_of(selected, selected.handover_threshold)
+        assert shipped["policy"]["confirm"] == round(numbers[winner][0] / 3, 4)
+        assert shipped["screen"]["injection_markers"] == ["ignore"]
+    assert "within 0.01" in selected.reason and "smallest" in selected.reason

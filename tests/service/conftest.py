@@ -42,6 +42,10 @@ ROUTER_EXAMPLES = [
 ]
 
 
+# the dialogue policy the tiny Bento ships: sure answers (>= 0.95) are said, middling ones (>= 0.5) confirmed
+POLICY = {"answer": 0.95, "margin": 0.0, "confirm": 0.5, "word": 0.0}
+
+
 def build_smoke_repo(root: Path, params) -> dict[str, object]:
     """Tiny STT + LLM model dirs and a selection naming the LLM, laid out as the stages write them."""
     from callbot.llm.model import build_tiny_candidate
@@ -66,6 +70,7 @@ def tiny_selection(merged: Path, **changes: object) -> Selection:
         "licence": "apache-2.0", "parameters": 1000, "base_metrics": {"ars_rouge_l": 0.1},
         "dataset_version": "1.0.0", "primary_metric": "ars_rouge_l", "goal": "max", "min_improvement": 0.01,
         "previous_champion": None, "reason": "the only candidate", "leaderboard": "reports/llm/leaderboard.json",
+        "policy": POLICY, "screen": {"repeat_min_words": 8, "max_repeat_share": 0.5, "injection_markers": ["무시하고"]},
     }  # fmt: skip
     return Selection.model_validate({**fields, **changes})
 

@@ -64,8 +64,17 @@ async function errorText(response) {
   } catch { return response.statusText; }
 }
 
+// The bot's action: a confirm question gets yes/no buttons (typed or spoken 네/아니요 work too);
+// a handover shows the one-line summary the counsellor receives.
+function showAction(reply) {
+  $("confirm").hidden = reply.action !== "confirm";
+  $("summary").hidden = !(reply.action === "handover" && reply.summary);
+  $("summary").textContent = reply.summary ? `상담원에게 전달 / for the counsellor: ${reply.summary}` : "";
+}
+
 function showAnswer(result) {
   $("reply").textContent = result.reply.text + (result.reply.guarded ? "  (상담원 연결 / handed over)" : "");
+  showAction(result.reply);
   $("answer").src = "data:audio/wav;base64," + result.audio_wav_base64;
   $("answer").play().catch(() => {});
   remember(result.transcript.text, result.reply);
@@ -96,7 +105,8 @@ async function askText(text) {
   const speech = await call("../synthesize", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: reply.text }),
   });
-  $("reply").textContent = reply.text;
+  $("reply").textContent = reply.text + (reply.guarded ? "  (상담원 연결 / handed over)" : "");
+  showAction(reply);
   if (speech.ok) { $("answer").src = URL.createObjectURL(await speech.blob()); $("answer").play().catch(() => {}); }
   remember(text, reply);
   status("완료 / done");
@@ -131,3 +141,10 @@ $("ask").addEventListener("submit", async (event) => {
   const text = $("question").value.trim();
   if (text) { try { await askText(text); } catch (e) { status(String(e), true); } }
 });
+
+for (const [id, said] of [["yes", "네"], ["no", "아니요"]]) {
+  $(id).addEventListener("click", async () => {
+    $("confirm").hidden = true;
+    try { await askText(said); } catch (e) { status(String(e), true); }
+  });
+}

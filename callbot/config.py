@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from callbot.aihub.params import IngestParams
 from callbot.bases.params import BasesParams
 from callbot.bot.params import BotParams
+from callbot.intent.params import IntentParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams, VersionParams
 from callbot.prepare.params import PrepareParams
@@ -58,6 +59,7 @@ class Params(BaseModel):
     bases: BasesParams
     stt: STTParams
     llm: LLMParams
+    intent: IntentParams
     bot: BotParams
     select: SelectParams
     tts: TTSParams

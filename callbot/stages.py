@@ -296,6 +296,26 @@ def evaluate_llm(params: Params, paths: Paths) -> Result:
     return Result("")
 
 
+@stage(
+    "train_intent",
+    sections=("intent",),
+    options=(
+        Option("prepared", "prepared directory holding records.parquet"),
+        Option("out", "the model directory (default intent.out)"),
+        Option("report", "where metrics.json, curve.json and report.md go"),
+    ),
+)
+def train_intent(params: Params, paths: Paths) -> Result:
+    """Caller intents on a sentence encoder: candidates chosen on validation, calibrated, test scored once."""
+    from callbot.intent.encoders import IntentError
+    from callbot.intent.train import train_intent as fit
+
+    try:
+        return Result(fit(params.intent, paths.get("prepared"), paths.get("out"), paths.get("report")).line)
+    except IntentError as exc:
+        raise StageError(str(exc)) from None
+
+
 @stage("evaluate_bot", sections=("bot",))
 def evaluate_bot(params: Params, paths: Paths) -> Result:
     """Held-out spoken caller questions through STT -> router -> guard, per candidate."""

@@ -395,7 +395,8 @@ class Leaderboard(Contract):
     winner: str
     reason: str
     rows: list[LeaderboardRow]
-    headline: dict[str, float | None] = {}  # the winner's evaluate-bot figures (test, scored once)
+    headline: dict[str, float | None] = {}  # the served bot's evaluate-bot figures (test, scored once)
+    call_path: str = ""  # whether the LLM rescoring earns its place against the intent model alone, and why
 
 
 def write_leaderboard(path: Path, board: Leaderboard) -> None:
@@ -420,9 +421,12 @@ class Selection(Contract):
     handover_threshold: float | None  # calibrated on validation by evaluate-bot; None without it
     policy: dict[str, float] | None = None  # the dialogue policy's thresholds (answer, margin, confirm, word)
     screen: dict[str, Any] | None = None  # the input checks shipped with them
-    headline: dict[
-        str, float | None
-    ] = {}  # the winner's evaluate-bot figures, as the leaderboard prints them
+    headline: dict[str, float | None] = {}  # the served bot's evaluate-bot figures (the leaderboard's)
+    ranker: Literal["llm", "intent"] = (
+        "llm"  # the call ranks by the router + LLM, or by the intent model alone
+    )
+    intent_model: str | None = None  # the intent model directory the Bento ships when ranker is intent
+    call_path: str = ""  # why
     adapter: str
     base: str
     arch: str

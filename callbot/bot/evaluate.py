@@ -25,6 +25,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,8 @@ from callbot.atomic import write_json, write_text
 from callbot.bot.scoring import HANDOVER, RIGHT, Scored, Table, calibrate
 from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
-from callbot.dialogue.policy import Thresholds, screen, yes_no
+from callbot.dialogue.policy import Screen, Thresholds, screen, yes_no
+from callbot.intent import Ranking
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
@@ -234,28 +236,54 @@ def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
     return turns
 
 
-def rank_turns(
-    responder: Responder, turns: list[Turn], *, llm: bool = True, text: bool = False
-) -> list[Ranked]:
-    """Each turn ranked by ``responder`` (on the transcript, or the reference words) with what acting on it gives."""
+@dataclass(frozen=True)
+class System:
+    """What ranks the caller's words in a call (the router with or without the LLM, or the intent model alone)."""
+
+    rank: Callable[[str], Ranking]
+    answer_for: Callable[[str], str]  # an intent's scripted answer ("" when it has none)
+    rules: Screen
+    prefix: str  # out-of-scope intents start with it
+    handover_answers: frozenset[str]  # the scripted answers that are the handover itself
+
+
+def responder_system(responder: Responder, llm: bool = True) -> System:
+    """The served responder's ranking: retrieval, rescored by the LLM when ``llm``."""
     assert responder.router is not None
-    handover_answers = {e.answer for e in responder.router.script.entries if e.handover}
-    prefix = responder.router.params.handover_intent_prefix
+    return System(
+        lambda words: responder.rank(words, None, use_llm=llm),
+        responder.answer_for,
+        responder.screen,
+        responder.router.params.handover_intent_prefix,
+        frozenset(e.answer for e in responder.router.script.entries if e.handover),
+    )
+
+
+def intent_system(model: Any, like: System) -> System:
+    """The intent model alone (no LLM) under the same input checks and script as ``like``."""
+    return System(
+        lambda words: model.rank([words])[0], lambda intent: model.answers.get(intent, ""),
+        like.rules, like.prefix, like.handover_answers,
+    )  # fmt: skip
+
+
+def rank_turns(system: System, turns: list[Turn], *, text: bool = False) -> list[Ranked]:
+    """Each turn ranked by ``system`` (on the transcript, or the reference words) with what acting on it gives."""
     out = []
     for turn in turns:
         words = turn.item.question if text else turn.transcript
-        in_scope = turn.item.answer not in handover_answers
+        in_scope = turn.item.answer not in system.handover_answers
         heard = (True, False) if text else (turn.heard_yes, turn.heard_no)
         started = time.perf_counter()
-        reason = screen(words, responder.screen)
+        reason = screen(words, system.rules)
         if reason is not None:  # not a question: handed over whatever the thresholds
             scored = Scored(0.0, 0.0, True, False, in_scope, None, *heard)
             out.append(Ranked(turn, scored, "", "", reason, time.perf_counter() - started))
             continue
-        ranking = responder.rank(words, None, use_llm=llm)
-        choice = responder.answer_for(ranking.top)
+        ranking = system.rank(words)
+        choice = system.answer_for(ranking.top)
         scored = Scored(
-            ranking.confidence, ranking.margin, bool(prefix) and ranking.top.startswith(prefix),
+            ranking.confidence, ranking.margin, bool(system.prefix) and ranking.top.startswith(system.prefix),
             choice == turn.item.answer, in_scope, None if text else turn.min_word, *heard,
         )  # fmt: skip
         out.append(Ranked(turn, scored, ranking.top, choice, None, time.perf_counter() - started))
@@ -329,11 +357,11 @@ def candidate_dirs(llm: Path) -> list[Path]:
 
 
 def _evaluate(
-    responder: Responder, val: list[Turn], test: list[Turn], params: BotParams, *, llm: bool = True
+    system: System, val: list[Turn], test: list[Turn], params: BotParams
 ) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
     """Calibrate the policy on validation, score test once with it."""
     p = params.policy
-    val_ranked, test_ranked = rank_turns(responder, val, llm=llm), rank_turns(responder, test, llm=llm)
+    val_ranked, test_ranked = rank_turns(system, val), rank_turns(system, test)
     thresholds, _ = calibrate(
         [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts
     )
@@ -366,14 +394,29 @@ def turn_lines(name: str, ranked: list[Ranked], thresholds: Thresholds) -> list[
 
 
 def _baselines(responder: Responder, val: list[Turn], test: list[Turn], params: BotParams) -> dict[str, Any]:
-    """Retrieval alone (no LLM) under its own calibrated policy, and always handing over."""
-    retrieval, _, _ = _evaluate(responder, val, test, params, llm=False)
+    """Retrieval alone (no LLM), the intent model alone (when trained), each under its own calibrated
+    policy and with its headline, and always handing over."""
+    retrieval = responder_system(responder, llm=False)
+    out: dict[str, Any] = {"retrieval": _evaluate(retrieval, val, test, params)[0]}
+    model = intent_model(params)
+    if model is not None:
+        system = intent_system(model, retrieval)
+        result, _, thresholds = _evaluate(system, val, test, params)
+        result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
+        out["intent"] = {**result, "headline": headline(result), "screen": screen_settings(params)}
     never = Thresholds(np.inf, 0.0, np.inf, 0.0)
-    handover_all = figures(rank_turns(responder, test, llm=False), never)
-    return {
-        "retrieval": retrieval,
-        "always_handover": {"test": {k: handover_all[k] for k in ("all", "16k", "8k") if k in handover_all}},
-    }
+    handover_all = figures(rank_turns(retrieval, test), never)
+    out["always_handover"] = {"test": {k: handover_all[k] for k in ("all", "16k", "8k") if k in handover_all}}
+    return out
+
+
+def intent_model(params: BotParams) -> Any:
+    """The trained intent model (``bot.intent``), or None when the stage has not run ("" = not used)."""
+    if not params.intent or not (Path(params.intent) / "intent.json").is_file():
+        return None
+    from callbot.intent.model import load
+
+    return load(Path(params.intent))
 
 
 def score_candidate(
@@ -385,8 +428,9 @@ def score_candidate(
     responder = load_responder(directory / "merged")
     if responder.router is None:
         raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
-    result, test_ranked, thresholds = _evaluate(responder, val, test, params)
-    result["test_reference_text"] = figures(rank_turns(responder, test, text=True), thresholds)["all"]
+    system = responder_system(responder)
+    result, test_ranked, thresholds = _evaluate(system, val, test, params)
+    result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
     result["headline"] = headline(result)
     return result, turn_lines(directory.name, test_ranked, thresholds), responder
 
@@ -423,6 +467,7 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         "items": {split: len(found) for split, found in items.items()},
         "channels": params.channels,
         "wrong_answer_target": params.wrong_answer_target,
+        "intent_model": params.intent if "intent" in baselines else None,
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
         "candidates": candidates,
         "baselines": baselines,

@@ -22,6 +22,7 @@ class BotParams(Section):
     prepared: str  # records.parquet (caller questions with audio) and gate.json
     raw: str  # the ingested tree the records' audio_path is relative to
     stt: str  # the STT export the Bento serves (train-stt's out)
+    intent: str  # the trained intent model (train-intent's out); "" = score the router only
     llm: str  # the LLM candidates' folders (<llm>/<candidate>/merged), every one is scored
     report: str  # metrics.json (DVC metrics), calibration.json, turns.jsonl
     domains: list[str]  # call-centre domains whose caller questions the bot must handle

@@ -24,7 +24,7 @@ from callbot.dialogue.policy import ANSWER, CONFIRM, HANDOVER, Action, Screen, T
 from callbot.llm.guard import EMPTY, check_reply
 from callbot.llm.model import RESPONDER_FILE, SCRIPT_FILE
 from callbot.llm.params import GenerationParams, GuardParams, RouterParams
-from callbot.llm.router import Router, read_calibration, read_script
+from callbot.llm.router import INTENT_DIR, Router, read_calibration, read_script
 
 LOW_CONFIDENCE = policy.LOW_CONFIDENCE  # no scripted answer is likely enough
 OUT_OF_SCOPE = policy.OUT_OF_SCOPE  # the likeliest answer is the handover itself
@@ -72,6 +72,7 @@ class Responder:
         router: Router | None = None,
         thresholds: Thresholds | None = None,
         screen: Screen | None = None,
+        intent_model: Any = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -84,15 +85,14 @@ class Responder:
         default = router.params.threshold if router else 1.0  # until evaluate-bot calibrates: no confirm band
         self.thresholds = thresholds or Thresholds(default, 0.0, default, 0.0)
         self.screen = screen or Screen(min_hangul_ratio=guard.min_hangul_ratio)
-        self._entries = (
-            {  # every caller intent of the script -> its entry (a confirm names one)
-                intent: i for i, e in enumerate(router.script.entries) for intent in e.intents
-            }
-            if router
-            else {}
-        )
+        self.intent_model = intent_model  # when select left the LLM out of the call path: it ranks instead
+        self._answers = {  # every caller intent -> its scripted answer (a confirm names one)
+            intent: e.answer for e in (router.script.entries if router else ()) for intent in e.intents
+        }
+        self._answers.update(getattr(intent_model, "answers", None) or {})
         self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}
-        self._speakable = {" ".join(a.split()) for a in (self.script or ())} | {
+        questions = [policy.confirm_question(i, again) for i in self._answers for again in (False, True)]
+        self._speakable = {" ".join(a.split()) for a in (*(self.script or ()), *questions)} | {
             " ".join(guard.handover_message.split())
         }
 
@@ -199,7 +199,7 @@ class Responder:
             if not text:
                 return ReplyResult(self.guard.handover_message, True, EMPTY, "")
             return self.check(self.generate([self.messages(text, history)], batch_size=1)[0])
-        waiting = policy.pending_confirm(history or [], list(self._entries))
+        waiting = policy.pending_confirm(history or [], list(self._answers))
         if waiting is not None:
             return self.speak(policy.follow_up(text, *waiting), history, text)
         reason = policy.screen(text, self.screen)
@@ -210,7 +210,9 @@ class Responder:
         )
 
     def rank(self, text: str, history: list[dict[str, str]] | None = None, use_llm: bool = True) -> Any:
-        """The intents ranked for ``text``: retrieval, rescored by the LLM when it is in the call path."""
+        """The intents ranked for ``text``: the intent model, or retrieval rescored by the LLM when it is in the call path."""
+        if self.intent_model is not None:
+            return self.intent_model.rank([text])[0]
         assert self.router is not None
         scorer = None
         if use_llm and self.router.params.llm_weight > 0:
@@ -222,18 +224,15 @@ class Responder:
 
     def answer_for(self, intent: str) -> str:
         """The scripted answer of a caller intent ("" for one the script does not know)."""
-        entry = self._entries.get(intent)
-        return self.router.script.entries[entry].answer if self.router and entry is not None else ""
+        return self._answers.get(intent, "")
 
     def speak(self, action: Action, history: list[dict[str, str]] | None, text: str) -> ReplyResult:
         """The words of an action: the intent's scripted answer, its confirm question, or the handover."""
-        assert self.router is not None
-        entry = self._entries.get(action.intent or "")
-        raw = self.router.script.entries[entry].answer if entry is not None else ""
+        raw = self.answer_for(action.intent or "")
         confidence = action.confidence
-        if action.kind == ANSWER and entry is not None:
+        if action.kind == ANSWER and raw:
             return ReplyResult(raw, False, action.reason, raw, action.intent, confidence, ANSWER)
-        if action.kind == CONFIRM and entry is not None:
+        if action.kind == CONFIRM and raw:
             again = action.reason == policy.UNCLEAR_ANSWER
             question = policy.confirm_question(action.intent or "", again=again)
             return ReplyResult(question, False, action.reason, raw, action.intent, confidence, CONFIRM)
@@ -248,11 +247,7 @@ class Responder:
         handover (a set lookup, milliseconds whatever the script's size); without one, what the guard passes."""
         if self.router is None:
             return check_reply(text, self.guard, self.script) is None
-        spoken = " ".join(str(text).split())
-        return spoken in self._speakable or any(
-            spoken in (policy.confirm_question(i), policy.confirm_question(i, again=True))
-            for i in self._entries
-        )
+        return " ".join(str(text).split()) in self._speakable
 
     def check(self, raw: str) -> ReplyResult:
         """Apply the ARS guard to a raw answer."""
@@ -314,11 +309,18 @@ def load_responder(
         router = Router(router_script, router_params)
     calibration = read_calibration(model_dir)
     thresholds, screen = thresholds or policy_of(calibration), screen_of(calibration, guard)
+    intent_model = None
+    if (calibration or {}).get("ranker") == "intent":  # select: the LLM did not beat the intent model alone
+        from callbot.intent.model import load
+
+        intent_model = load(model_dir / INTENT_DIR)
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if device:
         model = model.to(device)
-    return Responder(model, tokenizer, system_prompt, guard, generation, script, router, thresholds, screen)
+    return Responder(
+        model, tokenizer, system_prompt, guard, generation, script, router, thresholds, screen, intent_model
+    )
 
 
 def policy_of(calibration: dict[str, Any] | None) -> Thresholds | None:

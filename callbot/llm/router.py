@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from callbot.llm.params import RouterParams
 
 ROUTER_FILE = "router.json"  # the script and its training questions, next to the weights
-CALIBRATION_FILE = "calibration.json"  # the handover threshold evaluate-bot calibrated (package adds it)
+CALIBRATION_FILE = "calibration.json"  # the dialogue policy evaluate-bot calibrated (package adds it)
+INTENT_DIR = "intent"  # the intent model, beside the weights when select leaves the LLM out of the call path
 FORMAT = 1
 
 _MAX_CONFIDENCE = 1.0 - 1e-9

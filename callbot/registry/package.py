@@ -24,7 +24,7 @@ from callbot.contracts import (
     read_stt_metrics,
     write_bento_record,
 )
-from callbot.llm.router import CALIBRATION_FILE
+from callbot.llm.router import CALIBRATION_FILE, INTENT_DIR
 
 if TYPE_CHECKING:
     from callbot.registry.params import PackageParams
@@ -182,12 +182,28 @@ def _store(
 
 def calibration_of(selection: Selection, threshold: float) -> dict[str, Any]:
     """What the served responder reads beside the weights: the dialogue policy select shipped, and its input checks."""
-    out: dict[str, Any] = {"threshold": threshold}
+    out: dict[str, Any] = {"threshold": threshold, "ranker": selection.ranker}
     if selection.policy is not None:
         out["policy"] = selection.policy
     if selection.screen is not None:
         out["screen"] = selection.screen
     return out
+
+
+def intent_bundle(selection: Selection, root: Path, scratch: Path) -> list[Path]:
+    """The intent model as ``intent/`` beside the weights, when select left the LLM out of the call path."""
+    if selection.ranker != "intent":
+        return []
+    source = Path(selection.intent_model or "")
+    source = source if source.is_absolute() else root / source
+    if not (source / "intent.json").is_file():
+        raise PackageError(
+            f"{source}: the selection ranks calls by the intent model, but none is there; run "
+            "`callbot train-intent`, `callbot evaluate-bot` and `callbot select`"
+        )
+    bundle = scratch / "intent-bundle"
+    shutil.copytree(source, bundle / INTENT_DIR)
+    return [bundle]
 
 
 def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[dict[str, str], Selection]:
@@ -226,7 +242,7 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[di
         ),
         LLM_MODEL: _store(
             LLM_MODEL,
-            [llm_dir, calibration],
+            [llm_dir, calibration, *intent_bundle(selection, root, calibration.parent)],
             {**common, "role": "llm", "candidate": _label_value(selection.winner),
              "licence": _label_value(selection.licence or "unknown"),
              **{k: f"{v:.4g}" for k, v in list(selection.metrics.items())[:8]}},

@@ -203,11 +203,10 @@ def leaderboard_markdown(entries: list[Entry], decision: Decision, metric: str) 
     return "\n".join(lines) + "\n"
 
 
-def baselines_markdown(bot: BotMetrics | None, winner: str) -> str:
-    """The winner's call figures and the same run's baselines under the table: a winner that does not beat them says so."""
+def baselines_markdown(bot: BotMetrics | None, winner: str, head: dict[str, Any]) -> str:
+    """The served bot's call figures and the same run's baselines under the table: a bot that does not beat them says so."""
     if bot is None or winner not in bot.candidates:
         return ""
-    head = headline_of(bot, winner)
     lines = ["", f"Headline ({winner}, test calls end to end, scored once): " + _headline_text(head), ""]
     lines += ["Baselines (same run, test calls end to end):", ""]
     for name, result in bot.baselines.items():
@@ -221,13 +220,6 @@ def baselines_markdown(bot: BotMetrics | None, winner: str) -> str:
         verdict = "beats" if beats else "does NOT beat"
         lines.append(f"- {winner} (the selection) {verdict} the retrieval baseline on test task success")
     return "\n".join(lines) + "\n"
-
-
-def headline_of(bot: BotMetrics | None, winner: str) -> dict[str, float | None]:
-    """The winner's evaluate-bot headline (what the leaderboard, the selection and `make demo` print)."""
-    if bot is None or winner not in bot.candidates:
-        return {}
-    return dict(getattr(bot.candidates[winner], "headline", None) or {})
 
 
 def _headline_text(head: dict[str, float | None]) -> str:
@@ -267,23 +259,83 @@ def _bot_metrics(path: Path) -> BotMetrics | None:
     return None if str(path) in ("", ".") else read_bot_metrics(path)
 
 
+def call_path(bot: BotMetrics | None, winner: str, min_improvement: float) -> tuple[str, Any, str]:
+    """Whether the LLM rescoring earns its place in the call: (``llm`` | ``intent``, that system's evaluate-bot
+    result, why). It must beat the intent model alone on validation task success by ``min_improvement``;
+    within that, the smaller system (no LLM) is kept."""
+    chosen = bot.candidates.get(winner) if bot is not None else None
+    alone = bot.baselines.get("intent") if bot is not None else None
+    if alone is None or chosen is None:
+        return "llm", chosen, "no intent model was scored alone: the LLM rescoring stays in the call path"
+    s_llm = float(chosen.validation["all"]["success"])
+    s_alone = float(alone.validation["all"]["success"])
+    if s_llm - s_alone >= min_improvement - 1e-12:
+        return (
+            "llm",
+            chosen,
+            (
+                f"{winner}'s rescoring beats the intent model alone on validation task success "
+                f"({s_llm:.3f} vs {s_alone:.3f}) by {min_improvement} or more"
+            ),
+        )
+    return (
+        "intent",
+        alone,
+        (
+            f"the intent model alone ({s_alone:.3f}) is within {min_improvement} of {winner}'s rescoring "
+            f"({s_llm:.3f}) or above it on validation task success: no LLM in the call path ({winner} ships for "
+            "the handover summary)"
+        ),
+    )
+
+
 def run_select(params: SelectParams) -> Selection:
     """Rank the reports, write ``leaderboard.{json,md,png}`` and ``select.out`` (models/selected.json)."""
-    report_dir = Path(params.reports)
     bot = _bot_metrics(Path(params.bot_metrics))
-    entries = with_bot_metrics(load_entries(report_dir), bot, params.max_wrong_answer)
-    board_dir = Path(params.leaderboard)
-    sign = 1.0 if params.goal == "max" else -1.0
+    entries = with_bot_metrics(load_entries(Path(params.reports)), bot, params.max_wrong_answer)
     champion = _champion(Path(params.out)) if params.keep_champion else None
     decision = choose(entries, params.primary_metric, params.goal, params.min_improvement, champion)
+    sign = 1.0 if params.goal == "max" else -1.0
     entries.sort(key=lambda e: (-sign * _value(e, params.primary_metric), e.parameters, e.candidate))
+    ranker, system, why = call_path(bot, decision.winner, params.min_improvement)
+    head = dict(getattr(system, "headline", None) or {})
+    write_board(params, entries, decision, bot, head, why)
+    win = next(e for e in entries if e.candidate == decision.winner)
+    metrics = {k: v for k, v in win.metrics.items() if _number(v)}
+    metrics = {params.primary_metric: metrics.pop(params.primary_metric), **metrics}
+    selected = Selection(
+        metrics=metrics,  # first: package labels the stored model with the leading figures
+        winner=decision.winner, merged=win.report.paths.merged,
+        handover_threshold=getattr(system, "threshold", None),  # calibrated on validation by evaluate-bot
+        policy=getattr(system, "policy", None), screen=getattr(system, "screen", None), headline=head,
+        ranker=ranker, intent_model=getattr(bot, "intent_model", None) if ranker == "intent" else None,
+        call_path=why, adapter=win.report.paths.adapter, base=win.report.paths.base, arch=win.report.arch,
+        licence=win.report.licence, parameters=win.parameters,
+        base_metrics={k: v for k, v in win.base_metrics.items() if _number(v)},
+        dataset_version=win.report.trained_on or win.report.dataset_version,
+        primary_metric=params.primary_metric, goal=params.goal, min_improvement=params.min_improvement,
+        previous_champion=champion, reason=decision.reason,
+        leaderboard=str(Path(params.leaderboard) / "leaderboard.json"),
+    )  # fmt: skip
+    write_selection(Path(params.out), selected)
+    said = f"; headline: {_headline_text(head)}" if head else ""
+    summary(
+        "select",
+        f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "
+        f"of {len(entries)} candidates ({decision.reason}); {why}{said} -> {params.out}",
+    )
+    return selected
+
+
+def write_board(
+    params: SelectParams, entries: list[Entry], decision: Decision, bot: BotMetrics | None,
+    head: dict[str, Any], why: str,
+) -> None:  # fmt: skip
+    """leaderboard.{json,md,png}: every candidate ranked, the decision, the call path and the headline."""
+    board_dir = Path(params.leaderboard)
     board = Leaderboard(
-        primary_metric=params.primary_metric,
-        goal=params.goal,
-        min_improvement=params.min_improvement,
-        winner=decision.winner,
-        reason=decision.reason,
-        headline=headline_of(bot, decision.winner),
+        primary_metric=params.primary_metric, goal=params.goal, min_improvement=params.min_improvement,
+        winner=decision.winner, reason=decision.reason, headline=head, call_path=why,
         rows=[
             LeaderboardRow(
                 rank=i, candidate=e.candidate, parameters=e.parameters, licence=e.report.licence,
@@ -294,52 +346,10 @@ def run_select(params: SelectParams) -> Selection:
         ],
     )  # fmt: skip
     write_leaderboard(board_dir / "leaderboard.json", board)
-    text = leaderboard_markdown(entries, decision, params.primary_metric) + baselines_markdown(
-        bot, decision.winner
-    )
+    text = leaderboard_markdown(entries, decision, params.primary_metric)
+    text += f"\nCall path: {why}.\n" + baselines_markdown(bot, decision.winner, head)
     write_text(board_dir / "leaderboard.md", text)
     leaderboard_chart(entries, params.primary_metric, board_dir / "leaderboard.png")
-
-    win = next(e for e in entries if e.candidate == decision.winner)
-    metrics = {k: v for k, v in win.metrics.items() if _number(v)}
-    metrics = {params.primary_metric: metrics.pop(params.primary_metric), **metrics}
-    selected = Selection(
-        metrics=metrics,  # first: package labels the stored model with the leading figures
-        winner=decision.winner,
-        merged=win.report.paths.merged,
-        handover_threshold=win.metrics.get("bot_threshold"),  # calibrated on validation by evaluate-bot
-        policy=_bot_part(bot, decision.winner, "policy"),  # the dialogue policy the Bento ships
-        screen=_bot_part(bot, decision.winner, "screen"),
-        headline=headline_of(bot, decision.winner),
-        adapter=win.report.paths.adapter,
-        base=win.report.paths.base,
-        arch=win.report.arch,
-        licence=win.report.licence,
-        parameters=win.parameters,
-        base_metrics={k: v for k, v in win.base_metrics.items() if _number(v)},
-        dataset_version=win.report.trained_on or win.report.dataset_version,
-        primary_metric=params.primary_metric,
-        goal=params.goal,
-        min_improvement=params.min_improvement,
-        previous_champion=champion,
-        reason=decision.reason,
-        leaderboard=str(board_dir / "leaderboard.json"),
-    )
-    write_selection(Path(params.out), selected)
-    head = f"; headline: {_headline_text(selected.headline)}" if selected.headline else ""
-    summary(
-        "select",
-        f"{decision.winner} wins on {params.primary_metric}={metrics[params.primary_metric]:.3f} "
-        f"of {len(entries)} candidates ({decision.reason}){head} -> {params.out}",
-    )
-    return selected
-
-
-def _bot_part(bot: BotMetrics | None, winner: str, key: str) -> Any:
-    """A calibrated part of the winner's evaluate-bot result (its policy, its input checks), if any."""
-    if bot is None or winner not in bot.candidates:
-        return None
-    return getattr(bot.candidates[winner], key, None)
 
 
 def _number(value: Any) -> bool:

@@ -132,8 +132,11 @@ def test_run_select_writes_leaderboard_and_selection(tmp_path, repo):
     assert run_select(params).winner == "kullm"
 
 
-def _bot_with_policies(path: Path, results: dict[str, tuple[float, float]]) -> None:
-    """evaluate-bot's metrics.json as it now writes it: per candidate its calibrated policy and headline."""
+def _bot_with_policies(
+    path: Path, results: dict[str, tuple[float, float]], intent: float | None = None
+) -> None:
+    """evaluate-bot's metrics.json as it now writes it: per candidate (and for the intent model alone,
+    ``intent``'s validation success) its calibrated policy and headline."""
 
     def split(success: float, wrong: float) -> dict:
         return {"all": {"success": success, "wrong": wrong, "handover": round(1 - success - wrong, 4)}}
@@ -147,9 +150,15 @@ def _bot_with_policies(path: Path, results: dict[str, tuple[float, float]]) -> N
         }
         for n, (s, w) in results.items()
     }  # fmt: skip
-    write_bot_metrics(
-        path, BotMetrics(candidates=candidates, baselines={"retrieval": {"test": split(0.5, 0.01)}})
-    )
+    baselines = {"retrieval": {"test": split(0.5, 0.01)}}
+    if intent is not None:
+        baselines["intent"] = {
+            "threshold": 0.5, "validation": split(intent, 0.0), "test": split(intent, 0.0),
+            "policy": {"answer": 0.5, "margin": 0.0, "confirm": 0.25, "word": 0.0},
+            "headline": {"task_success": intent, "wrong_answer_rate": 0.0},
+        }  # fmt: skip
+    metrics = BotMetrics(candidates=candidates, baselines=baselines, intent_model="models/intent")
+    write_bot_metrics(path, metrics)
 
 
 def test_one_selection_drives_the_headline_and_the_packaged_policy_together(tmp_path, repo):
@@ -184,3 +193,14 @@ def test_one_selection_drives_the_headline_and_the_packaged_policy_together(tmp_
         assert shipped["policy"]["confirm"] == round(numbers[winner][0] / 3, 4)
         assert shipped["screen"]["injection_markers"] == ["ignore"]
     assert "within 0.01" in selected.reason and "smallest" in selected.reason
+    assert selected.ranker == "llm"
+
+    # The intent model alone is as good as the winner's rescoring: the LLM leaves the call path.
+    _bot_with_policies(bot, {"kullm": (0.9, 0.01), "gemma": (0.6, 0.0)}, intent=0.895)
+    selected = run_select(params)
+    assert (selected.winner, selected.ranker, selected.intent_model) == ("kullm", "intent", "models/intent")
+    assert selected.headline["task_success"] == 0.895 and selected.policy["confirm"] == 0.25
+    assert "no LLM in the call path" in read_leaderboard(tmp_path / "board" / "leaderboard.json").call_path
+    assert "no LLM in the call path" in board_md.read_text("utf-8")
+    _bot_with_policies(bot, {"kullm": (0.9, 0.01), "gemma": (0.6, 0.0)}, intent=0.7)
+    assert run_select(params).ranker == "llm"  # the rescoring beats it: it stays

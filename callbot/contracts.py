@@ -427,6 +427,9 @@ class Selection(Contract):
     )
     intent_model: str | None = None  # the intent model directory the Bento ships when ranker is intent
     call_path: str = ""  # why
+    summary: dict[str, Any] | None = (
+        None  # the handover summary: the LLM's (and its prompt) or the first sentence
+    )
     adapter: str
     base: str
     arch: str

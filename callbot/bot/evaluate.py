@@ -432,7 +432,42 @@ def score_candidate(
     result, test_ranked, thresholds = _evaluate(system, val, test, params)
     result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
     result["headline"] = headline(result)
+    result["summary"] = score_summaries(
+        responder, [t for t in val if t.channel == params.channels[0]], params
+    )
     return result, turn_lines(directory.name, test_ranked, thresholds), responder
+
+
+def summary_reference(item: CallItem) -> str:
+    """What a counsellor needs to read: the caller's intent as the generator labelled it (its kind, when out of scope)."""
+    return item.intent.split(":", 1)[-1].strip() or item.question
+
+
+def score_summaries(responder: Responder, turns: list[Turn], params: BotParams) -> dict[str, Any]:
+    """The LLM's one-line handover summary against the extractive baseline (the caller's first sentence):
+    character ROUGE-L F1 against :func:`summary_reference`, on ``bot.policy.summary_items`` validation calls.
+    The Bento uses the LLM's summary only where it scores higher (``llm``)."""
+    from callbot.dialogue.policy import first_sentence
+    from callbot.llm.rouge import rouge_l
+    from callbot.subset import spread
+
+    p = params.policy
+    chosen = [turns[i] for i in spread(len(turns), p.summary_items)] if p.summary_items > 0 else []
+    llm, base, seconds = [], [], []
+    for turn in chosen:
+        reference, said = summary_reference(turn.item), [turn.transcript]
+        started = time.perf_counter()
+        line = responder.summarise(said, p.summary_prompt, p.summary_max_new_tokens)
+        seconds.append(time.perf_counter() - started)
+        llm.append(rouge_l(line, reference).f1)
+        base.append(rouge_l(first_sentence(said), reference).f1)
+    llm_f1 = round(statistics.fmean(llm), 4) if llm else 0.0
+    base_f1 = round(statistics.fmean(base), 4) if base else 0.0
+    return {
+        "llm_rouge_l": llm_f1, "extractive_rouge_l": base_f1, "items": len(chosen),
+        "llm_median_s": round(statistics.median(seconds), 4) if seconds else 0.0, "llm": llm_f1 > base_f1,
+        "prompt": p.summary_prompt, "max_new_tokens": p.summary_max_new_tokens,
+    }  # fmt: skip
 
 
 def screen_settings(params: BotParams) -> dict[str, Any]:

@@ -16,6 +16,9 @@ class PolicyParams(Section):
     injection_markers: list[str]  # a caller text holding one is handed over (reason: injection)
     caller_yes: str  # what a caller who means yes says in evaluate-bot's two-turn calls (synthesised)
     caller_no: str  # and what one who means no says
+    summary_prompt: str  # the LLM's handover summary: {text} = the caller's words
+    summary_max_new_tokens: int  # caps the summary's cost (Gemma: about 1 s per 24 tokens on 2 cores)
+    summary_items: int  # validation calls whose summary is scored per candidate (each one generation)
 
 
 class BotParams(Section):

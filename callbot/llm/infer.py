@@ -73,6 +73,7 @@ class Responder:
         thresholds: Thresholds | None = None,
         screen: Screen | None = None,
         intent_model: Any = None,
+        summary: dict[str, Any] | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -85,6 +86,9 @@ class Responder:
         default = router.params.threshold if router else 1.0  # until evaluate-bot calibrates: no confirm band
         self.thresholds = thresholds or Thresholds(default, 0.0, default, 0.0)
         self.screen = screen or Screen(min_hangul_ratio=guard.min_hangul_ratio)
+        self.summary = (
+            summary or {}
+        )  # {"llm": bool, "prompt": str, "max_new_tokens": int} from calibration.json
         self.intent_model = intent_model  # when select left the LLM out of the call path: it ranks instead
         self._answers = {  # every caller intent -> its scripted answer (a confirm names one)
             intent: e.answer for e in (router.script.entries if router else ()) for intent in e.intents
@@ -239,8 +243,32 @@ class Responder:
         said = [t["content"] for t in history or [] if t.get("role") == "user"] + [text]
         return ReplyResult(
             self.guard.handover_message, True, action.reason or LOW_CONFIDENCE, raw, action.intent,
-            confidence, HANDOVER, policy.first_sentence(said),
+            confidence, HANDOVER, self.handover_summary(said),
         )  # fmt: skip
+
+    def handover_summary(self, said: list[str]) -> str:
+        """One line for the counsellor: the LLM's summary where it beat the caller's first sentence on
+        validation (evaluate-bot; shipped in calibration.json), else that first sentence."""
+        if not self.summary.get("llm") or not policy.first_sentence(said):
+            return policy.first_sentence(said)
+        return self.summarise(said, str(self.summary["prompt"]), int(self.summary["max_new_tokens"]))
+
+    def summarise(self, said: list[str], prompt: str, max_new_tokens: int) -> str:
+        """The LLM's one-line summary of the caller's words (greedy, capped); the first sentence if it fails the guard."""
+        words = " ".join(" ".join(t.split()) for t in said)[-self.guard.max_chars :]
+        chat = [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": prompt.format(text=words)},
+        ]
+        saved = self.generation
+        self.generation = saved.model_copy(update={"max_new_tokens": max_new_tokens, "do_sample": False})
+        try:
+            line = (self.generate([chat], batch_size=1)[0].strip().splitlines() or [""])[0].strip()
+        finally:
+            self.generation = saved
+        if check_reply(line, self.guard) is not None:
+            return policy.first_sentence(said)
+        return line
 
     def speakable(self, text: str) -> bool:
         """Whether ``text`` is something this bot may say: with a router, a scripted answer or the
@@ -318,9 +346,11 @@ def load_responder(
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
     if device:
         model = model.to(device)
+    summary = (calibration or {}).get("summary")
     return Responder(
-        model, tokenizer, system_prompt, guard, generation, script, router, thresholds, screen, intent_model
-    )
+        model, tokenizer, system_prompt, guard, generation, script, router, thresholds, screen, intent_model,
+        summary if isinstance(summary, dict) else None,
+    )  # fmt: skip
 
 
 def policy_of(calibration: dict[str, Any] | None) -> Thresholds | None:

@@ -187,6 +187,8 @@ def calibration_of(selection: Selection, threshold: float) -> dict[str, Any]:
         out["policy"] = selection.policy
     if selection.screen is not None:
         out["screen"] = selection.screen
+    if selection.summary is not None:
+        out["summary"] = selection.summary
     return out
 
 

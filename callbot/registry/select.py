@@ -309,7 +309,8 @@ def run_select(params: SelectParams) -> Selection:
         handover_threshold=getattr(system, "threshold", None),  # calibrated on validation by evaluate-bot
         policy=getattr(system, "policy", None), screen=getattr(system, "screen", None), headline=head,
         ranker=ranker, intent_model=getattr(bot, "intent_model", None) if ranker == "intent" else None,
-        call_path=why, adapter=win.report.paths.adapter, base=win.report.paths.base, arch=win.report.arch,
+        call_path=why, summary=getattr(bot.candidates[decision.winner], "summary", None) if bot else None,
+        adapter=win.report.paths.adapter, base=win.report.paths.base, arch=win.report.arch,
         licence=win.report.licence, parameters=win.parameters,
         base_metrics={k: v for k, v in win.base_metrics.items() if _number(v)},
         dataset_version=win.report.trained_on or win.report.dataset_version,

@@ -97,3 +97,26 @@ def test_a_responder_can_only_say_its_script_or_hand_over(tmp_path, params) -> N
     assert responder.reply("hello how are you").reason == "not_korean"
     assert responder.reply("").reason == "empty"
     assert responder.reply("").action == "handover"
+
+
+@pytest.mark.slow
+def test_the_handover_summary_is_the_llms_only_where_evaluation_said_so(tmp_path, params) -> None:
+    """The LLM's summary is capped and guarded (a failing line falls back to the caller's first sentence)."""
+    from callbot.llm.infer import load_responder
+    from callbot.llm.model import build_tiny_candidate
+    from callbot.llm.router import write_script
+
+    model_dir = build_tiny_candidate("llama", tmp_path / "m", params=params.llm)
+    write_script(model_dir, Script.from_examples(EXAMPLES, "범위외"))
+    responder = load_responder(model_dir)
+    said = ["독감 주사를 맞았는데요. 열이 나요.", "네"]
+    assert responder.handover_summary(said) == "독감 주사를 맞았는데요."  # no LLM summary shipped
+    prompt = params.bot.policy.summary_prompt
+    line = responder.summarise(said, prompt, 6)
+    assert line and line == responder.summarise(said, prompt, 6)  # greedy: the same line again
+    assert (
+        responder.generation.max_new_tokens == params.llm.generation.max_new_tokens
+    )  # the cap was temporary
+    responder.summary = {"llm": True, "prompt": prompt, "max_new_tokens": 6}
+    assert responder.handover_summary(said) == line
+    assert responder.handover_summary(["", "  "]) == ""

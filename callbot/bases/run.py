@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callbot.bases.names import bases_root
+from callbot.bases.names import BUILDERS, bases_root
+from callbot.bases.package import BuiltBase
 from callbot.bases.params import BasesParams
-from callbot.bases.whisper import BuiltBase
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,17 @@ def run_bases(params: BasesParams, out: Path | None = None) -> BasesResult:
     Each directory is built beside its target and renamed into place, so a failure (a missing
     package, a hash mismatch, a full disk) leaves the previous copy or nothing, never half of one.
     """
+    from importlib import import_module
+
     import torch
 
-    from callbot.bases.gemma import build_gemma
-    from callbot.bases.whisper import build_whisper_base
+    from callbot.bases import e5, gemma, whisper  # noqa: F401  the modules BUILDERS names (static: dvc code deps)
 
     if params.threads > 0:
         torch.set_num_threads(params.threads)
     root = Path(out) if out is not None else bases_root()
-    builders = {"whisper-base": build_whisper_base, "gemma-3-270m": build_gemma}
-    return BasesResult(root=str(root), built=[builders[name](root / name) for name in params.names])
+    built = []
+    for name in params.names:
+        module, builder = BUILDERS[name].split(":")
+        built.append(getattr(import_module(module), builder)(root / name))
+    return BasesResult(root=str(root), built=built)

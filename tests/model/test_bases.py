@@ -155,3 +155,23 @@ def test_evaluate_stt_reports_a_missing_reference_base_as_skipped(
     assert "skipped" in reference_report(
         params.stt.model_copy(update={"reference_model": ""}), [], [], [], {}
     )
+
+
+def test_e5_base_is_hash_checked_and_carries_its_licence(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from callbot.bases.e5 import E5_FILE, E5_NAME, E5_SHA256, build_e5
+    from callbot.bases.names import KNOWN
+    from callbot.bases.params import BasesParams
+
+    built = build_e5(tmp_path / E5_NAME)
+    weights = Path(built.path) / E5_FILE
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == E5_SHA256 == built.sha256
+    meta = json.loads((Path(built.path) / "base.json").read_text(encoding="utf-8"))
+    assert meta["sha256"] == E5_SHA256 and "MIT" in meta["licence"]
+    assert "License: MIT" in (Path(built.path) / "LICENSE").read_text(encoding="utf-8")
+    # the names are declared once: params accept exactly them
+    assert E5_NAME in KNOWN and BasesParams(names=[E5_NAME], threads=1).names == [E5_NAME]
+    with pytest.raises(ValueError, match="multilingual-e5-small"):
+        BasesParams(names=["e5-huge"], threads=1)

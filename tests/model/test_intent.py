@@ -72,3 +72,21 @@ def test_a_broken_model_directory_names_the_file(trained, tmp_path: Path) -> Non
     (tmp_path / "intent.json").write_text('{"format": 99}', encoding="utf-8")
     with pytest.raises(IntentModelError, match="format 99"):
         load(tmp_path)
+
+
+@pytest.mark.slow
+def test_frozen_e5_is_deterministic_and_separates_intents() -> None:
+    """The packaged e5 (loaded through its C engine): the same text gives the same row, twice."""
+    from callbot.intent.encoders import Encoder
+
+    encoder = Encoder("e5", threads=1)
+    texts = [
+        "독감 예방접종은 어디서 맞아요?",
+        "독감 주사 놓는 병원은 어떻게 찾아요?",
+        "여권 재발급은 어디서 하나요?",
+    ]
+    first, second = encoder.encode(texts), encoder.encode(texts[::-1])[::-1]
+    assert first.shape == (3, 384)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-4)
+    assert first[0] @ first[1] > first[0] @ first[2]  # paraphrases closer than another agency's question

@@ -107,6 +107,27 @@ def _grid(values: np.ndarray, cap: float = 1.0) -> list[float]:
     return sorted({*seen, cap, np.inf})
 
 
+def sweep(table: Table, a: float, m: float, w: float, cuts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(success, wrong, confirm share) for every confirm cut in ``cuts`` at once, answer/margin/word fixed.
+
+    The turns neither answered nor screened out are confirmed when their confidence reaches the cut:
+    sorted by confidence, each cut confirms a prefix, so cumulative sums give every cut's rates.
+    """
+    open_ = ~table.oos & ~(table.word < w)
+    answer = open_ & (table.conf >= a) & (table.margin >= m)
+    rest = open_ & ~answer
+    right = np.sum(answer & (table.answer_out == 0)) + np.sum(~answer & (table.handover_out == 0))
+    wrong = np.sum(answer & (table.answer_out == 1))
+    order = np.argsort(-table.conf[rest], kind="stable")
+    conf = table.conf[rest][order]
+    gain = (table.confirm_out[rest] == 0).astype(int) - (table.handover_out[rest] == 0).astype(int)
+    gain_right = np.concatenate([[0], np.cumsum(gain[order])])
+    gain_wrong = np.concatenate([[0], np.cumsum((table.confirm_out[rest] == 1)[order])])
+    confirmed = np.searchsorted(-conf, -cuts, side="right")  # how many reach each cut
+    n = max(table.n, 1)
+    return (right + gain_right[confirmed]) / n, (wrong + gain_wrong[confirmed]) / n, confirmed / n
+
+
 def calibrate(
     items: Sequence[Scored],
     target: float,
@@ -125,14 +146,16 @@ def calibrate(
     best = Thresholds(np.inf, 0.0, np.inf, 0.0)
     answers = _grid(table.conf)
     for a, m, w in itertools.product(answers, margins, words):
-        for c in [x for x in answers if x <= a]:
-            t = Thresholds(a, m, c, w)
-            r = table.rates(t)
-            if r["wrong"] > target + 1e-12:
-                continue
-            key = (round(r["success"] - confirm_cost * r["confirm"], 9), (a, m, c, w))
-            if key > best_key:
-                best_key, best = key, t
+        cuts = np.array([x for x in answers if x <= a])
+        success, wrong, confirm = sweep(table, a, m, w, cuts)
+        score = np.round(success - confirm_cost * confirm, 9)
+        allowed = np.flatnonzero(wrong <= target + 1e-12)
+        if allowed.size == 0:
+            continue
+        top = allowed[score[allowed] == score[allowed].max()][-1]  # the highest cut among the best
+        key = (float(score[top]), (a, m, float(cuts[top]), w))
+        if key > best_key:
+            best_key, best = key, Thresholds(a, m, float(cuts[top]), w)
     return _finite(best), table.rates(best)
 
 

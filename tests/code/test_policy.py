@@ -198,3 +198,21 @@ def test_calibration_is_deterministic_and_honours_the_confirm_cost() -> None:
     dear = calibrate(items, 0.02, 0.99, [0.0, 0.2], [0.0])
     assert dear[1]["confirm"] <= cheap[1]["confirm"]
     assert dear[1]["turns"] <= cheap[1]["turns"]
+
+
+def test_the_sweep_scores_every_confirm_cut_as_the_turn_by_turn_rates_do() -> None:
+    """calibrate's vectorised sweep agrees with rates() at every cut (the figures reported are rates')."""
+    import numpy as np
+
+    from callbot.bot.scoring import Table, sweep
+
+    items = _sample(2)
+    table = Table(items)
+    cuts = np.array([0.0, 0.2, 0.45, 0.8, np.inf])
+    for a, m, w in [(0.5, 0.1, 0.3), (0.9, 0.0, 0.0), (np.inf, 0.0, 0.0)]:
+        success, wrong, confirm = sweep(table, a, m, w, cuts)
+        for i, c in enumerate(cuts):
+            r = table.rates(Thresholds(a, m, c, w))
+            assert (r["success"], r["wrong"], r["confirm"]) == pytest.approx(
+                (success[i], wrong[i], confirm[i])
+            )

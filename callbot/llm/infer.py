@@ -96,9 +96,8 @@ class Responder:
         self._answers.update(getattr(intent_model, "answers", None) or {})
         self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}
         questions = [policy.confirm_question(i, again) for i in self._answers for again in (False, True)]
-        self._speakable = {" ".join(a.split()) for a in (*(self.script or ()), *questions)} | {
-            " ".join(guard.handover_message.split())
-        }
+        said = (*(self.script or ()), *self._answers.values(), *questions)
+        self._speakable = {" ".join(a.split()) for a in said} | {" ".join(guard.handover_message.split())}
 
     def messages(self, text: str, history: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
         """The chat the model sees: system prompt, earlier turns, the caller's words."""

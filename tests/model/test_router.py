@@ -120,3 +120,37 @@ def test_the_handover_summary_is_the_llms_only_where_evaluation_said_so(tmp_path
     responder.summary = {"llm": True, "prompt": prompt, "max_new_tokens": 6}
     assert responder.handover_summary(said) == line
     assert responder.handover_summary(["", "  "]) == ""
+
+
+@pytest.mark.slow
+def test_where_select_left_the_llm_out_the_intent_model_ranks_the_call(tmp_path, params) -> None:
+    """A packaged model with ``ranker: intent`` answers from the shipped intent model, confirm turn included."""
+    import json
+    import shutil
+
+    from callbot.dialogue.policy import confirm_question
+    from callbot.intent.train import train_intent
+    from callbot.llm.infer import load_responder
+    from callbot.llm.model import build_tiny_candidate
+    from callbot.llm.router import CALIBRATION_FILE, INTENT_DIR, write_script
+    from tests.support.intent_records import write_records
+
+    prepared = write_records(params.sample, tmp_path / "prepared", dialogues=200)
+    section = params.intent.model_copy(update={"candidates": ["tfidf"], "C": [10.0]})
+    trained = train_intent(section, prepared, tmp_path / "intent", tmp_path / "intent_report")
+    model_dir = build_tiny_candidate("llama", tmp_path / "m", params=params.llm)
+    write_script(model_dir, Script.from_examples(EXAMPLES, "범위외"))
+    shutil.copytree(trained.out, model_dir / INTENT_DIR)
+    policy = {"answer": 0.99, "margin": 0.0, "confirm": 0.05, "word": 0.0}
+    calibration = {"threshold": 0.99, "ranker": "intent", "policy": policy}
+    (model_dir / CALIBRATION_FILE).write_text(json.dumps(calibration), "utf-8")
+    responder = load_responder(model_dir)
+    assert responder.intent_model is not None
+    question = "독감 예방접종은 어디서 맞을 수 있나요?"
+    top = trained.model.rank([question])[0].top
+    asked = responder.reply(question)
+    assert (asked.action, asked.intent, asked.text) == ("confirm", top, confirm_question(top))
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": asked.text}]
+    answered = responder.reply("네", history)
+    assert answered.action == "answer" and answered.text == trained.model.answers[top]
+    assert responder.speakable(answered.text) and responder.speakable(asked.text)

@@ -101,6 +101,23 @@ def _optional(table: Any, name: str) -> list[Any]:
     return table[name].to_pylist() if name in table.column_names else [None] * table.num_rows
 
 
+def asked(
+    turns: list[dict[str, Any]], exclude: list[str], excluded: set[str]
+) -> list[tuple[dict[str, Any], str]]:
+    """A dialogue's spoken caller questions, each with the counsellor's next answer."""
+    turns.sort(key=lambda r: r["turn"])
+    out = []
+    for i, row in enumerate(turns):
+        if row["speaker"] != "customer" or row["role"] != "question" or not row["audio_path"]:
+            continue
+        if (row["intent_expression"] or "") in exclude:
+            continue
+        answer = next((r["text_raw"] for r in turns[i + 1 :] if r["speaker"] == "agent"), None)
+        if answer and row["utterance_id"] not in excluded:
+            out.append((row, answer))
+    return out
+
+
 def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     """Validation and test caller questions with audio, their expected answers, seen/unseen flags."""
     import pyarrow.parquet as pq
@@ -123,17 +140,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     for row in rows:
         if row["dataset"] == "callcenter" and row["domain"] in params.domains:
             dialogues[row["interview_id"]].append(row)
-    questions: list[tuple[dict[str, Any], str]] = []
-    for turns in dialogues.values():
-        turns.sort(key=lambda r: r["turn"])
-        for i, row in enumerate(turns):
-            if row["speaker"] != "customer" or row["role"] != "question" or not row["audio_path"]:
-                continue
-            if (row["intent_expression"] or "") in params.exclude_intents:
-                continue
-            answer = next((r["text_raw"] for r in turns[i + 1 :] if r["speaker"] == "agent"), None)
-            if answer and row["utterance_id"] not in excluded:
-                questions.append((row, answer))
+    questions = [q for turns in dialogues.values() for q in asked(turns, params.exclude_intents, excluded)]
     train = [r for r, _ in questions if r["split"] == "train"]
     seen_words = {normalise(r["text_raw"]) for r in train}
     seen_voices = {r["voice"] for r in train if r["voice"]}

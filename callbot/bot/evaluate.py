@@ -30,6 +30,7 @@ from callbot.atomic import write_json, write_text
 from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
 from callbot.llm.router import HANDOVER, RIGHT, calibrate, outcome, rates
+from callbot.prepare.adapters import datasets_feeding
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     excluded = gate_exclusions(prepared, allow_failed=False, override="llm.allow_failed_gate")
     dialogues: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["dataset"] == "callcenter" and row["domain"] in params.domains:
+        if row["dataset"] in datasets_feeding("ars") and row["domain"] in params.domains:
             dialogues[row["interview_id"]].append(row)
     questions: list[tuple[dict[str, Any], str]] = []
     for turns in dialogues.values():

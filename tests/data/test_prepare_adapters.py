@@ -20,11 +20,14 @@ TOY = '''
 """A made-up third dataset: one text file per utterance."""
 from pathlib import Path
 
-from callbot.prepare.adapters import Quarantined
+from callbot.prepare.adapters import Quality, Quarantined
 
 
 class ToyAdapter:
     name = "toy"
+    strata = ()
+    quality = Quality()
+    feeds = frozenset({"stt"})
 
     def detect(self, raw_root: Path) -> bool:
         return (raw_root / "toy").is_dir()

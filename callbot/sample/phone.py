@@ -405,8 +405,10 @@ class PhoneClip:
             pcm, rate = synthesize_fresh(
                 [Utterance(self.text, voice.rate, voice.pitch, f"ko+{voice.variant}")]
             )[0]
-        else:
-            pcm, rate = sample_audio.stub_samples((rng.random(), rng.random())), sample_audio.SAMPLE_RATE
+        else:  # a short tone inside the telephone band (the 16 kHz stubs' 150-300 Hz would be filtered out)
+            rate = sample_audio.SAMPLE_RATE
+            t = np.arange(int(rng.uniform(*sample_audio.STUB_MS) * rate / 1000)) / rate
+            pcm = np.rint(16000 * np.sin(2 * np.pi * rng.uniform(500, 1500) * t)).astype(np.int16)
         y = line_conditions(pcm.astype(np.float64) / 32768.0, rate, self.lead, self.tail, rng)
         narrow, _ = phone_channel(y, rate)
         samples = np.clip(np.rint(narrow.astype(np.float64) * 32767), -32768, 32767).astype(np.int16)

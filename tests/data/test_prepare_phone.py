@@ -122,15 +122,26 @@ def test_gate_passes_on_all_three_datasets_without_edits_in_quality(three, param
     from callbot.quality.gate import run_validate
     from callbot.quality.params import ValidateParams
 
+    import pandas as pd
+
+    prepared = tmp_path / "prepared"
+    shutil.copytree(three["prepared"], prepared)
+    records = pd.read_parquet(prepared / "records.parquet")
+    assert set(records["dataset"]) == {"interview", "callcenter", "phone"}
+    phone = records.index[records["dataset"] == "phone"]
+    records.loc[phone[0], "voice"] = None  # a phone row without what its adapter requires
+    records.loc[phone[1], "sample_rate"] = 16000  # wideband audio in the 8 kHz set
+    records.to_parquet(prepared / "records.parquet", index=False)
     section = params.validate_.model_dump()
     section.update(manifest=str(three["raw"] / "_manifest.jsonl"), context=str(tmp_path / "gx"))
     section["audio"]["duration_min_ms"] = 50.0  # stub WAVs are about 70 ms long
     assert section["audio"]["sample_rate"] == 16000 and expected_sample_rate("phone", 16000) == 8000
-    result = run_validate(three["prepared"], tmp_path / "report", ValidateParams.model_validate(section))
+    result = run_validate(prepared, tmp_path / "report", ValidateParams.model_validate(section))
     assert result.passed, result.reasons
-    records = pq.read_table(three["prepared"] / "records.parquet").column("dataset").to_pylist()
-    assert set(records) == {"interview", "callcenter", "phone"}
-    assert not result.quarantine  # no 8 kHz phone row set aside by a 16 kHz rule
+    bad = records.loc[phone[:2], "utterance_id"].tolist()
+    assert set(result.quarantine) == set(bad)  # and no 8 kHz phone row set aside by a 16 kHz rule
+    assert result.quarantine[bad[0]] == ["expect_column_values_to_not_be_null"]
+    assert result.quarantine[bad[1]] == ["expect_sample_rate"]
 
 
 @pytest.mark.slow

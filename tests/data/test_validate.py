@@ -257,6 +257,9 @@ def test_every_expectation_has_a_defect_case(repo: Path) -> None:
             config = e.configuration
             column = config.kwargs.get("column") or config.kwargs.get("column_A")
             key = f"{config.meta['rule']}:{column}"
+            condition = str(config.kwargs.get("row_condition") or "")
+            if "dataset" in condition and "interview" not in condition:
+                continue  # rows of another dataset: their defects are crafted in test_prepare_phone.py
             assert key in covered, f"no crafted defect for {key}"
 
 

@@ -205,20 +205,15 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
         ),
         t,
     )
-    answers = table.filter(
-        pc.and_(
-            pc.is_in(table["dataset"], pa.array(datasets_feeding("summary"))),
-            pc.equal(table["role"], "answer"),
-        )
-    )
     columns = ["utterance_id", "text_raw", "summary", "emotion", "intent", "split", *_SLICES]
-    answers = answers.select(columns)
     tasks = (
         ("summary", "summary", t.summary, ""),
         ("emotion", "emotion", t.emotion, ", ".join(EMOTIONS)),
         ("intent", "intent", t.intent, ", ".join(INTENTS)),
     )
     for task, column, template, labels in tasks:
+        fed = pc.is_in(table["dataset"], pa.array(datasets_feeding(task)))  # the adapters that feed it
+        answers = table.filter(pc.and_(fed, pc.equal(table["role"], "answer"))).select(columns)
         for row in (r for batch in answers.to_batches(max_chunksize=_BATCH) for r in batch.to_pylist()):
             target = row[column]
             if not target:

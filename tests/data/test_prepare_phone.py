@@ -119,10 +119,10 @@ def test_malformed_dual_form_and_unknown_tag_are_quarantined(three, params, tmp_
 
 
 def test_gate_passes_on_all_three_datasets_without_edits_in_quality(three, params, tmp_path: Path) -> None:
+    import pandas as pd
+
     from callbot.quality.gate import run_validate
     from callbot.quality.params import ValidateParams
-
-    import pandas as pd
 
     prepared = tmp_path / "prepared"
     shutil.copytree(three["prepared"], prepared)

@@ -16,8 +16,8 @@ Audio: espeak-ng (every reproducible Korean variant, rates and pitches), then le
 the utterance, line noise and hum, and the G.711 mu-law telephone channel
 (:func:`callbot.tts.channel.phone_channel`); stored at 8 kHz.
 
-Content split (:func:`holdout`): a tenth of every word list and about a sixth of the voice variants
-occur only in Validation sessions (every fifth session); about half the Validation sessions use the
+Content split (:func:`holdout`): a tenth of every word list, about a sixth of the voice variants, one
+rate and one pitch occur only in Validation sessions (every fifth session); about half the Validation sessions use the
 held-out words and, independently, about half a held-out variant, so test holds seen and unseen items.
 Same params, byte-identical zips. It replaces only its own dataset folder under ``--out``.
 """
@@ -187,6 +187,8 @@ class PhoneHoldOut:
 
     words: dict[str, frozenset[str]]
     variants: frozenset[str]
+    rate: int  # a speaking rate and a pitch heard only in Validation, with the held-out variants
+    pitch: int
 
     def pools(self, c: PhoneCorpus, unseen: bool) -> dict[str, tuple[str, ...]]:
         """Seen words of every list, or its held-out ones (the seen ones where none is held out)."""
@@ -213,7 +215,8 @@ def holdout(c: PhoneCorpus, seed: int) -> PhoneHoldOut:
         count = max(1, round(len(values) * HELDOUT_WORD_SHARE))
         words[name] = frozenset(rng.sample(eligible, min(count, len(eligible))))
     count = max(1, round(len(c.variants) * HELDOUT_VARIANT_SHARE))
-    return PhoneHoldOut(words=words, variants=frozenset(rng.sample(list(c.variants), count)))
+    variants = frozenset(rng.sample(list(c.variants), count))
+    return PhoneHoldOut(words, variants, rate=rng.choice(c.rates), pitch=rng.choice(c.pitches))
 
 
 # ---- text -----------------------------------------------------------------------------------------
@@ -336,8 +339,13 @@ class Session:
 
 
 def _voice(c: PhoneCorpus, held: PhoneHoldOut, unseen: bool, rng: random.Random) -> PhoneVoice:
-    variants = sorted(held.variants) if unseen else [v for v in c.variants if v not in held.variants]
-    return PhoneVoice(rng.choice(variants), rng.choice(c.rates), rng.choice(c.pitches))
+    """A held-out variant at any rate and pitch, or a seen variant at a seen rate and pitch."""
+    if unseen:
+        return PhoneVoice(rng.choice(sorted(held.variants)), rng.choice(c.rates), rng.choice(c.pitches))
+    variants = [v for v in c.variants if v not in held.variants]
+    rates = [r for r in c.rates if r != held.rate] or list(c.rates)
+    pitches = [p for p in c.pitches if p != held.pitch] or list(c.pitches)
+    return PhoneVoice(rng.choice(variants), rng.choice(rates), rng.choice(pitches))
 
 
 def _sentence(

@@ -66,6 +66,8 @@ def test_content_split_keeps_sentences_words_and_voices_out_of_training(params) 
     assert len(valid) > 150 and {t for _, t in train}.isdisjoint(t for _, t in valid)
     train_variants = {v.variant for s, _ in train for v in s.voices}
     assert train_variants.isdisjoint(held.variants) and len(train_variants) >= 50
+    assert held.rate not in {v.rate for s, _ in train for v in s.voices}
+    assert held.pitch not in {v.pitch for s, _ in train for v in s.voices}
     valid_variants = {v.variant for s, _ in valid for v in s.voices}
     assert valid_variants & held.variants and valid_variants - held.variants  # seen and unseen voices
     held_words = held.all_words()

@@ -113,14 +113,14 @@ def _path(paths: Paths, key: str, default: str) -> Path:
         Option("audio", "speech (espeak-ng) | stub (short valid WAVs)", str),
         Option("clean", "turn the real-world quirks off", bool, flags=("--clean/--quirks",)),
         Option("workers", "processes for synthesis; 0 = all cores", int),
-        Option("dataset", "interview | callcenter (default: both, interview first)", str),
+        Option("dataset", "interview | callcenter | phone (default: all, interview first)", str),
     ),
 )
 def sample(params: Params, paths: Paths) -> Result:
     """Write an AI-Hub-shaped download tree offline (the embedded default source)."""
     from pydantic import ValidationError
 
-    from callbot.sample import run_sample
+    from callbot.sample import DATASETS, run_sample
 
     overrides = {k: str(v) if k == "out" else v for k, v in paths.items() if k != "dataset"}
     try:
@@ -129,7 +129,7 @@ def sample(params: Params, paths: Paths) -> Result:
         raise StageError(
             "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2
         ) from None
-    datasets = [paths["dataset"]] if "dataset" in paths else ["interview", "callcenter"]
+    datasets = [paths["dataset"]] if "dataset" in paths else list(DATASETS)
     try:
         for dataset in datasets:  # interview first: it replaces the tree
             run_sample(section, dataset=dataset)

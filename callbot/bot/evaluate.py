@@ -38,6 +38,7 @@ from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
 from callbot.dialogue.policy import Screen, Thresholds, screen, yes_no
 from callbot.intent import Ranking
+from callbot.prepare.adapters import datasets_feeding
 from callbot.text.normalize import normalise
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
     excluded = gate_exclusions(prepared, allow_failed=False, override="llm.allow_failed_gate")
     dialogues: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["dataset"] == "callcenter" and row["domain"] in params.domains:
+        if row["dataset"] in datasets_feeding("ars") and row["domain"] in params.domains:
             dialogues[row["interview_id"]].append(row)
     questions = [q for turns in dialogues.values() for q in asked(turns, params.exclude_intents, excluded)]
     train = [r for r, _ in questions if r["split"] == "train"]

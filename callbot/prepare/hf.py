@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from callbot.atomic import replace_dir
+from callbot.prepare.adapters import datasets_feeding
 from callbot.prepare.params import PrepareParams, TemplateParams
 from callbot.prepare.schema import EMOTIONS, INTENTS, SPLITS
 
@@ -37,9 +38,9 @@ STT_COLUMNS = (
     "gender",
     "age_range",
     "experience",
-    "dataset",  # interview | callcenter: STT metrics sliced by source
+    "dataset",  # the adapter's name: STT metrics sliced by source
     "voice",  # call-centre caller voice (화자음성), null for interviews
-    "channel",  # call-centre wideband | phone (interviews: MOCK | FACE-TO-FACE)
+    "channel",  # wideband | phone (interviews: MOCK | FACE-TO-FACE); the WAV's own rate is kept
 )
 LLM_TASKS = ("ars", "summary", "emotion", "intent")
 _SLICES = ("occupation", "gender", "age_range", "experience")
@@ -112,7 +113,11 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
     )
     # arrow compute end to end: no Python object per row (the full set has 168k long transcripts)
     table = pq.read_table(records, columns=[*STT_COLUMNS, "audio_path", "duration_actual_ms", "split"])
-    table = table.filter(pc.is_valid(table["audio_path"]))
+    table = table.filter(
+        pc.and_(
+            pc.is_valid(table["audio_path"]), pc.is_in(table["dataset"], pa.array(datasets_feeding("stt")))
+        )
+    )
     root = str(raw_root.resolve()) + "/"
     splits: dict[str, Dataset] = {}
     for split in SPLITS:
@@ -190,7 +195,8 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
     table = pq.read_table(records, columns=needed)
     calls = table.filter(
         pc.and_(
-            pc.equal(table["dataset"], "callcenter"), pc.is_in(table["domain"], pa.array(params.ars_domains))
+            pc.is_in(table["dataset"], pa.array(datasets_feeding("ars"))),
+            pc.is_in(table["domain"], pa.array(params.ars_domains)),
         )
     )
     yield from _ars_examples(
@@ -199,17 +205,15 @@ def llm_examples(records: Path, params: PrepareParams) -> Iterator[dict[str, Any
         ),
         t,
     )
-    answers = table.filter(
-        pc.and_(pc.equal(table["dataset"], "interview"), pc.equal(table["role"], "answer"))
-    )
     columns = ["utterance_id", "text_raw", "summary", "emotion", "intent", "split", *_SLICES]
-    answers = answers.select(columns)
     tasks = (
         ("summary", "summary", t.summary, ""),
         ("emotion", "emotion", t.emotion, ", ".join(EMOTIONS)),
         ("intent", "intent", t.intent, ", ".join(INTENTS)),
     )
     for task, column, template, labels in tasks:
+        fed = pc.is_in(table["dataset"], pa.array(datasets_feeding(task)))  # the adapters that feed it
+        answers = table.filter(pc.and_(fed, pc.equal(table["role"], "answer"))).select(columns)
         for row in (r for batch in answers.to_batches(max_chunksize=_BATCH) for r in batch.to_pylist()):
             target = row[column]
             if not target:

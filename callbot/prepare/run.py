@@ -20,7 +20,7 @@ from typing import Any
 
 from callbot.atomic import write_json
 from callbot.console import progress, summary
-from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapters
+from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapters, stratum_of
 from callbot.prepare.params import PrepareParams
 from callbot.prepare.schema import RECORD_COLUMNS, RECORD_SCHEMA, SPLITS
 from callbot.prepare.splits import assign_split, stratum_shares
@@ -78,12 +78,6 @@ class _RecordWriter:
     def close(self) -> None:
         self.flush()
         self._writer.close()
-
-
-def _stratum(record: dict[str, Any]) -> str:
-    if record["dataset"] == "interview":
-        return f"interview/{record['occupation']}/{record['gender']}/{record['experience']}"
-    return f"{record['dataset']}/{record.get('domain')}"
 
 
 def _detect(raw: Path) -> list[DatasetAdapter]:
@@ -170,7 +164,7 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
                     seen.add(uid)
                     item["text"] = normalised
                     item["split"] = assign_split(item["interview_id"], params.split, item["label_path"])
-                    groups.setdefault(item["interview_id"], (_stratum(item), item["split"]))
+                    groups.setdefault(item["interview_id"], (stratum_of(item), item["split"]))
                     writer.add(item)
                     report.records += 1
                     report.datasets[adapter.name] += 1

@@ -26,7 +26,7 @@ OCCUPATIONS = ("BM", "SM", "PS", "RND", "ICT", "ARD", "MM")  # codes used in lab
 GENDERS = ("FEMALE", "MALE")
 AGE_RANGES = ("-34", "35-44", "45-54", "55-")
 EXPERIENCES = ("NEW", "EXPERIENCED")
-# interview info.channel, and the call-centre audio channel (음성채널): wideband 16 kHz or a phone line
+# interview info.channel, and the call audio channel (call-centre 음성채널; the phone set: always phone, 8 kHz)
 CHANNELS = ("MOCK", "FACE-TO-FACE", "wideband", "phone")
 PLACES = ("ONLINE", "OFFLINE")
 EMOTIONS = ("positive", "negative", "neutral")
@@ -37,7 +37,7 @@ RECORD_SCHEMA = pa.schema(
     [
         ("utterance_id", pa.string()),  # audio file stem, e.g. ckmk_a_sm_m_e_208288; unique
         ("interview_id", pa.string()),  # groups a question with its answer; the split unit
-        ("dataset", pa.string()),  # adapter name: interview | callcenter
+        ("dataset", pa.string()),  # adapter name (callbot.prepare.adapters): interview | callcenter | phone
         ("role", pa.string()),  # question | answer
         ("text_raw", pa.string()),  # label text as written
         ("text", pa.string()),  # normalised (callbot.text)
@@ -72,7 +72,10 @@ RECORD_SCHEMA = pa.schema(
         ("category", pa.string()),  # 카테고리
         ("speaker", pa.string()),  # SPEAKERS: who said it (화자)
         ("turn", pa.int32()),  # 문장번호: order within the dialogue
-        ("voice", pa.string()),  # 화자음성 of a spoken call sentence, e.g. f1-r160-p50 (null for interviews)
+        (
+            "voice",
+            pa.string(),
+        ),  # 화자음성 of a spoken call sentence / the phone set's speaker id, e.g. f1-r160-p50
     ]
 )
 RECORD_COLUMNS = tuple(RECORD_SCHEMA.names)

@@ -25,6 +25,7 @@ exchange for never moving data between splits.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -44,9 +45,12 @@ TRAINING_FOLDER = "Training"
 VALIDATION_FOLDER = "Validation"
 
 
+_NUMBERED = re.compile(r"^\d+\.")  # older sets number them: 01.데이터/1.Training, 2.Validation
+
+
 def source_folder(label_path: str | None) -> str | None:
     """``Training`` or ``Validation`` when the label path lies under such a folder, else None."""
-    parts = (label_path or "").replace("\\", "/").split("/")
+    parts = {_NUMBERED.sub("", p) for p in (label_path or "").replace("\\", "/").split("/")}
     for folder in (TRAINING_FOLDER, VALIDATION_FOLDER):
         if folder in parts:
             return folder

@@ -53,7 +53,8 @@ class ExpectTextHasHangul(gx.expectations.ExpectColumnValuesToMatchRegex):
 
 
 class ExpectSampleRate(InSet):
-    """The WAV header's rate is the page's 16 kHz: an 8 kHz phone recording would train wrong."""
+    """The WAV header's rate is the one its dataset ships (the adapter declares it: 16 kHz for the
+    interview page, 8 kHz for a phone line): another rate means a file from elsewhere mixed in."""
 
     bound: ClassVar[dict[str, str]] = {"column": "sample_rate"}
 
@@ -104,7 +105,8 @@ class ExpectInterviewInOneSplit(Between):
 
 
 class ExpectStratumInEverySplit(Between):
-    """Every occupation x gender x experience stratum is in every split, so every slice is evaluated."""
+    """Every stratum its adapter declares (interview: occupation x gender x experience) is in every
+    split, so every slice is evaluated."""
 
     bound: ClassVar[dict[str, str]] = {"column": "stratum_splits"}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callbot import contracts
+from callbot.prepare.adapters import published_datasets, stratum_of
 from callbot.prepare.schema import SPLITS
 
 if TYPE_CHECKING:
@@ -107,15 +108,14 @@ def dataset_frame(records: pd.DataFrame, manifest: list[str], params: ValidatePa
     rows += [
         {"check_key": f"interview {iid}", "interview_splits": float(n)} for iid, n in per_interview.items()
     ]
-    strata = list(params.splits.strata)
     interviews = records.drop_duplicates("interview_id")
-    if strata and not interviews.empty:
-        sizes = interviews.groupby(strata).size()  # rows without a stratum (call-centre) drop out
-        present = interviews.groupby(strata)["split"].nunique()
-        for key, size in sizes.items():
+    if not interviews.empty:  # each dataset's strata are the columns its adapter declares
+        strata = interviews.assign(stratum=[stratum_of(r) for r in interviews.to_dict("records")])
+        sizes = strata.groupby("stratum").size()
+        present = strata.groupby("stratum")["split"].nunique()
+        for name, size in sizes.items():
             if size >= params.splits.stratum_min_interviews:
-                name = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-                rows.append({"check_key": f"stratum {name}", "stratum_splits": float(present[key])})
+                rows.append({"check_key": f"stratum {name}", "stratum_splits": float(present[name])})
     for column in params.splits.distribution_columns:
         whole = records[column].dropna().value_counts(normalize=True)
         for split in SPLITS:
@@ -127,7 +127,7 @@ def dataset_frame(records: pd.DataFrame, manifest: list[str], params: ValidatePa
                 rows.append({"check_key": f"{split} {column}={value}", "split_share_gap_pct": float(gap)})
 
     # reference: the page's proportions (one label file = one interview), then the ingest manifest
-    labelled = interviews[interviews["dataset"] == "interview"]
+    labelled = interviews[interviews["dataset"].isin(published_datasets())]
     reference = params.reference
     rows += _gap_rows(labelled["occupation"], reference.occupation_pct, "occupation_gap_pct", "occupation")
     rows += _gap_rows(labelled["gender"], reference.gender_pct, "gender_gap_pct", "gender")

@@ -43,7 +43,7 @@ class LabelRules(Section):
 
 
 class AudioRules(Section):
-    sample_rate: int
+    sample_rate: int  # for a dataset whose adapter declares no rate (Quality.sample_rate)
     channels: int
     bits: int
     duration_tolerance_ms: float
@@ -61,7 +61,6 @@ class AudioRules(Section):
 
 
 class SplitRules(Section):
-    strata: list[str]
     stratum_min_interviews: int
     distribution_columns: list[str]
     distribution_tolerance_pct: float

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from callbot.prepare.adapters import adapter_names, expected_sample_rate, required_columns
 from callbot.prepare.schema import (
     AGE_RANGES,
     CHANNELS,
@@ -35,12 +36,10 @@ DATASET_SUITES = ("splits", "reference")
 SUITES = RECORD_SUITES + DATASET_SUITES
 
 # Columns every record needs (the records contract); demographics are null for call-centre rows.
+# What each dataset needs beyond these (its audio, demographics) and the WAV rate it ships are
+# declared by its adapter (callbot.prepare.adapters.Quality), so a new dataset needs no edit here.
 REQUIRED = ("utterance_id", "interview_id", "dataset", "role", "text_raw", "text", "label_path", "split")
-# ... and every interview row has its audio and the demographics its slices and strata are built on.
-INTERVIEW_REQUIRED = ("audio_path", "duration_actual_ms", "occupation", "gender", "age_range", "experience")
-INTERVIEW_ROWS = {"row_condition": 'dataset=="interview"', "condition_parser": "pandas"}
 ENUMS: dict[str, tuple[str, ...]] = {
-    "dataset": ("interview", "callcenter"),
     "role": ROLES,
     "split": SPLITS,
     "occupation": OCCUPATIONS,
@@ -70,15 +69,21 @@ def _bound(cls: type[Any], **kwargs: Any) -> Any:
     return cls(**cls.bound, notes=" ".join((cls.__doc__ or "").split()), **kwargs)
 
 
+def _rows_of(dataset: str) -> dict[str, str]:
+    """The GE arguments that restrict an expectation to one dataset's rows."""
+    return {"row_condition": f'dataset=="{dataset}"', "condition_parser": "pandas"}
+
+
 def labels_expectations(params: ValidateParams) -> list[gx.expectations.Expectation]:
     """Defects of the label JSON: missing fields, unknown codes, wrong counts, broken text, duplicates."""
     r = params.labels
     core = gx_core()
+    enums = {"dataset": adapter_names(), **ENUMS}
     # fmt: off
     return [
         *(core.ExpectColumnValuesToNotBeNull(column=c, notes="A required label field was lost in parsing.", **_judged(r.required_not_null, "labels.required_not_null")) for c in REQUIRED),  # a label field lost in parsing
-        *(core.ExpectColumnValuesToNotBeNull(column=c, notes="An interview row without its audio or demographics.", **INTERVIEW_ROWS, **_judged(r.required_not_null, "labels.required_not_null")) for c in INTERVIEW_REQUIRED),  # audio or a demographic field missing
-        *(core.ExpectColumnValuesToBeInSet(column=c, value_set=list(v), notes="An unmapped spelling or unknown code.", **_judged(r.enums_in_set, "labels.enums_in_set")) for c, v in ENUMS.items()),  # an unmapped spelling (FEMAIL) or unknown code
+        *(core.ExpectColumnValuesToNotBeNull(column=c, notes=f"A {name} row without a column its adapter requires.", **_rows_of(name), **_judged(r.required_not_null, "labels.required_not_null")) for name, columns in required_columns().items() for c in columns),  # audio or a demographic field missing
+        *(core.ExpectColumnValuesToBeInSet(column=c, value_set=list(v), notes="An unmapped spelling or unknown code.", **_judged(r.enums_in_set, "labels.enums_in_set")) for c, v in enums.items()),  # an unmapped spelling (FEMAIL) or unknown code
         _bound(ex.ExpectWordCountInRange, min_value=r.word_count_min, max_value=r.word_count_max, **_judged(r.word_count_in_range, "labels.word_count_in_range")),  # wordCount 0 or absurd
         _bound(ex.ExpectWordCountNearEojeolCount, min_value=0, max_value=r.word_count_tolerance, **_judged(r.word_count_near_eojeols, "labels.word_count_near_eojeols")),  # text and wordCount disagree
         _bound(ex.ExpectSummaryShorterThanAnswer, ignore_row_if="either_value_is_missing", **_judged(r.summary_shorter_than_answer, "labels.summary_shorter_than_answer")),  # summary copied or mis-paired
@@ -93,7 +98,7 @@ def audio_expectations(params: ValidateParams) -> list[gx.expectations.Expectati
     a = params.audio
     # fmt: off
     return [
-        _bound(ex.ExpectSampleRate, value_set=[a.sample_rate], **_judged(a.sample_rate_matches, "audio.sample_rate_matches")),  # 8 kHz phone audio mixed in
+        *(_bound(ex.ExpectSampleRate, value_set=[expected_sample_rate(name, a.sample_rate)], **_rows_of(name), **_judged(a.sample_rate_matches, "audio.sample_rate_matches")) for name in adapter_names()),  # 8 kHz phone audio mixed into a 16 kHz set
         _bound(ex.ExpectMonoAudio, value_set=[a.channels], **_judged(a.mono, "audio.mono")),  # stereo recording
         _bound(ex.ExpectBitDepth, value_set=[a.bits], **_judged(a.bit_depth_matches, "audio.bit_depth_matches")),  # 8/24/32-bit PCM
         _bound(ex.ExpectDurationMatchesLabel, min_value=0, max_value=a.duration_tolerance_ms, **_judged(a.duration_matches_label, "audio.duration_matches_label")),  # truncated or wrong file

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from callbot.sample.params import SampleParams
 
-DATASETS = ("interview", "callcenter")
+DATASETS = ("interview", "callcenter", "phone")  # `callbot sample` order: interview replaces the tree
 
 
 def run_sample(params: SampleParams, dataset: str = "interview") -> Any:
@@ -23,4 +23,8 @@ def run_sample(params: SampleParams, dataset: str = "interview") -> Any:
         from callbot.sample.callcenter import write_callcenter_tree
 
         return write_callcenter_tree(params)
+    if dataset == "phone":
+        from callbot.sample.phone import write_phone_tree
+
+        return write_phone_tree(params)
     raise ValueError(f"unknown sample dataset {dataset!r}; choose one of {', '.join(DATASETS)}")

@@ -43,14 +43,12 @@ def voice_for(gender: str, draws: list[float]) -> Voice:
     return Voice(name=f"ko+{variant}", rate=rate, pitch=base + int(pitch_draw * 20), gain=gain)
 
 
-def wav_bytes(samples: np.ndarray) -> bytes:
+def wav_bytes(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
     """A canonical 44-byte-header PCM WAV: no extra chunks, so fileSize is predictable."""
     pcm = np.asarray(samples, dtype="<i2").tobytes()
     block = CHANNELS * BITS // 8
     header = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVE"
-    header += b"fmt " + struct.pack(
-        "<IHHIIHH", 16, 1, CHANNELS, SAMPLE_RATE, SAMPLE_RATE * block, block, BITS
-    )
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, CHANNELS, rate, rate * block, block, BITS)
     header += b"data" + struct.pack("<I", len(pcm))
     return header + pcm
 

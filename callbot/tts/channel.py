@@ -7,6 +7,7 @@ same samples on any machine.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -53,6 +54,15 @@ def mulaw_decode(codes: np.ndarray) -> np.ndarray:
     return np.sign(y) * np.expm1(np.abs(y) * np.log1p(MU)) / MU
 
 
+@lru_cache(maxsize=1)
+def _band_sos() -> np.ndarray:
+    """The band-pass filter, designed once (a design costs more than filtering a short utterance)."""
+    from scipy.signal import butter
+
+    low, high = PHONE_BAND_HZ
+    return butter(_FILTER_ORDER // 2, [low, high], btype="bandpass", fs=PHONE_RATE, output="sos")
+
+
 def phone_channel(samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     """Pass audio through a telephone line: (float32 samples at 8 kHz, 8000).
 
@@ -60,12 +70,11 @@ def phone_channel(samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     through 8-bit G.711 mu-law, so the result carries the band loss and the companding noise of
     a real call. ``samples`` may be int16 PCM or float in [-1, 1].
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
     y = to_rate(samples, rate, PHONE_RATE).astype(np.float64)
     if y.size > 3 * _FILTER_ORDER:
-        low, high = PHONE_BAND_HZ
-        sos = butter(_FILTER_ORDER // 2, [low, high], btype="bandpass", fs=PHONE_RATE, output="sos")
+        sos = _band_sos()
         y = sosfiltfilt(sos, y, padlen=min(y.size - 1, 3 * (2 * len(sos) + 1)))
     decoded = mulaw_decode(mulaw_encode(y))
     return decoded.astype(np.float32), PHONE_RATE

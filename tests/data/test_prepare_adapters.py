@@ -20,11 +20,14 @@ TOY = '''
 """A made-up third dataset: one text file per utterance."""
 from pathlib import Path
 
-from callbot.prepare.adapters import Quarantined
+from callbot.prepare.adapters import Quality, Quarantined
 
 
 class ToyAdapter:
     name = "toy"
+    strata = ()
+    quality = Quality()
+    feeds = frozenset({"stt"})
 
     def detect(self, raw_root: Path) -> bool:
         return (raw_root / "toy").is_dir()
@@ -49,7 +52,7 @@ def test_a_third_dataset_is_one_module(tmp_path: Path, params, monkeypatch) -> N
     (extra / "toy.py").write_text(textwrap.dedent(TOY), encoding="utf-8")
     monkeypatch.setattr(adapters_pkg, "__path__", [*adapters_pkg.__path__, str(extra)])
     found = discover_adapters()
-    assert [a.name for a in found] == ["callcenter", "interview", "toy"]
+    assert [a.name for a in found] == ["callcenter", "interview", "phone", "toy"]
     assert all(isinstance(a, DatasetAdapter) for a in found)
 
     raw = tmp_path / "raw"
@@ -63,7 +66,7 @@ def test_a_third_dataset_is_one_module(tmp_path: Path, params, monkeypatch) -> N
 
 
 def test_builtin_adapters_are_discovered() -> None:
-    assert [a.name for a in discover_adapters()] == ["callcenter", "interview"]
+    assert [a.name for a in discover_adapters()] == ["callcenter", "interview", "phone"]
 
 
 def test_wav_stats_streamed_in_chunks(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.prepare.adapters import Quarantined, Record, dataset_dirs
+from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs
 from callbot.prepare.adapters.interview import AudioIndex, scan_dataset
 from callbot.prepare.audio import WavError, read_wav_info
 from callbot.prepare.labels import EnumMap, LabelError, read_label
@@ -53,6 +53,9 @@ def _text(value: Any) -> str:
 
 class CallCenterAdapter:
     name = "callcenter"
+    strata = ("domain",)
+    quality = Quality(sample_rate=16000)  # spoken caller sentences; phone calls are stored back at 16 kHz
+    feeds = frozenset({"stt", "ars"})
 
     def detect(self, raw_root: Path) -> bool:
         return bool(dataset_dirs(raw_root, FOLDER_MARKER))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from callbot.prepare.adapters import Quarantined, Record, dataset_dirs
+from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs
 from callbot.prepare.audio import WavError, WavInfo, read_wav_info
 from callbot.prepare.labels import EnumMap, LabelError, read_label
 from callbot.prepare.schema import EMOTIONS, INTENTS
@@ -194,6 +194,13 @@ def _first(items: list[Tagged]) -> Tagged | None:
 
 class InterviewAdapter:
     name = "interview"
+    strata = ("occupation", "gender", "experience")  # the archive partition of the set
+    quality = Quality(
+        sample_rate=16000,  # the page: 16 kHz mono 16-bit WAV
+        required=("audio_path", "duration_actual_ms", "occupation", "gender", "age_range", "experience"),
+        published=True,  # the page's table of label files per occupation, gender and experience
+    )
+    feeds = frozenset({"stt", "summary", "emotion", "intent"})
 
     def detect(self, raw_root: Path) -> bool:
         return bool(dataset_dirs(raw_root, FOLDER_MARKER))

@@ -1,0 +1,593 @@
+"""The low-quality telephone speech set (저음질 전화망 음성인식 데이터) as a download tree, generated offline.
+
+Shaped as the public readers of AI-Hub dataSetSn 571 find it (``docs/aihub_phone.md``):
+``007.저음질 전화망 음성인식 데이터/01.데이터/{1.Training,2.Validation}/{원천데이터_230316/TS_D0k.zip,
+라벨링데이터_230316/TL_D0k.zip}`` (VS_/VL_ under Validation). A source zip holds one 8 kHz mono 16-bit
+WAV per utterance, ``D0k/Jxx/S000123/0001.wav``; its label zip holds the transcript beside it
+(``0001.txt``, KsponSpeech conventions) and one session JSON (``S000123.json``: ``dataSet.typeInfo``
+with the speakers, ``dataSet.dialogs`` with ``speaker``, ``audioPath``, ``duration`` (s), ``text``).
+
+Text (:mod:`data/phone.yaml`): a small grammar over an everyday word list, NOT the call-centre or
+interview templates: sentence shapes whose chunks are reordered at random, numbers as dual forms
+``(010-1234-5678)/(공일공 일이삼사 오육칠팔)``, fillers ``어/``, noise tags ``b/ n/ l/ o/``, and a
+share of random syllable strings. Every sentence of the tree is distinct.
+
+Audio: espeak-ng (every reproducible Korean variant, rates and pitches), then level changes within
+the utterance, line noise and hum, and the G.711 mu-law telephone channel
+(:func:`callbot.tts.channel.phone_channel`); stored at 8 kHz.
+
+Content split (:func:`holdout`): a tenth of every word list, about a sixth of the voice variants, one
+rate and one pitch occur only in Validation sessions (every fifth session); about half the Validation sessions use the
+held-out words and, independently, about half a held-out variant, so test holds seen and unseen items.
+Same params, byte-identical zips. It replaces only its own dataset folder under ``--out``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callbot.atomic import replace_dir
+from callbot.sample import audio as sample_audio
+from callbot.sample.archives import ArchiveWriter
+from callbot.sample.corpus import CorpusError, mapping, read_corpus_file, strings, template_fields
+
+if TYPE_CHECKING:
+    from callbot.sample.params import SampleParams
+
+DATASET_DIR = "007.저음질 전화망 음성인식 데이터"
+DATA_DIR = "01.데이터"
+SPLIT_DIRS = {"Training": "1.Training", "Validation": "2.Validation"}
+SOURCE_DIR = "원천데이터_230316"
+LABEL_DIR = "라벨링데이터_230316"
+CORPUS_FILE = "phone.yaml"
+VALIDATION_EVERY = 5  # every fifth session goes to Validation (half of it becomes test in prepare)
+HELDOUT_WORD_SHARE = 0.1
+HELDOUT_VARIANT_SHARE = 0.15
+TURNS = (2, 6)  # utterances per session
+RANDOM_SHARE = 0.1  # random syllable strings
+SCRAMBLE_SHARE = 0.4  # sentences whose chunks are reordered
+FILLER_SHARE = 0.2
+TAG_SHARE = 0.15
+NUMBER_SLOTS = ("phone", "money", "count", "hour", "date", "year")
+SPEAKER_TYPES = ("고객", "상담사")
+# a number expression with the counting unit it is read with: (3개)/(세 개), (010-1234-5678)/(...)
+_NUMBER = re.compile(r"\d[\d\-]*(?:개|명|원|시|년|월|일)?")
+_TAG = re.compile(r"(?<![\w/])[bnolu]/\s*")
+
+
+@dataclass(frozen=True)
+class Shape:
+    chunks: tuple[str, ...]  # reorderable parts before the predicate
+    end: str  # the predicate, always last
+
+
+@dataclass(frozen=True)
+class PhoneCorpus:
+    words: dict[str, tuple[str, ...]]
+    shapes: tuple[Shape, ...]
+    jamo: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # initials, medials, finals
+    fillers: tuple[str, ...]
+    tags: tuple[str, ...]
+    domains: dict[str, tuple[str, tuple[str, ...]]]  # code -> (category, subcategories)
+    variants: tuple[str, ...]
+    rates: tuple[int, ...]
+    pitches: tuple[int, ...]
+
+
+def _shapes(value: Any, where: str, slots: set[str]) -> tuple[Shape, ...]:
+    if not isinstance(value, list) or not value:
+        raise CorpusError(f"{where}: expected a list of {{chunks, end}} mappings")
+    shapes = []
+    for i, raw in enumerate(value):
+        item = mapping(raw, f"{where}[{i}]", ("chunks", "end"))
+        chunks = item["chunks"] or []
+        if not isinstance(chunks, list) or not all(isinstance(c, str) for c in chunks):
+            raise CorpusError(f"{where}[{i}].chunks: expected a list of strings")
+        shape = Shape(tuple(c.strip() for c in chunks), str(item["end"]).strip())
+        unknown = [f for part in (*shape.chunks, shape.end) for f in template_fields(part) if f not in slots]
+        if unknown:
+            raise CorpusError(f"{where}[{i}]: unknown slot(s) {', '.join(unknown)}; known: {sorted(slots)}")
+        shapes.append(shape)
+    return tuple(shapes)
+
+
+def _jamo(value: Any, where: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    item = mapping(value, where, ("initials", "medials", "finals"))
+    initials = strings(item["initials"], f"{where}.initials", 5)
+    medials = strings(item["medials"], f"{where}.medials", 5)
+    finals = tuple(str(f) for f in item["finals"] or [])
+    for name, found, table in (("initials", initials, _INITIALS), ("medials", medials, _MEDIALS)):
+        bad = [j for j in found if j not in table]
+        if bad:
+            raise CorpusError(f"{where}.{name}: {bad} are not Hangul {name}")
+    bad = [j for j in finals if j and j not in _FINALS]
+    if bad or not finals:
+        raise CorpusError(f"{where}.finals: expected a non-empty list of final jamo or '' (bad: {bad})")
+    return initials, medials, finals
+
+
+def _domains(value: Any, where: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    if not isinstance(value, dict) or not value:
+        raise CorpusError(f"{where}: expected a mapping of D-code -> {{category, subcategories}}")
+    domains = {}
+    for code, raw in value.items():
+        item = mapping(raw, f"{where}.{code}", ("category", "subcategories"))
+        subs = strings(item["subcategories"], f"{where}.{code}.subcategories", 1)
+        domains[str(code)] = (str(item["category"]).strip(), subs)
+    return domains
+
+
+def _numbers(value: Any, where: str, low: int, high: int) -> tuple[int, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and low <= v <= high for v in value)
+    ):
+        raise CorpusError(f"{where}: expected a list of integers in [{low}, {high}]")
+    return tuple(value)
+
+
+def parse_corpus(data: Any, source: str = CORPUS_FILE) -> PhoneCorpus:
+    """Check a loaded corpus file and build the :class:`PhoneCorpus`; errors name ``source`` and the key."""
+    keys = ("licence", "words", "shapes", "syllables", "fillers", "noise_tags", "domains", "variants")
+    item = mapping(data, source, (*keys, "rates", "pitches"))
+    if not isinstance(item["words"], dict):
+        raise CorpusError(f"{source}: words: expected a mapping of list name -> words")
+    words = {str(k): strings(v, f"{source}: words.{k}", 5) for k, v in item["words"].items()}
+    tags = strings(item["noise_tags"], f"{source}: noise_tags", 1)
+    if any(t not in "bnolu" for t in tags):
+        raise CorpusError(f"{source}: noise_tags: {tags} must be among b, n, o, l, u")
+    return PhoneCorpus(
+        words=words,
+        shapes=_shapes(item["shapes"], f"{source}: shapes", set(words) | set(NUMBER_SLOTS)),
+        jamo=_jamo(item["syllables"], f"{source}: syllables"),
+        fillers=strings(item["fillers"], f"{source}: fillers", 1),
+        tags=tags,
+        domains=_domains(item["domains"], f"{source}: domains"),
+        variants=strings(item["variants"], f"{source}: variants", 4),
+        rates=_numbers(item["rates"], f"{source}: rates", 80, 450),
+        pitches=_numbers(item["pitches"], f"{source}: pitches", 0, 100),
+    )
+
+
+_INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_MEDIALS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_FINALS = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
+
+
+def load_corpus(path: Path | None = None) -> PhoneCorpus:
+    """The corpus file (default: the packaged ``data/phone.yaml``), checked."""
+    return parse_corpus(*read_corpus_file(CORPUS_FILE, path))
+
+
+@lru_cache(maxsize=1)
+def corpus() -> PhoneCorpus:
+    return load_corpus()
+
+
+# ---- content split --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhoneHoldOut:
+    """What only Validation sessions may use: words per list and voice variants."""
+
+    words: dict[str, frozenset[str]]
+    variants: frozenset[str]
+    rate: int  # a speaking rate and a pitch heard only in Validation, with the held-out variants
+    pitch: int
+
+    def pools(self, c: PhoneCorpus, unseen: bool) -> dict[str, tuple[str, ...]]:
+        """Seen words of every list, or its held-out ones (the seen ones where none is held out)."""
+        chosen = {}
+        for name, values in c.words.items():
+            held = self.words.get(name, frozenset())
+            pick = tuple(v for v in values if (v in held) == unseen)
+            chosen[name] = pick or tuple(v for v in values if v not in held)
+        return chosen
+
+    def all_words(self) -> frozenset[str]:
+        return frozenset(w for held in self.words.values() for w in held)
+
+
+def holdout(c: PhoneCorpus, seed: int) -> PhoneHoldOut:
+    """The deterministic content split of ``c``: held-out words are inside no other text of the corpus,
+    so "never in Training" can hold; held-out variants are a sixth of them."""
+    rng = random.Random(f"phone-holdout:{seed}")
+    texts = [w for ws in c.words.values() for w in ws]
+    texts += [part for s in c.shapes for part in (*s.chunks, s.end)]
+    words = {}
+    for name, values in c.words.items():
+        eligible = [v for v in values if len(v) >= 2 and not any(v in o for o in texts if o != v)]
+        count = max(1, round(len(values) * HELDOUT_WORD_SHARE))
+        words[name] = frozenset(rng.sample(eligible, min(count, len(eligible))))
+    count = max(1, round(len(c.variants) * HELDOUT_VARIANT_SHARE))
+    variants = frozenset(rng.sample(list(c.variants), count))
+    return PhoneHoldOut(words, variants, rate=rng.choice(c.rates), pitch=rng.choice(c.pitches))
+
+
+# ---- text -----------------------------------------------------------------------------------------
+
+
+def number(kind: str, rng: random.Random) -> str:
+    """A number as a transcriber writes it (digits), of one of NUMBER_SLOTS."""
+    if kind == "phone":
+        return rng.choice(
+            (
+                f"010-{rng.randint(0, 9999):04d}-{rng.randint(0, 9999):04d}",
+                f"02-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
+                f"1{rng.choice('56')}{rng.randint(44, 99)}-{rng.randint(0, 9999):04d}",
+                rng.choice(("1339", "119", "112", "120", "114")),
+            )
+        )
+    if kind == "money":
+        return str(
+            rng.choice((rng.randint(1, 99) * 100, rng.randint(1, 200) * 500, rng.randint(1, 50) * 10000))
+        )
+    if kind == "count":
+        return str(rng.randint(1, 20))
+    if kind == "hour":
+        return str(rng.randint(1, 12))
+    if kind == "date":
+        return f"{rng.randint(1, 12)}월 {rng.randint(1, 28)}일"
+    return str(rng.randint(1950, 2025))  # year
+
+
+def dual_forms(text: str) -> str:
+    """Every number expression written ``(spelling)/(pronunciation)``, as KsponSpeech transcribers do."""
+    from callbot.text.numbers import verbalize_numbers
+
+    return _NUMBER.sub(lambda m: f"({m.group(0)})/({verbalize_numbers(m.group(0))})", text)
+
+
+def _fill(part: str, pools: dict[str, tuple[str, ...]], rng: random.Random) -> str:
+    from callbot.sample.texts import attach_josa
+
+    values = {
+        name: number(name, rng) if name in NUMBER_SLOTS else rng.choice(pools[name])
+        for name in template_fields(part)
+    }
+    return attach_josa(part.format(**values))
+
+
+def random_syllables(c: PhoneCorpus, rng: random.Random) -> str:
+    """Two to five pseudo-words of one to three syllables: sounds without any word behind them."""
+    initials, medials, finals = c.jamo
+
+    def syllable() -> str:
+        i, m, f = rng.choice(initials), rng.choice(medials), rng.choice(finals)
+        code = 0xAC00 + (_INITIALS.index(i) * 21 + _MEDIALS.index(m)) * 28 + (_FINALS.index(f) if f else 0)
+        return chr(code)
+
+    return " ".join("".join(syllable() for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(2, 5)))
+
+
+def compose(c: PhoneCorpus, pools: dict[str, tuple[str, ...]], rng: random.Random) -> str:
+    """One sentence as written (numbers as digits, no tags): a shape filled, maybe reordered."""
+    if rng.random() < RANDOM_SHARE:
+        return random_syllables(c, rng)
+    shape = rng.choice(c.shapes)
+    chunks = [_fill(part, pools, rng) for part in shape.chunks]
+    if len(chunks) > 1 and rng.random() < SCRAMBLE_SHARE:
+        rng.shuffle(chunks)
+    return " ".join([*chunks, _fill(shape.end, pools, rng)])
+
+
+def decorate(text: str, c: PhoneCorpus, rng: random.Random) -> str:
+    """The transcript: dual forms, and sometimes a filler (어/) or a noise tag at an edge (b/ ... n/)."""
+    words = text.split(" ")  # marks first: a dual form's pronunciation side holds spaces
+    if rng.random() < FILLER_SHARE:
+        words.insert(rng.randint(0, min(2, len(words) - 1)), f"{rng.choice(c.fillers)}/")
+    if rng.random() < TAG_SHARE:
+        tag = f"{rng.choice(c.tags)}/"
+        words = [tag, *words] if rng.random() < 0.5 else [*words, tag]
+    return dual_forms(" ".join(words))
+
+
+def spoken(transcript: str) -> str:
+    """What the speaker says: the pronunciation side, fillers said aloud, noise tags silent."""
+    from callbot.text.normalize import resolve_dual_forms
+
+    text = _TAG.sub("", resolve_dual_forms(transcript, "pronunciation"))
+    return " ".join(text.replace("/", " ").split())
+
+
+# ---- sessions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhoneVoice:
+    variant: str
+    rate: int
+    pitch: int
+
+    @property
+    def id(self) -> str:
+        """``m3-r160-p45``: the session JSON's speaker id."""
+        return f"{self.variant}-r{self.rate}-p{self.pitch}"
+
+
+@dataclass
+class Session:
+    number: int
+    domain: str
+    subcategory: str
+    split: str  # Training | Validation
+    voices: tuple[PhoneVoice, PhoneVoice]  # customer, agent
+    unseen_words: bool = False
+    turns: list[tuple[int, str]] = field(default_factory=list)  # (speaker index, transcript)
+
+    @property
+    def id(self) -> str:
+        return f"S{self.number:06d}"
+
+    def folder(self) -> str:
+        return f"{self.domain}/{self.subcategory}/{self.id}"
+
+
+def _voice(c: PhoneCorpus, held: PhoneHoldOut, unseen: bool, rng: random.Random) -> PhoneVoice:
+    """A held-out variant at any rate and pitch, or a seen variant at a seen rate and pitch."""
+    if unseen:
+        return PhoneVoice(rng.choice(sorted(held.variants)), rng.choice(c.rates), rng.choice(c.pitches))
+    variants = [v for v in c.variants if v not in held.variants]
+    rates = [r for r in c.rates if r != held.rate] or list(c.rates)
+    pitches = [p for p in c.pitches if p != held.pitch] or list(c.pitches)
+    return PhoneVoice(rng.choice(variants), rng.choice(rates), rng.choice(pitches))
+
+
+def _sentence(
+    c: PhoneCorpus, held: PhoneHoldOut, session: Session, taken: set[str], rng: random.Random
+) -> str:
+    """A transcript no other session has; a Training one holds no held-out word."""
+    pools = held.pools(c, session.unseen_words)
+    forbidden = held.all_words() if session.split == "Training" else frozenset()
+    for _ in range(200):
+        text = compose(c, pools, rng)
+        if text not in taken and not any(w in text for w in forbidden):
+            taken.add(text)
+            return decorate(text, c, rng)
+    raise CorpusError(
+        f"{CORPUS_FILE}: 200 draws gave no new sentence; the grammar is too small for this size"
+    )
+
+
+def build_sessions(params: SampleParams, c: PhoneCorpus | None = None) -> list[Session]:
+    """Sessions until ``params.phone_sentences`` utterances exist; deterministic in ``params.seed``."""
+    c = c or corpus()
+    held = holdout(c, params.seed)
+    codes = sorted(c.domains)
+    sessions: list[Session] = []
+    taken: set[str] = set()
+    total, number_ = 0, 0
+    while total < params.phone_sentences:
+        number_ += 1
+        rng = random.Random(f"phone:{params.seed}:{number_}")
+        split = "Validation" if number_ % VALIDATION_EVERY == 0 else "Training"
+        validation = split == "Validation"
+        unseen_words, unseen_voice = validation and rng.random() < 0.5, validation and rng.random() < 0.5
+        domain = codes[number_ % len(codes)]
+        voices = (_voice(c, held, unseen_voice, rng), _voice(c, held, unseen_voice, rng))
+        session = Session(number_, domain, rng.choice(c.domains[domain][1]), split, voices, unseen_words)
+        for turn in range(min(rng.randint(*TURNS), params.phone_sentences - total)):
+            session.turns.append((turn % 2, _sentence(c, held, session, taken, rng)))
+        total += len(session.turns)
+        sessions.append(session)
+    return sessions
+
+
+# ---- audio ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhoneClip:
+    """One utterance to speak and send down the line; its key seeds the line's noise and levels."""
+
+    key: str
+    text: str  # spoken form
+    voice: PhoneVoice
+    lead: str  # noise tag before the words ('' if none)
+    tail: str  # noise tag after them
+    speech: bool
+
+    def build(self) -> bytes:
+        from callbot.tts.channel import PHONE_RATE, phone_channel
+
+        rng = np.random.default_rng(int.from_bytes(hashlib.blake2b(self.key.encode()).digest()[:8], "big"))
+        if self.speech:
+            from callbot.tts.espeak import Utterance, synthesize_fresh
+
+            voice = self.voice
+            pcm, rate = synthesize_fresh(
+                [Utterance(self.text, voice.rate, voice.pitch, f"ko+{voice.variant}")]
+            )[0]
+        else:  # a short tone inside the telephone band (the 16 kHz stubs' 150-300 Hz would be filtered out)
+            rate = sample_audio.SAMPLE_RATE
+            t = np.arange(int(rng.uniform(*sample_audio.STUB_MS) * rate / 1000)) / rate
+            pcm = np.rint(16000 * np.sin(2 * np.pi * rng.uniform(500, 1500) * t)).astype(np.int16)
+        y = line_conditions(pcm.astype(np.float64) / 32768.0, rate, self.lead, self.tail, rng)
+        narrow, _ = phone_channel(y, rate)
+        samples = np.clip(np.rint(narrow.astype(np.float64) * 32767), -32768, 32767).astype(np.int16)
+        return sample_audio.wav_bytes(samples, PHONE_RATE)
+
+
+def line_conditions(y: np.ndarray, rate: int, lead: str, tail: str, rng: np.random.Generator) -> np.ndarray:
+    """A caller's level (changing mid-utterance), tagged noises at the edges, line hiss and mains hum."""
+    gain = rng.uniform(0.12, 0.4)  # espeak-ng peaks near full scale; +6 dB below stays unclipped
+    step = 10 ** (rng.uniform(-6, 6) / 20)  # a level change: the handset moves
+    at, ramp = int(rng.uniform(0.3, 0.7) * y.size), max(1, int(0.05 * rate))
+    envelope = np.ones_like(y)
+    envelope[at:] = step
+    envelope[at : at + ramp] = np.linspace(1.0, step, min(ramp, max(0, y.size - at)))
+    y = y * gain * envelope
+    level = float(np.sqrt(np.mean(y**2))) if y.size else 0.0
+
+    def burst(tag: str) -> np.ndarray:
+        if not tag:
+            return np.zeros(0)
+        n = int(rng.uniform(0.15, 0.35) * rate)
+        shape = np.hanning(n) * (0.4 if tag == "b" else 1.0)  # breath is softer than a noise
+        return rng.normal(0.0, max(level, 1e-3), n) * shape
+
+    y = np.concatenate([burst(lead), y, burst(tail)])
+    snr = 10 ** (rng.uniform(15, 35) / 20)
+    t = np.arange(y.size) / rate
+    hum = 0.2 * np.sin(2 * np.pi * 60.0 * t + rng.uniform(0, 2 * np.pi))
+    return y + (rng.normal(0.0, 1.0, y.size) + hum) * max(level, 1e-3) / snr
+
+
+def _build_clip(clip: PhoneClip) -> bytes:
+    return clip.build()
+
+
+def _clips(sessions: list[Session], speech: bool) -> list[tuple[Session, int, str, PhoneClip]]:
+    out = []
+    for s in sessions:
+        for index, (speaker, transcript) in enumerate(s.turns, start=1):
+            words = transcript.split(" ")
+            lead = words[0][0] if _TAG.fullmatch(words[0]) else ""
+            tail = words[-1][0] if len(words) > 1 and _TAG.fullmatch(words[-1]) else ""
+            clip = PhoneClip(f"{s.id}_{index:04d}", spoken(transcript), s.voices[speaker], lead, tail, speech)
+            out.append((s, index, transcript, clip))
+    return out
+
+
+# ---- tree -----------------------------------------------------------------------------------------
+
+
+def _gender(variant: str) -> str:
+    """여 or 남, from the espeak-ng variant file's ``gender`` line (no line: espeak-ng's male default)."""
+    import espeakng_loader
+
+    path = os.path.join(espeakng_loader.get_data_path(), "voices", "!v", variant)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if parts[:1] == ["gender"] and len(parts) > 1:
+                    return "여" if parts[1].lower() == "female" else "남"
+    except OSError:
+        pass
+    return "남"
+
+
+def session_json(s: Session, durations: list[float], c: PhoneCorpus) -> dict[str, Any]:
+    """The session label: speakers (id = voice id), and one dialog per utterance."""
+    rng = random.Random(f"phone-speakers:{s.id}")
+    speakers = [
+        {
+            "id": v.id,
+            "type": SPEAKER_TYPES[i],
+            "gender": _gender(v.variant),
+            "age": rng.choice(("20대", "30대", "40대", "50대", "60대")),
+            "telephone_network": rng.choice(("유선", "무선", "인터넷")),
+        }
+        for i, v in enumerate(s.voices)
+    ]
+    dialogs = [
+        {
+            "speaker": s.voices[speaker].id,
+            "audioPath": f"{s.folder()}/{index:04d}.wav",
+            "duration": round(duration, 3),
+            "text": transcript,
+        }
+        for index, ((speaker, transcript), duration) in enumerate(
+            zip(s.turns, durations, strict=True), start=1
+        )
+    ]
+    info = {"category": c.domains[s.domain][0], "subcategory": s.subcategory, "speakers": speakers}
+    return {"dataSet": {"typeInfo": info, "dialogs": dialogs}}
+
+
+@dataclass
+class PhoneReport:
+    out: Path
+    sessions: Counter[str] = field(default_factory=Counter)  # per split
+    utterances: Counter[str] = field(default_factory=Counter)
+    archives: int = 0
+    seconds: float = 0.0
+
+
+def _write_group(
+    base: Path, tag: str, domain: str, members: list[Session], params: SampleParams, report: PhoneReport
+) -> None:
+    """One TS/TL (or VS/VL) archive pair of a domain."""
+    from callbot.sample.interview import fork_map
+    from callbot.tts.channel import PHONE_RATE
+
+    text_source = corpus()
+    source = ArchiveWriter(base / SOURCE_DIR / f"{tag}S_{domain}.zip")
+    labels = ArchiveWriter(base / LABEL_DIR / f"{tag}L_{domain}.zip")
+    clips = _clips(members, params.audio == "speech")
+    workers = params.workers or os.cpu_count() or 1
+    durations: dict[str, list[float]] = {}
+    quirky = not params.clean and tag == "T"
+    with fork_map(
+        _build_clip, [clip for *_, clip in clips], workers, speech=params.audio == "speech", chunk=8
+    ) as built:
+        for (session, index, transcript, _), data in zip(clips, built, strict=True):
+            name = f"{session.folder()}/{index:04d}"
+            source.add(f"{name}.wav", data)
+            text = transcript.encode("utf-8")
+            if quirky and index == 1 and session is members[0]:
+                text = b"\xef\xbb\xbf" + text  # quirk: a BOM, as Windows editors write it
+            elif quirky and index == 1 and session is members[-1]:
+                text = transcript.encode("cp949")  # quirk: KsponSpeech-style CP949 transcript
+            labels.add(f"{name}.txt", text)
+            durations.setdefault(session.id, []).append((len(data) - 44) / 2 / PHONE_RATE)
+            report.utterances[session.split] += 1
+    for session in members:
+        label = session_json(session, durations[session.id], text_source)
+        data = json.dumps(label, ensure_ascii=False, indent=1)
+        labels.add(f"{session.folder()}/{session.id}.json", data.encode("utf-8"))
+    source.close(params.part_size)
+    labels.close(params.part_size)
+    report.archives += 2
+    report.sessions[members[0].split] += len(members)
+
+
+def write_phone_tree(params: SampleParams) -> Path:
+    """Write the phone-line dataset folder under ``params.out``; returns that folder.
+
+    Only ``<out>/007.저음질 전화망 음성인식 데이터`` is replaced (built beside it, then renamed).
+    """
+    from callbot.console import summary
+
+    started = time.perf_counter()
+    out = Path(params.out)
+    final = out / DATASET_DIR
+    tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    report = PhoneReport(out=final)
+    groups: dict[tuple[str, str], list[Session]] = {}
+    for s in build_sessions(params):
+        groups.setdefault((s.split, s.domain), []).append(s)
+    try:
+        for (split, domain), members in sorted(groups.items()):
+            base = tmp / DATA_DIR / SPLIT_DIRS[split]
+            _write_group(base, split[0], domain, members, params, report)
+        replace_dir(tmp, final, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.seconds = time.perf_counter() - started
+    summary(
+        "sample",
+        f"phone: {sum(report.sessions.values())} sessions (Training {report.sessions['Training']}, "
+        f"Validation {report.sessions['Validation']}), {sum(report.utterances.values())} utterances "
+        f"({params.audio}, 8 kHz line) in {report.archives} archives -> {final} in {report.seconds:.1f} s",
+    )
+    return final

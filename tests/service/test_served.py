@@ -226,6 +226,9 @@ def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> Non
     )
     assert turn.status_code == 200, turn.text[:300]
     assert {"transcript", "reply", "audio_wav_base64"} <= set(turn.json())
+    for result in (said, turn.json()["reply"]):  # what the page shows: the action, a summary on a handover
+        assert result["action"] in ("answer", "confirm", "handover") and "intent" in result
+        assert (result["action"] == "handover") == bool(result["summary"] or result["reason"] == "empty")
     speech = httpx.post(server + "/synthesize", json={"text": said["text"]}, headers=AUTH, timeout=120)
     assert speech.status_code == 200 and speech.headers["content-type"].startswith("audio/")
     assert speech.content[:4] == b"RIFF"

@@ -206,12 +206,12 @@ def replies_heard(
     transcriber: Any, policy: PolicyParams, voice: str, channel: int
 ) -> tuple[bool | None, bool | None]:
     """How the bot parses a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the line, transcribed."""
-    from callbot.tts.espeak import synthesize
+    from callbot.tts.espeak import Utterance, synthesize_fresh
 
     name, rate, pitch = voice_of(voice)
+    said = [Utterance(text, rate, pitch, name) for text in (policy.caller_yes, policy.caller_no)]
     heard = []
-    for said in (policy.caller_yes, policy.caller_no):
-        samples, sr = synthesize(said, rate=rate, pitch=pitch, voice=name)
+    for samples, sr in synthesize_fresh(said):  # a fresh synthesiser: the same clip on every run
         clip = on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel)
         heard.append(yes_no(transcriber.transcribe(clip).text))
     return heard[0], heard[1]

@@ -73,3 +73,14 @@ def test_candidates_are_the_folders_holding_a_merged_model(tmp_path: Path) -> No
         (tmp_path / name / "merged" / "config.json").write_text("{}")
     (tmp_path / "tokenizer").mkdir()
     assert candidate_dirs(tmp_path) == [tmp_path / "kogpt", tmp_path / "kullm"]
+
+
+def test_the_callers_voice_and_the_summary_reference() -> None:
+    from callbot.bot.evaluate import summary_reference, voice_of
+
+    assert voice_of("m1-r160-p65") == ("ko+m1", 160, 65)  # the yes/no in the caller's own voice
+    assert voice_of("") == ("ko", 175, 50) and voice_of("odd") == ("ko", 175, 50)
+    item = _item(0, wording=False, voice=False)
+    assert summary_reference(item) == "상담 시간 문의"
+    oos = CallItem("u", "test", Path("x.wav"), "", "여권은요?", "범위외:타기관", TRANSFER, "", False, False)
+    assert summary_reference(oos) == "타기관"

@@ -115,3 +115,16 @@ def test_unscripted_kdca_questions_are_handed_over_yet_in_scope_ones_are_answere
     assert np.median([r.confidence for r in model.rank(unscripted)]) < np.median(
         [r.confidence for r in model.rank(in_scope)]
     )
+
+
+def test_the_stage_names_a_missing_records_file(params, tmp_path: Path) -> None:
+    from callbot.stages import StageError, invoke
+
+    with pytest.raises(StageError, match=r"records\.parquet: not found; run `callbot prepare`"):
+        invoke(
+            "train_intent", params, {"prepared": tmp_path, "out": tmp_path / "m", "report": tmp_path / "r"}
+        )
+    from callbot.intent.encoders import EncoderError, parts
+
+    with pytest.raises(EncoderError, match=r"unknown part\(s\) \['bert'\]; known: tfidf, e5, use"):
+        parts("e5+bert")

@@ -90,3 +90,41 @@ def test_frozen_e5_is_deterministic_and_separates_intents() -> None:
     np.testing.assert_allclose(first, second, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-4)
     assert first[0] @ first[1] > first[0] @ first[2]  # paraphrases closer than another agency's question
+
+
+def test_unscripted_kdca_questions_are_handed_over_yet_in_scope_ones_are_answered(trained) -> None:
+    """In-domain out of scope: the topic's words, no script. The validation policy hands them over
+    while still answering in-scope questions (it is not 'hand everything over')."""
+    import random
+
+    from callbot.sample.callcenter import corpus, fill
+
+    model, c, rng = trained.model, corpus(), random.Random(7)
+    unscripted = [fill(t, c.slots, rng) for t in c.unscripted[0].questions for _ in range(3)]
+    in_scope = [fill(i.questions[0], c.slots, rng) for i in c.domains["질병관리본부"]]
+
+    def answered(texts: list[str]) -> np.ndarray:
+        return np.array(
+            [not model.handover(r.top) and r.confidence >= model.threshold and r.margin >= model.margin
+             for r in model.rank(texts, k=2)]
+        )  # fmt: skip
+
+    assert answered(unscripted).mean() <= 0.1
+    assert answered(in_scope).mean() >= 0.3
+    assert trained.metrics["policy"]["validation"]["oos_recall"] >= 0.9
+    assert np.median([r.confidence for r in model.rank(unscripted)]) < np.median(
+        [r.confidence for r in model.rank(in_scope)]
+    )
+
+
+def test_the_stage_names_a_missing_records_file(params, tmp_path: Path) -> None:
+    from callbot.stages import StageError, invoke
+
+    with pytest.raises(StageError, match=r"records\.parquet: not found; run `callbot prepare`"):
+        invoke(
+            "train_intent", params, {"prepared": tmp_path, "out": tmp_path / "m", "report": tmp_path / "r"}
+        )
+    from callbot.intent.encoders import EncoderError, parts
+
+    with pytest.raises(EncoderError, match=r"unknown part\(s\) \['bert'\]; known: tfidf, e5, use"):
+        parts("e5+bert")

@@ -139,7 +139,9 @@ def parse_set(data: Any, source: str = str(SET_FILE)) -> AcceptanceSet:
     sentences = tuple(
         _spoken(raw, f"{source}: sentences[{i}]") for i, raw in enumerate(_items(data, "sentences", source))
     )
-    voices = tuple(_voice(raw, f"{source}: voices[{i}]") for i, raw in enumerate(_items(data, "voices", source)))
+    voices = tuple(
+        _voice(raw, f"{source}: voices[{i}]") for i, raw in enumerate(_items(data, "voices", source))
+    )
     seen: set[str] = set()
     for i, q in enumerate(questions):
         if q.text in seen:
@@ -181,7 +183,9 @@ def callcenter_script(path: Path | None = None) -> Script:
 
 def check_intents(s: AcceptanceSet, script: Script) -> None:
     """Refuse a set whose expected intents the corpus does not have (a renamed intent, a typo)."""
-    unknown = [(i, q.expect) for i, q in enumerate(s.questions) if q.in_scope and q.expect not in script.answers]
+    unknown = [
+        (i, q.expect) for i, q in enumerate(s.questions) if q.in_scope and q.expect not in script.answers
+    ]
     if unknown:
         where = ", ".join(f"questions[{i}] expects {name!r}" for i, name in unknown)
         raise AcceptanceError(f"{where}: no such intent in callcenter.yaml; use its `name` or {HANDOVER!r}")
@@ -277,7 +281,9 @@ class Call:
 ReplyFn = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
 
 
-def run_call(question: Question, first: str, reply: ReplyFn, answer: Callable[[str], str], script: Script) -> Call:
+def run_call(
+    question: Question, first: str, reply: ReplyFn, answer: Callable[[str], str], script: Script
+) -> Call:
     """One call: ``first`` (typed text or transcript) to the bot, then each confirm answered truthfully.
 
     ``answer`` turns the caller's 네/아니요 into what the bot receives (itself when typed; spoken and

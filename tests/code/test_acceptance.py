@@ -249,3 +249,21 @@ def test_one_item_spoken_through_the_8khz_line_has_the_expected_length(the_set: 
     assert abs(line.size - wide.size / 2) <= 2
     assert 1.2 < line.size / rate < 6.0  # about fifteen syllables at 150 words a minute
     assert 1000 < abs(line.astype(int)).max() < 32767  # speech, not silence, not clipped
+
+
+def test_the_bench_prints_a_table_and_a_summary_line_from_a_typed_run(the_set: acc.AcceptanceSet) -> None:
+    """The bench's plumbing on given replies (every call handed over): no figure here is a claim."""
+    import importlib.util
+
+    path = Path(acc.__file__).resolve().parents[2] / "benchmarks" / "acceptance_bench.py"
+    spec = importlib.util.spec_from_file_location("acceptance_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    script = acc.callcenter_script()
+    bot = acc.Bot(transcribe=lambda samples, rate: "", reply=lambda text, history: dict(bench.EMPTY_HANDOVER))
+    result = acc.run_acceptance(the_set, bot, script, spoken=False)
+    assert result["typed"] == result["baseline_always_handover"]
+    assert "always hand over" in bench.table(result)
+    line = bench.summary(result)
+    n = result["items"]
+    assert f"{n['in_scope']} scripted + {n['no_script']} no-script" in line and "typed success 0.000" in line

@@ -243,14 +243,21 @@ def read_reply(payload: Any) -> Reply:
 
 
 def judge(question: Question, reply: Reply, script: Script) -> str:
-    """``right``, ``wrong`` or ``handover``; for a no-script question a handover is right."""
+    """``right``, ``wrong`` or ``handover``; for a no-script question a handover is right.
+
+    What the caller hears decides: the expected script is right, another script is wrong whatever
+    ``intent`` claims; only a text that is no script (a generated answer) is judged by ``intent``.
+    """
     handed_over = reply.action == HANDOVER or reply.text.strip() == script.transfer
     if not question.in_scope:
         return RIGHT if handed_over else WRONG
     if handed_over:
         return HANDOVER
-    expected = script.answers.get(question.expect, "\0")
-    return RIGHT if question.expect in reply.intents or expected in reply.text else WRONG
+    if script.answers.get(question.expect, "\0") in reply.text:
+        return RIGHT
+    if any(answer in reply.text for answer in script.answers.values()):
+        return WRONG
+    return RIGHT if question.expect in reply.intents else WRONG
 
 
 def truthful(question: Question, reply: Reply) -> str:

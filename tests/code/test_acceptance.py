@@ -184,6 +184,7 @@ def test_read_reply_takes_todays_payload_and_the_action_one() -> None:
         (ASK, Reply("answer", (), "일삼삼구는 이십사 시간 운영됩니다."), RIGHT),
         (ASK, Reply("answer", ("상담 시간 문의",), "다른 말"), RIGHT),
         (ASK, Reply("answer", ("접종기관 문의",), "보건소로 가세요."), WRONG),
+        (ASK, Reply("answer", ("상담 시간 문의", "접종기관 문의"), "보건소로 가세요."), WRONG),
         (ASK, Reply(HANDOVER, ("상담 시간 문의",), "연결해 드리겠습니다."), HANDOVER),
         (ASK, Reply("answer", (), "연결해 드리겠습니다."), HANDOVER),
         (OUT, Reply(HANDOVER, (), "연결해 드리겠습니다."), RIGHT),

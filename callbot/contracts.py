@@ -13,6 +13,8 @@ figures, per-task metrics), and type the fields a reader relies on.
 Contracts (file: writer -> readers):
 
 - ``_manifest.jsonl`` (one :class:`ManifestEntry` a line): ingest -> validate
+- ``prepared/stt`` audio paths (:func:`stt_audio_ref`, :func:`stt_audio_file`): prepare -> train-stt,
+  evaluate-stt (relative to the dataset's folder, so a moved or second checkout reads the same bytes)
 - ``gate.json`` (:class:`Gate`): validate -> train-stt, train-llm, evaluate-bot
 - ``versions/dataset.json`` (:class:`DatasetVersions`): version -> train-llm, evaluate-llm
 - ``reports/stt/metrics.json`` (:class:`SttMetrics`): evaluate-stt -> package, the flow's summary
@@ -26,6 +28,7 @@ Contracts (file: writer -> readers):
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -59,6 +62,8 @@ __all__ = [
     "read_manifest",
     "read_selection",
     "read_stt_metrics",
+    "stt_audio_file",
+    "stt_audio_ref",
     "write_bento_record",
     "write_bot_metrics",
     "write_dataset_versions",
@@ -197,6 +202,23 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
             raise ContractError(f"{path}:{number}: not valid JSON ({exc}); re-run `callbot ingest`") from None
         entries.append(_parse(Path(path), data, ManifestEntry, f":{number}"))
     return entries
+
+
+# ---- prepare -> the STT dataset's readers --------------------------------------------------------
+
+
+def stt_audio_ref(dataset: Path, audio: Path) -> str:
+    """How the prepared STT dataset at ``dataset`` stores ``audio``: relative to the dataset's own
+    folder (``../../raw/…``), so the dataset holds no absolute path and hashes the same in every clone.
+    Lexical (no symlink resolution), as :func:`stt_audio_file` reads it back."""
+    return Path(os.path.relpath(Path(audio).absolute(), Path(dataset).absolute())).as_posix()
+
+
+def stt_audio_file(dataset: Path, stored: str) -> Path:
+    """The audio file a prepared STT dataset row names: the one reader of :func:`stt_audio_ref`'s paths
+    (an absolute path, as older datasets stored, is taken as it is)."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(os.path.normpath(Path(dataset).absolute() / path))
 
 
 # ---- validate -> the trainers --------------------------------------------------------------------

@@ -63,6 +63,7 @@ def load_split(
     """Rows of one split (``limit`` > 0 keeps the first ``limit``) and how many the gate excluded."""
     from datasets import load_from_disk
 
+    from callbot.contracts import stt_audio_file
     from callbot.quality.verdict import GateFailedError, gate_exclusions
 
     root = prepared / "stt"
@@ -89,7 +90,8 @@ def load_split(
         if row["utterance_id"] in excluded:
             skipped += 1
             continue
-        path = row["audio"]["path"] or ""
+        stored = row["audio"]["path"] or ""
+        path = str(stt_audio_file(root, stored)) if stored else ""
         data = row["audio"].get("bytes")
         if not data and not Path(path).is_file():
             raise STTDataError(

@@ -127,6 +127,32 @@ def serve(
     os.execv(sys.executable, command)
 
 
+@app.command()
+def graph(
+    write: Annotated[
+        bool, typer.Option("--write", help="rewrite the derived lists from the imports")
+    ] = False,
+    check: Annotated[bool, typer.Option("--check", help="exit 1 when a derived list is stale")] = False,
+) -> None:
+    """The lists derived from the imports: dvc.yaml's code deps and the Bento's include list.
+    --write rewrites them (comments and every other line kept), --check fails when they are stale."""
+    from callbot.orchestrate import codedeps
+
+    if write == check:
+        fail("give exactly one of --write or --check", 2)
+    try:
+        if write:
+            changed = codedeps.write_all(codedeps.REPO)
+            typer.echo(f"graph: rewrote {', '.join(changed)}" if changed else "graph: already current")
+            return
+        problems = codedeps.stale(codedeps.REPO)
+    except codedeps.CodeDepsError as exc:
+        fail(str(exc), 2)
+    if problems:
+        fail(f"{problems}\nrun `callbot graph --write`", 1)
+    typer.echo("graph: dvc.yaml code deps and bento/bentofile.yaml match the imports")
+
+
 # ---- review (issue 18) -------------------------------------------------------------------------
 def _review_app() -> typer.Typer:
     from callbot.review.cli import app as review

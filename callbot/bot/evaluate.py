@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from callbot.bot.params import BotParams
     from callbot.llm.infer import ReplyResult, Responder
 
-STT_RATE = 16000
 CHANNEL_NAMES = {16000: "16k", 8000: "8k"}
 _COLUMNS = (
     "utterance_id", "interview_id", "dataset", "domain", "speaker", "role", "turn", "text", "text_raw",
@@ -149,8 +148,8 @@ def load_items(params: BotParams) -> dict[str, list[CallItem]]:
 def line_audio(path: Path, channel: int) -> np.ndarray:
     """The caller's clip as the service gets it: 16 kHz float32, through the phone line when 8000."""
     import soundfile as sf
-    from scipy.signal import resample_poly
 
+    from callbot.audio import to_stt_rate
     from callbot.tts.channel import phone_channel
 
     try:
@@ -160,12 +159,7 @@ def line_audio(path: Path, channel: int) -> np.ndarray:
     samples = samples.mean(axis=1)
     if channel == 8000:
         samples, rate = phone_channel(samples, rate)
-    if rate != STT_RATE:
-        from math import gcd
-
-        g = gcd(rate, STT_RATE)
-        samples = resample_poly(samples, STT_RATE // g, rate // g).astype(np.float32)
-    return np.asarray(samples, dtype=np.float32)
+    return to_stt_rate(samples, rate)
 
 
 def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:

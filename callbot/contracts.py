@@ -13,6 +13,8 @@ figures, per-task metrics), and type the fields a reader relies on.
 Contracts (file: writer -> readers):
 
 - ``_manifest.jsonl`` (one :class:`ManifestEntry` a line): ingest -> validate
+- ``data/corrections/corrections.jsonl`` (:func:`read_corrections`): review import -> prepare (accepted
+  human review is a data input of prepare, not a package it imports)
 - ``prepared/stt`` audio paths (:func:`stt_audio_ref`, :func:`stt_audio_file`): prepare -> train-stt,
   evaluate-stt (relative to the dataset's folder, so a moved or second checkout reads the same bytes)
 - ``gate.json`` (:class:`Gate`): validate -> train-stt, train-llm, evaluate-bot
@@ -52,8 +54,10 @@ __all__ = [
     "Selection",
     "SttMetrics",
     "VersionEntry",
+    "load_corrections",
     "read_bento_record",
     "read_bot_metrics",
+    "read_corrections",
     "read_dataset_versions",
     "read_gate",
     "read_json",
@@ -202,6 +206,49 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
             raise ContractError(f"{path}:{number}: not valid JSON ({exc}); re-run `callbot ingest`") from None
         entries.append(_parse(Path(path), data, ManifestEntry, f":{number}"))
     return entries
+
+
+# ---- review import -> prepare: data/corrections/ ------------------------------------------------
+CORRECTIONS_FILE = "corrections.jsonl"
+APPLIED_FIELDS = ("text_raw", "emotion", "intent")  # what a correction may change in a record
+_CORRECTIONS_REDO = "restore the file from DVC (`dvc checkout`) or re-run `callbot review import`"
+
+
+def corrections_file(path: str | Path) -> Path:
+    """The corrections file of a corrections directory (``path`` itself when it names a file)."""
+    path = Path(path)
+    return path / CORRECTIONS_FILE if path.is_dir() or not path.suffix else path
+
+
+def read_corrections(path: str | Path) -> list[dict[str, Any]]:
+    """Every entry of the corrections file (each with an ``utterance_id`` and a ``fields`` object);
+    empty when there is none. A malformed line raises :class:`ContractError` naming file and line."""
+    path = corrections_file(path)
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            ok = isinstance(entry, dict) and "utterance_id" in entry and isinstance(entry.get("fields"), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ContractError(
+                f"{path}:{number}: not a correction (utterance_id and fields); {_CORRECTIONS_REDO}"
+            )
+        entries.append(entry)
+    return entries
+
+
+def load_corrections(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{utterance_id: fields}`` prepare applies (only :data:`APPLIED_FIELDS`); empty when there is none."""
+    return {
+        str(e["utterance_id"]): {k: v for k, v in e["fields"].items() if k in APPLIED_FIELDS}
+        for e in read_corrections(path)
+    }
 
 
 # ---- prepare -> the STT dataset's readers --------------------------------------------------------

@@ -47,8 +47,8 @@ def track_corrections(root: Path, params_file: str = "params.yaml") -> str | Non
     """`dvc add` the corrections (and `dvc push` when orchestrate.push) so they live in the DVC remote
     beside the data; prepare depends on the folder, so the next `dvc repro` applies them. None when
     there are none yet or ``root`` is not a DVC repository (a scratch copy)."""
+    from callbot.contracts import CORRECTIONS_FILE
     from callbot.orchestrate.dvc import push, track
-    from callbot.review.corrections import CORRECTIONS_FILE
 
     params = load_params(root / params_file)
     path = Path(params.review.corrections) / CORRECTIONS_FILE

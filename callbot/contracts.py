@@ -29,6 +29,7 @@ Contracts (file: writer -> readers):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -54,6 +55,8 @@ __all__ = [
     "Selection",
     "SttMetrics",
     "VersionEntry",
+    "dataset_version",
+    "file_digest",
     "load_corrections",
     "read_bento_record",
     "read_bot_metrics",
@@ -334,6 +337,37 @@ class DatasetVersions(Contract):
 
 def write_dataset_versions(path: Path, versions: DatasetVersions) -> None:
     _write(path, versions)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (16 hex digits, as fingerprints keep it)."""
+    content = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            content.update(block)
+    return content.hexdigest()[:16]
+
+
+def dataset_version(prepared: Path, version_file: Path) -> str:
+    """The version of the data in ``prepared``: what a model trained or scored on it is labelled with.
+
+    ``version_file`` is trusted only when one of its entries fingerprints exactly this
+    ``records.parquet``: then ``"<version>"``. Otherwise (no file, or data not yet versioned)
+    ``"sha256:<hash of the llm dataset files>"``, so a label never names a version the data is not.
+    """
+    prepared = Path(prepared)
+    records = prepared / "records.parquet"
+    if Path(version_file).is_file() and records.is_file():
+        content = file_digest(records)
+        for entry in reversed(read_dataset_versions(Path(version_file)).history):
+            if entry.fingerprint.content == content:
+                return entry.version
+    digest = hashlib.sha256()
+    for path in sorted((prepared / "llm").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(prepared)).encode())
+            digest.update(path.read_bytes())
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def read_dataset_versions(path: Path) -> DatasetVersions:

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from callbot.cli_common import fail, load, state
+
 app = typer.Typer(
     name="callbot",
     help="AI-Hub Korean speech and text -> fine-tuned STT and LLM -> a BentoML voice bot.",
@@ -19,8 +21,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-_state: dict[str, Any] = {"params_path": None, "profile": None}
 
 
 @app.callback()
@@ -34,24 +34,8 @@ def main(
     ] = None,
 ) -> None:
     """Run one stage of the callbot lifecycle; `dvc repro` and the Prefect flow call the same stages."""
-    _state["params_path"] = params
-    _state["profile"] = profile
-
-
-def load() -> Any:
-    """The validated params for this invocation; a bad file ends the command with its message."""
-    from callbot.config import ParamsError, load_params
-
-    try:
-        return load_params(_state["params_path"], _state["profile"])
-    except ParamsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    state["params_path"] = params
+    state["profile"] = profile
 
 
 # ---- the lifecycle stages: one command per entry of callbot.stages ---------------------------

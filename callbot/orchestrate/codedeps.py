@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "callbot"
 CODE_ROOTS = ("callbot",)  # dvc.yaml deps under these are code, checked against the closure
-WIRING = frozenset({"callbot.cli", "callbot.config"})
+WIRING = frozenset({"callbot.cli", "callbot.cli_common", "callbot.config"})
 IGNORED_PARTS = frozenset({"__pycache__"})  # also in .dvcignore: bytecode is no dependency
 
 # The stage -> entry modules mapping: the functions `callbot <cmd>` calls (see callbot/cli.py).

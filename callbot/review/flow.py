@@ -22,8 +22,7 @@ def run_review(params_file: str = "params.yaml", root: str | None = None) -> dic
     from callbot.review.imports import run_import
     from callbot.review.report import run_report
 
-    root_path = Path(root or os.getcwd()).resolve()
-    os.chdir(root_path)  # params paths are relative to the repository
+    root_path = Path(root or os.getcwd()).resolve()  # params paths are relative to it; no chdir
     params = load_params(root_path / params_file).review
     client = LabelStudio.connect(params.server.url)  # a clear error when it is down or refuses us
     ensure_project(client, params, root_path)  # the first run imports from an empty project

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from callbot.cli_common import fail, load, state
+
 app = typer.Typer(
     name="callbot",
     help="AI-Hub Korean speech and text -> fine-tuned STT and LLM -> a BentoML voice bot.",
@@ -19,8 +21,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-_state: dict[str, Any] = {"params_path": None, "profile": None}
 
 
 @app.callback()
@@ -34,24 +34,8 @@ def main(
     ] = None,
 ) -> None:
     """Run one stage of the callbot lifecycle; `dvc repro` and the Prefect flow call the same stages."""
-    _state["params_path"] = params
-    _state["profile"] = profile
-
-
-def load() -> Any:
-    """The validated params for this invocation; a bad file ends the command with its message."""
-    from callbot.config import ParamsError, load_params
-
-    try:
-        return load_params(_state["params_path"], _state["profile"])
-    except ParamsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    state["params_path"] = params
+    state["profile"] = profile
 
 
 # ---- the lifecycle stages: one command per entry of callbot.stages ---------------------------
@@ -125,6 +109,32 @@ def serve(
     typer.echo(f"serving {bento}: page http://{host}:{port}/ui/  API docs http://{host}:{port}/")
     command = [sys.executable, "-m", "bentoml", "serve", str(bento), "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)
+
+
+@app.command()
+def graph(
+    write: Annotated[
+        bool, typer.Option("--write", help="rewrite the derived lists from the imports")
+    ] = False,
+    check: Annotated[bool, typer.Option("--check", help="exit 1 when a derived list is stale")] = False,
+) -> None:
+    """The lists derived from the imports: dvc.yaml's code deps and the Bento's include list.
+    --write rewrites them (comments and every other line kept), --check fails when they are stale."""
+    from callbot.orchestrate import codedeps
+
+    if write == check:
+        fail("give exactly one of --write or --check", 2)
+    try:
+        if write:
+            changed = codedeps.write_all(codedeps.REPO)
+            typer.echo(f"graph: rewrote {', '.join(changed)}" if changed else "graph: already current")
+            return
+        problems = codedeps.stale(codedeps.REPO)
+    except codedeps.CodeDepsError as exc:
+        fail(str(exc), 2)
+    if problems:
+        fail(f"{problems}\nrun `callbot graph --write`", 1)
+    typer.echo("graph: dvc.yaml code deps and bento/bentofile.yaml match the imports")
 
 
 # ---- review (issue 18) -------------------------------------------------------------------------

@@ -13,6 +13,10 @@ figures, per-task metrics), and type the fields a reader relies on.
 Contracts (file: writer -> readers):
 
 - ``_manifest.jsonl`` (one :class:`ManifestEntry` a line): ingest -> validate
+- ``data/corrections/corrections.jsonl`` (:func:`read_corrections`): review import -> prepare (accepted
+  human review is a data input of prepare, not a package it imports)
+- ``prepared/stt`` audio paths (:func:`stt_audio_ref`, :func:`stt_audio_file`): prepare -> train-stt,
+  evaluate-stt (relative to the dataset's folder, so a moved or second checkout reads the same bytes)
 - ``gate.json`` (:class:`Gate`): validate -> train-stt, train-llm, evaluate-bot
 - ``versions/dataset.json`` (:class:`DatasetVersions`): version -> train-llm, evaluate-llm
 - ``reports/stt/metrics.json`` (:class:`SttMetrics`): evaluate-stt -> package, the flow's summary
@@ -25,7 +29,9 @@ Contracts (file: writer -> readers):
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -49,8 +55,12 @@ __all__ = [
     "Selection",
     "SttMetrics",
     "VersionEntry",
+    "dataset_version",
+    "file_digest",
+    "load_corrections",
     "read_bento_record",
     "read_bot_metrics",
+    "read_corrections",
     "read_dataset_versions",
     "read_gate",
     "read_json",
@@ -59,6 +69,8 @@ __all__ = [
     "read_manifest",
     "read_selection",
     "read_stt_metrics",
+    "stt_audio_file",
+    "stt_audio_ref",
     "write_bento_record",
     "write_bot_metrics",
     "write_dataset_versions",
@@ -199,6 +211,66 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
     return entries
 
 
+# ---- review import -> prepare: data/corrections/ ------------------------------------------------
+CORRECTIONS_FILE = "corrections.jsonl"
+APPLIED_FIELDS = ("text_raw", "emotion", "intent")  # what a correction may change in a record
+_CORRECTIONS_REDO = "restore the file from DVC (`dvc checkout`) or re-run `callbot review import`"
+
+
+def corrections_file(path: str | Path) -> Path:
+    """The corrections file of a corrections directory (``path`` itself when it names a file)."""
+    path = Path(path)
+    return path / CORRECTIONS_FILE if path.is_dir() or not path.suffix else path
+
+
+def read_corrections(path: str | Path) -> list[dict[str, Any]]:
+    """Every entry of the corrections file (each with an ``utterance_id`` and a ``fields`` object);
+    empty when there is none. A malformed line raises :class:`ContractError` naming file and line."""
+    path = corrections_file(path)
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            ok = isinstance(entry, dict) and "utterance_id" in entry and isinstance(entry.get("fields"), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ContractError(
+                f"{path}:{number}: not a correction (utterance_id and fields); {_CORRECTIONS_REDO}"
+            )
+        entries.append(entry)
+    return entries
+
+
+def load_corrections(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{utterance_id: fields}`` prepare applies (only :data:`APPLIED_FIELDS`); empty when there is none."""
+    return {
+        str(e["utterance_id"]): {k: v for k, v in e["fields"].items() if k in APPLIED_FIELDS}
+        for e in read_corrections(path)
+    }
+
+
+# ---- prepare -> the STT dataset's readers --------------------------------------------------------
+
+
+def stt_audio_ref(dataset: Path, audio: Path) -> str:
+    """How the prepared STT dataset at ``dataset`` stores ``audio``: relative to the dataset's own
+    folder (``../../raw/…``), so the dataset holds no absolute path and hashes the same in every clone.
+    Lexical (no symlink resolution), as :func:`stt_audio_file` reads it back."""
+    return Path(os.path.relpath(Path(audio).absolute(), Path(dataset).absolute())).as_posix()
+
+
+def stt_audio_file(dataset: Path, stored: str) -> Path:
+    """The audio file a prepared STT dataset row names: the one reader of :func:`stt_audio_ref`'s paths
+    (an absolute path, as older datasets stored, is taken as it is)."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(os.path.normpath(Path(dataset).absolute() / path))
+
+
 # ---- validate -> the trainers --------------------------------------------------------------------
 
 
@@ -265,6 +337,37 @@ class DatasetVersions(Contract):
 
 def write_dataset_versions(path: Path, versions: DatasetVersions) -> None:
     _write(path, versions)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (16 hex digits, as fingerprints keep it)."""
+    content = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            content.update(block)
+    return content.hexdigest()[:16]
+
+
+def dataset_version(prepared: Path, version_file: Path) -> str:
+    """The version of the data in ``prepared``: what a model trained or scored on it is labelled with.
+
+    ``version_file`` is trusted only when one of its entries fingerprints exactly this
+    ``records.parquet``: then ``"<version>"``. Otherwise (no file, or data not yet versioned)
+    ``"sha256:<hash of the llm dataset files>"``, so a label never names a version the data is not.
+    """
+    prepared = Path(prepared)
+    records = prepared / "records.parquet"
+    if Path(version_file).is_file() and records.is_file():
+        content = file_digest(records)
+        for entry in reversed(read_dataset_versions(Path(version_file)).history):
+            if entry.fingerprint.content == content:
+                return entry.version
+    digest = hashlib.sha256()
+    for path in sorted((prepared / "llm").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(prepared)).encode())
+            digest.update(path.read_bytes())
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def read_dataset_versions(path: Path) -> DatasetVersions:

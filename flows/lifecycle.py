@@ -24,29 +24,26 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from callbot.config import load_params  # noqa: E402
-from callbot.orchestrate.flow import describe, report_summary, run_lifecycle, task_runner  # noqa: E402
+from callbot.orchestrate.flow import describe, report_summary, run_lifecycle  # noqa: E402
 from callbot.orchestrate.hooks import notify_failure  # noqa: E402
 
 
 def _on_failure(flow_, flow_run, state) -> None:
-    p = load_params(ROOT / "params.yaml").orchestrate
-    notify_failure(flow_.name, flow_run.name, state.message, p.webhook_timeout_s)
+    """The run's own params (its parameters name them) give the webhook's timeout."""
+    given = flow_run.parameters or {}
+    params_file = Path(given.get("root", ROOT)) / given.get("params_file", "params.yaml")
+    notify_failure(
+        flow_.name, flow_run.name, state.message, load_params(params_file).orchestrate.webhook_timeout_s
+    )
 
 
-def _echo(line: str) -> None:
-    print(line, flush=True)
-
-
-@flow(
-    name="lifecycle",
-    on_failure=[_on_failure],
-    task_runner=task_runner(load_params(ROOT / "params.yaml")),
-)
+@flow(name="lifecycle", on_failure=[_on_failure])
 def lifecycle(
     until: str = "package", params_file: str = "params.yaml", root: str = str(ROOT), echo: bool = False
 ) -> dict:
-    """Run ``until`` and its upstream in dvc.yaml; stages DVC reports up to date finish as Cached."""
-    return run_lifecycle(until, params_file, root=root, echo=_echo if echo else None)
+    """Run ``until`` and its upstream in dvc.yaml; stages DVC reports up to date finish as Cached.
+    The settings are these parameters: params.yaml is read when the run starts (its task runner too)."""
+    return run_lifecycle(until, params_file, root=root, echo=echo)
 
 
 if __name__ == "__main__":
@@ -59,5 +56,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     outcomes = lifecycle(until=args.until, echo=True)
     print(f"lifecycle: {describe(outcomes)}")
-    for line in report_summary(load_params(ROOT / "params.yaml")):
+    for line in report_summary(load_params(ROOT / "params.yaml"), ROOT):
         print(f"  {line}")

@@ -8,8 +8,11 @@ Output contract (prepare builds on it)::
     OUT/_pairs.json       TS<->TL and VS<->VL pairs, unpaired archives
 
 Crash safety: each member is written to a temp file and renamed when its CRC matches; each finished
-member is appended to a per-archive journal in ``OUT/.ingest/``; an archive's record (its files and
-rejects, and the sizes and mtimes of its parts) is written there only when the archive is complete.
+member is appended to a per-archive journal in the resume state, ``OUT.ingest-state/`` (a sibling of
+OUT, never inside it: OUT is a DVC output and must hold content only, while the state holds the sizes
+and mtimes of the archives' parts, which differ from clone to clone); an archive's record (its files
+and rejects, and that fingerprint) is written there only when the archive is complete, and trusted
+on a re-run only while every file it lists is still in OUT with its size (DVC may have replaced OUT).
 The manifest and rejects files are rebuilt from those records at the end of every run, sorted, so a
 run killed at any moment and run again ends with the same tree and the same bytes in both files.
 """
@@ -50,7 +53,8 @@ from callbot.aihub.zipstream import (
 from callbot.atomic import write_text
 from callbot.contracts import ManifestEntry, write_manifest
 
-STATE_DIR = ".ingest"
+STATE_DIR = ".ingest"  # the resume state's old place inside OUT: moved out (see state_dir) on a run
+STATE_SUFFIX = ".ingest-state"
 MANIFEST = "_manifest.jsonl"
 REJECTS = "_rejects.jsonl"
 PAIRS = "_pairs.json"
@@ -84,6 +88,26 @@ def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
 
 def _reject(archive: str, member: str | None, reason: str, message: str) -> dict[str, Any]:
     return {"archive": archive, "member": member, "reason": reason, "message": message}
+
+
+def state_dir(out: Path) -> Path:
+    """Where ingest keeps its resume state for ``out``: the sibling ``<out>.ingest-state``, on the same
+    filesystem (member temp files are renamed from there into ``out``) but outside the DVC output."""
+    out = Path(out)
+    return out.absolute().with_name(out.absolute().name + STATE_SUFFIX)
+
+
+def _open_state(out: Path) -> Path:
+    """The state folder, created; an old ``OUT/.ingest`` is moved there (its resume records kept)."""
+    state, legacy = state_dir(out), out / STATE_DIR
+    if legacy.is_dir():
+        if state.exists():
+            shutil.rmtree(legacy)
+        else:
+            state.parent.mkdir(parents=True, exist_ok=True)
+            legacy.rename(state)
+    state.mkdir(parents=True, exist_ok=True)
+    return state
 
 
 def _state_key(rel: str) -> str:
@@ -394,7 +418,7 @@ def _extract_planned(
             "empty_archive", f"{archive.rel}: holds only folders, no files; check the download"
         )
     named = _plan(archive, named, rejects)
-    temps = journal_path.with_suffix(".tmp")  # OUT/.ingest/<key>.tmp/: no member name can land there
+    temps = journal_path.with_suffix(".tmp")  # <state>/<key>.tmp/: no member name can land there
     journal = _Journal(journal_path, archive.fingerprint(), out, folder, temps)
     try:
         todo = [(n, it) for n, it in named if n not in journal.done]
@@ -586,13 +610,12 @@ def ingest_archive(
 ) -> dict[str, Any]:
     """Extract one archive into its folder; returns its record (files, rejects, refusal).
 
-    Writes ``OUT/.ingest/<key>.done`` when the archive is complete; a refused archive writes no
+    Writes ``<state>/<key>.done`` (:func:`state_dir`) when the archive is complete; a refused archive writes no
     record, so it is looked at again on the next run. The folder must be this archive's alone
     (:func:`assign_folders` refuses collisions before any archive runs).
     """
     out_dir = Path(out)
-    state = out_dir / STATE_DIR
-    state.mkdir(parents=True, exist_ok=True)
+    state = _open_state(out_dir)
     key = _state_key(archive.rel)
     folder = out_dir / folder_rel(archive)
     progress = _Progress(advance)
@@ -710,13 +733,21 @@ def _init_worker(queue: Any, reserved: Any) -> None:
     _sink, _reserved = queue, reserved
 
 
-def _load_done(state: Path, archive: Archive) -> dict[str, Any] | None:
+def _load_done(state: Path, archive: Archive, out: Path) -> dict[str, Any] | None:
+    """The archive's record when it is still true: same parts, and every file it lists still in
+    ``out`` with its size (the state lives outside the DVC output, which DVC may replace or delete)."""
     path = state / f"{_state_key(archive.rel)}.done"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record if record.get("fingerprint") == archive.fingerprint() else None
+    if record.get("fingerprint") != archive.fingerprint():
+        return None
+    for entry in record.get("files", []):
+        target = out / entry["path"]
+        if not target.is_file() or target.stat().st_size != entry["size"]:
+            return None
+    return record
 
 
 def _run_all(pending: list[Archive], out: Path, params: IngestParams) -> list[dict[str, Any]]:
@@ -813,20 +844,19 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         )
         return report
     out.mkdir(parents=True, exist_ok=True)
-    state = out / STATE_DIR
-    state.mkdir(exist_ok=True)
+    state = _open_state(out)
     records: dict[str, dict[str, Any]] = {}
     pending: list[Archive] = []
 
     def rank(archive: Archive) -> int:  # who keeps a contested folder: what is already there first
-        if _load_done(state, archive) is not None:
+        if _load_done(state, archive, out) is not None:
             return 0
         key = _state_key(archive.rel)
         return 1 if (state / f"{key}.done").exists() or (state / f"{key}.journal").exists() else 2
 
     archives, folder_rejects = assign_folders(found.archives, rank)
     for archive in archives:
-        done = _load_done(state, archive)
+        done = _load_done(state, archive, out)
         if done is None:
             pending.append(archive)
         else:

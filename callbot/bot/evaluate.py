@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from callbot.bot.params import BotParams, PolicyParams
     from callbot.llm.infer import Responder
 
-STT_RATE = 16000
 CHANNEL_NAMES = {16000: "16k", 8000: "8k"}
 _COLUMNS = (
     "utterance_id", "interview_id", "dataset", "domain", "speaker", "role", "turn", "text", "text_raw",
@@ -185,11 +184,12 @@ def line_audio(path: Path, channel: int) -> np.ndarray:
 
 def on_line(samples: np.ndarray, rate: int, channel: int) -> np.ndarray:
     """Audio at ``rate`` -> 16 kHz float32, through the G.711 telephone channel first when ``channel`` is 8000."""
-    from callbot.tts.channel import phone_channel, to_rate
+    from callbot.audio import to_stt_rate
+    from callbot.tts.channel import phone_channel
 
     if channel == 8000:
         samples, rate = phone_channel(samples, rate)
-    return to_rate(samples, rate, STT_RATE)
+    return to_stt_rate(samples, rate)
 
 
 def voice_of(name: str) -> tuple[str, int, int]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import replace_dir, write_json
 from callbot.console import peft_wrapping, progress, summary
+from callbot.contracts import dataset_version
 from callbot.llm.collate import Collator
 from callbot.llm.model import (
     BUILD_TINY,
@@ -30,7 +31,6 @@ from callbot.llm.model import (
 )
 from callbot.llm.router import Script, write_script
 from callbot.llm.tokenizer import load_tokenizer, train_tokenizer
-from callbot.orchestrate.version import dataset_version
 from callbot.quality.verdict import gate_exclusions
 from callbot.threads import set_torch_threads
 

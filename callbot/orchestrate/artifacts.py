@@ -78,13 +78,14 @@ def bot_table(report_dir: Path) -> list[dict[str, Any]] | None:
     return rows or None
 
 
-def publish(stage: str, params: Any) -> list[str]:
-    """Create this stage's Prefect artifacts; returns their keys. Call inside a flow or task run."""
+def publish(stage: str, params: Any, root: Path = Path()) -> list[str]:
+    """Create this stage's Prefect artifacts; returns their keys. Call inside a flow or task run.
+    ``root``: the repository the params' relative paths are read from."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
     keys: list[str] = []
     if stage == "validate":
-        report = Path(params.validate_.report)
+        report = root / params.validate_.report
         rows = validation_table(report)
         if rows:
             create_table_artifact(rows, key="validation-summary", description="Great Expectations suites")
@@ -94,22 +95,22 @@ def publish(stage: str, params: Any) -> list[str]:
             create_link_artifact(docs.resolve().as_uri(), link_text="data docs", key="data-docs")
             keys.append("data-docs")
     elif stage == "evaluate_stt":
-        rows = stt_slice_table(Path(params.stt.report))
+        rows = stt_slice_table(root / params.stt.report)
         if rows:
             create_table_artifact(rows, key="stt-cer-by-slice", description="STT CER by speaker slice")
             keys.append("stt-cer-by-slice")
     elif stage == "evaluate_bot":
-        rows = bot_table(Path(params.bot.report))
+        rows = bot_table(root / params.bot.report)
         if rows:
             create_table_artifact(rows, key="bot-end-to-end", description="Spoken calls, end to end (test)")
             keys.append("bot-end-to-end")
     elif stage in ("evaluate_llm", "select"):
-        text = leaderboard_markdown(Path(params.select.leaderboard))
+        text = leaderboard_markdown(root / params.select.leaderboard)
         if text:
             create_markdown_artifact(text, key="llm-leaderboard", description="LLM candidates")
             keys.append("llm-leaderboard")
     elif stage == "package":
-        text = bento_markdown(Path(params.package.out))
+        text = bento_markdown(root / params.package.out)
         if text:
             create_markdown_artifact(text, key="bento", description="the Bento this run built")
             keys.append("bento")

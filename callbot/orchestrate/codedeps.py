@@ -12,15 +12,18 @@ stage's output as much as its code does:
 - adapters a package discovers with ``pkgutil.iter_modules(__path__)``: every module of that package.
 
 ``callbot/cli.py`` and ``callbot/config.py`` are wiring (every command, every params section) and are
-left out. ``python -m callbot.orchestrate.codedeps <stage>`` prints a stage's list for dvc.yaml;
-``--check`` compares every stage with dvc.yaml (what tests/code/test_dvc_deps.py asserts), ``--why
-STAGE PATH`` prints the import chain that makes PATH a dependency.
+left out. The lists are derived, never kept by hand: ``callbot graph --write`` (:func:`write_all`)
+rewrites dvc.yaml's code deps and ``bento/bentofile.yaml``'s ``include`` from the imports (comments and
+every other line kept), ``callbot graph --check`` fails when either is stale (what
+tests/code/test_dvc_deps.py asserts). ``python -m callbot.orchestrate.codedeps <stage>`` prints a
+stage's list, ``--why STAGE PATH`` the import chain that makes PATH a dependency.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,12 +32,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "callbot"
 CODE_ROOTS = ("callbot",)  # dvc.yaml deps under these are code, checked against the closure
-WIRING = frozenset({"callbot.cli", "callbot.config"})
+WIRING = frozenset({"callbot.cli", "callbot.cli_common", "callbot.config"})
 IGNORED_PARTS = frozenset({"__pycache__"})  # also in .dvcignore: bytecode is no dependency
 
 # The stage -> entry modules mapping: the functions `callbot <cmd>` calls (see callbot/cli.py).
 # A path entry ("bento/service.py") is a script outside the package.
 SERVED: dict[str, tuple[str, ...]] = {"package": ("callbot.serve.service",)}  # what the Bento runs
+BENTOFILE = Path("bento") / "bentofile.yaml"
+BENTO_EXTRA = ("callbot/py.typed",)  # shipped beside the imports: the package's typing marker
 
 
 class CodeDepsError(ValueError):
@@ -430,6 +435,129 @@ def describe(found: dict[str, tuple[list[str], list[str]]]) -> str:
         lines += [f"  add     - {p}" for p in add]
         lines += [f"  remove  - {p}" for p in remove]
     return "\n".join(lines)
+
+
+# ---- writing the derived lists ----------------------------------------------------------------
+_ITEM = re.compile(r"^(?P<indent>\s*)- (?P<path>[^\s#]+)")
+
+
+def _code_item(line: str) -> str | None:
+    """The code path a ``- path  # comment`` list line names, or None for any other line."""
+    match = _ITEM.match(line)
+    return match["path"].rstrip("/") if match and _is_code(match["path"]) else None
+
+
+def _stage_deps_span(lines: list[str], stage: str) -> tuple[int, int] | None:
+    """The [start, end) line range of stage ``stage``'s ``deps:`` items in dvc.yaml's lines."""
+    head = next((i for i, line in enumerate(lines) if line.rstrip() == f"  {stage}:"), None)
+    if head is None:
+        return None
+    for i in range(head + 1, len(lines)):
+        if re.match(r"^  \S", lines[i]):
+            return None  # the next stage: this one has no deps
+        if lines[i].strip() == "deps:":
+            end = i + 1
+            while end < len(lines) and (lines[end].lstrip().startswith(("-", "#")) or not lines[end].strip()):
+                end += 1
+            return i + 1, end
+    return None
+
+
+def _rewrite_items(items: list[str], derived: list[str], indent: str) -> list[str]:
+    """``items`` with its code lines replaced by ``derived`` (sorted, where the first code line was);
+    a path that stays keeps its line, comment included."""
+    kept = {path: line for line in items if (path := _code_item(line))}
+    first = next((i for i, line in enumerate(items) if _code_item(line)), len(items))
+    others = [line for line in items if not _code_item(line)]
+    before = sum(1 for line in items[:first] if not _code_item(line))
+    new = [kept.get(p, f"{indent}- {p}") for p in derived]
+    return others[:before] + new + others[before:]
+
+
+def write_dvc_deps(dvc_yaml: Path = REPO / "dvc.yaml") -> list[str]:
+    """Rewrite every stage's code deps in dvc.yaml from the imports; the stages changed."""
+    lines = dvc_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = []
+    for stage, declared in declared_code_deps(dvc_yaml).items():
+        derived = code_deps(stage)
+        if derived == declared:
+            continue
+        span = _stage_deps_span(lines, stage)
+        if span is None:
+            raise CodeDepsError(f"dvc.yaml: stage {stage!r} has no deps: list to write its code deps into")
+        start, end = span
+        items = lines[start:end]
+        indent = next((m["indent"] for line in items if (m := _ITEM.match(line))), "      ")
+        lines[start:end] = [
+            f"{line}\n" if not line.endswith("\n") else line
+            for line in _rewrite_items(items, derived, indent)
+        ]
+        changed.append(stage)
+    if changed:
+        from callbot.atomic import write_text
+
+        write_text(dvc_yaml, "".join(lines))
+    return changed
+
+
+def bento_includes(root: Path = REPO) -> list[str]:
+    """What the Bento ships: the files the service imports or reads (folders where all of one is),
+    and the typing marker."""
+    files = closure(list(SERVED["package"]), root) | {root / p for p in BENTO_EXTRA}
+    return collapse(files, root)
+
+
+def _include_span(lines: list[str]) -> tuple[int, int]:
+    start = next((i + 1 for i, line in enumerate(lines) if line.rstrip() == "include:"), None)
+    if start is None:
+        raise CodeDepsError(
+            f"{BENTOFILE}: no top-level include: list; add one (callbot graph --write fills it)"
+        )
+    end = start
+    while end < len(lines) and lines[end].startswith((" ", "#")):
+        end += 1
+    return start, end
+
+
+def bento_stale(root: Path = REPO) -> tuple[list[str], list[str]]:
+    """(paths to add, paths to remove) where bentofile.yaml's include differs from the service's imports."""
+    lines = (root / BENTOFILE).read_text(encoding="utf-8").splitlines()
+    start, end = _include_span(lines)
+    declared = [m["path"] for line in lines[start:end] if (m := _ITEM.match(line))]
+    derived = bento_includes(root)
+    return [p for p in derived if p not in declared], [p for p in declared if p not in derived]
+
+
+def write_bentofile(root: Path = REPO) -> bool:
+    """Rewrite bentofile.yaml's include list from the service's imports; True when it changed."""
+    if bento_stale(root) == ([], []):
+        return False
+    from callbot.atomic import write_text
+
+    lines = (root / BENTOFILE).read_text(encoding="utf-8").splitlines(keepends=True)
+    start, end = _include_span(lines)
+    lines[start:end] = [f"  - {p}\n" for p in bento_includes(root)]
+    write_text(root / BENTOFILE, "".join(lines))
+    return True
+
+
+def stale(root: Path = REPO) -> str:
+    """What ``callbot graph --check`` reports: every derived list that differs from its file ("" if none)."""
+    parts = []
+    found = mismatches(root / "dvc.yaml")
+    if found:
+        parts.append("dvc.yaml code deps differ from the imports:\n" + describe(found))
+    add, remove = bento_stale(root)
+    if add or remove:
+        rows = [f"  add     - {p}" for p in add] + [f"  remove  - {p}" for p in remove]
+        parts.append(f"{BENTOFILE} include differs from the service's imports:\n" + "\n".join(rows))
+    return "\n".join(parts)
+
+
+def write_all(root: Path = REPO) -> list[str]:
+    """``callbot graph --write``: both derived lists rewritten; what changed, for the message."""
+    changed = [f"dvc.yaml:{s}" for s in write_dvc_deps(root / "dvc.yaml")]
+    return changed + ([str(BENTOFILE)] if write_bentofile(root) else [])
 
 
 def _rel(path: Path, root: Path = REPO) -> str:

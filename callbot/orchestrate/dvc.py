@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +53,18 @@ def open_repo(root: Path) -> Any:
         ) from None
 
 
+def _target(root: Path, stage: str) -> str:
+    """``<root>/dvc.yaml:<stage>``: DVC reads a bare stage name against the working directory, and
+    the flows never change it (their root is a parameter)."""
+    return f"{Path(root).resolve() / 'dvc.yaml'}:{stage}"
+
+
 def stage_status(root: Path, stage: str) -> dict[str, Any]:
     """`dvc status <stage>`: an empty dict when the stage is up to date."""
     with _LOCK:
         repo = open_repo(root)
         try:
-            return dict(repo.status(targets=[stage]))
+            return dict(repo.status(targets=[_target(root, stage)]))
         finally:
             repo.close()
 
@@ -72,7 +80,7 @@ def remove_outs(root: Path, stage: str) -> None:
         repo = open_repo(root)
         try:
             with repo.lock:
-                (spec,) = repo.stage.collect(stage)
+                (spec,) = repo.stage.collect(_target(root, stage))
                 spec.remove_outs(ignore_remove=False, force=False)
         except Exception as exc:
             raise DvcError(f"removing the outputs of {stage} failed: {exc}") from exc
@@ -80,12 +88,25 @@ def remove_outs(root: Path, stage: str) -> None:
             repo.close()
 
 
+@contextmanager
+def _working_in(root: Path) -> Iterator[None]:
+    """DVC's run cache resolves ``dvc.yaml`` against the working directory (a library limitation):
+    only its commit runs from ``root``, under ``_LOCK``, and the directory is restored at once. Our
+    own code never reads a relative path (the flows pass ``root``; stage commands get ``cwd``)."""
+    before = os.getcwd()
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def commit_stage(root: Path, stage: str) -> None:
     """Record the stage's current deps, params and outs in dvc.lock (and outs in the DVC cache)."""
-    with _LOCK:
+    with _LOCK, _working_in(root):
         repo = open_repo(root)
         try:
-            repo.commit(stage, force=True)
+            repo.commit(_target(root, stage), force=True)
         except Exception as exc:
             raise DvcError(f"dvc commit {stage} failed: {exc}") from exc
         finally:
@@ -103,9 +124,9 @@ def push(root: Path, stages: list[str] | None = None) -> int:
             remote = repo.config["core"].get("remote")
             if remote:
                 url = repo.config["remote"][remote].get("url", "")
-                if "://" not in url:
-                    Path(os.path.expanduser(url)).mkdir(parents=True, exist_ok=True)
-            return int(repo.push(targets=stages))
+                if "://" not in url:  # a relative local remote is relative to .dvc/, as DVC reads it
+                    (Path(root) / ".dvc" / os.path.expanduser(url)).mkdir(parents=True, exist_ok=True)
+            return int(repo.push(targets=[_target(root, s) for s in stages] if stages else None))
         except Exception as exc:
             raise DvcError(
                 f"dvc push failed: {exc}; check `dvc remote list` and the remote's access"

@@ -5,6 +5,11 @@ each task waits for the tasks of the stages whose outputs it reads, so stages wi
 them run at once (up to ``orchestrate.max_parallel_stages`` threads, or the Dask workers), and a
 stage that fails stops its downstream. `flows/lifecycle.py` only declares the flow and calls
 :func:`run_lifecycle`; everything else is here so it is importable and testable.
+
+The flow's settings are its parameters (``until``, ``params_file``, ``root``): params.yaml is read
+when a run starts, never at import, and nothing changes the working directory; every path is taken
+relative to ``root``. The stages run in a subflow whose task runner the run's own params choose
+(``orchestrate.task_runner``), so a scheduled run honours them as a script run does.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ def _stage_task(node: StageNode, root: str, params_file: str) -> Any:
 
     outcome = run_stage(Path(root), node)
     get_run_logger().info(outcome.line())  # the stage's one line in the task's log in the UI
-    publish(node.name, load_params(Path(root) / params_file))
+    publish(node.name, load_params(Path(root) / params_file), Path(root))
     if outcome.cached:
         return Completed(name="Cached", message="up to date in dvc.lock", data=outcome)
     return outcome
@@ -72,17 +77,34 @@ def _retries(params: Params, names: list[str]) -> dict[str, int]:
     return params.orchestrate.retries
 
 
-def run_lifecycle(until: str, params_file: str, root: str | None = None, echo: Any = None) -> dict[str, Any]:
+def run_lifecycle(
+    until: str, params_file: str, root: str | None = None, echo: bool = False
+) -> dict[str, Any]:
     """The flow body: ``until`` and its upstream in dvc.yaml's graph, then `dvc push` of them.
 
-    ``echo`` receives each stage's line as the stage finishes (flows/lifecycle.py prints it). Raises
-    :class:`StageFailed` naming the stages that failed or did not run, after the others finished.
+    ``echo`` prints each stage's line as the stage finishes (flows/lifecycle.py run as a script).
+    Raises :class:`StageFailed` naming the stages that failed or did not run, after the others finished.
     """
+    from prefect import flow, task
+    from prefect.tasks import exponential_backoff
+
+    root = str(Path(root or os.getcwd()).resolve())  # params paths are relative to it; no chdir
+    params = load_params(Path(root) / params_file)
+    stages = flow(_run_stages, name="lifecycle-stages", task_runner=task_runner(params))
+    outcomes = stages(until, params_file, root, echo)
+    if params.orchestrate.push:
+        delay = exponential_backoff(backoff_factor=params.orchestrate.retry_delay_s)
+        retries = params.orchestrate.retries.get("push", 0)  # checked by the subflow's _retries
+        push = task(_push_task, name="push", retries=retries, retry_delay_seconds=delay)
+        outcomes["push"] = push(root, [s for s in outcomes if s != "push"])
+    return outcomes
+
+
+def _run_stages(until: str, params_file: str, root: str, echo: bool = False) -> dict[str, Any]:
+    """The subflow: one task per stage, each waiting for its upstream's tasks."""
     from prefect import task
     from prefect.tasks import exponential_backoff
 
-    root = str(Path(root or os.getcwd()).resolve())
-    os.chdir(root)  # params paths are relative to the repository, as for `dvc repro`
     params = load_params(Path(root) / params_file)
     every = pipeline(Path(root))
     nodes = upstream_of(every, until)
@@ -101,27 +123,23 @@ def run_lifecycle(until: str, params_file: str, root: str | None = None, echo: A
         state = future.state
         if state.is_completed():
             outcomes[name] = future.result()
-            if echo is not None:
-                echo(outcomes[name].line())
+            line = outcomes[name].line()
         else:
             (failed if state.is_failed() or state.is_crashed() else skipped).append(name)
-            if echo is not None:
-                echo(
-                    f"{name:<13} {'failed' if name in failed else 'not run'}  {state.message or ''}".rstrip()
-                )
+            line = f"{name:<13} {'failed' if name in failed else 'not run'}  {state.message or ''}".rstrip()
+        if echo:
+            print(line, flush=True)
     if failed or skipped:
         raise StageFailed(
             f"failed: {', '.join(failed) or 'none'}"
             + (f"; not run, an upstream stage failed: {', '.join(skipped)}" if skipped else "")
         )
-    if params.orchestrate.push:
-        push = task(_push_task, name="push", retries=retries.get("push", 0), retry_delay_seconds=delay)
-        outcomes["push"] = push(root, list(nodes))
     return outcomes
 
 
-def report_summary(params: Params) -> list[str]:
-    """Where a person looks after a run: data docs, STT metrics, the leaderboard, the Bento."""
+def report_summary(params: Params, root: Path = Path()) -> list[str]:
+    """Where a person looks after a run: data docs, STT metrics, the leaderboard, the Bento; the
+    params' paths are read relative to ``root``."""
     from callbot import contracts
 
     lines = []
@@ -135,13 +153,13 @@ def report_summary(params: Params) -> list[str]:
                 lines.append(f"stale        {exc}")
             return None
 
-    history = read(contracts.read_dataset_versions, Path(params.version.out))
+    history = read(contracts.read_dataset_versions, (root / params.version.out))
     if history is not None:
         lines.append(f"dataset      {history.current}  ({params.version.out})")
-    docs = Path(params.validate_.report) / "data_docs" / "index.html"
+    docs = (root / params.validate_.report) / "data_docs" / "index.html"
     if docs.is_file():
         lines.append(f"data docs    {docs.resolve().as_uri()}")
-    stt = read(contracts.read_stt_metrics, Path(params.stt.report) / "metrics.json")
+    stt = read(contracts.read_stt_metrics, (root / params.stt.report) / "metrics.json")
     if stt is not None:
         gates = stt.gates
         verdict = "gates passed" if gates.passed else f"gates FAILED ({gates.mode})"
@@ -152,8 +170,8 @@ def report_summary(params: Params) -> list[str]:
             f"training text {nearest:.3f}), WER {stt.fine_tuned.wer:.3f}, {verdict}: "
             f"{Path(params.stt.report) / 'metrics.json'}"
         )
-    selected = read(contracts.read_selection, Path(params.select.out))
-    bot = read(contracts.read_bot_metrics, Path(params.bot.report) / "metrics.json")
+    selected = read(contracts.read_selection, root / params.select.out)
+    bot = read(contracts.read_bot_metrics, (root / params.bot.report) / "metrics.json")
     if bot is not None and selected is not None and selected.headline:
         h = {k: "n/a" if v is None else f"{v:.3f}" for k, v in selected.headline.items()}
         retrieval = bot.baselines.get("retrieval")
@@ -165,12 +183,12 @@ def report_summary(params: Params) -> list[str]:
             f"per call, median turn {h['median_latency_s']} s; retrieval baseline "
             f"{base.get('success', float('nan')):.3f}: {Path(params.bot.report) / 'metrics.json'}"
         )
-    board = Path(params.select.leaderboard) / "leaderboard.md"
+    board = (root / params.select.leaderboard) / "leaderboard.md"
     if board.is_file():
         lines.append(f"leaderboard  {board}")
     if selected is not None:
         lines.append(f"selected     {selected.winner}  ({params.select.out})")
-    bento = read(contracts.read_bento_record, Path(params.package.out))
+    bento = read(contracts.read_bento_record, (root / params.package.out))
     if bento is not None:
         lines.append(f"bento        {bento.tag}")
         lines.append(f"serve it     {bento.serve_command}")

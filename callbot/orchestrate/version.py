@@ -15,6 +15,8 @@ from callbot.contracts import (
     DatasetVersions,
     Fingerprint,
     VersionEntry,
+    dataset_version,
+    file_digest,
     read_dataset_versions,
     write_dataset_versions,
 )
@@ -38,18 +40,9 @@ def fingerprint_records(records_path: Path) -> Fingerprint:
     return Fingerprint(
         schema=_sha(schema.encode()),
         ids=_sha("\n".join(map(str, ids)).encode()),
-        content=_content(records_path),
+        content=file_digest(records_path),
         records=len(ids),
     )
-
-
-def _content(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (16 hex digits, as fingerprints keep it)."""
-    content = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            content.update(block)
-    return content.hexdigest()[:16]
 
 
 def _parse(version: str) -> tuple[int, int, int]:
@@ -98,25 +91,3 @@ def record_version(records_path: Path, version_file: Path, note: str = "") -> Ve
     )
     write_dataset_versions(version_file, DatasetVersions(current=version, history=[*history, entry]))
     return entry
-
-
-def dataset_version(prepared: Path, version_file: Path) -> str:
-    """The version of the data in ``prepared``: what a model trained or scored on it is labelled with.
-
-    ``version_file`` is trusted only when one of its entries fingerprints exactly this
-    ``records.parquet``: then ``"<version>"``. Otherwise (no file, or data not yet versioned)
-    ``"sha256:<hash of the llm dataset files>"``, so a label never names a version the data is not.
-    """
-    prepared = Path(prepared)
-    records = prepared / "records.parquet"
-    if Path(version_file).is_file() and records.is_file():
-        content = _content(records)
-        for entry in reversed(load_history(Path(version_file))):
-            if entry.fingerprint.content == content:
-                return entry.version
-    digest = hashlib.sha256()
-    for path in sorted((prepared / "llm").rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(prepared)).encode())
-            digest.update(path.read_bytes())
-    return f"sha256:{digest.hexdigest()[:16]}"

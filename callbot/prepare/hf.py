@@ -1,7 +1,8 @@
 """records.parquet -> the Hugging Face datasets the trainers read (contract in ``schema.py``).
 
 ``stt`` carries the audio as a path (``Audio(decode=False)``: decoding needs torchcodec, which is not
-installable here; the STT trainer decodes with soundfile). ``llm`` turns records into chat examples
+installable here; the STT trainer decodes with soundfile), relative to the dataset's folder
+(:func:`callbot.contracts.stt_audio_file` resolves it). ``llm`` turns records into chat examples
 for four tasks; the instruction wording lives in params.yaml (``prepare.templates``) so it can be tuned
 without touching code. Both are written next to their final place and swapped in, so a crash leaves
 the previous dataset intact.
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from callbot.atomic import replace_dir
+from callbot.contracts import stt_audio_ref
 from callbot.prepare.adapters import datasets_feeding
 from callbot.prepare.params import PrepareParams, TemplateParams
 from callbot.prepare.schema import EMOTIONS, INTENTS, SPLITS
@@ -118,7 +120,7 @@ def write_stt(records: Path, raw_root: Path, out: Path) -> dict[str, int]:
             pc.is_valid(table["audio_path"]), pc.is_in(table["dataset"], pa.array(datasets_feeding("stt")))
         )
     )
-    root = str(raw_root.resolve()) + "/"
+    root = stt_audio_ref(out, raw_root) + "/"  # relative to out: no absolute path in the dataset
     splits: dict[str, Dataset] = {}
     for split in SPLITS:
         part = table.filter(pc.equal(table["split"], split))

@@ -22,9 +22,9 @@ from callbot.atomic import write_json
 from callbot.console import progress, summary
 from callbot.prepare.adapters import DatasetAdapter, Quarantined, discover_adapters, stratum_of
 from callbot.prepare.params import PrepareParams
+from callbot.prepare.reviewed import apply_correction, load_corrections, reviewed_calls
 from callbot.prepare.schema import RECORD_COLUMNS, RECORD_SCHEMA, SPLITS
 from callbot.prepare.splits import assign_split, stratum_shares
-from callbot.review.corrections import apply_correction, load_corrections, reviewed_calls
 from callbot.text.normalize import normalize_text
 
 __all__ = ["PrepareError", "PrepareReport", "run_prepare"]

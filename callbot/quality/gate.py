@@ -464,6 +464,15 @@ def _decide(
     )
 
 
+def _portable(path: Path) -> str:
+    """``path`` relative to the working directory (the repository root under DVC) when inside it: a
+    DVC output holds no absolute path, so two clones write the same gate.json."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _write_outputs(prepared: Path, records: pd.DataFrame, quarantine: Quarantine, result: GateResult) -> None:
     """The quarantine lines, ``gate.json``, and the gated records (only when the gate passed)."""
     ids, interviews = records["utterance_id"], records["interview_id"]
@@ -492,7 +501,7 @@ def _write_outputs(prepared: Path, records: pd.DataFrame, quarantine: Quarantine
         passed=result.passed,
         reasons=result.reasons,
         excluded=excluded,
-        summary=str(result.report / "summary.json"),
+        summary=_portable(result.report / "summary.json"),
     )
     write_gate(prepared / GATE_FILE, gate)
     if result.passed:

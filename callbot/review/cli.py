@@ -15,13 +15,13 @@ app = typer.Typer(
 
 
 def _params():
-    from callbot.cli import load
+    from callbot.cli_common import load
 
     return load().review
 
 
 def _client(params):
-    from callbot.cli import fail
+    from callbot.cli_common import fail
     from callbot.review.client import LabelStudio
     from callbot.review.server import ServerError
 
@@ -36,7 +36,7 @@ def server(
     install_only: Annotated[bool, typer.Option(help="install into review.server.venv and exit")] = False,
 ) -> None:
     """Install Label Studio into its own venv (once) and run it on loopback until Ctrl-C."""
-    from callbot.cli import fail
+    from callbot.cli_common import fail
     from callbot.review.export import files_root
     from callbot.review.server import ServerError, ensure_venv, start
 
@@ -66,7 +66,7 @@ def server(
 @app.command("token")
 def token() -> None:
     """Print a personal access token for LABEL_STUDIO_USERNAME (for LABEL_STUDIO_API_KEY or the SDK)."""
-    from callbot.cli import fail
+    from callbot.cli_common import fail
     from callbot.review.server import ServerError
 
     client = _client(_params())
@@ -80,7 +80,7 @@ def _stage(module: str, function: str) -> None:
     """Run one review stage against the server in params; a refusal or bad input exits 2 with its message."""
     import importlib
 
-    from callbot.cli import fail
+    from callbot.cli_common import fail
     from callbot.review.server import ServerError
 
     params = _params()

@@ -22,8 +22,7 @@ def run_review(params_file: str = "params.yaml", root: str | None = None) -> dic
     from callbot.review.imports import run_import
     from callbot.review.report import run_report
 
-    root_path = Path(root or os.getcwd()).resolve()
-    os.chdir(root_path)  # params paths are relative to the repository
+    root_path = Path(root or os.getcwd()).resolve()  # params paths are relative to it; no chdir
     params = load_params(root_path / params_file).review
     client = LabelStudio.connect(params.server.url)  # a clear error when it is down or refuses us
     ensure_project(client, params, root_path)  # the first run imports from an empty project
@@ -47,8 +46,8 @@ def track_corrections(root: Path, params_file: str = "params.yaml") -> str | Non
     """`dvc add` the corrections (and `dvc push` when orchestrate.push) so they live in the DVC remote
     beside the data; prepare depends on the folder, so the next `dvc repro` applies them. None when
     there are none yet or ``root`` is not a DVC repository (a scratch copy)."""
+    from callbot.contracts import CORRECTIONS_FILE
     from callbot.orchestrate.dvc import push, track
-    from callbot.review.corrections import CORRECTIONS_FILE
 
     params = load_params(root / params_file)
     path = Path(params.review.corrections) / CORRECTIONS_FILE

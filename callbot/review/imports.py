@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callbot.atomic import write_json, write_text
+from callbot.contracts import CORRECTIONS_FILE
 from callbot.prepare.schema import EMOTIONS, INTENTS
 from callbot.review.annotations import FIELDS, Task, parse_tasks, verdict_of
-from callbot.review.corrections import CORRECTIONS_FILE
 
 if TYPE_CHECKING:
     from callbot.review.client import LabelStudio

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.audio import to_stt_rate
+
 if TYPE_CHECKING:
     from callbot.serve.params import ServeParams
 
-STT_RATE = 16000  # what Whisper listens at
 FORMATS = "WAV, FLAC, OGG/Vorbis or MP3"
 
 
@@ -108,14 +109,7 @@ def check_caller_audio(
             f"{what} is silent (RMS {rms:.5f} under serve.silence_rms = {params.silence_rms:g}); "
             "check the microphone and record again",
         )
-    if rate != STT_RATE:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        g = gcd(rate, STT_RATE)
-        samples = resample_poly(samples, STT_RATE // g, rate // g).astype(np.float32)
-    return samples
+    return to_stt_rate(samples, rate)
 
 
 def check_text(text: Any, params: ServeParams, what: str = "text") -> str:

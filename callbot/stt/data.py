@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from callbot.audio import STT_RATE, to_stt_rate
+
+SAMPLE_RATE = STT_RATE
 SLICE_COLUMNS = ("occupation", "gender", "age_range", "experience")
 
 
@@ -47,14 +49,7 @@ def read_audio(path: str | Path, data: bytes | None = None) -> np.ndarray:
     except (RuntimeError, sf.LibsndfileError) as exc:
         raise STTDataError(f"{path}: cannot read audio ({exc}); re-run `callbot prepare`") from None
     mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
-    if rate != SAMPLE_RATE:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        g = gcd(rate, SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return np.ascontiguousarray(to_stt_rate(mono, rate), dtype=np.float32)
 
 
 def load_split(
@@ -63,6 +58,7 @@ def load_split(
     """Rows of one split (``limit`` > 0 keeps the first ``limit``) and how many the gate excluded."""
     from datasets import load_from_disk
 
+    from callbot.contracts import stt_audio_file
     from callbot.quality.verdict import GateFailedError, gate_exclusions
 
     root = prepared / "stt"
@@ -89,7 +85,8 @@ def load_split(
         if row["utterance_id"] in excluded:
             skipped += 1
             continue
-        path = row["audio"]["path"] or ""
+        stored = row["audio"]["path"] or ""
+        path = str(stt_audio_file(root, stored)) if stored else ""
         data = row["audio"].get("bytes")
         if not data and not Path(path).is_file():
             raise STTDataError(

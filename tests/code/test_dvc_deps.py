@@ -15,13 +15,45 @@ from callbot.orchestrate import codedeps
 from callbot.orchestrate.codedeps import CodeDepsError, closure, collapse
 
 
-def test_dvc_yaml_code_deps_are_the_imports(repo: Path) -> None:
-    found = codedeps.mismatches(repo / "dvc.yaml")
-    assert not found, (
-        "dvc.yaml code deps differ from the imports (print a stage's list with "
-        "`python -m callbot.orchestrate.codedeps STAGE`, the chain with `--why STAGE PATH`):\n"
-        + codedeps.describe(found)
+def test_dvc_yaml_code_deps_and_the_bento_list_are_the_imports(repo: Path) -> None:
+    """What `callbot graph --check` says; `callbot graph --write` fixes it."""
+    problems = codedeps.stale(repo)
+    assert not problems, (
+        f"{problems}\nrun `callbot graph --write` (a stage's chain: "
+        "`python -m callbot.orchestrate.codedeps --why STAGE PATH`)"
     )
+
+
+def test_graph_write_restores_the_deps_and_keeps_comments(repo: Path, tmp_path: Path) -> None:
+    """A dep dropped and a stale one added by hand: --write puts back exactly dvc.yaml's text."""
+    original = (repo / "dvc.yaml").read_text(encoding="utf-8")
+    assert "      - callbot/aihub\n" in original and "# accepted human review" in original
+    broken = original.replace("      - callbot/aihub\n", "      - callbot/gone.py  # stale\n", 1)
+    (tmp_path / "dvc.yaml").write_text(broken, encoding="utf-8")
+    assert codedeps.mismatches(tmp_path / "dvc.yaml")
+    assert codedeps.write_dvc_deps(tmp_path / "dvc.yaml") == ["ingest"]
+    assert (tmp_path / "dvc.yaml").read_text(encoding="utf-8") == original
+    assert codedeps.write_dvc_deps(tmp_path / "dvc.yaml") == []  # idempotent
+
+
+def test_graph_check_exits_non_zero_when_stale(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from callbot.cli import app
+
+    assert CliRunner().invoke(app, ["graph", "--check"]).exit_code == 0
+    (tmp_path / "callbot").symlink_to(repo / "callbot")
+    (tmp_path / "bento").mkdir()
+    bento = (repo / "bento" / "bentofile.yaml").read_text(encoding="utf-8")
+    (tmp_path / "bento" / "bentofile.yaml").write_text(bento.replace("  - callbot/atomic.py\n", ""), "utf-8")
+    (tmp_path / "dvc.yaml").write_text((repo / "dvc.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(codedeps, "REPO", tmp_path)
+    result = CliRunner().invoke(app, ["graph", "--check"])
+    assert result.exit_code == 1 and "add     - callbot/atomic.py" in result.output
+    assert CliRunner().invoke(app, ["graph", "--write"]).exit_code == 0
+    assert (tmp_path / "bento" / "bentofile.yaml").read_text(encoding="utf-8") == bento
 
 
 def test_every_package_data_file_is_seen(repo: Path) -> None:

@@ -141,3 +141,25 @@ def test_interrupted_archive_resumes_without_rewriting_finished_members(tmp_path
     reference = tmp_path / "reference"
     run_ingest(src, reference, IngestParams(**_params(1)))
     assert (out / "_manifest.jsonl").read_bytes() == (reference / "_manifest.jsonl").read_bytes()
+
+
+def test_resume_state_lives_outside_the_output_and_is_checked_against_it(tmp_path: Path) -> None:
+    """OUT is a DVC output: it holds only content (no parts' mtimes), the same in every clone. The
+    state beside it is trusted only while OUT still holds what it lists (DVC may replace OUT)."""
+    from callbot.aihub.ingest import state_dir
+
+    src, out = tmp_path / "src", tmp_path / "raw"
+    blob = raw_zip([Entry(f"a/{i}.wav".encode(), bytes([i]) * 100) for i in range(3)])
+    (src / "TS_x.zip").parent.mkdir(parents=True)
+    (src / "TS_x.zip").write_bytes(blob)
+    (out / ".ingest").mkdir(parents=True)  # a state of the old layout is moved out of the output
+    (out / ".ingest" / "old.done").write_text("{}", encoding="utf-8")
+    run_ingest(src, out, IngestParams(**_params(1)))
+    assert state_dir(out) == tmp_path / "raw.ingest-state"
+    assert (state_dir(out) / "old.done").is_file() and len(list(state_dir(out).glob("*.done"))) == 2
+    assert not any(p.name.startswith(".") for p in out.rglob("*")), "nothing but content in OUT"
+    expected = _tree(out)
+    (out / "TS_x" / "a" / "1.wav").unlink()  # as a `dvc checkout` of another version might
+    report = run_ingest(src, out, IngestParams(**_params(1)))
+    assert report.skipped == 0 and _tree(out) == expected
+    assert run_ingest(src, out, IngestParams(**_params(1))).skipped == 1

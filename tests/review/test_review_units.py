@@ -212,7 +212,7 @@ def test_import_reports_and_skips_bad_input() -> None:
 
 
 def test_corrections_file_round_trip_and_bad_file(tmp_path: Path) -> None:
-    from callbot.review.corrections import apply_correction, load_corrections
+    from callbot.prepare.reviewed import apply_correction, load_corrections
 
     (tmp_path / "corrections.jsonl").write_text(
         json.dumps({"utterance_id": "a", "fields": {"text_raw": "고침", "emotion": "neutral", "evil": 1}})

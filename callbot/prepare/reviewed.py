@@ -1,44 +1,21 @@
-"""Corrections: accepted review work, one JSON line per utterance, applied by prepare.
+"""Accepted human review as prepare's input: corrected fields by utterance id, and the handed-over
+calls a reviewer answered, as a dataset of two-turn call-centre dialogues.
 
-``<review.corrections>/corrections.jsonl`` (DVC-tracked) holds, per utterance, the fields a reviewer
-accepted (``text_raw``, ``emotion``, ``intent``), who labelled and who accepted it, when, and the
-Label Studio task. Prepare overrides those fields by utterance id before it normalises the text, so a
-fixed transcript or label flows into every dataset, and the dataset version rises PATCH (the same
-utterances changed). Nothing else changes a record.
+``<prepare.corrections>/corrections.jsonl`` (written by ``callbot review import``, DVC-tracked) is read
+through its contract (:func:`callbot.contracts.read_corrections`): prepare depends on the file, not on
+the review package. Prepare overrides the corrected fields before it normalises the text, so a fixed
+transcript or label flows into every dataset, and the dataset version rises PATCH.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-CORRECTIONS_FILE = "corrections.jsonl"
-APPLIED_FIELDS = ("text_raw", "emotion", "intent")
+from callbot.contracts import corrections_file, load_corrections, read_corrections
 
-
-def load_corrections(path: str | Path) -> dict[str, dict[str, Any]]:
-    """``{utterance_id: fields}`` from a corrections directory or file; empty when there is none."""
-    path = Path(path)
-    if path.is_dir() or not path.suffix:
-        path = path / CORRECTIONS_FILE
-    if not path.is_file():
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-            found[str(entry["utterance_id"])] = {
-                k: v for k, v in entry["fields"].items() if k in APPLIED_FIELDS
-            }
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ValueError(
-                f"{path}:{number}: not a correction (utterance_id and fields); restore the file from DVC "
-                "(`dvc checkout`) or re-run `callbot review import`"
-            ) from None
-    return found
+__all__ = ["ReviewedCalls", "apply_correction", "load_corrections", "reviewed_calls"]
 
 
 def apply_correction(item: dict[str, Any], corrections: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -55,19 +32,14 @@ class ReviewedCalls:
     name = "reviewed_calls"
 
     def __init__(self, corrections: str | Path, domain: str) -> None:
-        self.path = Path(corrections)
-        if self.path.is_dir() or not self.path.suffix:
-            self.path = self.path / CORRECTIONS_FILE
+        self.path = corrections_file(corrections)
         self.domain = domain
 
     def detect(self, raw_root: Path) -> bool:
         return self.path.is_file()
 
-    def iter_records(self, raw_root: Path, params: Any) -> Any:
-        if not self.path.is_file():
-            return
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line) if line.strip() else {}
+    def iter_records(self, raw_root: Path, params: Any) -> Iterator[dict[str, Any]]:
+        for entry in read_corrections(self.path):
             if not entry.get("new") or not entry.get("transcript") or not entry.get("answer"):
                 continue
             call = str(entry["utterance_id"])

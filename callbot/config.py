@@ -28,6 +28,7 @@ from callbot.bases.params import BasesParams
 from callbot.bot.params import BotParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams, VersionParams
+from callbot.phone.params import PhoneParams
 from callbot.prepare.params import PrepareParams
 from callbot.quality.params import ValidateParams
 from callbot.registry.params import PackageParams, SelectParams
@@ -62,6 +63,7 @@ class Params(BaseModel):
     select: SelectParams
     tts: TTSParams
     serve: ServeParams
+    phone: PhoneParams
     package: PackageParams
     orchestrate: OrchestrateParams
     review: ReviewParams

@@ -1,5 +1,5 @@
-"""The Media Streams entrance end to end: a Twilio-format bridge calls the line, which asks a
-served Bento (tiny real models, ``bentoml serve``) for every transcript, answer and voice.
+"""Both entrances end to end: a Twilio-format bridge and real SIP clients (baresip) call the line,
+which asks a served Bento (tiny real models, ``bentoml serve``) for every transcript, answer and voice.
 
 Nothing stands in for the STT, responder or TTS: the bot behind the line is the HTTP client of the
 real service. The tiny STT has random weights, so a spoken question is not understood (the
@@ -10,9 +10,13 @@ answer must come back in the Bento's own voice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import socket
-from collections.abc import Awaitable, Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +242,130 @@ def test_what_is_not_the_protocol_is_refused_and_the_line_stays_up(line) -> None
         assert seen[what][0] == 1008, (what, seen[what])
     assert seen["key None"] == 401 and seen["key wrong"] == 401
     assert seen["third call"] == 503 and seen["after"]["by"] == "keypad"
+
+
+# ---- SIP: baresip callers in a network namespace ---------------------------------------------
+@pytest.fixture(scope="module")
+def namespace():
+    from tests.phone.sipkit import Namespace, available
+
+    why = available()
+    if why:  # as the offline-report test does without chromium: fail with the advice, never pass silently
+        pytest.fail(f"the SIP call test cannot run: {why}")
+    with Namespace() as ns:
+        yield ns
+
+
+@contextlib.contextmanager
+def sip_agent(line) -> Iterator[None]:
+    """The SIP agent serving ``line`` on its own asyncio loop in a thread (as `callbot phone serve --sip`)."""
+    from callbot.phone.sip import serve
+
+    loop, started = asyncio.new_event_loop(), threading.Event()
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(serve(line, ready))
+        await ready.wait()
+        started.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    runner = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    runner.start()
+    assert started.wait(30), "the SIP agent did not start"
+    try:
+        yield
+    finally:
+        for task in asyncio.all_tasks(loop):
+            loop.call_soon_threadsafe(task.cancel)
+        runner.join(30)
+
+
+def sip_line(line, ns, call_log: Path):
+    from callbot.phone.session import PhoneLine
+
+    sip = line.params.sip.model_copy(
+        update={"host": ns.host_ip, "allow_peers": [ns.ns_ip], "agent_uri": f"sip:agent@{ns.ns_ip}:5080"}
+    )
+    return PhoneLine(
+        line.params.model_copy(update={"sip": sip, "call_log": str(call_log)}), line.bot, line.prompts
+    )
+
+
+def best_match(recording: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """(seconds into ``recording``, similarity) where ``expected`` sounds most alike."""
+    step = 80  # 10 ms
+
+    def envelope(x: np.ndarray) -> np.ndarray:
+        x = x[: x.size // step * step].astype(float)
+        return np.sqrt((x.reshape(-1, step) ** 2).mean(1))
+
+    rec, exp = envelope(recording), envelope(expected)
+    scores = np.correlate(rec - rec.mean(), exp - exp.mean(), mode="valid")
+    at = int(scores.argmax()) * step
+    return at / 8000, similarity(recording[at : at + expected.size], expected)
+
+
+def log_messages(name: str) -> list[str]:
+    """What logger ``name`` says at INFO from now on (the line logs each turn's latency)."""
+    said: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return said
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
+    line, namespace, tmp_path: Path
+) -> None:
+    """baresip calls the bot over RTP (PCMU), asks, hears the answer, presses 0 (RFC 4733); the bot
+    sends a REFER and the caller's baresip calls the agent, a second baresip, which answers."""
+    import soundfile as sf
+
+    from tests.phone.sipkit import Baresip
+
+    ns, log = namespace, tmp_path / "calls.jsonl"
+    said = log_messages("callbot.phone")
+    phone = sip_line(line, ns, log)
+    question = np.concatenate([silence(6.5), caller("코로나 검사는 어디서 받나요"), silence(30)])
+    sf.write(tmp_path / "caller.wav", question, 8000, subtype="PCM_16")
+    sf.write(tmp_path / "quiet.wav", silence(30), 8000, subtype="PCM_16")
+    with sip_agent(phone):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # malformed SIP first: ignored
+            sock.sendto(b"INVITE nonsense\r\n\r\n\x00\xff", (ns.host_ip, phone.params.sip.port))
+        agent = Baresip(ns, tmp_path / "agent", "agent", 5080, tmp_path / "quiet.wav")
+        person = Baresip(ns, tmp_path / "caller", "caller", 5062, tmp_path / "caller.wav")
+        try:
+            person.command("dial", f"sip:bot@{ns.host_ip}:{phone.params.sip.port}")
+            answered = wait_for(lambda: any(" latency " in m for m in said), 40)
+            time.sleep(line.prompts["retry"].size / 8000 + 1.0)  # the answer plays out
+            person.command("sndcode", "0")
+            transferred = wait_for(lambda: "Call established: sip:caller" in agent.output(), 20)
+            wait_for(log.exists, 10)
+        finally:
+            person.stop()
+            agent.stop()
+    assert answered and transferred, person.output()[-3000:]
+    call = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert (
+        call["entrance"] == "sip" and call["outcome"] == "transferred" and call["transferred_by"] == "keypad"
+    )
+    assert call["turns"] == 1 and call["timings"][0]["first_audio_s"] > 0
+    heard, _ = sf.read(person.heard()[0], dtype="int16")
+    at, score = best_match(heard, line.prompts["greeting"])
+    assert at < 1.0 and score > 0.8, (at, score)  # the greeting, at once
+    if call["last_reply"]["handover"]:  # the tiny STT did not understand: "say it again"
+        at, score = best_match(heard, line.prompts["retry"])
+        assert at > 7.0 and score > 0.8, (at, score)

@@ -23,7 +23,6 @@ from callbot.phone.audio import RATE, line_to_wav, wav_to_line
 from callbot.phone.engine import Reply
 
 API_KEY_ENV = "CALLBOT_API_KEY"
-HISTORY_TURNS = 10  # turns of history sent back to /reply (the Bento refuses over serve.max_history_turns)
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +45,7 @@ def _number(value: Any) -> float | None:
 class HttpBot:
     """One client per line process; thread-safe (httpx.Client), called from worker threads."""
 
-    def __init__(self, url: str, timeout_s: float, voice: Any = None) -> None:
+    def __init__(self, url: str, timeout_s: float, voice: Any = None, history_turns: int = 10) -> None:
         import httpx
 
         key = os.environ.get(API_KEY_ENV, "")
@@ -54,6 +53,7 @@ class HttpBot:
             base_url=url.rstrip("/"), timeout=timeout_s, headers={"X-API-Key": key} if key else {}
         )
         self.voice = voice  # the line's own synthesiser, for text /synthesize will not speak
+        self.history_turns = history_turns  # at most serve.max_history_turns, or /reply refuses the turn
 
     def _post(self, path: str, **kwargs: Any) -> Any:
         import httpx
@@ -72,12 +72,15 @@ class HttpBot:
         """Caller audio -> ``{text, words}`` (``words``: per-word confidence, [] when not served)."""
         files = {"audio": ("turn.wav", line_to_wav(pcm, rate), "audio/wav")}
         body = self._post("/transcribe", files=files).json()
-        words = body.get("words") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise BotError(f"/transcribe answered {type(body).__name__}, not an object")
+        words = body.get("words")
         return {"text": _text(body.get("text")).strip(), "words": words if isinstance(words, list) else []}
 
     def reply(self, text: str, history: list[dict[str, Any]]) -> dict[str, Any]:
         """The responder's answer; ``history`` comes back with this turn added, signed as served."""
-        body = self._post("/reply", json={"text": text, "history": history[-HISTORY_TURNS:] or None}).json()
+        recent = history[-self.history_turns :] if self.history_turns else []
+        body = self._post("/reply", json={"text": text, "history": recent or None}).json()
         if not isinstance(body, dict):
             raise BotError(f"/reply answered {type(body).__name__}, not an object")
         answer = _text(body.get("answer")) or _text(body.get("text"))

@@ -36,6 +36,7 @@ class PromptParams(Section):
 class BotParams(Section):
     url: str  # the running Bento (`callbot serve`): /transcribe, /reply, /synthesize
     timeout_s: Annotated[float, Field(gt=0.0)]
+    history_turns: Annotated[int, Field(ge=0)]  # earlier turns sent to /reply; <= serve.max_history_turns
 
 
 class WsParams(Section):

@@ -99,6 +99,10 @@ class CallSession:
             log.warning("call %s turn %d: %s; transferring", self.call_id, think.turn, exc)
             await self._act(self.engine.on_failure())
             return
+        except Exception:  # an answer the adapter could not read: a person takes the call, the line goes on
+            log.exception("call %s turn %d failed; transferring", self.call_id, think.turn)
+            await self._act(self.engine.on_failure())
+            return
         timing = {"turn": think.turn, "stt_s": stt_s, "reply_s": reply_s}
         self.timings.append(timing)
         await self._act(self.engine.on_reply(reply), timing, eou)
@@ -169,7 +173,8 @@ class PhoneLine:
         voice = load_synthesizer(tts)
         prompts = {name: line_voice(voice, text) for name, text in phone.prompts.model_dump().items()}
         StreamingVad(phone.turn.vad_threshold)  # load the VAD now, not on the first call
-        return cls(phone, HttpBot(phone.bot.url, phone.bot.timeout_s, voice), prompts)
+        bot = HttpBot(phone.bot.url, phone.bot.timeout_s, voice, phone.bot.history_turns)
+        return cls(phone, bot, prompts)
 
     def session(self, call_id: str, entrance: str, line: Line) -> CallSession:
         from callbot.phone.vad import StreamingVad

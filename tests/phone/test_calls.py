@@ -152,6 +152,25 @@ def test_a_menu_digit_is_answered_by_the_responder_in_the_bentos_voice(line, ser
     assert call["last_reply"]["answer"] == MENU_ANSWER and call["outcome"] == "contained"
 
 
+def test_speech_over_the_bot_clears_its_audio_but_a_backchannel_does_not(line) -> None:
+    async def scenario(url: str) -> Any:
+        async with connect(url) as ws:
+            bridge = Bridge(ws)
+            await bridge.start()
+            await bridge.hear(echo=False)  # the greeting is still playing at the bridge
+            await bridge.say(np.concatenate([caller("네"), silence(1.0)]))  # a backchannel: ignored
+            await bridge.say(np.concatenate([caller("코로나 검사는 어디서 받나요"), silence(1.5)]))
+            heard = await bridge.hear()
+            await bridge.send("stop", stop={})
+            return heard
+
+    heard = on_line(line, scenario)
+    assert heard.events[0] == "clear" and heard.events.count("clear") == 1
+    assert set(heard.events[1:-1]) == {"media"} and heard.events[-1] == "mark"
+    call = calls(line)[-1]
+    assert call["turns"] == 1 and call["transcript"][0]["text"] == call["last_reply"]["heard"]
+
+
 def test_keypad_zero_clears_the_audio_and_transfers_with_context(line) -> None:
     async def scenario(url: str) -> Any:
         async with connect(url) as ws:

@@ -253,6 +253,11 @@ class SipAgent:
         self.forget(call)
 
     def forget(self, call: Any) -> None:
+        """The call is over: free its media port now, while the library is up (its destructor needs it)."""
+        port, call.line.port = call.line.port, None
+        if port is not None:
+            port.clear()
+        del port  # the last reference: the port leaves the conference bridge here
         if self.calls.pop(call.call_id, None) is not None and call.accepted:
             self.line.active -= 1
 
@@ -265,7 +270,8 @@ class SipAgent:
         self.ep.hangupAllCalls()
         for _ in range(20):  # the BYEs go out and the calls reach DISCONNECTED
             self.ep.libHandleEvents(10)
-        self.calls.clear()
+        for call in list(self.calls.values()):  # their tasks were cancelled with the loop
+            self.forget(call)
         self.account = None
         gc.collect()  # a call object freed after libDestroy would touch a closed library
         self.ep.libDestroy()

@@ -388,3 +388,48 @@ def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
     if call["last_reply"]["handover"]:  # the tiny STT did not understand: "say it again"
         at, score = best_match(heard, line.prompts["retry"])
         assert at > 7.0 and score > 0.8, (at, score)
+
+
+def test_a_sip_caller_off_the_allow_list_is_refused_and_a_hang_up_is_abandoned(
+    line, namespace, tmp_path: Path
+) -> None:
+    """A peer outside phone.sip.allow_peers gets 403; an allowed caller hanging up during the
+    greeting ends the call cleanly as abandoned, and the agent takes the next call."""
+    import soundfile as sf
+
+    from tests.phone.sipkit import Baresip
+
+    ns, log = namespace, tmp_path / "calls.jsonl"
+    sf.write(tmp_path / "quiet.wav", silence(30), 8000, subtype="PCM_16")
+    allowed = sip_line(line, ns, log)
+    strict = with_sip(allowed, allow_peers=["10.255.255.1"])
+    target = f"sip:bot@{ns.host_ip}:{allowed.params.sip.port}"
+    with sip_agent(strict):
+        person = Baresip(ns, tmp_path / "stranger", "stranger", 5064, tmp_path / "quiet.wav")
+        try:
+            person.command("dial", target)
+            refused = wait_for(lambda: "403" in person.output(), 15)
+        finally:
+            person.stop()
+    assert refused, person.output()[-2000:]
+    assert not log.exists()  # a refused call is no call
+    with sip_agent(allowed):
+        person = Baresip(ns, tmp_path / "caller", "caller", 5066, tmp_path / "quiet.wav")
+        try:
+            person.command("dial", target)
+            assert wait_for(lambda: "Call established" in person.output(), 15), person.output()[-2000:]
+            time.sleep(1.0)
+            person.command("hangup")
+            wait_for(log.exists, 15)
+        finally:
+            person.stop()
+    call = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert call["entrance"] == "sip" and call["outcome"] == "abandoned" and call["turns"] == 0
+
+
+def with_sip(line, **sip: Any):
+    """``line`` with some ``phone.sip`` params changed."""
+    from callbot.phone.session import PhoneLine
+
+    params = line.params.model_copy(update={"sip": line.params.sip.model_copy(update=sip)})
+    return PhoneLine(params, line.bot, line.prompts)

@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test test-fast lint bench clean review-install review-server browser
+.PHONY: setup demo test test-fast lint bench clean review-install review-server browser baresip
 
 setup: $(STAMP)
 
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python flows/lifecycle.py
 
-test: setup review-install browser
+test: setup review-install browser baresip
 	$(BIN)/python -m pytest -q
 
 # Headless Chromium for tests/data/test_data_docs_offline.py (the HTML reports open without internet).
@@ -50,6 +50,22 @@ browser:
 	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	      --no-install-recommends chromium >/dev/null; } \
 	    || echo "make browser: apt-get install chromium failed; install it, or set CALLBOT_CHROMIUM" >&2; \
+	fi
+
+# baresip (Debian's SIP client) for tests/phone/test_calls.py: it calls the bot's SIP agent from a
+# network namespace and presses 0. Idempotent, like `browser`: nothing when baresip is on PATH.
+baresip:
+	@if command -v baresip >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make baresip: no baresip and no apt-get; install baresip (the SIP test needs it)" >&2; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "make baresip: baresip is missing; run: sudo apt-get install -y baresip" >&2; exit 0; fi; \
+	  echo "make baresip: installing Debian's baresip (apt-get) for the SIP call test"; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	      --no-install-recommends baresip >/dev/null; } \
+	    || echo "make baresip: apt-get install baresip failed; install it by hand" >&2; \
 	fi
 
 # Label Studio (issue 18) in its own venv, .venv-labelstudio: its pins clash with ours. Idempotent:

@@ -147,5 +147,15 @@ def _review_app() -> typer.Typer:
 app.add_typer(_review_app(), name="review")
 
 
+# ---- phone line (issue 24): `callbot phone serve --ws/--sip`; callbot.phone.cli imports only typer
+def _phone_app() -> typer.Typer:
+    from callbot.phone.cli import app as phone
+
+    return phone
+
+
+app.add_typer(_phone_app(), name="phone")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -29,6 +29,7 @@ from callbot.bot.params import BotParams
 from callbot.intent.params import IntentParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams, VersionParams
+from callbot.phone.params import PhoneParams
 from callbot.prepare.params import PrepareParams
 from callbot.quality.params import ValidateParams
 from callbot.registry.params import PackageParams, SelectParams
@@ -64,6 +65,7 @@ class Params(BaseModel):
     select: SelectParams
     tts: TTSParams
     serve: ServeParams
+    phone: PhoneParams
     package: PackageParams
     orchestrate: OrchestrateParams
     review: ReviewParams

@@ -1,0 +1,74 @@
+"""The bot adapter reads the Bento's answers defensively, and the SIP transfer headers are ASCII.
+
+The end-to-end path through a served Bento is in ``test_calls.py``; here the answers are fixed
+JSON bodies (the shapes /reply has had and is growing: ``answer``/``handover``/``summary``/
+``history`` beside ``text``/``guarded``), served by httpx's in-memory transport, because the
+question is only how each shape is read.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import httpx
+import numpy as np
+import pytest
+
+from callbot.phone.bot import BotError, HttpBot
+from callbot.phone.engine import Transfer
+from callbot.phone.sip import transfer_headers
+
+
+def bot_answering(status: int, body: object) -> HttpBot:
+    bot = HttpBot("http://bento.invalid", 5.0, history_turns=2)
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    bot.client = httpx.Client(base_url="http://bento.invalid", transport=transport)
+    return bot
+
+
+def test_the_served_reply_shape_today() -> None:
+    body = {"text": "네, 가능합니다.", "guarded": False, "reason": None, "intent": "상담 시간 문의",
+            "confidence": 0.91, "signature": "abc"}  # fmt: skip
+    got = bot_answering(200, body).reply("주말에도 되나요", [])
+    assert (got["answer"], got["handover"], got["intent"], got["confidence"]) == (
+        "네, 가능합니다.",
+        False,
+        "상담 시간 문의",
+        0.91,
+    )
+    assert got["summary"] is None and got["history"][-1] == {
+        "role": "assistant",
+        "content": "네, 가능합니다.",
+        "signature": "abc",
+    }
+
+
+def test_a_grown_reply_shape_and_odd_fields() -> None:
+    served_history = [{"role": "user", "content": "x"}]
+    body = {"answer": "확인해 드릴까요?", "handover": True, "reason": "confirm", "confidence": "high",
+            "summary": "주말 상담 문의", "history": served_history}  # fmt: skip
+    got = bot_answering(200, body).reply("주말", [{"role": "user", "content": str(i)} for i in range(5)])
+    assert got["handover"] is True and got["summary"] == "주말 상담 문의"
+    assert got["confidence"] is None and got["history"] == served_history  # a non-number is not a confidence
+
+
+def test_a_refusal_or_a_non_object_is_a_bot_error() -> None:
+    with pytest.raises(BotError) as refused:
+        bot_answering(422, {"error": "too long"}).reply("x", [])
+    assert refused.value.status == 422
+    with pytest.raises(BotError, match="not an object"):
+        bot_answering(200, ["x"]).transcribe(np.zeros(1600, dtype=np.int16))
+
+
+def test_transfer_context_becomes_url_encoded_sip_headers() -> None:
+    transfer = Transfer(
+        "keypad", [{"role": "caller", "text": "검사 어디서 받나요?"}], "검사 문의", 0.4267, "검사 장소"
+    )
+    headers = transfer_headers(transfer)
+    assert all(value.isascii() and "\r" not in value and " " not in value for value in headers.values())
+    assert unquote(headers["X-Callbot-Transcript"]) == "caller: 검사 어디서 받나요?"
+    assert unquote(headers["X-Callbot-Intent"]) == "검사 문의" and headers["X-Callbot-Confidence"] == "0.427"
+    assert (
+        unquote(headers["X-Callbot-Summary"]) == "검사 장소"
+        and headers["X-Callbot-Transferred-By"] == "keypad"
+    )

@@ -23,7 +23,7 @@ def serve(
     import contextlib
     import logging
 
-    from callbot.cli import fail, load
+    from callbot.cli_common import fail, load
 
     if not (ws or sip):
         fail("choose an entrance: --ws, --sip or both")

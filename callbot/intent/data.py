@@ -66,9 +66,12 @@ def _read_rows(prepared: Path) -> list[dict[str, Any]]:
 
 
 def _dialogues(rows: list[dict[str, Any]], domains: list[str]) -> list[list[dict[str, Any]]]:
+    from callbot.prepare.adapters import datasets_feeding
+
+    ars = datasets_feeding("ars")  # the datasets whose caller turns the bot answers
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["dataset"] == "callcenter" and row["domain"] in domains:
+        if row["dataset"] in ars and row["domain"] in domains:
             grouped[row["interview_id"]].append(row)
     return [sorted(turns, key=lambda r: r["turn"]) for _, turns in sorted(grouped.items())]
 

@@ -24,7 +24,6 @@ ALLOWED: set[tuple[str, str]] = {
     # being rewritten on branch sttctc; remove from this list when merged
     ("callbot/stt/evaluate.py", "evaluate_stt"),
     # not yet split (branch shortfuncs ran out of time); split into steps and remove
-    ("callbot/review/imports.py", "decide"),
     ("callbot/llm/evaluate.py", "score_model"),
 }
 

@@ -23,8 +23,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("callbot/sample/callcenter.py", "write_callcenter_tree"),
     # being rewritten on branch sttctc; remove from this list when merged
     ("callbot/stt/evaluate.py", "evaluate_stt"),
-    # not yet split (branch shortfuncs ran out of time); split into steps and remove
-    ("callbot/llm/evaluate.py", "score_model"),
 }
 
 

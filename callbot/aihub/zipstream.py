@@ -269,6 +269,72 @@ def _write_all(fd: int, piece: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
+class _MemberSink:
+    """Writes one member's bytes to ``fd`` while counting them and hashing them (sha256, CRC-32)."""
+
+    def __init__(self, fd: int, m: Member, name: str) -> None:
+        self.fd, self.m, self.name = fd, m, name
+        self.sha = hashlib.sha256()
+        self.crc = 0
+        self.written = 0
+
+    def emit(self, piece: bytes | memoryview) -> None:
+        """Write ``piece``; refuse as soon as the output passes the declared size (a bomb)."""
+        self.written += len(piece)
+        if self.written > self.m.size:
+            raise MemberRefused(
+                "size_mismatch",
+                f"member {self.name!r} expands past its declared {self.m.size:,} bytes (a bomb or a damaged "
+                "archive); refusing it",
+            )
+        self.crc = crc32(piece, self.crc)
+        self.sha.update(piece)
+        _write_all(self.fd, piece)
+
+    def check_complete(self) -> None:
+        """The output is exactly the size and CRC-32 the directory records."""
+        m, name = self.m, self.name
+        if self.written != m.size:
+            raise MemberRefused(
+                "size_mismatch",
+                f"member {name!r}: {self.written:,} bytes extracted, the directory says {m.size:,}",
+            )
+        if self.crc != m.crc:
+            raise MemberRefused(
+                "crc_mismatch",
+                f"member {name!r}: CRC-32 {self.crc:08x} != {m.crc:08x} recorded in the archive; the download "
+                "is damaged, re-download the archive",
+            )
+
+
+def _stream_member(
+    f: BinaryIO, m: Member, name: str, sink: _MemberSink, on_bytes: Callable[[int], None] | None
+) -> None:
+    """Read the member's compressed bytes CHUNK by CHUNK (from f's position) and emit them, inflated
+    if deflated: one read that expands a thousandfold is emitted CHUNK by CHUNK, never whole."""
+    remaining = m.compressed_size
+    view = _buffer()
+    inflater = zlib.decompressobj(-15) if m.method == DEFLATED else None
+    while remaining:
+        got = f.readinto(view[: min(CHUNK, remaining)])  # type: ignore[attr-defined]
+        if not got:
+            raise MemberRefused("truncated", f"member {name!r}: archive ends {remaining:,} bytes early")
+        remaining -= got
+        if on_bytes:
+            on_bytes(got)
+        if inflater is None:
+            sink.emit(view[:got])
+            continue
+        data: bytes = inflater.decompress(view[:got], CHUNK)
+        while True:
+            sink.emit(data)  # raises as soon as the output passes the declared size
+            if not inflater.unconsumed_tail:
+                break
+            data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
+    if inflater is not None and (tail := inflater.flush()):  # all input is in: at most a few bytes
+        sink.emit(tail)
+
+
 def extract_member(
     f: BinaryIO,
     m: Member,
@@ -286,58 +352,12 @@ def extract_member(
     """
     start = data_offset(f, m, name)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    sha = hashlib.sha256()
-    crc = 0
-    written = 0
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-
-    def emit(piece: bytes | memoryview) -> None:
-        nonlocal crc, written
-        written += len(piece)
-        if written > m.size:
-            raise MemberRefused(
-                "size_mismatch",
-                f"member {name!r} expands past its declared {m.size:,} bytes (a bomb or a damaged "
-                "archive); refusing it",
-            )
-        crc = crc32(piece, crc)
-        sha.update(piece)
-        _write_all(fd, piece)
-
+    sink = _MemberSink(fd, m, name)
     try:
         f.seek(start)
-        remaining = m.compressed_size
-        view = _buffer()
-        inflater = zlib.decompressobj(-15) if m.method == DEFLATED else None
-        while remaining:
-            got = f.readinto(view[: min(CHUNK, remaining)])  # type: ignore[attr-defined]
-            if not got:
-                raise MemberRefused("truncated", f"member {name!r}: archive ends {remaining:,} bytes early")
-            remaining -= got
-            if on_bytes:
-                on_bytes(got)
-            if inflater is None:
-                emit(view[:got])
-                continue
-            data: bytes = inflater.decompress(view[:got], CHUNK)
-            while True:
-                emit(data)  # raises as soon as the output passes the declared size
-                if not inflater.unconsumed_tail:
-                    break
-                data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
-        if inflater is not None and (tail := inflater.flush()):  # all input is in: at most a few bytes
-            emit(tail)
-        if written != m.size:
-            raise MemberRefused(
-                "size_mismatch",
-                f"member {name!r}: {written:,} bytes extracted, the directory says {m.size:,}",
-            )
-        if crc != m.crc:
-            raise MemberRefused(
-                "crc_mismatch",
-                f"member {name!r}: CRC-32 {crc:08x} != {m.crc:08x} recorded in the archive; the download "
-                "is damaged, re-download the archive",
-            )
+        _stream_member(f, m, name, sink, on_bytes)
+        sink.check_complete()
     except zlib.error as exc:
         os.close(fd)
         tmp.unlink(missing_ok=True)
@@ -351,4 +371,4 @@ def extract_member(
         raise
     os.close(fd)
     os.replace(tmp, dest)
-    return sha.hexdigest(), crc
+    return sink.sha.hexdigest(), sink.crc

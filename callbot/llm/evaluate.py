@@ -85,6 +85,57 @@ def _subset(rows: Dataset, task: str, limit: int) -> Dataset:
     return rows.select(picked)
 
 
+def _exact(outputs: list[str], refs: list[str]) -> list[bool]:
+    return [normalise_answer(o) == normalise_answer(r) for o, r in zip(outputs, refs, strict=True)]
+
+
+def _ars_metrics(
+    outputs: list[str], refs: list[str], messages: list[Any], train_prompts: set[str], responder: Responder
+) -> dict[str, float]:
+    """ARS answers: exact match, apart for prompts seen in training and unseen ones, and how often
+    the guard would have replaced the reply."""
+    metrics: dict[str, float] = {}
+    exact = _exact(outputs, refs)
+    metrics["ars_exact_match"] = round(sum(exact) / len(exact), 4)
+    seen_prompt = [_prompt_key(m) in train_prompts for m in messages]
+    for name, flag in (("unseen", False), ("seen", True)):
+        hits = [e for e, s in zip(exact, seen_prompt, strict=True) if s is flag]
+        if hits:
+            metrics[f"ars_{name}_prompt_exact_match"] = round(sum(hits) / len(hits), 4)
+    guarded = [check_reply(o, responder.guard, responder.script) is not None for o in outputs]
+    metrics["ars_guarded_rate"] = round(sum(guarded) / len(guarded), 4)
+    return metrics
+
+
+def _task_metrics(
+    task: str,
+    outputs: list[str],
+    refs: list[str],
+    messages: list[Any],
+    train_prompts: set[str],
+    responder: Responder,
+) -> dict[str, float]:
+    """One task's scores: ROUGE for the free-text tasks (F only for ARS), the ARS figures, and
+    accuracy (and macro F1 for emotion) for the label tasks, over the labels the references use."""
+    metrics: dict[str, float] = {}
+    if task in ("ars", "summary"):
+        for name, value in corpus_rouge(outputs, refs).items():
+            if task == "ars" and name.endswith(("_precision", "_recall")):
+                continue
+            metrics[f"{task}_{name}"] = round(value, 4)
+    if task == "ars":
+        metrics.update(_ars_metrics(outputs, refs, messages, train_prompts, responder))
+    if task in ("emotion", "intent"):
+        labels = sorted(set(refs))
+        predicted = [to_label(o, labels) for o in outputs]
+        metrics[f"{task}_accuracy"] = round(
+            sum(p == r for p, r in zip(predicted, refs, strict=True)) / len(refs), 4
+        )
+        if task == "emotion":
+            metrics["emotion_macro_f1"] = round(macro_f1(predicted, refs, labels), 4)
+    return metrics
+
+
 def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) -> dict[str, Any]:
     """Every task's metrics for one model (base or fine-tuned) on the test split."""
     test, limit, bs = dd["test"], params.evaluate.max_examples_per_task, params.evaluate.batch_size
@@ -109,38 +160,12 @@ def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) ->
             samples[task] = [
                 {"prediction": o, "reference": r} for o, r in list(zip(outputs, refs, strict=True))[:3]
             ]
-            if task in ("ars", "summary"):
-                for name, value in corpus_rouge(outputs, refs).items():
-                    if task == "ars" and name.endswith(("_precision", "_recall")):
-                        continue
-                    metrics[f"{task}_{name}"] = round(value, 4)
-            if task == "ars":
-                exact = [
-                    normalise_answer(o) == normalise_answer(r) for o, r in zip(outputs, refs, strict=True)
-                ]
-                metrics["ars_exact_match"] = round(sum(exact) / len(exact), 4)
-                seen_prompt = [_prompt_key(m) in train_prompts for m in rows["messages"]]
-                for name, flag in (("unseen", False), ("seen", True)):
-                    hits = [e for e, s in zip(exact, seen_prompt, strict=True) if s is flag]
-                    if hits:
-                        metrics[f"ars_{name}_prompt_exact_match"] = round(sum(hits) / len(hits), 4)
-                guarded = [check_reply(o, responder.guard, responder.script) is not None for o in outputs]
-                metrics["ars_guarded_rate"] = round(sum(guarded) / len(guarded), 4)
-            if task in ("emotion", "intent"):
-                labels = sorted(set(refs))
-                predicted = [to_label(o, labels) for o in outputs]
-                metrics[f"{task}_accuracy"] = round(
-                    sum(p == r for p, r in zip(predicted, refs, strict=True)) / len(refs), 4
-                )
-                if task == "emotion":
-                    metrics["emotion_macro_f1"] = round(macro_f1(predicted, refs, labels), 4)
+            metrics.update(_task_metrics(task, outputs, refs, rows["messages"], train_prompts, responder))
         seen = _subset(dd["train"], "ars", limit)
-        if len(seen):
-            outputs = responder.generate([m[:-1] for m in seen["messages"]], batch_size=bs)
-            exact = [
-                normalise_answer(o) == normalise_answer(r)
-                for o, r in zip(outputs, seen["reference"], strict=True)
-            ]
+        if len(seen):  # the script's own training questions: did the model learn them?
+            exact = _exact(
+                responder.generate([m[:-1] for m in seen["messages"]], batch_size=bs), seen["reference"]
+            )
             metrics["ars_seen_exact_match"] = round(sum(exact) / len(exact), 4)
         bar.advance(job)
         ppl_rows = test.select(range(min(len(test), limit * 4)))

@@ -170,28 +170,22 @@ def _fingerprint(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _fit(
-    model: PreTrainedModel,
-    examples: list[dict[str, list[int]]],
-    pad_id: int,
+def _training_arguments(
+    checkpoints: Path,
     *,
     epochs: int,
-    max_steps: int = 0,
+    max_steps: int,
     learning_rate: float,
     batch_size: int,
     seed: int,
-    checkpoints: Path,
     save_steps: int,
-    label: str,
-) -> tuple[list[float], str | None]:
-    """Train with the HF Trainer (checkpoints, resume, fixed seed); returns per-step losses and the resume point."""
+) -> Any:
+    """HF TrainingArguments: constant settings (linear schedule, no warm-up, a loss every step, one
+    checkpoint kept, fixed seeds, quiet) around the given budget."""
     import torch
-    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers import TrainingArguments
 
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    resume = get_last_checkpoint(str(checkpoints))
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=epochs,
         max_steps=max_steps if max_steps > 0 else -1,
@@ -211,6 +205,37 @@ def _fit(
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         remove_unused_columns=False,
+    )
+
+
+def _fit(
+    model: PreTrainedModel,
+    examples: list[dict[str, list[int]]],
+    pad_id: int,
+    *,
+    epochs: int,
+    max_steps: int = 0,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    checkpoints: Path,
+    save_steps: int,
+    label: str,
+) -> tuple[list[float], str | None]:
+    """Train with the HF Trainer (checkpoints, resume, fixed seed); returns per-step losses and the resume point."""
+    from transformers import PrinterCallback, Trainer, TrainerCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    resume = get_last_checkpoint(str(checkpoints))
+    args = _training_arguments(
+        checkpoints,
+        epochs=epochs,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        seed=seed,
+        save_steps=save_steps,
     )
     steps_per_epoch = -(-len(examples) // batch_size)
     total = min(steps_per_epoch * epochs, max_steps) if max_steps > 0 else steps_per_epoch * epochs
@@ -347,6 +372,105 @@ def for_candidate(params: LLMParams, candidate: CandidateParams) -> LLMParams:
     )
 
 
+def _candidate_base(
+    candidate: CandidateParams,
+    params: LLMParams,
+    dd: DatasetDict,
+    tokenizer_dir: Path | None,
+    run: CandidateRun,
+) -> str | Path:
+    """The base to tune: the tiny model pretrained here (its losses go into ``run``), or the named one."""
+    if candidate.base == BUILD_TINY:
+        assert tokenizer_dir is not None
+        return _tiny_base(candidate, params, tokenizer_dir, corpus_texts(dd, ("train",)), run)
+    return resolve_base(candidate)
+
+
+def _with_lora(model: PreTrainedModel, candidate: CandidateParams, settings: Any, seed: int) -> Any:
+    """The base wrapped in fresh LoRA adapters on ``candidate.lora_targets``; a clear error when the
+    targets are not module names of its architecture."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import set_seed
+
+    lora = LoraConfig(
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=list(candidate.lora_targets),
+        task_type="CAUSAL_LM",
+    )
+    # Seed here, not only at the start: whether the base was pretrained in this run or reused from disk
+    # must not change the LoRA initialisation (it did: results differed between a first run and a rerun).
+    set_seed(seed)
+    try:
+        with peft_wrapping():
+            return get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ValueError(
+            f"params.yaml llm.candidates[{candidate.name}].lora_targets {candidate.lora_targets} do not match "
+            f"{candidate.arch} module names ({exc})"
+        ) from None
+
+
+def _tune_lora(
+    model: Any,
+    examples: list[dict[str, list[int]]],
+    pad_id: int,
+    candidate: CandidateParams,
+    params: LLMParams,
+    key: str,
+    run: CandidateRun,
+) -> None:
+    """Train the adapters, resuming from this key's checkpoints; losses, steps and time go into ``run``."""
+    settings = for_candidate(params, candidate).lora
+    started = time.perf_counter()
+    run.lora_losses, run.resumed_from = _fit(
+        model,
+        examples,
+        pad_id,
+        epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size,
+        seed=params.seed,
+        checkpoints=checkpoints_dir(params, candidate.name) / f"lora-{key}",
+        save_steps=settings.save_steps,
+        label=f"LoRA {candidate.name}",
+    )
+    run.lora_seconds = round(time.perf_counter() - started, 2)
+    run.lora_steps = len(run.lora_losses)
+
+
+def _save_adapter(model: Any, tokenizer: PreTrainedTokenizerBase, root: Path) -> None:
+    """``<root>/adapter``: the LoRA weights and the tokenizer, replaced whole."""
+    adapter_tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=root))
+    model.save_pretrained(adapter_tmp)
+    tokenizer.save_pretrained(adapter_tmp)
+    replace_dir(adapter_tmp, root / "adapter")
+
+
+def _save_merged(
+    base: str | Path, tokenizer: PreTrainedTokenizerBase, root: Path, dd: DatasetDict, params: LLMParams
+) -> None:
+    """``<root>/merged``: the adapter merged onto a full-precision base (also right after QLoRA, whose
+    base is 4-bit), with the responder's config and the ARS script from the train split."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    full = AutoModelForCausalLM.from_pretrained(str(base))
+    with peft_wrapping():
+        merged = PeftModel.from_pretrained(full, str(root / "adapter")).merge_and_unload()
+    merged_tmp = Path(tempfile.mkdtemp(prefix=".merged.", dir=root))
+    merged.save_pretrained(merged_tmp)
+    tokenizer.save_pretrained(merged_tmp)
+    ars_answers = [
+        r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
+    ]
+    write_responder_config(merged_tmp, params, script_answers=ars_answers)
+    write_script(merged_tmp, ars_script(dd["train"], params.router.handover_intent_prefix))
+    replace_dir(merged_tmp, root / "merged")
+
+
 def train_candidate(
     candidate: CandidateParams,
     params: LLMParams,
@@ -356,8 +480,6 @@ def train_candidate(
 ) -> CandidateRun:
     """Base (pretrained when tiny) -> LoRA -> adapter/ and merged/ under ``<out>/<candidate>/``."""
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, set_seed
 
     check_candidate(candidate, params.offline)
     torch.manual_seed(params.seed)
@@ -374,76 +496,20 @@ def train_candidate(
         licence=candidate.licence,
     )
     settings = for_candidate(params, candidate).lora
-    if candidate.base == BUILD_TINY:
-        assert tokenizer_dir is not None
-        base: str | Path = _tiny_base(candidate, params, tokenizer_dir, corpus_texts(dd, ("train",)), run)
-    else:
-        base = resolve_base(candidate)
+    base = _candidate_base(candidate, params, dd, tokenizer_dir, run)
     tokenizer = load_tokenizer(base)
     rows = training_rows(dd["train"], settings.max_examples_per_task)
     examples = [chat_example(tokenizer, m, settings.max_length) for m in rows["messages"]]
     run.examples = len(examples)
-
-    model = _load_base(base, settings.qlora)
-    lora = LoraConfig(
-        r=settings.r,
-        lora_alpha=settings.alpha,
-        lora_dropout=settings.dropout,
-        target_modules=list(candidate.lora_targets),
-        task_type="CAUSAL_LM",
-    )
-    # Seed here, not only at the start: whether the base was pretrained in this run or reused from disk
-    # must not change the LoRA initialisation (it did: results differed between a first run and a rerun).
-    set_seed(params.seed)
-    try:
-        with peft_wrapping():
-            model = get_peft_model(model, lora)
-    except ValueError as exc:
-        raise ValueError(
-            f"params.yaml llm.candidates[{candidate.name}].lora_targets {candidate.lora_targets} do not match "
-            f"{candidate.arch} module names ({exc})"
-        ) from None
+    model = _with_lora(_load_base(base, settings.qlora), candidate, settings, params.seed)
     run.parameters, run.trainable_parameters = count_parameters(model)
     run.parameters -= run.trainable_parameters
     key = _fingerprint(settings.model_dump(), candidate.model_dump(), params.seed, version, str(base))
-    started = time.perf_counter()
-    run.lora_losses, run.resumed_from = _fit(
-        model,
-        examples,
-        tokenizer.pad_token_id,
-        epochs=settings.epochs,
-        max_steps=settings.max_steps,
-        learning_rate=settings.learning_rate,
-        batch_size=settings.batch_size,
-        seed=params.seed,
-        checkpoints=checkpoints_dir(params, candidate.name) / f"lora-{key}",
-        save_steps=settings.save_steps,
-        label=f"LoRA {candidate.name}",
-    )
-    run.lora_seconds = round(time.perf_counter() - started, 2)
-    run.lora_steps = len(run.lora_losses)
-
-    adapter_tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=root))
-    model.save_pretrained(adapter_tmp)
-    tokenizer.save_pretrained(adapter_tmp)
-    replace_dir(adapter_tmp, root / "adapter")
-
-    # Merge onto a full-precision base (also right after QLoRA, whose base is 4-bit).
-    full = AutoModelForCausalLM.from_pretrained(str(base))
-    with peft_wrapping():
-        merged = PeftModel.from_pretrained(full, str(root / "adapter")).merge_and_unload()
-    merged_tmp = Path(tempfile.mkdtemp(prefix=".merged.", dir=root))
-    merged.save_pretrained(merged_tmp)
-    tokenizer.save_pretrained(merged_tmp)
-    ars_answers = [
-        r for t, r in zip(dd["train"]["task"], dd["train"]["reference"], strict=True) if t == "ars"
-    ]
-    write_responder_config(merged_tmp, params, script_answers=ars_answers)
-    write_script(merged_tmp, ars_script(dd["train"], params.router.handover_intent_prefix))
-    replace_dir(merged_tmp, root / "merged")
+    _tune_lora(model, examples, tokenizer.pad_token_id, candidate, params, key, run)
+    _save_adapter(model, tokenizer, root)
+    _save_merged(base, tokenizer, root, dd, params)
     # finished: a rerun starts fresh
     shutil.rmtree(checkpoints_dir(params, candidate.name), ignore_errors=True)
-
     write_json(root / TRAIN_FILE, asdict(run), end="")
     return run
 

@@ -85,54 +85,61 @@ def check(task: Task, values: dict[str, str], known: set[str]) -> str | None:
     return None
 
 
-def decide(tasks: list[Task], known: set[str], now: str) -> ImportResult:
-    result = ImportResult(tasks=len(tasks))
-    by_utterance: dict[str, list[dict[str, Any]]] = {}
-    for task in tasks:
-        verdict, issue = verdict_of(task)
-        if issue:
-            result.issues.append(issue)
-            continue
-        if verdict is None:
-            result.pending += 1
-            continue
-        if verdict == "reject":
-            result.rejected += 1
-            continue
-        result.accepted += 1
-        values, issue = settle(task)
-        issue = issue or check(task, values, known)
-        if issue:
-            result.issues.append(issue)
-            continue
-        data = task.data
-        current = {
-            "text_raw": data.get("current_text", ""),
-            **{k: data.get(f"current_{k}", "") for k in LABEL_SETS},
-        }
-        changed = {
-            TARGET[k]: v
-            for k, v in values.items()
-            if k in TARGET and _same(str(current[TARGET[k]] or "")) != v
-        }
-        if not changed and data.get("kind") != "call":
-            result.unchanged += 1
-            continue
-        entry = {
-            "utterance_id": str(data["utterance_id"]),
-            "kind": data.get("kind"),
-            "fields": changed,
-            "new": data.get("kind") == "call",
-            "task_id": task.id,
-            "labelled_by": sorted({a.user for a in task.labels}),
-            "reviewed_by": task.verdicts[0].user,
-            "reviewed_at": task.verdicts[0].created_at,
-            "imported_at": now,
-        }
-        if entry["new"]:  # a handed-over call: a new ARS example (prepare's ReviewedCalls)
-            entry["transcript"] = values.get("transcript") or _same(str(data.get("current_text") or ""))
-            entry["answer"] = values.get("answer")
-        by_utterance.setdefault(entry["utterance_id"], []).append(entry)
+def _accepted_values(task: Task, known: set[str], result: ImportResult) -> dict[str, str] | None:
+    """The settled, checked values of an accepted task; None (counted or reported in ``result``) for
+    a task that is pending, rejected, contradictory or fails its checks."""
+    verdict, issue = verdict_of(task)
+    if issue:
+        result.issues.append(issue)
+        return None
+    if verdict is None:
+        result.pending += 1
+        return None
+    if verdict == "reject":
+        result.rejected += 1
+        return None
+    result.accepted += 1
+    values, issue = settle(task)
+    issue = issue or check(task, values, known)
+    if issue:
+        result.issues.append(issue)
+        return None
+    return values
+
+
+def _correction(task: Task, values: dict[str, str], now: str) -> dict[str, Any] | None:
+    """The corrections entry for an accepted task: the fields its values change (all of a handed-over
+    call, a new ARS example for prepare's ReviewedCalls); None when an existing item is unchanged."""
+    data = task.data
+    current = {
+        "text_raw": data.get("current_text", ""),
+        **{k: data.get(f"current_{k}", "") for k in LABEL_SETS},
+    }
+    changed = {
+        TARGET[k]: v for k, v in values.items() if k in TARGET and _same(str(current[TARGET[k]] or "")) != v
+    }
+    if not changed and data.get("kind") != "call":
+        return None
+    entry = {
+        "utterance_id": str(data["utterance_id"]),
+        "kind": data.get("kind"),
+        "fields": changed,
+        "new": data.get("kind") == "call",
+        "task_id": task.id,
+        "labelled_by": sorted({a.user for a in task.labels}),
+        "reviewed_by": task.verdicts[0].user,
+        "reviewed_at": task.verdicts[0].created_at,
+        "imported_at": now,
+    }
+    if entry["new"]:
+        entry["transcript"] = values.get("transcript") or _same(str(data.get("current_text") or ""))
+        entry["answer"] = values.get("answer")
+    return entry
+
+
+def _one_per_utterance(by_utterance: dict[str, list[dict[str, Any]]], result: ImportResult) -> None:
+    """Keep each utterance's correction once; tasks that correct one utterance differently are
+    reported, and none of them is applied."""
     for uid, entries in sorted(by_utterance.items()):
         distinct = {
             json.dumps([e["fields"], e.get("answer")], sort_keys=True, ensure_ascii=False) for e in entries
@@ -148,6 +155,22 @@ def decide(tasks: list[Task], known: set[str], now: str) -> ImportResult:
             result.new_examples += 1
         else:
             result.fixes += 1
+
+
+def decide(tasks: list[Task], known: set[str], now: str) -> ImportResult:
+    """The corrections the reviewed tasks make, with counts and the issues that kept tasks out."""
+    result = ImportResult(tasks=len(tasks))
+    by_utterance: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        values = _accepted_values(task, known, result)
+        if values is None:
+            continue
+        entry = _correction(task, values, now)
+        if entry is None:
+            result.unchanged += 1
+            continue
+        by_utterance.setdefault(entry["utterance_id"], []).append(entry)
+    _one_per_utterance(by_utterance, result)
     return result
 
 

@@ -43,40 +43,48 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def build_report(tasks: list[Task]) -> dict[str, Any]:
+def _new_annotator() -> dict[str, Any]:
+    return {"tasks": 0, "seconds": 0.0, "reviewed": 0, "rejected": 0, "pair_cers": []}
+
+
+def _count_annotations(task: Task, verdict: str | None, stats: dict[str, dict[str, Any]]) -> None:
+    """Add the task to each of its annotators' counts: tasks, time spent, and the review's verdict."""
+    for ann in task.labels:
+        row = stats[ann.user]
+        row["tasks"] += 1
+        row["seconds"] += ann.lead_time
+        if verdict is not None:
+            row["reviewed"] += 1
+            row["rejected"] += verdict == "reject"
+
+
+def _compare_annotators(
+    task: Task,
+    stats: dict[str, dict[str, Any]],
+    pairs: dict[str, tuple[list[str], list[str]]],
+    cers: list[float],
+) -> None:
+    """For every two annotators of the task: their transcripts' disagreement (CER, also kept per
+    annotator) and their paired emotion / intent labels for Cohen's kappa."""
     from callbot.text.metrics import disagreement
 
-    stats: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"tasks": 0, "seconds": 0.0, "reviewed": 0, "rejected": 0, "pair_cers": []}
-    )
-    pairs: dict[str, tuple[list[str], list[str]]] = {"emotion": ([], []), "intent": ([], [])}
-    cers: list[float] = []
-    reviewed = rejected = 0
-    for task in tasks:
-        verdict, _ = verdict_of(task)
-        if verdict is not None:
-            reviewed += 1
-            rejected += verdict == "reject"
-        for ann in task.labels:
-            row = stats[ann.user]
-            row["tasks"] += 1
-            row["seconds"] += ann.lead_time
-            if verdict is not None:
-                row["reviewed"] += 1
-                row["rejected"] += verdict == "reject"
-        for first, second in combinations(sorted(task.labels, key=lambda x: x.user), 2):
-            if first.user == second.user:
-                continue
-            one, two = first.values.get("transcript"), second.values.get("transcript")
-            if one and two:
-                value = disagreement(one, two)
-                cers.append(value)
-                stats[first.user]["pair_cers"].append(value)
-                stats[second.user]["pair_cers"].append(value)
-            for name, (left, right) in pairs.items():
-                if first.values.get(name) and second.values.get(name):
-                    left.append(first.values[name])
-                    right.append(second.values[name])
+    for first, second in combinations(sorted(task.labels, key=lambda x: x.user), 2):
+        if first.user == second.user:
+            continue
+        one, two = first.values.get("transcript"), second.values.get("transcript")
+        if one and two:
+            value = disagreement(one, two)
+            cers.append(value)
+            stats[first.user]["pair_cers"].append(value)
+            stats[second.user]["pair_cers"].append(value)
+        for name, (left, right) in pairs.items():
+            if first.values.get(name) and second.values.get(name):
+                left.append(first.values[name])
+                right.append(second.values[name])
+
+
+def _annotator_rows(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per annotator (by name): pace, review outcome and transcript CER against the others."""
     annotators = []
     for user, row in sorted(stats.items()):
         seconds, n = row["seconds"], row["tasks"]
@@ -94,6 +102,22 @@ def build_report(tasks: list[Task]) -> dict[str, Any]:
                 ),
             }
         )
+    return annotators
+
+
+def build_report(tasks: list[Task]) -> dict[str, Any]:
+    """Review totals, agreement between annotators (transcript CER, label kappas) and per-annotator rows."""
+    stats: dict[str, dict[str, Any]] = defaultdict(_new_annotator)
+    pairs: dict[str, tuple[list[str], list[str]]] = {"emotion": ([], []), "intent": ([], [])}
+    cers: list[float] = []
+    reviewed = rejected = 0
+    for task in tasks:
+        verdict, _ = verdict_of(task)
+        if verdict is not None:
+            reviewed += 1
+            rejected += verdict == "reject"
+        _count_annotations(task, verdict, stats)
+        _compare_annotators(task, stats, pairs, cers)
     return {
         "tasks": len(tasks),
         "annotated_tasks": sum(bool(t.labels) for t in tasks),
@@ -106,7 +130,7 @@ def build_report(tasks: list[Task]) -> dict[str, Any]:
             **{f"{name}_kappa": _round(cohen_kappa(*pair)) for name, pair in pairs.items()},
             **{f"{name}_pairs": len(pair[0]) for name, pair in pairs.items()},
         },
-        "annotators": annotators,
+        "annotators": _annotator_rows(stats),
     }
 
 

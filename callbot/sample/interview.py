@@ -162,20 +162,17 @@ def _age_range(rng: random.Random, experience: str) -> str:
     return rng.choices(("-34", "35-44", "45-54", "55-"), weights=weights)[0]
 
 
-def build_record(plan: RecordPlan) -> RecordFiles:
-    """Text, audio and label of one interview, from its own seed only (any worker, same bytes)."""
-    rng = random.Random(f"callbot.sample:{plan.seed}:{plan.index}")
+def _interview_info(rng: random.Random, plan: RecordPlan) -> dict[str, str]:
+    """The label's ``info``: the stratum's occupation, gender and experience (in the release's odd
+    spellings on quirky records) and drawn date, channel, place and age range."""
     stratum = STRATA[plan.stratum]
-    # about half the Validation interviews use held-out templates and words (never in Training)
-    unseen = plan.split == "Validation" and rng.random() < 0.5
-    text = interview_text(rng, stratum.occupation.code, stratum.experience, text_holdout(plan.seed), unseen)
     gender = GENDER_LABEL[stratum.gender]
     experience = EXPERIENCE_LABEL[stratum.experience]
     if plan.quirks and plan.index % 5 == 1:
         gender = GENDER_VARIANTS[stratum.gender][(plan.index // 5) % 3]
     if plan.quirks and plan.index % 7 == 2:
         experience = EXPERIENCE_VARIANTS[stratum.experience][(plan.index // 7) % 2]
-    info = {
+    return {
         "date": _date(rng),
         "occupation": stratum.occupation.code,
         "channel": "MOCK" if rng.random() < 0.8 else "FACE-TO-FACE",
@@ -184,13 +181,23 @@ def build_record(plan: RecordPlan) -> RecordFiles:
         "ageRange": _age_range(rng, stratum.experience),
         "experience": experience,
     }
-    interviewer = sample_audio.voice_for(rng.choice(("Female", "Male")), [rng.random() for _ in range(4)])
-    candidate = sample_audio.voice_for(stratum.gender, [rng.random() for _ in range(4)])
-    if plan.speech:
-        samples = sample_audio.speech_samples([text.question, text.answer], [interviewer, candidate])
-    else:
-        samples = [sample_audio.stub_samples((rng.random(), rng.random())) for _ in range(2)]
 
+
+def _interview_samples(rng: random.Random, plan: RecordPlan, question: str, answer: str) -> list[np.ndarray]:
+    """Question (an interviewer of either gender) and answer (the candidate's gender) as audio:
+    synthesised speech, or short stubs when the plan asks for no speech."""
+    interviewer = sample_audio.voice_for(rng.choice(("Female", "Male")), [rng.random() for _ in range(4)])
+    candidate = sample_audio.voice_for(STRATA[plan.stratum].gender, [rng.random() for _ in range(4)])
+    if plan.speech:
+        return sample_audio.speech_samples([question, answer], [interviewer, candidate])
+    return [sample_audio.stub_samples((rng.random(), rng.random())) for _ in range(2)]
+
+
+def _wav_members(
+    plan: RecordPlan, samples: list[np.ndarray]
+) -> tuple[list[tuple[str, bytes]], dict[str, dict[str, object]]]:
+    """The two WAV members (name, bytes) and the label's ``rawDataInfo`` describing them."""
+    stratum = STRATA[plan.stratum]
     wavs: list[tuple[str, bytes]] = []
     raw_info: dict[str, dict[str, object]] = {}
     for kind, role, audio in (("q", "question", samples[0]), ("a", "answer", samples[1])):
@@ -206,27 +213,36 @@ def build_record(plan: RecordPlan) -> RecordFiles:
             "samplingRate": "16kHz",
             "audioPath": f"{AUDIO_PATH_PREFIX}/{name}",
         }
-    label = {
-        "version": "1.0",
-        "dataSet": {
-            "info": info,
-            "question": {
-                "raw": {"text": text.question, "wordCount": word_count(text.question)},
-                "emotion": [],
-                "intent": text.question_intent,
-            },
-            "answer": {
-                "raw": {"text": text.answer, "wordCount": word_count(text.answer)},
-                "emotion": text.answer_emotion,
-                "intent": text.answer_intent,
-                "summary": {"text": text.summary, "wordCount": word_count(text.summary)},
-            },
+    return wavs, raw_info
+
+
+def build_record(plan: RecordPlan) -> RecordFiles:
+    """Text, audio and label of one interview, from its own seed only (any worker, same bytes)."""
+    rng = random.Random(f"callbot.sample:{plan.seed}:{plan.index}")
+    stratum = STRATA[plan.stratum]
+    # about half the Validation interviews use held-out templates and words (never in Training)
+    unseen = plan.split == "Validation" and rng.random() < 0.5
+    text = interview_text(rng, stratum.occupation.code, stratum.experience, text_holdout(plan.seed), unseen)
+    info = _interview_info(rng, plan)
+    wavs, raw_info = _wav_members(plan, _interview_samples(rng, plan, text.question, text.answer))
+    data_set = {
+        "info": info,
+        "question": {
+            "raw": {"text": text.question, "wordCount": word_count(text.question)},
+            "emotion": [],
+            "intent": text.question_intent,
         },
-        "rawDataInfo": raw_info,
+        "answer": {
+            "raw": {"text": text.answer, "wordCount": word_count(text.answer)},
+            "emotion": text.answer_emotion,
+            "intent": text.answer_intent,
+            "summary": {"text": text.summary, "wordCount": word_count(text.summary)},
+        },
     }
+    label = {"version": "1.0", "dataSet": data_set, "rawDataInfo": raw_info}
     body = json.dumps(label, ensure_ascii=False, indent=2).encode("utf-8")
     if plan.quirks and plan.index % 10 == 3:
-        body = b"\xef\xbb\xbf" + body
+        body = b"\xef\xbb\xbf" + body  # some release labels start with a UTF-8 byte-order mark
     label_name = f"{stratum.member_dir}/{stratum.file_name('d', plan.record_id)}"
     return RecordFiles(wavs=tuple(wavs), label=(label_name, body))
 

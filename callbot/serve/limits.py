@@ -200,10 +200,21 @@ def check_form(body: bytes, content_type: str, params: ServeParams, file_fields:
     integer too long for ``json.loads``. Here the same parser (python-multipart) reads the body
     once, counting, keeping no file data. ``file_fields`` are the fields that must be file parts.
     """
-    import json
-
     from python_multipart.exceptions import MultipartParseError
-    from python_multipart.multipart import MultipartParser, parse_options_header
+    from python_multipart.multipart import MultipartParser
+
+    boundary = _form_boundary(content_type)
+    try:
+        parser = MultipartParser(boundary, _FormCheck(params, file_fields).callbacks())
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise Rejected(400, f"the multipart body is malformed ({exc}); send multipart/form-data") from None
+
+
+def _form_boundary(content_type: str) -> bytes:
+    """The boundary from the Content-Type header; without one no part can be found."""
+    from python_multipart.multipart import parse_options_header
 
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
@@ -213,89 +224,106 @@ def check_form(body: bytes, content_type: str, params: ServeParams, file_fields:
             "multipart body without a boundary in its Content-Type; let your HTTP client build the "
             "multipart request (e.g. curl -F audio=@call.wav)",
         )
-    state: dict[str, Any] = {"parts": 0, "header": b"", "value": b"", "headers": {}}
+    return boundary
 
-    def on_part_begin() -> None:
-        state["parts"] += 1
-        if state["parts"] > params.max_form_fields:
+
+class _FormCheck:
+    """python-multipart callbacks that count parts, read each part's headers and keep text fields
+    (never file data) to check them the way BentoML will decode them."""
+
+    def __init__(self, params: ServeParams, file_fields: frozenset[str]) -> None:
+        self.params = params
+        self.file_fields = file_fields
+        self.parts = 0
+        self.header = b""
+        self.value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.name = ""
+        self.file = False
+        self.data = bytearray()
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+        }
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.params.max_form_fields:
             raise Rejected(
                 400,
-                f"multipart body has over {params.max_form_fields} parts (serve.max_form_fields); send only `audio` and `history`",
+                f"multipart body has over {self.params.max_form_fields} parts (serve.max_form_fields); send only `audio` and `history`",
             )
-        state.update(headers={}, size=0, data=bytearray(), name="", file=False)
+        self.headers, self.data, self.name, self.file = {}, bytearray(), "", False
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["header"] += data[start:end]
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header += data[start:end]
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
 
-    def on_header_end() -> None:
-        state["headers"][state["header"].lower()] = state["value"]
-        state.update(header=b"", value=b"")
+    def on_header_end(self) -> None:
+        self.headers[self.header.lower()] = self.value
+        self.header, self.value = b"", b""
 
-    def on_headers_finished() -> None:
-        _, disposition = parse_options_header(state["headers"].get(b"content-disposition", b""))
+    def on_headers_finished(self) -> None:
+        from python_multipart.multipart import parse_options_header
+
+        _, disposition = parse_options_header(self.headers.get(b"content-disposition", b""))
         if b"name" not in disposition:
             raise Rejected(400, "a multipart part has no name in its Content-Disposition header")
-        name = _form_decode(disposition[b"name"])
-        state.update(name=name, file=b"filename" in disposition)
-        if state["file"]:
-            filename = _form_decode(disposition[b"filename"]).rsplit("/", 1)[-1]
-            if (
-                len(filename.encode("utf-8", "replace")) > params.max_filename_bytes
-                or not filename.isprintable()
-            ):
-                raise Rejected(
-                    422,
-                    f"upload file name in `{name}` is {len(filename)} characters or holds control characters; "
-                    f"rename the file (at most {params.max_filename_bytes} bytes, serve.max_filename_bytes)",
-                )
-            if name not in file_fields:
-                raise Rejected(422, f"`{name}` must be a text field, not a file upload")
-        elif name in file_fields:
+        self.name = _form_decode(disposition[b"name"])
+        self.file = b"filename" in disposition
+        if self.file:
+            self.check_file_part(_form_decode(disposition[b"filename"]).rsplit("/", 1)[-1])
+        elif self.name in self.file_fields:
             raise Rejected(
                 422,
-                f"`{name}` must be a file upload (multipart file part with a filename), not a text field; "
+                f"`{self.name}` must be a file upload (multipart file part with a filename), not a text field; "
                 "URLs are not fetched: download the recording and upload it",
             )
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["file"]:
-            return  # the endpoint checks the audio itself; the body size is already bounded
-        state["data"] += data[start:end]
-        if len(state["data"]) > params.max_field_bytes:
+    def check_file_part(self, filename: str) -> None:
+        """A file name BentoML can make a temp file of, in a field that takes files."""
+        name, limit = self.name, self.params.max_filename_bytes
+        if len(filename.encode("utf-8", "replace")) > limit or not filename.isprintable():
             raise Rejected(
-                413, f"field `{state['name']}` is over {params.max_field_bytes} bytes (serve.max_field_bytes)"
+                422,
+                f"upload file name in `{name}` is {len(filename)} characters or holds control characters; "
+                f"rename the file (at most {limit} bytes, serve.max_filename_bytes)",
+            )
+        if name not in self.file_fields:
+            raise Rejected(422, f"`{name}` must be a text field, not a file upload")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.file:
+            return  # the endpoint checks the audio itself; the body size is already bounded
+        self.data += data[start:end]
+        if len(self.data) > self.params.max_field_bytes:
+            raise Rejected(
+                413,
+                f"field `{self.name}` is over {self.params.max_field_bytes} bytes (serve.max_field_bytes)",
             )
 
-    def on_part_end() -> None:
-        if state["file"]:
+    def on_part_end(self) -> None:
+        import json
+
+        if self.file:
             return
         try:  # what BentoML does with a text field: JSON if it parses, the string otherwise
-            json.loads(_form_decode(bytes(state["data"])))
+            json.loads(_form_decode(bytes(self.data)))
         except json.JSONDecodeError:
             pass
         except (ValueError, RecursionError):
             raise Rejected(
-                422, f"field `{state['name']}` is JSON nested too deep or holding a number too long to read"
+                422, f"field `{self.name}` is JSON nested too deep or holding a number too long to read"
             ) from None
-
-    callbacks = {
-        "on_part_begin": on_part_begin,
-        "on_part_data": on_part_data,
-        "on_part_end": on_part_end,
-        "on_header_field": on_header_field,
-        "on_header_value": on_header_value,
-        "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished,
-    }
-    try:
-        parser = MultipartParser(boundary, callbacks)
-        parser.write(body)
-        parser.finalize()
-    except MultipartParseError as exc:
-        raise Rejected(400, f"the multipart body is malformed ({exc}); send multipart/form-data") from None
 
 
 def _form_decode(raw: bytes) -> str:

@@ -243,6 +243,93 @@ class _Characters:
         return self.completions[pending]
 
 
+class _JointSearch:
+    """Each row's state in the joint search: its CTC prefix scores, the bytes of a character not yet
+    complete, and whether it has ended. Scores weigh attention by 1 - w and CTC by w."""
+
+    def __init__(self, head: CTCHead, encoded: Any, token_bytes: tuple[bytes, ...], eot: int) -> None:
+        self.scorer = _PrefixScorer(head.log_probs(encoded))
+        self.characters = _Characters(head.alphabet, token_bytes)
+        self.w, self.k, self.eot = head.decode_weight, head.candidates, eot
+        self.pending = [b""] * encoded.shape[0]
+        self.done = [False] * encoded.shape[0]
+
+    def choose(self, att: Any, step: int) -> list[int]:
+        """Each row's next token among attention's top candidates (end-of-text for ended rows)."""
+        top = att[:, : self.eot].topk(min(self.k, self.eot), dim=-1).indices.tolist()
+        next_scores = self.scorer.all_next()
+        full = self.scorer.full()
+        return [
+            self.eot if self.done[row] else self._best(row, step, att, top[row], next_scores, full)
+            for row in range(len(self.done))
+        ]
+
+    def _best(self, row: int, step: int, att: Any, top: list[int], next_scores: Any, full: Any) -> int:
+        """The candidate with the best joint score; tokens adding several characters are scored
+        together in one CTC chain."""
+        w, scorer = self.w, self.scorer
+        best, best_token = NEG_INF, self.eot
+        if step > 0:
+            best = (1 - w) * float(att[row, self.eot]) + w * float(full[row] - scorer.prefix[row])
+        multi: list[tuple[int, list[int]]] = []
+        for token in top:
+            chars, rest, foreign = self.characters.step(self.pending[row], token)
+            if foreign:
+                continue  # a character the CTC alphabet (the training text) never had
+            if len(chars) > 1:
+                multi.append((token, chars))
+                continue
+            ctc = self._one_character_ctc(row, chars, rest, next_scores)
+            if ctc is None:
+                continue  # bytes that cannot become a character of the alphabet
+            score = (1 - w) * float(att[row, token]) + w * (ctc - float(scorer.prefix[row]))
+            if score > best:
+                best, best_token = score, token
+        if multi:
+            ctcs = scorer.extend_chain([row] * len(multi), [c for _, c in multi], commit=False)
+            for (token, _), ctc in zip(multi, ctcs.tolist(), strict=True):
+                score = (1 - w) * float(att[row, token]) + w * (ctc - float(scorer.prefix[row]))
+                if score > best:
+                    best, best_token = score, token
+        return best_token
+
+    def _one_character_ctc(self, row: int, chars: list[int], rest: bytes, next_scores: Any) -> float | None:
+        """CTC's prefix score after a token adding at most one character; an unfinished character
+        scores as its best completion, None when no character of the alphabet completes it."""
+        if chars:
+            return float(next_scores[row, chars[0]])
+        if rest:
+            options = self.characters.completing(rest)
+            if not options:
+                return None
+            return float(next_scores[row, options].max())
+        return float(self.scorer.prefix[row])  # a space: no character for CTC to score
+
+    def commit(self, chosen: list[int]) -> None:
+        """Extend each live row's CTC hypothesis by the characters its chosen token completes."""
+        commit_rows, commit_chains = [], []
+        for row, token in enumerate(chosen):
+            if self.done[row]:
+                continue
+            if token == self.eot:
+                self.done[row] = True
+                continue
+            chars, self.pending[row], _ = self.characters.step(self.pending[row], token)
+            if chars:
+                commit_rows.append(row)
+                commit_chains.append(chars)
+        if commit_rows:
+            self.scorer.extend_chain(commit_rows, commit_chains, commit=True)
+
+
+def _attention_log_probs(logits: Any, eot: int, banned: list[int]) -> Any:
+    """Attention's log-probabilities over text tokens and end-of-text, ``banned`` tokens excluded."""
+    logits = logits.float()
+    logits[:, eot + 1 :] = NEG_INF  # no timestamps or other special tokens
+    logits[:, banned] = NEG_INF
+    return logits.log_softmax(-1)
+
+
 def joint_greedy_decode(
     encoded: Any,
     next_logits: Callable[[Any], Any],
@@ -260,73 +347,16 @@ def joint_greedy_decode(
 
     tokenizer, token_bytes = whisper_text_tokens(vocab_size)
     eot = tokenizer.eot
-    rows = encoded.shape[0]
-    scorer = _PrefixScorer(head.log_probs(encoded))
-    characters = _Characters(head.alphabet, token_bytes)
-    w, k = head.decode_weight, head.candidates
-    tokens = torch.tensor([list(tokenizer.sot_sequence_including_notimestamps)] * rows, dtype=torch.long)
-    pending = [b""] * rows
-    done = [False] * rows
+    search = _JointSearch(head, encoded, token_bytes, eot)
+    prompt = list(tokenizer.sot_sequence_including_notimestamps)
+    tokens = torch.tensor([prompt] * encoded.shape[0], dtype=torch.long)
     blank_tokens = [*tokenizer.encode(" "), eot]
     for step in range(max_new_tokens):
-        logits = next_logits(tokens).float()
-        logits[:, eot + 1 :] = NEG_INF  # no timestamps or other special tokens
-        if step == 0:
-            logits[:, blank_tokens] = NEG_INF  # like Whisper: no empty transcript, no leading space
-        att = logits.log_softmax(-1)
-        top = att[:, :eot].topk(min(k, eot), dim=-1).indices.tolist()
-        next_scores = scorer.all_next()
-        full = scorer.full()
-        chosen: list[int] = []
-        for row in range(rows):
-            if done[row]:
-                chosen.append(eot)
-                continue
-            best, best_token = NEG_INF, eot
-            if step > 0:
-                best = (1 - w) * float(att[row, eot]) + w * float(full[row] - scorer.prefix[row])
-            multi: list[tuple[int, list[int]]] = []
-            for token in top[row]:
-                chars, rest, foreign = characters.step(pending[row], token)
-                if foreign:
-                    continue  # a character the CTC alphabet (the training text) never had
-                if len(chars) > 1:
-                    multi.append((token, chars))
-                    continue
-                if chars:
-                    ctc = float(next_scores[row, chars[0]])
-                elif rest:
-                    options = characters.completing(rest)
-                    if not options:
-                        continue  # bytes that cannot become a character of the alphabet
-                    ctc = float(next_scores[row, options].max())
-                else:
-                    ctc = float(scorer.prefix[row])  # a space: no character for CTC to score
-                score = (1 - w) * float(att[row, token]) + w * (ctc - float(scorer.prefix[row]))
-                if score > best:
-                    best, best_token = score, token
-            if multi:
-                ctcs = scorer.extend_chain([row] * len(multi), [c for _, c in multi], commit=False)
-                for (token, _), ctc in zip(multi, ctcs.tolist(), strict=True):
-                    score = (1 - w) * float(att[row, token]) + w * (ctc - float(scorer.prefix[row]))
-                    if score > best:
-                        best, best_token = score, token
-            chosen.append(best_token)
-        commit_rows, commit_chains = [], []
-        for row, token in enumerate(chosen):
-            if done[row]:
-                continue
-            if token == eot:
-                done[row] = True
-                continue
-            chars, pending[row], _ = characters.step(pending[row], token)
-            if chars:
-                commit_rows.append(row)
-                commit_chains.append(chars)
-        if commit_rows:
-            scorer.extend_chain(commit_rows, commit_chains, commit=True)
+        # like Whisper: no empty transcript, no leading space
+        att = _attention_log_probs(next_logits(tokens), eot, blank_tokens if step == 0 else [])
+        chosen = search.choose(att, step)
+        search.commit(chosen)
         tokens = torch.cat([tokens, torch.tensor(chosen, dtype=torch.long)[:, None]], dim=1)
-        if all(done):
+        if all(search.done):
             break
-    prompt = len(tokenizer.sot_sequence_including_notimestamps)
-    return [tokenizer.decode([t for t in seq[prompt:] if t < eot]).strip() for seq in tokens.tolist()]
+    return [tokenizer.decode([t for t in seq[len(prompt) :] if t < eot]).strip() for seq in tokens.tolist()]

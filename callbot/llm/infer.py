@@ -91,7 +91,9 @@ class Responder:
         )  # {"llm": bool, "prompt": str, "max_new_tokens": int} from calibration.json
         self.intent_model = intent_model  # when select left the LLM out of the call path: it ranks instead
         self._answers = {  # every caller intent -> its scripted answer (a confirm names one)
-            intent: e.answer for e in (router.script.entries if router else ()) for intent in e.intents
+            intent: e.answer  # an entry training named no intent for is labelled by its answer (Router.label)
+            for e in (router.script.entries if router else ())
+            for intent in (e.intents or (e.answer,))
         }
         self._answers.update(getattr(intent_model, "answers", None) or {})
         self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}

@@ -24,8 +24,8 @@ import httpx
 import numpy as np
 import pytest
 
-from callbot.phone.audio import frames, pcm_to_ulaw, ulaw_to_pcm, wav_to_line
-from tests.phone.audio import caller, silence
+from callbot.phone.audio import wav_to_line
+from tests.phone.audio import as_sent, caller, silence, similarity
 from tests.phone.conftest import API_KEY
 from tests.phone.wsclient import Bridge
 
@@ -83,20 +83,6 @@ def connect(url: str, key: str | None = API_KEY) -> Any:
     from websockets.asyncio.client import connect as ws_connect
 
     return ws_connect(url, additional_headers={"X-API-Key": key} if key else {}, max_queue=None)
-
-
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Correlation of two recordings' log spectrograms (32 ms windows), over their common length."""
-    from scipy.signal import stft
-
-    n = min(a.size, b.size)
-    spectra = [np.log1p(np.abs(stft(x[:n].astype(float), 8000, nperseg=256)[2])).ravel() for x in (a, b)]
-    return float(np.corrcoef(*spectra)[0, 1])
-
-
-def as_sent(samples: np.ndarray) -> np.ndarray:
-    """What a bridge decodes of ``samples`` sent by the line (20 ms frames, G.711 mu-law)."""
-    return ulaw_to_pcm(b"".join(pcm_to_ulaw(f) for f in frames(samples)))
 
 
 def test_a_spoken_question_gets_an_answer_its_mark_and_a_logged_turn(line) -> None:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import numpy as np
@@ -332,11 +333,25 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
+def received_refer(trace: str) -> dict[str, str]:
+    """The headers of the first REFER request in a baresip SIP trace (its request line as ``Method``)."""
+    lines = trace.replace("\r", "").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("REFER sip:"))
+    headers = {"Method": lines[start]}
+    for line in lines[start + 1 :]:
+        if ":" not in line:
+            break  # the blank line that ends the headers
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip(), value.strip())
+    return headers
+
+
 def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
     line, namespace, tmp_path: Path
 ) -> None:
     """baresip calls the bot over RTP (PCMU), asks, hears the answer, presses 0 (RFC 4733); the bot
-    sends a REFER and the caller's baresip calls the agent, a second baresip, which answers."""
+    sends a REFER, whose X-Callbot-* headers (read from the caller's SIP trace) carry the logged
+    context, and the caller's baresip calls the agent, a second baresip, which answers."""
     import soundfile as sf
 
     from tests.phone.sipkit import Baresip
@@ -350,8 +365,8 @@ def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
     with sip_agent(phone):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # malformed SIP first: ignored
             sock.sendto(b"INVITE nonsense\r\n\r\n\x00\xff", (ns.host_ip, phone.params.sip.port))
-        agent = Baresip(ns, tmp_path / "agent", "agent", 5080, tmp_path / "quiet.wav")
-        person = Baresip(ns, tmp_path / "caller", "caller", 5062, tmp_path / "caller.wav")
+        agent = Baresip(ns, tmp_path / "agent", "agent", 5080, tmp_path / "quiet.wav", trace=True)
+        person = Baresip(ns, tmp_path / "caller", "caller", 5062, tmp_path / "caller.wav", trace=True)
         try:
             person.command("dial", f"sip:bot@{ns.host_ip}:{phone.params.sip.port}")
             answered = wait_for(lambda: any(" latency " in m for m in said), 40)
@@ -368,6 +383,17 @@ def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
         call["entrance"] == "sip" and call["outcome"] == "transferred" and call["transferred_by"] == "keypad"
     )
     assert call["turns"] == 1 and call["timings"][0]["first_audio_s"] > 0
+    refer = received_refer(person.output())  # what the caller's side of the wire got (baresip -s)
+    assert refer["Refer-To"] == phone.params.sip.agent_uri and refer["X-Callbot-Transferred-By"] == "keypad"
+    said = " / ".join(f"{t['role']}: {t['text']}" for t in call["transcript"])
+    assert unquote(refer["X-Callbot-Transcript"]) == said[-900:] and said.startswith("caller: ")
+    last, caller_said = call["last_reply"], call["transcript"][0]["text"]
+    assert unquote(refer["X-Callbot-Summary"]) == (last["summary"] or caller_said[:200])[:300]
+    confidence = "" if last["confidence"] is None else f"{last['confidence']:.3f}"
+    assert (
+        unquote(refer["X-Callbot-Intent"]) == (last["intent"] or "")
+        and refer["X-Callbot-Confidence"] == confidence
+    )
     heard, _ = sf.read(person.heard()[0], dtype="int16")
     at, score = best_match(heard, line.prompts["greeting"])
     assert at < 1.0 and score > 0.8, (at, score)  # the greeting, at once

@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 
-from callbot.phone.audio import wav_to_line
+from callbot.phone.audio import frames, pcm_to_ulaw, wav_to_line
 from tests.phone.audio import as_sent, caller, silence, similarity
 from tests.phone.conftest import API_KEY
 from tests.phone.wsclient import Bridge
@@ -445,3 +445,47 @@ def with_sip(line, **sip: Any):
 
     params = line.params.model_copy(update={"sip": line.params.sip.model_copy(update=sip)})
     return PhoneLine(params, line.bot, line.prompts)
+
+
+def rtp_packets(samples: np.ndarray, ssrc: int = 0x5EC0DE) -> list[bytes]:
+    """``samples`` as RTP (RFC 3550) PCMU packets, 20 ms each."""
+    import struct
+
+    return [
+        struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, (i * 160) & 0xFFFFFFFF, ssrc) + pcm_to_ulaw(frame)
+        for i, frame in enumerate(frames(samples))
+    ]
+
+
+def test_rtp_from_a_stranger_does_not_reach_the_call(line, namespace, tmp_path: Path) -> None:
+    """During a call from a silent caller, another address streams a spoken question to the bot's
+    RTP port in real time: PJSIP drops it (a source other than the caller's), so the call has no
+    turn and ends as a silent call does (prompted, then transferred for no input)."""
+    import re
+
+    import soundfile as sf
+
+    from tests.phone.sipkit import Baresip
+
+    ns, log = namespace, tmp_path / "calls.jsonl"
+    sf.write(tmp_path / "quiet.wav", silence(30), 8000, subtype="PCM_16")
+    phone = sip_line(line, ns, log)
+    low, high = phone.params.sip.rtp_port, phone.params.sip.rtp_port + phone.params.sip.rtp_port_range
+    question = np.concatenate([caller("코로나 검사는 어디서 받나요"), silence(0.5)])
+    with sip_agent(phone):
+        person = Baresip(ns, tmp_path / "caller", "caller", 5068, tmp_path / "quiet.wav", trace=True)
+        try:
+            person.command("dial", f"sip:bot@{ns.host_ip}:{phone.params.sip.port}")
+            assert wait_for(lambda: "Call established" in person.output(), 15), person.output()[-2000:]
+            ports = [int(p) for p in re.findall(r"m=audio (\d+)", person.output()) if low <= int(p) < high]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+                stranger.bind((ns.host_ip, 0))
+                for packet in rtp_packets(question):  # on the caller's 20 ms clock, as a real stream
+                    stranger.sendto(packet, (ns.host_ip, ports[0]))
+                    time.sleep(0.02)
+            wait_for(log.exists, 20)
+        finally:
+            person.stop()
+    call = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert call["turns"] == 0 and call["transcript"] == [], call
+    assert (call["outcome"], call["transferred_by"]) == ("transferred", "no_input")

@@ -32,8 +32,13 @@ def serve(
     phone = params.phone
     if bot_url:
         phone = phone.model_copy(update={"bot": phone.bot.model_copy(update={"url": bot_url})})
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the calls in progress end with the process
-        asyncio.run(_serve(phone, params.tts, ws, sip))
+    from callbot.phone.sip import SipConfigError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the calls in progress end with the process
+            asyncio.run(_serve(phone, params.tts, ws, sip))
+    except SipConfigError as exc:
+        fail(str(exc))
 
 
 async def _serve(phone: object, tts: object, ws: bool, sip: bool) -> None:

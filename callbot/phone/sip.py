@@ -6,7 +6,7 @@
 - UDP on ``phone.sip.host:port`` (loopback by default); only PCMU and PCMA are offered; RTP only on
   ``rtp_port .. rtp_port + rtp_port_range``. No proxying: the agent answers calls and never
   forwards a request (no open relay).
-- Registration is opt-in: with ``phone.sip.register`` set to a registrar URI the account registers
+- Registration is opt-in: with ``phone.sip.registrar`` set to a registrar URI the account registers
   as ``sip:$CALLBOT_SIP_USER@<registrar host>`` and answers the registrar's digest challenge with
   ``$CALLBOT_SIP_PASSWORD`` (credentials only from the environment, never params). The registrar
   (or the PBX behind it) must still be in ``allow_peers`` for its calls to be answered.
@@ -48,18 +48,18 @@ class SipConfigError(RuntimeError):
     """The SIP entrance cannot start as configured; the message says what to set."""
 
 
-def registration(register: str, env: dict[str, str] | None = None) -> tuple[str, str, str] | None:
-    """(address of record, user, password) for ``phone.sip.register``; None when not registering."""
-    if not register:
+def registration(registrar: str, env: dict[str, str] | None = None) -> tuple[str, str, str] | None:
+    """(address of record, user, password) for ``phone.sip.registrar``; None when not registering."""
+    if not registrar:
         return None
     env = os.environ if env is None else env
     user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
     if not user or not password:
         raise SipConfigError(
-            f"phone.sip.register is {register!r}: set ${USER_ENV} and ${PASSWORD_ENV} "
+            f"phone.sip.registrar is {registrar!r}: set ${USER_ENV} and ${PASSWORD_ENV} "
             "to the registrar's digest credentials (they are never read from params)"
         )
-    scheme, _, host = register.partition(":")
+    scheme, _, host = registrar.partition(":")
     return f"{scheme}:{user}@{host}", user, password
 
 
@@ -242,7 +242,7 @@ class SipAgent:
 
     def start(self) -> None:
         pj = _pj()
-        registration(self.params.sip.register)  # missing credentials: refuse before the library starts
+        registration(self.params.sip.registrar)  # missing credentials: refuse before the library starts
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         config = pj.EpConfig()
@@ -311,7 +311,7 @@ def _account_class() -> type:
     pj = _pj()
 
     class BotAccount(pj.Account):
-        """The account every call arrives on: local (the PBX sends calls here) or registered (phone.sip.register)."""
+        """The account every call arrives on: local (the PBX sends calls here) or registered (phone.sip.registrar)."""
 
         def __init__(self, agent: SipAgent) -> None:
             super().__init__()
@@ -319,10 +319,10 @@ def _account_class() -> type:
             sip = agent.params.sip
             config = pj.AccountConfig()
             config.idUri = f"sip:bot@{sip.host}:{sip.port}"
-            registered = registration(sip.register)
+            registered = registration(sip.registrar)
             if registered is not None:
                 config.idUri, user, password = registered
-                config.regConfig.registrarUri = sip.register
+                config.regConfig.registrarUri = sip.registrar
                 config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
             media = config.mediaConfig.transportConfig
             media.port, media.portRange, media.boundAddress = sip.rtp_port, sip.rtp_port_range, sip.host

@@ -75,7 +75,7 @@ def test_transfer_context_becomes_url_encoded_sip_headers() -> None:
 
 
 def test_registering_needs_digest_credentials_from_the_environment(params) -> None:
-    """``phone.sip.register`` takes its credentials from the environment only; without them the
+    """``phone.sip.registrar`` takes its credentials from the environment only; without them the
     entrance refuses to start (no registrar is run here: registering itself is not tested)."""
     from pydantic import ValidationError
 
@@ -86,5 +86,5 @@ def test_registering_needs_digest_credentials_from_the_environment(params) -> No
     assert registration("sip:pbx.example:5060", env) == ("sip:1339bot@pbx.example:5060", "1339bot", "s3cret")
     with pytest.raises(SipConfigError, match=r"set \$CALLBOT_SIP_USER and \$CALLBOT_SIP_PASSWORD"):
         registration("sip:pbx.example", {"CALLBOT_SIP_USER": "1339bot"})
-    with pytest.raises(ValidationError, match="register"):
-        params.phone.sip.model_validate({**params.phone.sip.model_dump(), "register": "pbx.example"})
+    with pytest.raises(ValidationError, match="registrar"):
+        params.phone.sip.model_validate({**params.phone.sip.model_dump(), "registrar": "pbx.example"})

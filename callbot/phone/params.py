@@ -53,7 +53,7 @@ class SipParams(Section):
     allow_peers: list[str]  # caller IP addresses accepted; any other gets 403
     rtp_port: int  # first RTP port
     rtp_port_range: Annotated[int, Field(ge=2)]  # RTP ports used: rtp_port .. rtp_port + range
-    registrar: Annotated[str, Field(pattern=r"^(sips?:[^\s@;?]+)?$")]  # "" or a registrar URI, sip:host[:port]
+    registrar: Annotated[str, Field(pattern=r"^(sips?:[^\s@;?]+)?$")]  # "" or sip:host[:port]
 
 
 class PhoneParams(Section):

@@ -94,6 +94,7 @@ class HttpBot:
             "confidence": _number(body.get("confidence")),
             "intent": _text(body.get("intent")) or None,
             "summary": _text(body.get("summary")) or None,
+            "action": _text(body.get("action")) or None,
             "history": served
             if isinstance(served, list)
             else [*history, {"role": "user", "content": text}, turn],
@@ -119,7 +120,9 @@ class HttpBot:
         if not heard:
             return Reply(heard="", answer="", handover=True, reason="empty"), history, stt_s, stt_s
         got = self.reply(heard, history)
-        fields = {k: got[k] for k in ("answer", "handover", "reason", "intent", "confidence", "summary")}
+        fields = {
+            k: got[k] for k in ("answer", "handover", "reason", "intent", "confidence", "summary", "action")
+        }
         return Reply(heard=heard, **fields), got["history"], stt_s, time.monotonic() - start
 
 

@@ -32,8 +32,13 @@ def serve(
     phone = params.phone
     if bot_url:
         phone = phone.model_copy(update={"bot": phone.bot.model_copy(update={"url": bot_url})})
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the calls in progress end with the process
-        asyncio.run(_serve(phone, params.tts, ws, sip))
+    from callbot.phone.sip import SipConfigError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the calls in progress end with the process
+            asyncio.run(_serve(phone, params.tts, ws, sip))
+    except SipConfigError as exc:
+        fail(str(exc))
 
 
 async def _serve(phone: object, tts: object, ws: bool, sip: bool) -> None:
@@ -53,3 +58,26 @@ async def _serve(phone: object, tts: object, ws: bool, sip: bool) -> None:
         entrances.append(serve_sip(line))
     typer.echo(f"phone line: ws={ws} sip={sip}, bot {phone.bot.url}; Ctrl-C stops it")
     await asyncio.gather(*entrances)
+
+
+@app.command()
+def report(
+    path: Annotated[str | None, typer.Option(help="the call log (default: phone.call_log)")] = None,
+    artifact: Annotated[bool, typer.Option(help="also publish it as a Prefect markdown artifact")] = False,
+) -> None:
+    """Summarise the phone call log: outcomes, hand-overs, turns, latency p50/p95 (JSON on stdout)."""
+    import json
+
+    from callbot.cli_common import fail, load
+    from callbot.phone.report import CallLogError, publish_artifact, summarise_calls
+
+    log = path or load().phone.call_log
+    if not log:
+        fail("phone.call_log is empty (the line keeps no log): set it, or pass --path")
+    try:
+        summary = summarise_calls(log)
+    except CallLogError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    if artifact:
+        publish_artifact(summary)

@@ -39,6 +39,7 @@ class Reply:
     intent: str | None = None
     confidence: float | None = None
     summary: str | None = None
+    action: str | None = None  # the policy's answer | confirm | handover, when /reply says it
 
 
 @dataclass(frozen=True)

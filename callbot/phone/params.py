@@ -2,7 +2,8 @@
 
 Read only by :mod:`callbot.phone` (the call engine and the SIP / WebSocket entrances). Secrets are
 never here: the API key is ``$CALLBOT_API_KEY``, for the Bento this line calls and for callers of
-the WebSocket entrance alike.
+the WebSocket entrance alike; a registrar's digest credentials are ``$CALLBOT_SIP_USER`` and
+``$CALLBOT_SIP_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SipParams(Section):
     allow_peers: list[str]  # caller IP addresses accepted; any other gets 403
     rtp_port: int  # first RTP port
     rtp_port_range: Annotated[int, Field(ge=2)]  # RTP ports used: rtp_port .. rtp_port + range
+    registrar: Annotated[str, Field(pattern=r"^(sips?:[^\s@;?]+)?$")]  # "" or sip:host[:port]
 
 
 class PhoneParams(Section):

@@ -4,8 +4,12 @@
   at 8 kHz and its clock drives a custom ``AudioMediaPort`` per call, which hands the caller's
   20 ms frames to the engine and plays the bot's frames back (silence when it has nothing to say).
 - UDP on ``phone.sip.host:port`` (loopback by default); only PCMU and PCMA are offered; RTP only on
-  ``rtp_port .. rtp_port + rtp_port_range``. No registration and no proxying: the agent answers
-  calls and never forwards a request (no open relay).
+  ``rtp_port .. rtp_port + rtp_port_range``. No proxying: the agent answers calls and never
+  forwards a request (no open relay).
+- Registration is opt-in: with ``phone.sip.registrar`` set to a registrar URI the account registers
+  as ``sip:$CALLBOT_SIP_USER@<registrar host>`` and answers the registrar's digest challenge with
+  ``$CALLBOT_SIP_PASSWORD`` (credentials only from the environment, never params). The registrar
+  (or the PBX behind it) must still be in ``allow_peers`` for its calls to be answered.
 - Callers from addresses outside ``allow_peers`` get 403; over ``phone.max_calls``, 486 Busy; the
   engine ends a call at ``max_call_s``. PJSIP itself refuses malformed SIP (a 400, or the packet
   is dropped) and the agent goes on.
@@ -24,6 +28,7 @@ import asyncio
 import collections
 import functools
 import logging
+import os
 import threading
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +41,28 @@ from callbot.phone.session import PhoneLine
 
 log = logging.getLogger("callbot.phone.sip")
 CODECS = ("PCMU/8000/1", "PCMA/8000/1")
+USER_ENV, PASSWORD_ENV = "CALLBOT_SIP_USER", "CALLBOT_SIP_PASSWORD"
+
+
+class SipConfigError(RuntimeError):
+    """The SIP entrance cannot start as configured; the message says what to set."""
+
+
+def registration(registrar: str, env: dict[str, str] | None = None) -> tuple[str, str, str] | None:
+    """(address of record, user, password) for ``phone.sip.registrar``; None when not registering."""
+    if not registrar:
+        return None
+    env = os.environ if env is None else env
+    user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
+    if not user or not password:
+        raise SipConfigError(
+            f"phone.sip.registrar is {registrar!r}: set ${USER_ENV} and ${PASSWORD_ENV} "
+            "to the registrar's digest credentials (they are never read from params)"
+        )
+    scheme, _, host = registrar.partition(":")
+    return f"{scheme}:{user}@{host}", user, password
+
+
 SILENCE = bytes(FRAME_SAMPLES * 2)
 
 
@@ -215,6 +242,7 @@ class SipAgent:
 
     def start(self) -> None:
         pj = _pj()
+        registration(self.params.sip.registrar)  # missing credentials: refuse before the library starts
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         config = pj.EpConfig()
@@ -283,7 +311,7 @@ def _account_class() -> type:
     pj = _pj()
 
     class BotAccount(pj.Account):
-        """The local account every call arrives on (no registrar: the PBX sends calls here)."""
+        """The account every call arrives on: local (the PBX sends calls here) or registered (phone.sip.registrar)."""
 
         def __init__(self, agent: SipAgent) -> None:
             super().__init__()
@@ -291,6 +319,11 @@ def _account_class() -> type:
             sip = agent.params.sip
             config = pj.AccountConfig()
             config.idUri = f"sip:bot@{sip.host}:{sip.port}"
+            registered = registration(sip.registrar)
+            if registered is not None:
+                config.idUri, user, password = registered
+                config.regConfig.registrarUri = sip.registrar
+                config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
             media = config.mediaConfig.transportConfig
             media.port, media.portRange, media.boundAddress = sip.rtp_port, sip.rtp_port_range, sip.host
             self.create(config)

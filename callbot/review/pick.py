@@ -7,7 +7,8 @@ Four sources, all files the pipeline already writes:
   non-Hangul transcript, a label outside its set); audio defects are not sent (nobody can fix them);
 - ``label``: emotion/intent labels cleanlab flags from out-of-sample probabilities of a
   cross-validated char n-gram classifier on the train texts;
-- ``call``: served calls that were handed over or answered with low confidence.
+- ``call``: served calls that were handed over or answered with low confidence, and phone calls
+  that were transferred (``<call_log>/phone.jsonl``: point the line's ``phone.call_log`` there).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FIXABLE = {
     "expectation:expect_column_values_to_not_be_null": 0.6,
     "expectation:expect_word_count_in_range": 0.6,
 }
+PHONE_LOG = "phone.jsonl"  # the phone line's call log, beside the service's calls.jsonl
+PHONE_TRANSFER_VALUE = {"bot": 1.0, "keypad": 0.8, "no_input": 0.3}  # no_input: nothing was said to fix
 QUARANTINE_WEIGHT = 0.9  # a row out of the data is lost for every stage; fixing it recovers it
 LABEL_COLUMNS = ("emotion", "intent")
 
@@ -214,6 +217,30 @@ def call_items(entries: list[dict[str, Any]], log_dir: Path, min_confidence: flo
     return items
 
 
+def phone_call_items(entries: list[dict[str, Any]]) -> list[Item]:
+    """Transferred phone calls (callbot.phone's call log): what the caller said and what the bot made of it."""
+    items = []
+    for entry in entries:
+        by = entry.get("transferred_by")
+        if entry.get("outcome") != "transferred" or by not in PHONE_TRANSFER_VALUE:
+            continue
+        turns = [t for t in entry.get("transcript") or [] if isinstance(t, dict)]
+        said = " / ".join(str(t.get("text", "")) for t in turns if t.get("role") == "caller")
+        answered = next((str(t.get("text", "")) for t in reversed(turns) if t.get("role") == "bot"), "")
+        items.append(
+            Item(
+                key=f"call:{entry['call_id']}",
+                kind="call",
+                utterance_id=str(entry["call_id"]),
+                value=PHONE_TRANSFER_VALUE[by],
+                reason=f"phone call transferred ({by}); the bot answered {answered!r}",
+                text=said,
+                suggestion={"transcript": said},
+            )
+        )
+    return items
+
+
 def rank(items: list[Item], limit: int) -> list[Item]:
     """Highest expected value first, one item per utterance (its best reason), at most ``limit``."""
     best: dict[str, Item] = {}
@@ -263,6 +290,7 @@ def collect(params: Any, root: Path = Path()) -> tuple[list[Item], dict[str, int
         "call": call_items(
             read_call_log(root / params.call_log), root / params.call_log, params.min_call_confidence
         ),
+        "phone": phone_call_items(_read_jsonl(root / params.call_log / PHONE_LOG)),
     }
     every = [item for found in sources.values() for item in found]
     return rank(every, params.max_tasks), {k: len(v) for k, v in sources.items()}

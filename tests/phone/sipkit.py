@@ -58,9 +58,14 @@ class Namespace:
 
 
 class Baresip:
-    """One baresip in the namespace: auto-answers, plays ``source``, records what it hears."""
+    """One baresip in the namespace: auto-answers, plays ``source``, records what it hears.
 
-    def __init__(self, ns: Namespace, home: Path, user: str, port: int, source: Path) -> None:
+    ``trace``: every SIP message it sends or receives goes to its log (``-s``), headers included.
+    """
+
+    def __init__(
+        self, ns: Namespace, home: Path, user: str, port: int, source: Path, trace: bool = False
+    ) -> None:
         self.ns, self.home, self.user, self.port = ns, home, user, port
         self.control = port + 1000  # ctrl_tcp: JSON commands (dial, sndcode, hangup)
         home.mkdir(parents=True, exist_ok=True)
@@ -84,7 +89,17 @@ class Baresip:
         account = f"<sip:{user}@{ns.ns_ip}:{port}>;regint=0;answermode=auto;audio_codecs=PCMU\n"
         (home / "accounts").write_text(account)
         self.log = (home / "baresip.log").open("wb")
-        command = ["ip", "netns", "exec", ns.name, "baresip", "-4", "-f", str(home)]
+        command = [
+            "ip",
+            "netns",
+            "exec",
+            ns.name,
+            "baresip",
+            "-4",
+            "-f",
+            str(home),
+            *(["-s"] if trace else []),
+        ]
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )

@@ -72,3 +72,19 @@ def test_transfer_context_becomes_url_encoded_sip_headers() -> None:
         unquote(headers["X-Callbot-Summary"]) == "검사 장소"
         and headers["X-Callbot-Transferred-By"] == "keypad"
     )
+
+
+def test_registering_needs_digest_credentials_from_the_environment(params) -> None:
+    """``phone.sip.registrar`` takes its credentials from the environment only; without them the
+    entrance refuses to start (no registrar is run here: registering itself is not tested)."""
+    from pydantic import ValidationError
+
+    from callbot.phone.sip import SipConfigError, registration
+
+    assert registration("") is None
+    env = {"CALLBOT_SIP_USER": "1339bot", "CALLBOT_SIP_PASSWORD": "s3cret"}
+    assert registration("sip:pbx.example:5060", env) == ("sip:1339bot@pbx.example:5060", "1339bot", "s3cret")
+    with pytest.raises(SipConfigError, match=r"set \$CALLBOT_SIP_USER and \$CALLBOT_SIP_PASSWORD"):
+        registration("sip:pbx.example", {"CALLBOT_SIP_USER": "1339bot"})
+    with pytest.raises(ValidationError, match="registrar"):
+        params.phone.sip.model_validate({**params.phone.sip.model_dump(), "registrar": "pbx.example"})

@@ -14,18 +14,20 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import numpy as np
 import pytest
 
-from callbot.phone.audio import frames, pcm_to_ulaw, ulaw_to_pcm, wav_to_line
-from tests.phone.audio import caller, silence
+from callbot.phone.audio import frames, pcm_to_ulaw, wav_to_line
+from tests.phone.audio import as_sent, caller, silence, similarity
 from tests.phone.conftest import API_KEY
 from tests.phone.wsclient import Bridge
 
@@ -83,20 +85,6 @@ def connect(url: str, key: str | None = API_KEY) -> Any:
     from websockets.asyncio.client import connect as ws_connect
 
     return ws_connect(url, additional_headers={"X-API-Key": key} if key else {}, max_queue=None)
-
-
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Correlation of two recordings' log spectrograms (32 ms windows), over their common length."""
-    from scipy.signal import stft
-
-    n = min(a.size, b.size)
-    spectra = [np.log1p(np.abs(stft(x[:n].astype(float), 8000, nperseg=256)[2])).ravel() for x in (a, b)]
-    return float(np.corrcoef(*spectra)[0, 1])
-
-
-def as_sent(samples: np.ndarray) -> np.ndarray:
-    """What a bridge decodes of ``samples`` sent by the line (20 ms frames, G.711 mu-law)."""
-    return ulaw_to_pcm(b"".join(pcm_to_ulaw(f) for f in frames(samples)))
 
 
 def test_a_spoken_question_gets_an_answer_its_mark_and_a_logged_turn(line) -> None:
@@ -346,11 +334,25 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
+def received_refer(trace: str) -> dict[str, str]:
+    """The headers of the first REFER request in a baresip SIP trace (its request line as ``Method``)."""
+    lines = trace.replace("\r", "").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("REFER sip:"))
+    headers = {"Method": lines[start]}
+    for line in lines[start + 1 :]:
+        if ":" not in line:
+            break  # the blank line that ends the headers
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip(), value.strip())
+    return headers
+
+
 def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
     line, namespace, tmp_path: Path
 ) -> None:
     """baresip calls the bot over RTP (PCMU), asks, hears the answer, presses 0 (RFC 4733); the bot
-    sends a REFER and the caller's baresip calls the agent, a second baresip, which answers."""
+    sends a REFER, whose X-Callbot-* headers (read from the caller's SIP trace) carry the logged
+    context, and the caller's baresip calls the agent, a second baresip, which answers."""
     import soundfile as sf
 
     from tests.phone.sipkit import Baresip
@@ -364,8 +366,8 @@ def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
     with sip_agent(phone):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # malformed SIP first: ignored
             sock.sendto(b"INVITE nonsense\r\n\r\n\x00\xff", (ns.host_ip, phone.params.sip.port))
-        agent = Baresip(ns, tmp_path / "agent", "agent", 5080, tmp_path / "quiet.wav")
-        person = Baresip(ns, tmp_path / "caller", "caller", 5062, tmp_path / "caller.wav")
+        agent = Baresip(ns, tmp_path / "agent", "agent", 5080, tmp_path / "quiet.wav", trace=True)
+        person = Baresip(ns, tmp_path / "caller", "caller", 5062, tmp_path / "caller.wav", trace=True)
         try:
             person.command("dial", f"sip:bot@{ns.host_ip}:{phone.params.sip.port}")
             answered = wait_for(lambda: any(" latency " in m for m in said), 40)
@@ -382,6 +384,17 @@ def test_a_sip_call_is_answered_and_keypad_zero_refers_it_to_the_agent(
         call["entrance"] == "sip" and call["outcome"] == "transferred" and call["transferred_by"] == "keypad"
     )
     assert call["turns"] == 1 and call["timings"][0]["first_audio_s"] > 0
+    refer = received_refer(person.output())  # what the caller's side of the wire got (baresip -s)
+    assert refer["Refer-To"] == phone.params.sip.agent_uri and refer["X-Callbot-Transferred-By"] == "keypad"
+    said = " / ".join(f"{t['role']}: {t['text']}" for t in call["transcript"])
+    assert unquote(refer["X-Callbot-Transcript"]) == said[-900:] and said.startswith("caller: ")
+    last, caller_said = call["last_reply"], call["transcript"][0]["text"]
+    assert unquote(refer["X-Callbot-Summary"]) == (last["summary"] or caller_said[:200])[:300]
+    confidence = "" if last["confidence"] is None else f"{last['confidence']:.3f}"
+    assert (
+        unquote(refer["X-Callbot-Intent"]) == (last["intent"] or "")
+        and refer["X-Callbot-Confidence"] == confidence
+    )
     heard, _ = sf.read(person.heard()[0], dtype="int16")
     at, score = best_match(heard, line.prompts["greeting"])
     assert at < 1.0 and score > 0.8, (at, score)  # the greeting, at once
@@ -433,3 +446,134 @@ def with_sip(line, **sip: Any):
 
     params = line.params.model_copy(update={"sip": line.params.sip.model_copy(update=sip)})
     return PhoneLine(params, line.bot, line.prompts)
+
+
+def rtp_packets(samples: np.ndarray, ssrc: int = 0x5EC0DE) -> list[bytes]:
+    """``samples`` as RTP (RFC 3550) PCMU packets, 20 ms each."""
+    import struct
+
+    return [
+        struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, (i * 160) & 0xFFFFFFFF, ssrc) + pcm_to_ulaw(frame)
+        for i, frame in enumerate(frames(samples))
+    ]
+
+
+def test_rtp_from_a_stranger_does_not_reach_the_call(line, namespace, tmp_path: Path) -> None:
+    """During a call from a silent caller, another address streams a spoken question to the bot's
+    RTP port in real time: PJSIP drops it (a source other than the caller's), so the call has no
+    turn and ends as a silent call does (prompted, then transferred for no input)."""
+    import re
+
+    import soundfile as sf
+
+    from tests.phone.sipkit import Baresip
+
+    ns, log = namespace, tmp_path / "calls.jsonl"
+    sf.write(tmp_path / "quiet.wav", silence(30), 8000, subtype="PCM_16")
+    phone = sip_line(line, ns, log)
+    low, high = phone.params.sip.rtp_port, phone.params.sip.rtp_port + phone.params.sip.rtp_port_range
+    question = np.concatenate([caller("코로나 검사는 어디서 받나요"), silence(0.5)])
+    with sip_agent(phone):
+        person = Baresip(ns, tmp_path / "caller", "caller", 5068, tmp_path / "quiet.wav", trace=True)
+        try:
+            person.command("dial", f"sip:bot@{ns.host_ip}:{phone.params.sip.port}")
+            assert wait_for(lambda: "Call established" in person.output(), 15), person.output()[-2000:]
+            ports = [int(p) for p in re.findall(r"m=audio (\d+)", person.output()) if low <= int(p) < high]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+                stranger.bind((ns.host_ip, 0))
+                for packet in rtp_packets(question):  # on the caller's 20 ms clock, as a real stream
+                    stranger.sendto(packet, (ns.host_ip, ports[0]))
+                    time.sleep(0.02)
+            wait_for(log.exists, 20)
+        finally:
+            person.stop()
+    call = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert call["turns"] == 0 and call["transcript"] == [], call
+    assert (call["outcome"], call["transferred_by"]) == ("transferred", "no_input")
+
+
+# ---- the scripted batch of calls (benchmarks/phone_calls.py) -----------------------------------
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture()
+def running_line(server: str, params, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`callbot phone serve --ws` in front of the served Bento, on its own thread and loop."""
+    from callbot.phone.session import PhoneLine
+    from callbot.phone.ws import serve
+
+    monkeypatch.setenv("CALLBOT_API_KEY", API_KEY)
+    phone = params.phone.model_copy(
+        update={
+            "bot": params.phone.bot.model_copy(update={"url": server}),
+            "call_log": str(tmp_path / "calls.jsonl"),
+        }
+    )
+    line, port, loop, ready = (
+        PhoneLine.from_params(phone, params.tts),
+        free_port(),
+        asyncio.new_event_loop(),
+        threading.Event(),
+    )
+
+    def run() -> None:
+        async def main() -> None:
+            started = asyncio.Event()
+            task = asyncio.create_task(serve(line, "127.0.0.1", port, started))
+            await started.wait()
+            ready.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+        with contextlib.suppress(asyncio.CancelledError):  # the fixture's teardown cancels it
+            loop.run_until_complete(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(60)
+    yield f"ws://127.0.0.1:{port}", phone.call_log
+    loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+    thread.join(10)
+
+
+def test_two_scripted_calls_are_counted_as_the_line_logged_them(
+    running_line, server: str, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from phone_calls import main
+
+    url, call_log = running_line
+    out = tmp_path / "batch.json"
+    argv = ["--profile", "smoke", "--ws-url", url, "--bento-url", server, "--call-log", call_log]
+    result = main([*argv, "--calls", "2", "--keypad-every", "2", "--json", str(out)])
+    logged = [json.loads(row) for row in Path(call_log).read_text(encoding="utf-8").splitlines()]
+    assert [c["call_id"] for c in result["calls"]] == [e["call_id"] for e in logged]
+    keyed = result["calls"][1]
+    assert (keyed["outcome"], keyed["transferred_by"]) == ("transferred", "keypad")
+    first = logged[0]  # not understood (random tiny STT): the bot hands over, or /reply refuses the turn
+    assert (first["outcome"], first["transferred_by"]) == ("transferred", "bot") and first["turns"] >= 1
+    line = result["line"]
+    assert line["calls"] == 2 and sum(line["outcomes"].values()) == 2
+    assert line["transferred_by"]["keypad"] == 1 and line["transferred_by"]["bot"] == 1
+    timed = [t for e in logged for t in e["timings"] if "first_audio_s" in t]
+    assert line["latency_s"]["first_audio_s"]["turns"] == len(timed) >= 2
+    answers = result["answers"]
+    assert answers["right"] + answers["wrong"] + answers["handover"] == answers["in_scope"]
+    assert answers["calls"] == 2 and json.loads(out.read_text(encoding="utf-8")) == result
+
+
+def test_the_caller_recognises_the_line_prompts_by_ear(params) -> None:
+    """What the batch's caller does next depends on this: a prompt is named, an answer is not."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from phone_calls import Candidate, Ear
+
+    from callbot.phone.bot import line_voice
+    from callbot.tts.engine import load_synthesizer
+    from tests.phone.audio import as_sent
+
+    voice = load_synthesizer(params.tts)
+    prompts = params.phone.prompts.model_dump()
+    ear = Ear([Candidate(name, None, as_sent(line_voice(voice, text))) for name, text in prompts.items()])
+    heard = {name: ear.recognise(as_sent(line_voice(voice, text))) for name, text in prompts.items()}
+    assert {name: got.kind for name, got in heard.items() if got} == {name: name for name in prompts}
+    other = as_sent(line_voice(voice, "가까운 보건소에서 맞으실 수 있습니다. 평일에 방문해 주세요."))
+    assert ear.recognise(other) is None

@@ -10,6 +10,7 @@ a checkpoint every ``save_steps`` beside the output (``<out>.checkpoints``) is r
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -59,46 +60,71 @@ class CtcTrainResult:
     validation: dict[str, Any]
 
 
+def _featurise(job: tuple[Utterance, bool, int]) -> np.ndarray:
+    """Log-mel (float16) of one clip at 16 kHz, first through the telephone line when asked."""
+    utt, line, n_mels = job
+    audio = read_audio(utt.audio_path, utt.audio_bytes)
+    return log_mel(through_line(audio) if line else audio, n_mels).astype(np.float16)
+
+
+def _one_thread() -> None:
+    """A forked worker computes one clip at a time: no thread pool inherited from the parent."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _features(jobs: list[tuple[Utterance, bool, int]], workers: int, label: str) -> list[np.ndarray]:
+    """:func:`_featurise` over ``jobs`` in ``workers`` forked processes (in order; 1 = this process)."""
+    import multiprocessing
+
+    with progress() as bar:
+        task = bar.add_task(label, total=len(jobs))
+        if workers <= 1 or len(jobs) < 64:
+            out = []
+            for job in jobs:
+                out.append(_featurise(job))
+                bar.advance(task)
+            return out
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_one_thread) as pool:
+            out = []
+            for feats in pool.imap(_featurise, jobs, chunksize=16):
+                out.append(feats)
+                bar.advance(task)
+            return out
+
+
 def load_training_set(
-    utterances: Sequence[Utterance], alphabet: Alphabet, ctc: CtcParams, seed: int, label: str = "reading"
+    utterances: Sequence[Utterance], alphabet: Alphabet, ctc: CtcParams, seed: int, workers: int = 1
 ) -> TrainingSet:
     """Features and labels of every usable clip; what was skipped and why is counted."""
     rng = np.random.default_rng([seed, 7])
-    counts = {
-        "clips": len(utterances),
-        "too_long": 0,
-        "no_label": 0,
-        "too_short": 0,
-        "line": 0,
-        "unknown_chars": 0,
-    }
+    lines = rng.random(len(utterances)) < ctc.line_share  # drawn for every clip: a skip shifts no other
+    counts = {"clips": len(utterances), "too_long": 0, "no_label": 0, "too_short": 0, "unknown_chars": 0}
+    jobs, labels = [], []
+    for utt, line in zip(utterances, lines, strict=True):
+        ids, unknown = alphabet.encode(utt.text)
+        counts["unknown_chars"] += unknown
+        if utt.duration_s > ctc.max_clip_s or not ids:
+            counts["too_long" if ids else "no_label"] += 1
+            continue
+        jobs.append((utt, bool(line), ctc.n_mels))
+        labels.append(ids)
     by_dataset: dict[str, int] = {}
     examples: list[Example] = []
-    with progress() as bar:
-        task = bar.add_task(label, total=len(utterances))
-        for utt in utterances:
-            bar.advance(task)
-            line = bool(rng.random() < ctc.line_share)
-            if utt.duration_s > ctc.max_clip_s:
-                counts["too_long"] += 1
-                continue
-            labels, unknown = alphabet.encode(utt.text)
-            counts["unknown_chars"] += unknown
-            if not labels:
-                counts["no_label"] += 1
-                continue
-            audio = read_audio(utt.audio_path, utt.audio_bytes)
-            if line:
-                audio = through_line(audio)
-                counts["line"] += 1
-            feats = log_mel(audio, ctc.n_mels)
-            if (len(feats) - 1) // 4 + 1 < len(labels):  # CTC cannot fit more labels than frames
-                counts["too_short"] += 1
-                continue
-            examples.append(Example(feats.astype(np.float16), labels))
-            name = str(utt.meta.get("dataset") or "unknown")
-            by_dataset[name] = by_dataset.get(name, 0) + 1
-    return TrainingSet(examples, alphabet, {**counts, "used": len(examples), "by_dataset": by_dataset})
+    line_count = 0
+    for (utt, line, _), feats, ids in zip(
+        jobs, _features(jobs, workers, "reading clips"), labels, strict=True
+    ):
+        if (len(feats) - 1) // 4 + 1 < len(ids):  # CTC cannot fit more labels than frames
+            counts["too_short"] += 1
+            continue
+        examples.append(Example(feats, ids))
+        line_count += line
+        name = str(utt.meta.get("dataset") or "unknown")
+        by_dataset[name] = by_dataset.get(name, 0) + 1
+    counts |= {"line": line_count, "used": len(examples), "by_dataset": by_dataset}
+    return TrainingSet(examples, alphabet, counts)
 
 
 def length_batches(examples: Sequence[Example], batch_seconds: float) -> list[list[int]]:
@@ -329,7 +355,8 @@ def train_ctc(
     if not train:
         raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
     alphabet = build_alphabet([u.text for u in train])
-    data = load_training_set(train, alphabet, params.ctc, params.seed)
+    workers = params.threads if params.threads > 0 else max(os.cpu_count() or 1, 1)
+    data = load_training_set(train, alphabet, params.ctc, params.seed, workers)
     if not data.examples:
         raise STTDataError(
             f"{prepared}/stt: no usable training clip ({data.counts}); check the prepared data"

@@ -284,7 +284,7 @@ def _run_steps(
             loop.optimiser.step()
             loop.schedule.step()
             loop.step += 1
-            running.append(float(loss))
+            running.append(float(loss.detach()))
             if loop.step % params.logging_steps == 0 or loop.step == stop_at:
                 lr = loop.schedule.get_last_lr()[0]
                 loop.history.append({"step": loop.step, "loss": float(np.mean(running)), "learning_rate": lr})

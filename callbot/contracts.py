@@ -405,6 +405,8 @@ class SttMetrics(Metrics):
     backends: dict[str, Any]  # `choice`: the backend package serves, when several were exported
     gates: SttGates
     failures: list[str]
+    recipe: str = "whisper"  # ctc: the jamo CTC model (base is then the empty output)
+    unseen_cer_line: float | None = None  # unseen sentences after the 8 kHz G.711 line (ctc recipe)
 
 
 def write_stt_metrics(path: Path, metrics: SttMetrics) -> None:

@@ -245,11 +245,15 @@ _STT_PATHS = (
 
 @stage("train_stt", sections=("stt",), options=_STT_PATHS)
 def train_stt(params: Params, paths: Paths) -> Result:
-    """Fine-tune Whisper on the prepared STT data (resumes after a crash) and export it for serving."""
+    """Train the STT (stt.recipe: the jamo CTC model, or Whisper fine-tuned) on the prepared data,
+    resuming after a crash, and export it for serving."""
     from callbot.stt.data import STTDataError
     from callbot.stt.model import ModelSourceError
-    from callbot.stt.train import train_stt as run_train_stt
 
+    if params.stt.recipe == "ctc":
+        from callbot.stt.ctc_train import train_ctc as run_train_stt
+    else:
+        from callbot.stt.train import train_stt as run_train_stt
     try:
         run_train_stt(params.stt, paths.get("prepared"), paths.get("out"), paths.get("report"))
     except (STTDataError, ModelSourceError) as exc:

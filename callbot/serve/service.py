@@ -255,7 +255,8 @@ def _web_app() -> Any:
 
 @bentoml.service(name="callbot-stt", traffic=TRAFFIC, workers=1)
 class STT:
-    """Whisper (fine-tuned) on 16 kHz float32 clips; concurrent requests are batched adaptively."""
+    """The trained STT (jamo CTC or Whisper) on 16 kHz float32 clips, words with confidence;
+    concurrent requests are batched adaptively."""
 
     model = bentoml.models.BentoModel(STT_TAG)
 
@@ -280,6 +281,7 @@ class STT:
                 "text": r.text,
                 "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in r.segments],
                 "duration_s": r.duration_s,
+                "words": [{"text": w.text, "confidence": w.confidence} for w in r.words],
             }
             for r in results
         ]
@@ -408,7 +410,7 @@ class ARS:
 
     @bentoml.api
     def transcribe(self, audio: Path) -> dict[str, Any]:
-        """Caller audio (WAV, FLAC, OGG or MP3; any rate, mono or stereo) -> text, segments, duration."""
+        """Caller audio (WAV, FLAC, OGG or MP3; any rate, mono or stereo) -> text, segments, duration, words [{text, confidence}]."""
         return self._transcribe(self._audio(audio))
 
     @bentoml.api

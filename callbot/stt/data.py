@@ -8,7 +8,7 @@ torchcodec, which is not installable here, so soundfile reads the WAVs directly.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from callbot.audio import STT_RATE, to_stt_rate
 
 SAMPLE_RATE = STT_RATE
 SLICE_COLUMNS = ("occupation", "gender", "age_range", "experience")
+META_COLUMNS = ("dataset", "voice", "channel")  # read when present (evaluate-stt reports by them)
 
 
 class STTDataError(ValueError):
@@ -35,6 +36,7 @@ class Utterance:
     text_raw: str
     duration_s: float
     slices: dict[str, str | None]
+    meta: dict[str, str | None] = field(default_factory=dict)  # META_COLUMNS the dataset has
 
 
 def read_audio(path: str | Path, data: bytes | None = None) -> np.ndarray:
@@ -101,6 +103,7 @@ def load_split(
                 text_raw=row["text_raw"] or row["text"] or "",
                 duration_s=float(row["duration_s"] or 0.0),
                 slices={c: row[c] for c in SLICE_COLUMNS},
+                meta={c: row.get(c) for c in META_COLUMNS},
             )
         )
         if limit and len(rows) >= limit:
@@ -126,3 +129,11 @@ def seen_in_training(test: list[Utterance], train: list[Utterance]) -> list[bool
     """
     known = {s for u in train for s in sentences(u.text_raw)}
     return [all(s in known for s in sentences(u.text_raw)) for u in test]
+
+
+def through_line(audio: np.ndarray) -> np.ndarray:
+    """16 kHz audio as it arrives over an 8 kHz G.711 mu-law telephone line, back at 16 kHz."""
+    from callbot.tts.channel import phone_channel, to_rate
+
+    narrow, rate = phone_channel(audio, SAMPLE_RATE)
+    return to_rate(narrow, rate, SAMPLE_RATE)

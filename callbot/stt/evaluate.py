@@ -223,6 +223,7 @@ def evaluate_stt(
     params: STTParams, prepared: Path | None = None, out: Path | None = None, report: Path | None = None
 ) -> EvaluationResult:
     """Score base and fine-tuned models on ``<prepared>/stt`` test; write ``<report>/metrics.json``."""
+    from callbot.stt.ctc_model import is_ctc_dir
     from callbot.stt.infer import HFTranscriber, load_transcriber
     from callbot.text.metrics import disagreement, error_rates
     from callbot.threads import set_torch_threads
@@ -231,6 +232,10 @@ def evaluate_stt(
     out = Path(out or params.out)
     report = Path(report or params.report)
     set_torch_threads(params.threads)
+    if is_ctc_dir(out / "model"):  # stt.recipe: ctc exported the jamo CTC model
+        from callbot.stt.ctc_evaluate import evaluate_ctc
+
+        return evaluate_ctc(params, prepared, out, report)
     if not (out / "model" / "config.json").is_file():
         raise STTDataError(f"{out}/model: no fine-tuned model; run `callbot train-stt` first")
     utterances, gated = load_split(prepared, "test", params.max_eval_utterances)

@@ -429,13 +429,29 @@ class CT2Transcriber(Transcriber):
         )
 
 
+def _ctc_model_dir(path: Path) -> Path | None:
+    """The jamo CTC model directory at ``path`` or its ``model/``, if that is what was exported."""
+    from callbot.stt.ctc_model import is_ctc_dir
+
+    for candidate in (path, path / "model"):
+        if candidate.is_dir() and is_ctc_dir(candidate):
+            return candidate
+    return None
+
+
 def load_transcriber(model_dir: Path, backend: str | None = None, **kwargs: Any) -> Transcriber:
     """A transcriber for ``model_dir``: an export directory, an HF model directory or a ``.pt`` file.
 
+    A jamo CTC export (``stt.recipe: ctc``) gives a :class:`~callbot.stt.ctc_infer.CTCTranscriber`.
     ``backend`` ("hf" | "openai-whisper") overrides the export's measured choice. ``kwargs`` go to
     the transcriber (``overlap_s``, ``batch_size``).
     """
     path = Path(model_dir)
+    ctc = _ctc_model_dir(path)
+    if ctc is not None and backend in (None, "ctc"):
+        from callbot.stt.ctc_infer import CTCTranscriber
+
+        return CTCTranscriber(ctc, **kwargs)
     export = path / "export.json"
     if backend is None and export.is_file():
         backend = json.loads(export.read_text(encoding="utf-8"))["serve_backend"]

@@ -54,7 +54,48 @@ class DecodeSweepParams(Section):
     max_utterances: int  # validation utterances scored per setting (unseen sentences first)
 
 
+class CtcParams(Section):
+    """The jamo CTC acoustic model (``recipe: ctc``): shape, augmentation and its own training loop."""
+
+    n_mels: int  # Whisper's log-mel front end: 80 (or 128 for large-v3-style features)
+    conv_channels: int
+    hidden: int  # BiGRU size per direction
+    layers: int
+    dropout: float
+    batch_seconds: float  # audio per batch (clips sorted by length; a long clip makes a smaller batch)
+    max_clip_s: float  # longer training clips are skipped (counted in train.json)
+    max_steps: int
+    learning_rate: float  # one-cycle peak
+    warmup_share: float  # share of max_steps rising to the peak
+    weight_decay: float
+    line_share: float  # share of training clips passed through the 8 kHz G.711 line first
+    speed: list[float]  # [slowest, fastest] tempo factor (features stretched in time)
+    pitch: list[float]  # [lowest, highest] factor on the mel axis (a pitch/formant shift)
+    freq_masks: int  # SpecAugment masks per clip and their widest span (mel bins / share of frames)
+    freq_mask_bins: int
+    time_masks: int
+    time_mask_share: float
+    validation_max_utterances: int  # validation clips decoded after training, both channels (0 = all)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CtcParams:
+        for name in ("speed", "pitch"):
+            lo_hi = getattr(self, name)
+            if len(lo_hi) != 2 or not 0.5 <= lo_hi[0] <= lo_hi[1] <= 2.0:
+                raise ValueError(f"stt.ctc.{name} is {lo_hi}; write [low, high] factors between 0.5 and 2")
+        for name in ("dropout", "warmup_share", "line_share", "time_mask_share"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(
+                    f"stt.ctc.{name} is {getattr(self, name)}; it is a share from 0 up to (not) 1"
+                )
+        if self.max_steps < 1 or self.batch_seconds <= 0 or self.max_clip_s <= 0:
+            raise ValueError("stt.ctc.max_steps, batch_seconds and max_clip_s must be positive")
+        return self
+
+
 class STTParams(Section):
+    recipe: Literal["ctc", "whisper"]  # ctc: the jamo acoustic model (stt.ctc); whisper: fine-tune base_model
+    ctc: CtcParams
     base_model: str  # a local directory, "build:tiny" (smoke), or a hub id (full only)
     allow_hub: bool  # false: a hub id is refused (the smoke profile runs offline)
     tiny: TinyWhisperParams

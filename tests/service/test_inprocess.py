@@ -57,7 +57,8 @@ def test_stt_transcribes_a_batch_of_clips(ars) -> None:
     results = ars.stt.transcribe_clips(clips)
     assert len(results) == 3
     for result in results:
-        assert set(result) == {"text", "segments", "duration_s"}
+        assert set(result) == {"text", "segments", "duration_s", "words"}
+        assert all(0.0 <= w["confidence"] <= 1.0 and w["text"] for w in result["words"])
         assert result["duration_s"] == pytest.approx(2.0, abs=0.01)
 
 

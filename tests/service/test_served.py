@@ -175,6 +175,7 @@ def test_the_served_limits_are_the_bentos_own(server: str, client) -> None:
 def test_every_endpoint_answers(client, question: Path, params) -> None:
     transcript = client.transcribe(audio=question)
     assert transcript["duration_s"] > 0.5 and isinstance(transcript["segments"], list)
+    assert isinstance(transcript["words"], list)  # [{text, confidence}]; empty for a Whisper export
     reply = client.reply(
         text="1339 상담 시간은 언제인가요?", history=[{"role": "user", "content": "안녕하세요"}]
     )

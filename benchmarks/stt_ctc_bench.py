@@ -1,0 +1,158 @@
+"""The jamo CTC recipe measured on varied sentences it never heard (issue 22, parts 3-6).
+
+Until the phone-line corpus is merged, this makes a stand-in for it: sentences of 2-8 random words
+from the prepared training transcripts' vocabulary (plus random syllables), spoken by espeak-ng
+voices at varied rates and pitches, half of them stored as 8 kHz G.711 telephone audio. Sentences and
+voices of validation/test are held out. The result is the prepared STT data with this third dataset
+added (``<out>/stt``), on which `callbot train-stt` / `evaluate-stt` run unchanged:
+
+    python benchmarks/stt_ctc_bench.py make --prepared data/prepared --out data/prepared_mix --train 3000
+    callbot train-stt --prepared data/prepared_mix --out models/stt-mix --report reports/stt-mix
+    python benchmarks/stt_ctc_bench.py outside models/stt-mix   # sentences whose words are in no corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+TRAIN_VOICES = ["ko", "ko+f1", "ko+m1", "ko+m2", "ko+m3", "ko+m4", "ko+m5"]
+HELD_OUT_VOICES = ["ko+f4", "ko+m6", "ko+m7"]
+# everyday sentences, most of whose words occur in neither sample corpus (the issue's second target)
+OUTSIDE = [
+    "라면은 물이 끓으면 넣어야 맛있어요",
+    "내일 아침에는 비가 많이 온대요",
+    "우리 강아지는 산책을 정말 좋아해요",
+    "냉장고에 우유가 하나도 없네요",
+    "지하철 이호선으로 갈아타세요",
+    "주말에 친구들이랑 바다에 놀러 갔어요",
+    "이 바지는 조금 작아서 교환하고 싶어요",
+    "할머니께서 김치를 담가 주셨어요",
+    "자전거를 타고 공원을 한 바퀴 돌았어요",
+    "커피 대신 따뜻한 녹차 한 잔 주세요",
+]
+
+
+def _syllables(rng: random.Random, n: int) -> str:
+    return "".join(chr(0xAC00 + rng.randrange(11172)) for _ in range(n))
+
+
+def sentences(words: list[str], n: int, rng: random.Random, banned: set[str]) -> list[str]:
+    """``n`` distinct sentences: 75 % random words in random order, 25 % random syllable words."""
+    out: list[str] = []
+    seen = set(banned)
+    while len(out) < n:
+        if rng.random() < 0.75:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 8)))
+        else:
+            text = " ".join(_syllables(rng, rng.randint(1, 4)) for _ in range(rng.randint(2, 5)))
+        if text.replace(" ", "") not in seen:
+            seen.add(text.replace(" ", ""))
+            out.append(text)
+    return out
+
+
+def speak(texts: list[str], voices: list[str], rng: random.Random, folder: Path, prefix: str) -> list[dict]:
+    """WAVs of ``texts`` (half at 8 kHz through the telephone line) and their dataset rows."""
+    import soundfile as sf
+
+    from callbot.tts.channel import phone_channel, to_rate
+    from callbot.tts.espeak import synthesize
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, text in enumerate(texts):
+        voice, rate, pitch = rng.choice(voices), rng.randint(120, 200), rng.randint(20, 80)
+        samples, sr = synthesize(text, rate=rate, pitch=pitch, voice=voice)
+        phone = rng.random() < 0.5
+        audio, out_rate = phone_channel(samples, sr) if phone else (to_rate(samples, sr, 16000), 16000)
+        path = folder / f"{prefix}-{i:05d}.wav"
+        sf.write(path, np.asarray(audio * 0.9, dtype=np.float32), out_rate, subtype="PCM_16")
+        rows.append(
+            {
+                "utterance_id": f"{prefix}-{i:05d}",
+                "audio": str(path.resolve()),
+                "text": text,
+                "text_raw": text,
+                "duration_s": len(audio) / out_rate,
+                "role": "caller",
+                "occupation": None,
+                "gender": None,
+                "age_range": None,
+                "experience": None,
+                "dataset": "phonesim",
+                "voice": f"{voice.replace('ko+', '') or 'ko'}-r{rate}-p{pitch}",
+                "channel": "phone" if phone else "wideband",
+            }
+        )
+    return rows
+
+
+def make(prepared: Path, out: Path, n_train: int, seed: int) -> None:
+    from datasets import Audio, Dataset, DatasetDict, concatenate_datasets, load_from_disk
+
+    base = load_from_disk(str(prepared / "stt"))
+    words = sorted({w for t in base["train"]["text"] for w in t.split()})
+    rng = random.Random(seed)
+    held = sentences(words, 300, rng, set())
+    train = sentences(words, n_train, rng, {t.replace(" ", "") for t in held})
+    audio_dir = (out / "audio").resolve()
+    parts = {
+        "train": speak(train, TRAIN_VOICES, rng, audio_dir, "ps-train"),
+        "validation": speak(held[:150], HELD_OUT_VOICES, rng, audio_dir, "ps-val"),
+        "test": speak(held[150:], HELD_OUT_VOICES, rng, audio_dir, "ps-test"),
+    }
+    merged = {}
+    for split, rows in parts.items():
+        extra = Dataset.from_list(rows).cast_column("audio", Audio(decode=False)).cast(base[split].features)
+        merged[split] = concatenate_datasets([base[split], extra])
+    if (out / "stt").exists():
+        shutil.rmtree(out / "stt")
+    DatasetDict(merged).save_to_disk(str(out / "stt"))
+    shutil.copy(prepared / "gate.json", out / "gate.json")
+    print({k: len(v) for k, v in merged.items()}, "words", len(words))
+
+
+def outside(model: Path) -> None:
+    """CER on :data:`OUTSIDE` spoken by held-out voices, at 16 kHz and over the line."""
+    from callbot.stt.data import through_line
+    from callbot.stt.infer import load_transcriber
+    from callbot.text.metrics import cer
+    from callbot.tts.channel import to_rate
+    from callbot.tts.espeak import synthesize
+
+    stt = load_transcriber(model)
+    clips = []
+    for i, text in enumerate(OUTSIDE):
+        samples, sr = synthesize(text, rate=150 + 5 * i, pitch=40, voice=HELD_OUT_VOICES[i % 3])
+        clips.append(to_rate(samples, sr, 16000))
+    for name, audios in (("16k", clips), ("line", [through_line(c) for c in clips])):
+        hyps = [r.text for r in stt.transcribe_batch(audios)]
+        print(name, "CER", round(cer(OUTSIDE, hyps, spaces=False), 4), "| empty 1.0")
+        for ref, hyp in list(zip(OUTSIDE, hyps, strict=True))[:3]:
+            print("  ", ref, "->", hyp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    m.add_argument("--out", type=Path, default=Path("data/prepared_mix"))
+    m.add_argument("--train", type=int, default=3000)
+    m.add_argument("--seed", type=int, default=0)
+    o = sub.add_parser("outside")
+    o.add_argument("model", type=Path)
+    args = parser.parse_args()
+    if args.cmd == "make":
+        make(args.prepared, args.out, args.train, args.seed)
+    else:
+        outside(args.model)
+
+
+if __name__ == "__main__":
+    main()

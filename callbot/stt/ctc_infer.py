@@ -1,0 +1,147 @@
+"""Greedy CTC decoding of the jamo model into words with a confidence each, behind the same
+:class:`~callbot.stt.infer.Transcriber` API as the Whisper backends.
+
+A word's confidence is the mean, over the symbols it was spelt with, of each symbol's peak frame
+posterior: a word heard clearly scores near 1, one pieced together from weak guesses (noise, another
+language) low. Text comes only from :func:`callbot.stt.jamo.compose`, which never yields half a
+syllable or U+FFFD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callbot.stt.ctc_model import FRAME_S, STRIDE, load_ctc_model, log_mel, normalise
+from callbot.stt.infer import (
+    SAMPLE_RATE,
+    Segment,
+    Transcriber,
+    TranscriptResult,
+    Word,
+    check_audio,
+    plan_windows,
+)
+from callbot.stt.jamo import SPACE, Alphabet, compose
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+
+WINDOW_S = 30.0  # the BiGRU reads any length; windows only bound memory on long calls
+STEP_S = FRAME_S * STRIDE
+
+
+@dataclass(frozen=True)
+class Emission:
+    """One symbol greedy decoding emitted: its label, first output frame and peak posterior."""
+
+    label: int
+    frame: int
+    prob: float
+
+
+def greedy_emissions(log_probs: np.ndarray) -> list[Emission]:
+    """Best path of (frames, classes) log-probs with repeats merged and blanks (0) removed."""
+    best = log_probs.argmax(axis=1)
+    peak = np.exp(log_probs.max(axis=1))
+    emissions: list[Emission] = []
+    previous = 0
+    for t, label in enumerate(best.tolist()):
+        if label != 0 and label == previous and emissions:
+            last = emissions[-1]
+            emissions[-1] = Emission(last.label, last.frame, max(last.prob, float(peak[t])))
+        elif label != 0:
+            emissions.append(Emission(label, t, float(peak[t])))
+        previous = label
+    return emissions
+
+
+def words_from(emissions: Sequence[Emission], alphabet: Alphabet, offset_s: float = 0.0) -> list[Word]:
+    """Emissions split at spaces into words (whole syllables only) with their mean symbol posterior."""
+    words: list[Word] = []
+    run: list[Emission] = []
+    for emission in [*emissions, None]:
+        if emission is not None and alphabet.symbol(emission.label) != SPACE:
+            run.append(emission)
+            continue
+        text = compose(alphabet.symbol(e.label) for e in run)
+        for piece in text.split():  # a dropped half syllable may leave nothing, never two words
+            words.append(
+                Word(
+                    piece,
+                    round(float(np.mean([e.prob for e in run])), 4),
+                    round(offset_s + run[0].frame * STEP_S, 3),
+                    round(offset_s + (run[-1].frame + 1) * STEP_S, 3),
+                )
+            )
+        run = []
+    return words
+
+
+class CTCTranscriber(Transcriber):
+    """The jamo CTC model: whole clips (up to 30 s windows) in batches, words with confidence."""
+
+    backend = "ctc"
+
+    def __init__(self, model_dir: Path, **kwargs: Any) -> None:
+        self.model, self.config = load_ctc_model(model_dir)
+        self.alphabet = Alphabet.load(model_dir)
+        kwargs.pop("use_ctc", None)
+        kwargs["overlap_s"] = 0.0  # a window ends in a pause or hard; no seam to merge
+        super().__init__(WINDOW_S, use_ctc=False, **kwargs)
+
+    def log_probs(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(frames, classes) log-posteriors of each clip."""
+        import torch
+
+        feats = [torch.from_numpy(log_mel(c, self.config["shape"]["n_mels"])) for c in clips]
+        lengths = torch.tensor([len(f) for f in feats])
+        batch = normalise(torch.nn.utils.rnn.pad_sequence(feats, batch_first=True), lengths)
+        with torch.inference_mode():
+            out, lens = self.model(batch, lengths)
+        return [out[i, : int(lens[i])].numpy() for i in range(len(clips))]
+
+    def decode_words(self, clips: Sequence[np.ndarray], offsets: Sequence[float]) -> list[list[Word]]:
+        return [
+            words_from(greedy_emissions(lp), self.alphabet, off)
+            for lp, off in zip(self.log_probs(clips), offsets, strict=True)
+        ]
+
+    def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
+        return [" ".join(w.text for w in words) for words in self.decode_words(clips, [0.0] * len(clips))]
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptResult]:
+        checked = [check_audio(a) for a in audios]
+        plans = [plan_windows(a, self.window_s, 0.0, self.silence_db, self.min_pause_s) for a in checked]
+        jobs = [(i, w) for i, plan in enumerate(plans) for w in plan if w.end - w.start >= 400]
+        heard: dict[tuple[int, int], list[Word]] = {}
+        for lo in range(0, len(jobs), self.batch_size):
+            chunk = jobs[lo : lo + self.batch_size]
+            decoded = self.decode_words(
+                [checked[i][w.start : w.end] for i, w in chunk], [w.start / SAMPLE_RATE for _, w in chunk]
+            )
+            heard.update({(i, w.start): words for (i, w), words in zip(chunk, decoded, strict=True)})
+        return [self._result(plans[i], heard, i, len(checked[i])) for i in range(len(checked))]
+
+    @staticmethod
+    def _result(
+        plan: Sequence[Any], heard: dict[tuple[int, int], list[Word]], index: int, n: int
+    ) -> TranscriptResult:
+        words: list[Word] = []
+        segments: list[Segment] = []
+        for window in plan:
+            found = heard.get((index, window.start), [])
+            if found:
+                words.extend(found)
+                segments.append(
+                    Segment(
+                        round(window.start / SAMPLE_RATE, 3),
+                        round(window.end / SAMPLE_RATE, 3),
+                        " ".join(w.text for w in found),
+                    )
+                )
+        return TranscriptResult(" ".join(w.text for w in words), segments, round(n / SAMPLE_RATE, 3), words)

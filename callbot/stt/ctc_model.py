@@ -1,0 +1,140 @@
+"""A small CTC acoustic model over Hangul jamo: log-mel -> 2 strided convolutions -> BiGRU -> CTC.
+
+It must spell what it hears: there is no decoder that could recite training sentences, and 68-odd
+jamo instead of thousands of syllables. Features are Whisper's log-mel front end (openai-whisper's
+``log_mel_spectrogram``, no padding to 30 s) normalised per utterance, so level and line colour
+matter less.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callbot.atomic import write_json, writing
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+
+SAMPLE_RATE = 16_000
+FRAME_S = 0.01  # Whisper's hop: 160 samples at 16 kHz
+STRIDE = 4  # two stride-2 convolutions in time
+CONFIG_FILE = "config.json"  # the packager and load_transcriber look for it in the model dir
+WEIGHTS_FILE = "ctc.pt"
+MODEL_TYPE = "callbot-jamo-ctc"
+
+
+@dataclass(frozen=True)
+class CtcShape:
+    n_mels: int
+    conv_channels: int
+    hidden: int
+    layers: int
+    vocab: int  # output classes, blank included
+    dropout: float = 0.0
+
+
+def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
+    """(frames, n_mels) float32 log-mel of 16 kHz ``audio`` (Whisper's scaling, not yet normalised)."""
+    import torch
+    import whisper
+
+    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    if samples.numel() < 400:  # shorter than one FFT window: pad so every clip has a frame
+        samples = torch.nn.functional.pad(samples, (0, 400 - samples.numel()))
+    return whisper.log_mel_spectrogram(samples, n_mels).T.contiguous().numpy()
+
+
+def normalise(features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per-utterance, per-channel mean and variance normalisation over each clip's real frames."""
+    import torch
+
+    mask = (torch.arange(features.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1).float()
+    count = mask.sum(1, keepdim=True).clamp(min=1.0)
+    mean = (features * mask).sum(1, keepdim=True) / count
+    var = (((features - mean) * mask) ** 2).sum(1, keepdim=True) / count
+    return (features - mean) / (var.sqrt() + 1e-5) * mask
+
+
+def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
+    """Frames after the two (kernel 3, stride 2, padding 1) convolutions."""
+    for _ in range(2):
+        lengths = (lengths - 1) // 2 + 1
+    return lengths
+
+
+def build_model(shape: CtcShape) -> torch.nn.Module:
+    import torch
+    from torch import nn
+
+    class JamoCTC(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            c = shape.conv_channels
+            self.conv = nn.Sequential(
+                nn.Conv2d(1, c, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(c, c, 3, stride=2, padding=1),
+                nn.ReLU(),
+            )
+            freq = (shape.n_mels - 1) // 2 // 2 + 1
+            self.proj = nn.Linear(c * freq, shape.hidden)
+            self.rnn = nn.GRU(
+                shape.hidden,
+                shape.hidden,
+                num_layers=shape.layers,
+                batch_first=True,
+                bidirectional=True,
+                dropout=shape.dropout if shape.layers > 1 else 0.0,
+            )
+            self.head = nn.Linear(2 * shape.hidden, shape.vocab)
+
+        def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """(batch, frames, mels) normalised features -> (batch, frames/4, vocab) log-probs, lengths."""
+            x = self.conv(feats.unsqueeze(1))  # (B, C, T/4, F/4)
+            b, c, t, f = x.shape
+            x = self.proj(x.permute(0, 2, 1, 3).reshape(b, t, c * f))
+            lens = out_lengths(lengths).clamp(min=1, max=t)
+            packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
+            y, _ = self.rnn(packed)
+            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
+            return torch.log_softmax(self.head(y), dim=-1), lens
+
+    return JamoCTC()
+
+
+def save_ctc_model(model: torch.nn.Module, shape: CtcShape, directory: Path, extra: dict[str, Any]) -> None:
+    """Weights and config (``model_type`` tells loaders this is not a Whisper) into ``directory``."""
+    import torch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with writing(directory / WEIGHTS_FILE) as tmp:
+        torch.save(model.state_dict(), tmp)
+    write_json(directory / CONFIG_FILE, {"model_type": MODEL_TYPE, "shape": asdict(shape), **extra})
+
+
+def is_ctc_dir(directory: Path) -> bool:
+    """True for a directory holding this module's export (its config names the model type)."""
+    config = directory / CONFIG_FILE
+    if not config.is_file() or not (directory / WEIGHTS_FILE).is_file():
+        return False
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("model_type") == MODEL_TYPE
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load_ctc_model(directory: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The saved model in eval mode and its config."""
+    import torch
+
+    config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    model = build_model(CtcShape(**config["shape"]))
+    model.load_state_dict(torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    model.eval()
+    return model, config

@@ -1,0 +1,443 @@
+"""`callbot train-stt` with ``stt.recipe: ctc``: the jamo CTC acoustic model on every dataset of the
+prepared STT data.
+
+Clips are read once (16 kHz; a seeded share first passes the 8 kHz G.711 line) into log-mel
+features. Each step draws a length-sorted batch and perturbs it on the features: tempo (stretched in
+time), pitch (stretched on the mel axis) and SpecAugment masks, all from a generator seeded by the
+step, so a resumed run sees the batches an uninterrupted one would. AdamW with a one-cycle schedule;
+a checkpoint every ``save_steps`` beside the output (``<out>.checkpoints``) is resumed after a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callbot.atomic import write_json, writing
+from callbot.console import progress, summary
+from callbot.stt.ctc_model import CtcShape, build_model, log_mel, normalise, save_ctc_model
+from callbot.stt.data import STTDataError, Utterance, load_split, read_audio, through_line
+from callbot.stt.jamo import Alphabet, build_alphabet
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import torch
+
+    from callbot.stt.params import CtcParams, STTParams
+
+CHECKPOINT = "ctc-last.pt"
+
+
+@dataclass(frozen=True)
+class Example:
+    features: np.ndarray  # (frames, mels) float16, not normalised
+    labels: list[int]
+
+
+@dataclass
+class TrainingSet:
+    examples: list[Example]
+    alphabet: Alphabet
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CtcTrainResult:
+    model_dir: Path
+    global_step: int
+    train_loss: float | None
+    examples: int
+    resumed_from: str | None
+    seconds_per_step: float
+    cpu_seconds_per_step: float
+    validation: dict[str, Any]
+
+
+def _featurise(job: tuple[Utterance, bool, int]) -> np.ndarray:
+    """Log-mel (float16) of one clip at 16 kHz, first through the telephone line when asked."""
+    utt, line, n_mels = job
+    audio = read_audio(utt.audio_path, utt.audio_bytes)
+    return log_mel(through_line(audio) if line else audio, n_mels).astype(np.float16)
+
+
+def _one_thread() -> None:
+    """A forked worker computes one clip at a time: no thread pool inherited from the parent."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _features(jobs: list[tuple[Utterance, bool, int]], workers: int, label: str) -> list[np.ndarray]:
+    """:func:`_featurise` over ``jobs`` in ``workers`` forked processes (in order; 1 = this process)."""
+    import multiprocessing
+
+    with progress() as bar:
+        task = bar.add_task(label, total=len(jobs))
+        if workers <= 1 or len(jobs) < 64:
+            out = []
+            for job in jobs:
+                out.append(_featurise(job))
+                bar.advance(task)
+            return out
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_one_thread) as pool:
+            out = []
+            for feats in pool.imap(_featurise, jobs, chunksize=16):
+                out.append(feats)
+                bar.advance(task)
+            return out
+
+
+def load_training_set(
+    utterances: Sequence[Utterance], alphabet: Alphabet, ctc: CtcParams, seed: int, workers: int = 1
+) -> TrainingSet:
+    """Features and labels of every usable clip; what was skipped and why is counted."""
+    rng = np.random.default_rng([seed, 7])
+    lines = rng.random(len(utterances)) < ctc.line_share  # drawn for every clip: a skip shifts no other
+    counts = {"clips": len(utterances), "too_long": 0, "no_label": 0, "too_short": 0, "unknown_chars": 0}
+    jobs, labels = [], []
+    for utt, line in zip(utterances, lines, strict=True):
+        ids, unknown = alphabet.encode(utt.text)
+        counts["unknown_chars"] += unknown
+        if utt.duration_s > ctc.max_clip_s or not ids:
+            counts["too_long" if ids else "no_label"] += 1
+            continue
+        jobs.append((utt, bool(line), ctc.n_mels))
+        labels.append(ids)
+    by_dataset: dict[str, int] = {}
+    examples: list[Example] = []
+    line_count = 0
+    for (utt, line, _), feats, ids in zip(
+        jobs, _features(jobs, workers, "reading clips"), labels, strict=True
+    ):
+        if (len(feats) - 1) // 4 + 1 < len(ids):  # CTC cannot fit more labels than frames
+            counts["too_short"] += 1
+            continue
+        examples.append(Example(feats, ids))
+        line_count += line
+        name = str(utt.meta.get("dataset") or "unknown")
+        by_dataset[name] = by_dataset.get(name, 0) + 1
+    counts |= {"line": line_count, "used": len(examples), "by_dataset": by_dataset}
+    return TrainingSet(examples, alphabet, counts)
+
+
+def length_batches(examples: Sequence[Example], batch_seconds: float) -> list[list[int]]:
+    """Indices grouped by length so a batch holds at most ``batch_seconds`` of padded audio."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].features))
+    budget = batch_seconds * 100  # frames
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and len(examples[i].features) * (len(current) + 1) > budget:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def batch_for_step(batches: list[list[int]], step: int, seed: int) -> list[int]:
+    """The batch of ``step``: each epoch visits every batch once, in an order seeded by the epoch."""
+    epoch, position = divmod(step, len(batches))
+    order = np.random.default_rng([seed, epoch]).permutation(len(batches))
+    return batches[int(order[position])]
+
+
+def _stretch(x: np.ndarray, factor: float, axis: int, size: int | None = None) -> np.ndarray:
+    """Linear resampling of ``x`` along ``axis`` by ``factor`` (to ``size`` points when given)."""
+    n = x.shape[axis]
+    m = size if size is not None else max(1, round(n / factor))
+    pos = np.clip(np.arange(m) * factor, 0, n - 1) if size is not None else np.linspace(0, n - 1, m)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (pos - lo).astype(np.float32)
+    a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = m
+    return a + (b - a) * w.reshape(shape)
+
+
+def perturb(feats: np.ndarray, ctc: CtcParams, rng: np.random.Generator) -> np.ndarray:
+    """Tempo (time axis) and pitch (mel axis) perturbation of one clip's features."""
+    x = feats.astype(np.float32)
+    x = _stretch(x, float(rng.uniform(*ctc.speed)), axis=0)
+    return _stretch(x, 1.0 / float(rng.uniform(*ctc.pitch)), axis=1, size=x.shape[1])
+
+
+def spec_augment(
+    batch: torch.Tensor, lengths: torch.Tensor, ctc: CtcParams, rng: np.random.Generator
+) -> None:
+    """Zero ``freq_masks`` mel bands and ``time_masks`` time spans of each clip, in place."""
+    n_mels = batch.shape[2]
+    for b in range(batch.shape[0]):
+        for _ in range(ctc.freq_masks):
+            width = int(rng.integers(0, ctc.freq_mask_bins + 1))
+            start = int(rng.integers(0, max(1, n_mels - width)))
+            batch[b, :, start : start + width] = 0.0
+        frames = int(lengths[b])
+        for _ in range(ctc.time_masks):
+            width = int(rng.integers(0, int(ctc.time_mask_share * frames) + 1))
+            start = int(rng.integers(0, max(1, frames - width)))
+            batch[b, start : start + width, :] = 0.0
+
+
+def make_batch(
+    examples: Sequence[Example], index: Sequence[int], ctc: CtcParams, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Perturbed, normalised, masked features with their lengths; concatenated targets and lengths."""
+    import torch
+
+    feats = [torch.from_numpy(perturb(examples[i].features, ctc, rng)) for i in index]
+    lengths = torch.tensor([len(f) for f in feats])
+    batch = normalise(torch.nn.utils.rnn.pad_sequence(feats, batch_first=True), lengths)
+    spec_augment(batch, lengths, ctc, rng)
+    targets = torch.tensor([t for i in index for t in examples[i].labels], dtype=torch.long)
+    target_lengths = torch.tensor([len(examples[i].labels) for i in index])
+    return batch, lengths, targets, target_lengths
+
+
+def shape_of(ctc: CtcParams, alphabet: Alphabet) -> CtcShape:
+    return CtcShape(ctc.n_mels, ctc.conv_channels, ctc.hidden, ctc.layers, alphabet.size, ctc.dropout)
+
+
+@dataclass
+class _Loop:
+    model: Any
+    optimiser: Any
+    schedule: Any
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _new_loop(params: STTParams, alphabet: Alphabet) -> _Loop:
+    import torch
+
+    ctc = params.ctc
+    torch.manual_seed(params.seed)
+    model = build_model(shape_of(ctc, alphabet))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=ctc.learning_rate, weight_decay=ctc.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=ctc.learning_rate, total_steps=ctc.max_steps, pct_start=ctc.warmup_share
+    )
+    return _Loop(model, optimiser, schedule)
+
+
+def _save_checkpoint(loop: _Loop, path: Path) -> None:
+    import torch
+
+    state = {
+        "model": loop.model.state_dict(),
+        "optimiser": loop.optimiser.state_dict(),
+        "schedule": loop.schedule.state_dict(),
+        "step": loop.step,
+        "history": loop.history,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writing(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _resume(loop: _Loop, path: Path) -> str | None:
+    """Continue from the checkpoint at ``path`` when there is one; its path, or None."""
+    import torch
+
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    loop.model.load_state_dict(state["model"])
+    loop.optimiser.load_state_dict(state["optimiser"])
+    loop.schedule.load_state_dict(state["schedule"])
+    loop.step, loop.history = int(state["step"]), list(state["history"])
+    return str(path)
+
+
+def _run_steps(
+    params: STTParams, data: TrainingSet, loop: _Loop, checkpoint: Path, stop_at: int
+) -> tuple[float, float]:
+    """Train from ``loop.step`` up to ``stop_at``; wall and CPU seconds spent."""
+    import torch
+
+    ctc = params.ctc
+    batches = length_batches(data.examples, ctc.batch_seconds)
+    loss_fn = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    loop.model.train()
+    wall, cpu, running = time.perf_counter(), time.process_time(), []
+    with progress() as bar:
+        task = bar.add_task("train-stt (ctc)", total=stop_at, completed=loop.step)
+        while loop.step < stop_at:
+            rng = np.random.default_rng([params.seed, loop.step, 11])
+            batch, lengths, targets, target_lengths = make_batch(
+                data.examples, batch_for_step(batches, loop.step, params.seed), ctc, rng
+            )
+            log_probs, out_lens = loop.model(batch, lengths)
+            loss = loss_fn(log_probs.transpose(0, 1), targets, out_lens, target_lengths)
+            loop.optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(loop.model.parameters(), 5.0)
+            loop.optimiser.step()
+            loop.schedule.step()
+            loop.step += 1
+            running.append(float(loss.detach()))
+            if loop.step % params.logging_steps == 0 or loop.step == stop_at:
+                lr = loop.schedule.get_last_lr()[0]
+                loop.history.append({"step": loop.step, "loss": float(np.mean(running)), "learning_rate": lr})
+                running = []
+            if loop.step % params.save_steps == 0 and loop.step < ctc.max_steps:
+                _save_checkpoint(loop, checkpoint)
+            bar.advance(task)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _write_loss(report: Path, history: list[dict[str, float]]) -> None:
+    import csv
+
+    write_json(report / "loss.json", history)
+    with writing(report / "loss.csv") as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "learning_rate"])
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def validation_cer(
+    model_dir: Path, params: STTParams, prepared: Path, train: Sequence[Utterance]
+) -> dict[str, Any]:
+    """CER (spaces ignored) on validation, 16 kHz and over the line, all and unseen sentences."""
+    from callbot.stt.ctc_infer import CTCTranscriber
+    from callbot.stt.data import seen_in_training
+    from callbot.subset import spread
+    from callbot.text.metrics import cer
+
+    rows, _ = load_split(prepared, "validation", allow_failed_gate=params.allow_failed_gate)
+    rows = [u for u in rows if u.text.strip()]
+    if not rows:
+        return {}
+    rows = [rows[i] for i in spread(len(rows), params.ctc.validation_max_utterances)]
+    unseen = [not s for s in seen_in_training(rows, train)]
+    model = CTCTranscriber(model_dir, batch_size=params.eval_batch_size)
+    audios = [read_audio(u.audio_path, u.audio_bytes) for u in rows]
+    out: dict[str, Any] = {"utterances": len(rows), "unseen_utterances": sum(unseen)}
+    for channel, clips in (("16k", audios), ("line", [through_line(a) for a in audios])):
+        hyps = [r.text for r in model.transcribe_batch(clips)]
+        out[f"cer_{channel}"] = round(cer([u.text for u in rows], hyps, spaces=False), 4)
+        picked = [i for i, flag in enumerate(unseen) if flag]
+        if picked:
+            out[f"unseen_cer_{channel}"] = round(
+                cer([rows[i].text for i in picked], [hyps[i] for i in picked], spaces=False), 4
+            )
+    return out
+
+
+def train_ctc(
+    params: STTParams,
+    prepared: Path | None = None,
+    out: Path | None = None,
+    report: Path | None = None,
+    *,
+    stop_after: int | None = None,
+) -> CtcTrainResult:
+    """Train the jamo CTC model on ``<prepared>/stt`` train; write ``<out>/model`` and ``export.json``.
+
+    ``stop_after`` ends the run early at that step, leaving its checkpoint (tests simulate a crash).
+    """
+    from callbot.threads import set_torch_threads
+
+    prepared, out = Path(prepared or params.prepared), Path(out or params.out)
+    report = Path(report or params.report)
+    set_torch_threads(params.threads)
+    train, gated = load_split(prepared, "train", allow_failed_gate=params.allow_failed_gate)
+    if not train:
+        raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
+    alphabet = build_alphabet([u.text for u in train])
+    workers = params.threads if params.threads > 0 else max(os.cpu_count() or 1, 1)
+    data = load_training_set(train, alphabet, params.ctc, params.seed, workers)
+    if not data.examples:
+        raise STTDataError(
+            f"{prepared}/stt: no usable training clip ({data.counts}); check the prepared data"
+        )
+    loop = _new_loop(params, alphabet)
+    checkpoint = out.with_name(f"{out.name}.checkpoints") / CHECKPOINT
+    resumed = _resume(loop, checkpoint)
+    first = loop.step
+    wall, cpu = _run_steps(
+        params, data, loop, checkpoint, min(stop_after or params.ctc.max_steps, params.ctc.max_steps)
+    )
+    ran = max(loop.step - first, 1)
+    if loop.step < params.ctc.max_steps:
+        _save_checkpoint(loop, checkpoint)
+        raise STTDataError(
+            f"train-stt stopped at step {loop.step} of {params.ctc.max_steps}; run it again to resume"
+        )
+    model_dir = out / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    shape = shape_of(params.ctc, alphabet)
+    save_ctc_model(loop.model, shape, model_dir, {"recipe": "ctc", "steps": loop.step})
+    alphabet.save(model_dir)
+    validation = validation_cer(model_dir, params, prepared, train)
+    result = CtcTrainResult(
+        model_dir,
+        loop.step,
+        loop.history[-1]["loss"] if loop.history else None,
+        len(data.examples),
+        resumed,
+        wall / ran,
+        cpu / ran,
+        validation,
+    )
+    _write_records(params, out, report, result, data, gated, loop.history)
+    shutil.rmtree(checkpoint.parent, ignore_errors=True)
+    summary("train-stt", _summary_line(result, data))
+    return result
+
+
+def _write_records(
+    params: STTParams,
+    out: Path,
+    report: Path,
+    result: CtcTrainResult,
+    data: TrainingSet,
+    gated: int,
+    history: list[dict[str, float]],
+) -> None:
+    params_count = sum(p.numel() for p in build_model(shape_of(params.ctc, data.alphabet)).parameters())
+    write_json(out / "export.json", {"serve_backend": "ctc", "recipe": "ctc", "timings": {}})
+    write_json(
+        out / "train.json",
+        {
+            "recipe": "ctc",
+            "base_dir": "",  # trained from random weights: no base model
+            "parameters": params_count,
+            "alphabet_size": data.alphabet.size,
+            "global_step": result.global_step,
+            "train_loss": result.train_loss,
+            "resumed_from": result.resumed_from,
+            "seconds_per_step": round(result.seconds_per_step, 3),
+            "cpu_seconds_per_step": round(result.cpu_seconds_per_step, 3),
+            "validation": result.validation,
+        },
+    )
+    write_json(report / "segments.json", {"recipe": "ctc", "excluded_by_gate": gated, **data.counts})
+    _write_loss(report, history)
+
+
+def _summary_line(result: CtcTrainResult, data: TrainingSet) -> str:
+    v = result.validation
+    heard = (
+        f"; validation CER {v.get('cer_16k', float('nan')):.3f} at 16 kHz, {v.get('cer_line', float('nan')):.3f} "
+        f"on the 8 kHz line (unseen {v.get('unseen_cer_16k', float('nan')):.3f} / {v.get('unseen_cer_line', float('nan')):.3f})"
+        if v
+        else ""
+    )
+    loss = f"{result.train_loss:.3f}" if result.train_loss is not None else "n/a"
+    return (
+        f"jamo CTC ({data.alphabet.size} symbols) on {len(data.examples)}/{data.counts['clips']} clips "
+        f"({data.counts['line']} via the 8 kHz line), {result.global_step} steps, loss {loss}, "
+        f"{result.seconds_per_step:.2f} s/step ({result.cpu_seconds_per_step:.2f} CPU s){heard} -> {result.model_dir}"
+    )

@@ -98,8 +98,10 @@ def test_phone_adapter_reads_the_generated_tree(three) -> None:
     stt = load_from_disk(str(three["prepared"] / "stt"))
     stt_phone = [r for split in stt.values() for r in split if r["dataset"] == "phone"]
     assert len(stt_phone) == 120 and "phone" in datasets_feeding("stt")
-    audio = stt_phone[0]["audio"]["path"]
-    assert soundfile.info(audio).samplerate == 8000  # the file's own rate; the STT trainer resamples
+    from callbot.contracts import stt_audio_file
+
+    audio = stt_audio_file(three["prepared"] / "stt", stt_phone[0]["audio"]["path"])
+    assert soundfile.info(str(audio)).samplerate == 8000  # the file's own rate; the STT trainer resamples
 
 
 def test_malformed_dual_form_and_unknown_tag_are_quarantined(three, params, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from callbot.atomic import write_json
 from callbot.console import summary
 from callbot.contracts import SttMetrics, write_stt_metrics
 from callbot.stt.data import STTDataError, Utterance, load_split, read_audio, seen_in_training, through_line
-from callbot.stt.evaluate import (
+from callbot.stt.report import (
     EvaluationResult,
     nearest_training_text,
     plot_slices,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.stt.ctc_model import FRAME_S, STRIDE, load_ctc_model, log_mel, normalise
-from callbot.stt.infer import (
+from callbot.stt.jamo import SPACE, Alphabet, compose
+from callbot.stt.transcript import (
     SAMPLE_RATE,
     Segment,
     Transcriber,
@@ -24,7 +25,6 @@ from callbot.stt.infer import (
     check_audio,
     plan_windows,
 )
-from callbot.stt.jamo import SPACE, Alphabet, compose
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -374,12 +374,7 @@ def train_ctc(
         raise STTDataError(
             f"train-stt stopped at step {loop.step} of {params.ctc.max_steps}; run it again to resume"
         )
-    model_dir = out / "model"
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    shape = shape_of(params.ctc, alphabet)
-    save_ctc_model(loop.model, shape, model_dir, {"recipe": "ctc", "steps": loop.step})
-    alphabet.save(model_dir)
+    model_dir = _save_model(loop, params, alphabet, out)
     validation = validation_cer(model_dir, params, prepared, train)
     result = CtcTrainResult(
         model_dir,
@@ -395,6 +390,18 @@ def train_ctc(
     shutil.rmtree(checkpoint.parent, ignore_errors=True)
     summary("train-stt", _summary_line(result, data))
     return result
+
+
+def _save_model(loop: _Loop, params: STTParams, alphabet: Alphabet, out: Path) -> Path:
+    """The trained model and its alphabet in ``<out>/model`` (an older model there is replaced)."""
+    model_dir = out / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    save_ctc_model(
+        loop.model, shape_of(params.ctc, alphabet), model_dir, {"recipe": "ctc", "steps": loop.step}
+    )
+    alphabet.save(model_dir)
+    return model_dir
 
 
 def _write_records(

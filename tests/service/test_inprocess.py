@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import sys
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,9 @@ def service(packaged: dict[str, str], params) -> ModuleType:
 
     args = {name.removeprefix("callbot-") + "_model": tag for name, tag in packaged.items()}
     set_arguments({**args, "serve": params.serve.model_dump(mode="json")})
+    # the module reads the Bento's arguments when it is imported: an earlier test's import (the phone
+    # tests serve a Bento of their own) must not leave it holding other arguments
+    sys.modules.pop("callbot.serve.service", None)
     return importlib.import_module("callbot.serve.service")
 
 

@@ -173,3 +173,13 @@ def dataset_dirs(raw_root: Path, marker: str) -> list[Path]:
     return sorted(
         p for p in raw_root.iterdir() if p.is_dir() and marker in unicodedata.normalize("NFC", p.name)
     )
+
+
+def unlabelled_audio(audio: Any, label_field: str) -> Iterator[Quarantined]:
+    """A quarantine line for every audio file of the dataset that no label names (``audio.unused``)."""
+    for parts in audio.unused:
+        rel = "/".join(parts)
+        yield Quarantined(
+            rel, None, "audio_without_label",
+            f"{rel}: no {label_field} names this file; add its label or remove the file",
+        )  # fmt: skip

@@ -19,7 +19,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs
+from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs, unlabelled_audio
 from callbot.prepare.adapters.interview import AudioIndex, scan_dataset
 from callbot.prepare.audio import WavError, read_wav_info
 from callbot.prepare.labels import EnumMap, LabelError, read_label
@@ -65,14 +65,7 @@ class CallCenterAdapter:
             labels, audio = scan_dataset(root, raw_root)
             for parts in labels:
                 yield from self._file(raw_root, parts, audio, params)
-            for parts in audio.unused:
-                rel = "/".join(parts)
-                yield Quarantined(
-                    rel,
-                    None,
-                    "audio_without_label",
-                    f"{rel}: no sentence's 음성파일 names this file; add its label or remove the file",
-                )
+            yield from unlabelled_audio(audio, "sentence's 음성파일")
 
     def _file(
         self, raw_root: Path, on_disk: tuple[str, ...], audio: AudioIndex, params: PrepareParams

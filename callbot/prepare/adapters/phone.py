@@ -20,7 +20,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs
+from callbot.prepare.adapters import Quality, Quarantined, Record, dataset_dirs, unlabelled_audio
 from callbot.prepare.adapters.callcenter import SPEAKER
 from callbot.prepare.adapters.interview import GENDER, AudioIndex, _wav_columns, scan_dataset
 from callbot.prepare.audio import WavError, read_wav_info
@@ -81,14 +81,7 @@ class PhoneAdapter:
             labels, audio = scan_dataset(root, raw_root)
             for parts in labels:
                 yield from self._session(raw_root, parts, audio, params)
-            for parts in audio.unused:
-                rel = "/".join(parts)
-                yield Quarantined(
-                    rel,
-                    None,
-                    "audio_without_label",
-                    f"{rel}: no session JSON's audioPath names this file; add its label or remove the file",
-                )
+            yield from unlabelled_audio(audio, "session JSON's audioPath")
 
     def _session(
         self, raw_root: Path, on_disk: tuple[str, ...], audio: AudioIndex, params: PrepareParams

@@ -27,6 +27,7 @@ from callbot.aihub.params import IngestParams
 from callbot.bases.params import BasesParams
 from callbot.bot.params import BotParams
 from callbot.intent.params import IntentParams
+from callbot.interview.params import InterviewParams
 from callbot.llm.params import LLMParams
 from callbot.orchestrate.params import OrchestrateParams, VersionParams
 from callbot.phone.params import PhoneParams
@@ -61,6 +62,7 @@ class Params(BaseModel):
     stt: STTParams
     llm: LLMParams
     intent: IntentParams
+    interview: InterviewParams
     bot: BotParams
     select: SelectParams
     tts: TTSParams

@@ -321,6 +321,24 @@ def train_intent(params: Params, paths: Paths) -> Result:
         raise StageError(str(exc)) from None
 
 
+@stage(
+    "interview",
+    options=(
+        Option("prepared", "prepared directory holding records.parquet"),
+        Option("report", "where metrics.json and report.md go"),
+    ),
+)
+def interview(params: Params, paths: Paths) -> Result:
+    """The interview page's tasks on the intent encoder: emotion and intent heads, extractive summaries."""
+    from callbot.interview.analyse import analyse_interview
+    from callbot.interview.data import InterviewError
+
+    try:
+        return Result(analyse_interview(params.interview, paths.get("prepared"), paths.get("report")).line)
+    except InterviewError as exc:
+        raise StageError(str(exc)) from None
+
+
 @stage("evaluate_bot", sections=("bot",))
 def evaluate_bot(params: Params, paths: Paths) -> Result:
     """Held-out spoken caller questions through STT -> router -> guard, per candidate."""

@@ -1,0 +1,71 @@
+"""Extractive summaries of an answer, scored with character ROUGE against the labelled summary.
+
+``centroid`` keeps the sentences nearest the answer's mean e5 embedding; ``lead`` keeps the first
+ones (the baseline). Each keeps a share of the answer's sentences (at least one), in answer order;
+the share is chosen per method on validation ROUGE-L F1 (ties: the smaller share) and test is
+scored once. ``lead_1`` (the first sentence alone) is reported too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from callbot.interview.data import Answer, labelled
+from callbot.llm.rouge import corpus_rouge
+
+Order = Callable[[Answer], list[int]]
+
+
+def centroid_order(rows: np.ndarray) -> list[int]:
+    """Sentence indices by cosine to the mean of the (L2-normalised) rows, nearest first."""
+    closeness = rows @ rows.mean(axis=0)
+    return sorted(range(len(rows)), key=lambda i: (-float(closeness[i]), i))
+
+
+def lead_order(answer: Answer) -> list[int]:
+    return list(range(len(answer.sentences)))
+
+
+def extract(answer: Answer, order: Sequence[int], share: float) -> str:
+    """The first ``share`` of ``order`` (at least one sentence), joined in answer order."""
+    keep = max(1, int(len(answer.sentences) * share + 0.5))
+    return " ".join(answer.sentences[i] for i in sorted(order[:keep]))
+
+
+def rouge(predicted: Sequence[str], items: Sequence[Answer]) -> dict[str, Any]:
+    """Mean character ROUGE-1/2/L (F1, precision, recall) and ROUGE-L F1 on seen / unseen answers."""
+    refs = [a.summary or "" for a in items]
+    result: dict[str, Any] = {k: round(v, 4) for k, v in corpus_rouge(list(predicted), refs).items()}
+    for name, want in (("seen", True), ("unseen", False)):
+        pairs = [(p, r) for p, r, a in zip(predicted, refs, items, strict=True) if a.seen is want]
+        score = corpus_rouge([p for p, _ in pairs], [r for _, r in pairs]).get("rouge_l")
+        result[f"rouge_l_{name}"] = None if score is None else round(score, 4)
+    result["n"], result["n_unseen"] = len(items), sum(not a.seen for a in items)
+    return result
+
+
+def method(order: Order, splits: dict[str, list[Answer]], shares: Sequence[float]) -> dict[str, Any]:
+    """The share with the best validation ROUGE-L F1, then test scored once with it."""
+    val, test = labelled(splits["validation"], "summary"), labelled(splits["test"], "summary")
+    tried = []
+    for share in sorted(shares):
+        tried.append((share, rouge([extract(a, order(a), share) for a in val], val)))
+    share, val_scores = max(tried, key=lambda t: (t[1]["rouge_l"], -t[0]))
+    return {
+        "share": share,
+        "validation": val_scores,
+        "test": rouge([extract(a, order(a), share) for a in test], test),
+        "validation_by_share": {f"{s:g}": r["rouge_l"] for s, r in tried},
+    }
+
+
+def summarise(centroid: Order, splits: dict[str, list[Answer]], shares: Sequence[float]) -> dict[str, Any]:
+    """Centroid and lead with their chosen shares, and lead-1 (share 0: one sentence)."""
+    return {
+        "centroid": method(centroid, splits, shares),
+        "lead": method(lead_order, splits, shares),
+        "lead_1": method(lead_order, splits, [0.0]),
+    }

@@ -84,7 +84,7 @@ def tfidf_features(train: Sequence[Answer], ngrams: Sequence[int]) -> Features:
     if len(ngrams) != 2:
         raise InterviewError(f"params.yaml: 'interview.ngrams' must be [low, high], got {list(ngrams)}")
     tfidf = Tfidf.fit([a.text for a in train], (ngrams[0], ngrams[1]))
-    return lambda items: tfidf.encode([a.text for a in items])
+    return lambda items: tfidf.vectorizer.transform([a.text for a in items])  # sparse: the head fits fast
 
 
 def classify(
@@ -114,6 +114,8 @@ def analyse_interview(
     params: InterviewParams, prepared: str | Path | None = None, report: str | Path | None = None
 ) -> InterviewResult:
     """Classify and summarise the interview answers; write metrics.json and report.md."""
+    from threadpoolctl import threadpool_limits
+
     from callbot.interview.report import summary_line, write_reports
 
     prepared, report = Path(prepared or params.prepared), Path(report or params.report)
@@ -123,11 +125,14 @@ def analyse_interview(
     check_base(Path(params.base))
     embeddings = Embeddings([a for s in SPLITS for a in splits[s]], params.threads)
     features = {"e5": embeddings.answers, "tfidf": tfidf_features(splits["train"], params.ngrams)}
-    metrics = {
-        "data": data_summary(splits, embeddings),
-        **classify(params, splits, features),
-        "summary": summarise(embeddings.order, splits, params.summary_shares),
-    }
+    with threadpool_limits(
+        limits=1
+    ):  # small heads: BLAS threads only contend (several-fold the CPU on 2 cores)
+        metrics = {
+            "data": data_summary(splits, embeddings),
+            **classify(params, splits, features),
+            "summary": summarise(embeddings.order, splits, params.summary_shares),
+        }
     write_reports(report, metrics)
     timing = f"e5 encoded {len(embeddings.index)} sentences in {embeddings.seconds:.1f} s ({embeddings.cpu_seconds:.1f} CPU s)"
     return InterviewResult(metrics, report, f"{summary_line(metrics)}; {timing} -> {report}")

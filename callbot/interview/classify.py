@@ -15,7 +15,7 @@ import numpy as np
 
 from callbot.interview.data import Answer, labelled
 
-Features = Callable[[Sequence[Answer]], np.ndarray]
+Features = Callable[[Sequence[Answer]], Any]  # rows per answer: a dense array or a sparse matrix
 
 
 def scores(predicted: Sequence[str], items: Sequence[Answer], task: str, labels: list[str]) -> dict[str, Any]:

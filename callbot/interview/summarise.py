@@ -9,12 +9,13 @@ scored once. ``lead_1`` (the first sentence alone) is reported too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from callbot.interview.data import Answer, labelled
-from callbot.llm.rouge import corpus_rouge
+from callbot.llm.rouge import Score, rouge_l, rouge_n
 
 Order = Callable[[Answer], list[int]]
 
@@ -35,14 +36,26 @@ def extract(answer: Answer, order: Sequence[int], share: float) -> str:
     return " ".join(answer.sentences[i] for i in sorted(order[:keep]))
 
 
+@lru_cache(maxsize=1 << 16)
+def _pair(predicted: str, reference: str) -> tuple[Score, Score, Score]:
+    """ROUGE-1, -2 and -L of one pair (cached: methods and shares often extract the same text)."""
+    return rouge_n(predicted, reference, 1), rouge_n(predicted, reference, 2), rouge_l(predicted, reference)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
 def rouge(predicted: Sequence[str], items: Sequence[Answer]) -> dict[str, Any]:
     """Mean character ROUGE-1/2/L (F1, precision, recall) and ROUGE-L F1 on seen / unseen answers."""
-    refs = [a.summary or "" for a in items]
-    result: dict[str, Any] = {k: round(v, 4) for k, v in corpus_rouge(list(predicted), refs).items()}
-    for name, want in (("seen", True), ("unseen", False)):
-        pairs = [(p, r) for p, r, a in zip(predicted, refs, items, strict=True) if a.seen is want]
-        score = corpus_rouge([p for p, _ in pairs], [r for _, r in pairs]).get("rouge_l")
-        result[f"rouge_l_{name}"] = None if score is None else round(score, 4)
+    pairs = [_pair(p, a.summary or "") for p, a in zip(predicted, items, strict=True)]
+    result: dict[str, Any] = {}
+    for k, name in enumerate(("rouge_1", "rouge_2", "rouge_l")):
+        result[name] = _mean([s[k].f1 for s in pairs])
+        result[f"{name}_precision"] = _mean([s[k].precision for s in pairs])
+        result[f"{name}_recall"] = _mean([s[k].recall for s in pairs])
+    result["rouge_l_seen"] = _mean([s[2].f1 for s, a in zip(pairs, items, strict=True) if a.seen])
+    result["rouge_l_unseen"] = _mean([s[2].f1 for s, a in zip(pairs, items, strict=True) if not a.seen])
     result["n"], result["n_unseen"] = len(items), sum(not a.seen for a in items)
     return result
 

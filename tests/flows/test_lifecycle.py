@@ -133,7 +133,7 @@ def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
     assert bot["items"]["test"] > 0 and "retrieval" in bot["baselines"]
     for key in ("validation-summary", "stt-cer-by-slice", "bot-end-to-end", "llm-leaderboard", "bento"):
         assert Artifact.get(key) is not None, key
-    assert "Data and pipelines are up to date" in _dvc(project, "status")
+    assert "Data and pipelines are up to date" in _dvc(project, "status", "--with-deps", "package")
 
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     params["llm"]["lora"]["r"] = 4
@@ -141,7 +141,7 @@ def test_full_lifecycle_to_a_bento_then_an_llm_param_reruns_only_llm_stages(
     outcomes = _flow(project, "package")
     reran = [s for s in stages if not outcomes[s].cached]
     assert reran == ["train_llm", "evaluate_llm", "evaluate_bot", "select", "package"]
-    assert "Data and pipelines are up to date" in _dvc(project, "status")
+    assert "Data and pipelines are up to date" in _dvc(project, "status", "--with-deps", "package")
 
 
 # outputs that record when they were written (GE's run ids and times, the version's timestamp)

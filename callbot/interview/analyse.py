@@ -125,9 +125,8 @@ def analyse_interview(
     check_base(Path(params.base))
     embeddings = Embeddings([a for s in SPLITS for a in splits[s]], params.threads)
     features = {"e5": embeddings.answers, "tfidf": tfidf_features(splits["train"], params.ngrams)}
-    with threadpool_limits(
-        limits=1
-    ):  # small heads: BLAS threads only contend (several-fold the CPU on 2 cores)
+    # small heads: BLAS threads only contend (several-fold the CPU on 2 cores)
+    with threadpool_limits(limits=1):
         metrics = {
             "data": data_summary(splits, embeddings),
             **classify(params, splits, features),

@@ -80,7 +80,9 @@ def markdown(metrics: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         *_summaries(metrics["summary"]),
         "",
-        "C and the kept share were chosen on validation; test was scored once with them.",
+        "C and the kept share (of the answer's sentences; 0 keeps one) were chosen on validation, shares",
+        "below 1 only (a summary is shorter than its answer); test was scored once with them. The whole",
+        "answer is no summary: its row shows what dropping sentences costs against these references.",
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
 

@@ -3,7 +3,7 @@
 ``centroid`` keeps the sentences nearest the answer's mean e5 embedding; ``lead`` keeps the first
 ones (the baseline). Each keeps a share of the answer's sentences (at least one), in answer order;
 the share is chosen per method on validation ROUGE-L F1 (ties: the smaller share) and test is
-scored once. ``lead_1`` (the first sentence alone) is reported too.
+scored once. ``lead_1`` (the first sentence alone) and the whole answer are reported too.
 """
 
 from __future__ import annotations
@@ -76,9 +76,11 @@ def method(order: Order, splits: dict[str, list[Answer]], shares: Sequence[float
 
 
 def summarise(centroid: Order, splits: dict[str, list[Answer]], shares: Sequence[float]) -> dict[str, Any]:
-    """Centroid and lead with their chosen shares, and lead-1 (share 0: one sentence)."""
+    """Centroid and lead with their chosen shares, lead-1 (share 0: one sentence), and the whole
+    answer: not a summary (a summary is shorter), the point that shows what dropping sentences costs."""
     return {
         "centroid": method(centroid, splits, shares),
         "lead": method(lead_order, splits, shares),
         "lead_1": method(lead_order, splits, [0.0]),
+        "whole_answer": method(lead_order, splits, [1.0]),
     }

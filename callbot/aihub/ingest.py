@@ -68,7 +68,9 @@ _reserved: Any = None  # a shared counter in pool workers: bytes other archives 
 
 @dataclass
 class IngestReport:
-    """What a run did; ``fatal`` is what the CLI turns into a non-zero exit."""
+    """What a run did. ``fatal`` is its verdict (no archives, the manifest could not be written, or a
+    reject under --strict): the stage turns it into a failed result; ``line`` is the summary message
+    (``summary`` the printed line, ``ingest: <line>``)."""
 
     archives: int = 0
     ingested: int = 0
@@ -80,6 +82,15 @@ class IngestReport:
     name_warnings: list[str] = field(default_factory=list)  # CP437 fallbacks: check these names by hand
     fatal: bool = False
     summary: str = ""
+    line: str = ""
+
+    def conclude(self, message: str) -> IngestReport:
+        """Print and keep the one summary line; returns the report."""
+        from callbot.console import summary
+
+        self.line = message
+        self.summary = summary("ingest", message)
+        return self
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -825,24 +836,19 @@ def _run_alone(archive: Archive, out: Path, params: IngestParams, ctx: Any) -> d
 
 def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = False) -> IngestReport:
     """Ingest every archive under ``src`` into ``out``; resumable, idempotent, never writes outside ``out``."""
-    from callbot.console import summary
-
     started = time.perf_counter()
     report = IngestReport()
     try:
         found = discover(src, skip=out)
     except FileNotFoundError as exc:
         report.fatal = True
-        report.summary = summary("ingest", f"FAILED: {exc}")
-        return report
+        return report.conclude(f"FAILED: {exc}")
     if not found.archives and not found.rejects:
         report.fatal = True
-        report.summary = summary(
-            "ingest",
+        return report.conclude(
             f"FAILED: {src}: no .zip, .zip.part<N>, .tar or .tar.gz archives found; pass the AI-Hub "
-            "download folder (the one holding e.g. '129.채용면접 인터뷰 데이터/')",
+            "download folder (the one holding e.g. '129.채용면접 인터뷰 데이터/')"
         )
-        return report
     out.mkdir(parents=True, exist_ok=True)
     state = _open_state(out)
     records: dict[str, dict[str, Any]] = {}
@@ -887,12 +893,10 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX, durable=True)
     except OSError as exc:  # the previous manifest stays whole (temp + rename); the records are kept
         report.fatal = True
-        report.summary = summary(
-            "ingest",
+        return report.conclude(
             f"FAILED: cannot write {out / MANIFEST} ({exc.strerror}); free disk space and run ingest "
-            "again (finished archives are not extracted again)",
+            "again (finished archives are not extracted again)"
         )
-        return report
     report.files = len(manifest)
     report.name_warnings = [f"{e['path']}: {e['name_warning']}" for e in manifest if "name_warning" in e]
     for warning in report.name_warnings:
@@ -903,13 +907,11 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     _print_table(report)
     elapsed = time.perf_counter() - started
     verdict = " FATAL (--strict)" if report.fatal else ""
-    report.summary = summary(
-        "ingest",
+    return report.conclude(
         f"{report.ingested}/{report.archives} archives ({report.skipped} already done), {report.files} files, "
         f"{report.bytes / 1e6:,.1f} MB, {len(rejects)} rejects, {len(report.pairs['pairs'])} pairs, "
-        f"{len(report.pairs['unpaired'])} unpaired in {elapsed:.1f}s -> {out}{verdict}",
+        f"{len(report.pairs['unpaired'])} unpaired in {elapsed:.1f}s -> {out}{verdict}"
     )
-    return report
 
 
 def _print_table(report: IngestReport) -> None:

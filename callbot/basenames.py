@@ -1,6 +1,8 @@
 """``package:<name>`` in params -> ``models/bases/<name>``, with what to do when it is not there.
 
-Light on purpose (no torch import): the STT and LLM stages call it to resolve their base.
+Light on purpose (no torch import): the STT and LLM stages call it to resolve their base. It sits in
+the bottom layer (below both ``bases``, which builds the models with the STT's helpers, and ``stt``,
+which resolves them), so the two packages do not import each other.
 """
 
 from __future__ import annotations

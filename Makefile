@@ -33,40 +33,37 @@ demo: setup
 test: setup review-install browser baresip
 	$(BIN)/python -m pytest -q
 
-# Headless Chromium for tests/data/test_data_docs_offline.py (the HTML reports open without internet).
-# Idempotent: nothing when a browser is on PATH or CALLBOT_CHROMIUM is set; otherwise Debian's chromium
-# through apt-get, as root or with password-less sudo. When it cannot, it says so and that test fails
-# with the same advice (the other tests still run).
-browser:
-	@if [ -n "$$CALLBOT_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
-	  || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+# $(call apt-install,TARGET,PACKAGE,PRESENT,FOR,ADVICE): an idempotent install of a test tool. Nothing
+# when PRESENT (a shell test) holds; otherwise Debian's PACKAGE through apt-get, as root or with
+# password-less sudo. When it cannot, it says so with ADVICE (a variable's name: the text may hold
+# commas) and exits 0: the test that needs the tool fails with the same advice, the others still run.
+define apt-install
+	@if $(3); then :; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "make browser: no chromium and no apt-get; install Chromium or set CALLBOT_CHROMIUM" >&2; \
+	  echo "make $(1): no $(2) and no apt-get; $($(5))" >&2; \
 	else \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else echo "make browser: chromium is missing; run: sudo apt-get install -y chromium" >&2; exit 0; fi; \
-	  echo "make browser: installing Debian's chromium (apt-get) for the offline report test"; \
+	  else echo "make $(1): $(2) is missing; run: sudo apt-get install -y $(2)" >&2; exit 0; fi; \
+	  echo "make $(1): installing Debian's $(2) (apt-get) for $(4)"; \
 	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	      --no-install-recommends chromium >/dev/null; } \
-	    || echo "make browser: apt-get install chromium failed; install it, or set CALLBOT_CHROMIUM" >&2; \
+	      --no-install-recommends $(2) >/dev/null; } \
+	    || echo "make $(1): apt-get install $(2) failed; $($(5))" >&2; \
 	fi
+endef
+
+# Headless Chromium for tests/data/test_data_docs_offline.py (the HTML reports open without internet):
+# nothing when a browser is on PATH or CALLBOT_CHROMIUM is set.
+BROWSER_ADVICE := install Chromium, or set CALLBOT_CHROMIUM
+browser:
+	$(call apt-install,browser,chromium,[ -n "$$CALLBOT_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+	  || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1,the offline report test,BROWSER_ADVICE)
 
 # baresip (Debian's SIP client) for tests/phone/test_calls.py: it calls the bot's SIP agent from a
-# network namespace and presses 0. Idempotent, like `browser`: nothing when baresip is on PATH.
+# network namespace and presses 0. Nothing when baresip is on PATH.
+BARESIP_ADVICE := install baresip by hand (the SIP test needs it)
 baresip:
-	@if command -v baresip >/dev/null 2>&1; then :; \
-	elif ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "make baresip: no baresip and no apt-get; install baresip (the SIP test needs it)" >&2; \
-	else \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else echo "make baresip: baresip is missing; run: sudo apt-get install -y baresip" >&2; exit 0; fi; \
-	  echo "make baresip: installing Debian's baresip (apt-get) for the SIP call test"; \
-	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	      --no-install-recommends baresip >/dev/null; } \
-	    || echo "make baresip: apt-get install baresip failed; install it by hand" >&2; \
-	fi
+	$(call apt-install,baresip,baresip,command -v baresip >/dev/null 2>&1,the SIP call test,BARESIP_ADVICE)
 
 # Label Studio (issue 18) in its own venv, .venv-labelstudio: its pins clash with ours. Idempotent:
 # a no-op when label-studio is installed at the version in params.yaml (review.server.version).

@@ -118,8 +118,9 @@ def graph(
     ] = False,
     check: Annotated[bool, typer.Option("--check", help="exit 1 when a derived list is stale")] = False,
 ) -> None:
-    """The lists derived from the imports: dvc.yaml's code deps and the Bento's include list.
-    --write rewrites them (comments and every other line kept), --check fails when they are stale."""
+    """The lists derived from the registry and the imports: one dvc.yaml stanza per registry stage, each
+    stanza's code deps and the Bento's include list. --write adds a skeleton stanza for a new stage and
+    rewrites the lists (comments and every other line kept); --check fails when any is stale."""
     from callbot.orchestrate import codedeps
 
     if write == check:
@@ -134,7 +135,9 @@ def graph(
         fail(str(exc), 2)
     if problems:
         fail(f"{problems}\nrun `callbot graph --write`", 1)
-    typer.echo("graph: dvc.yaml code deps and bento/bentofile.yaml match the imports")
+    typer.echo(
+        "graph: dvc.yaml's stanzas match the registry, its code deps and bento/bentofile.yaml the imports"
+    )
 
 
 # ---- review (issue 18) -------------------------------------------------------------------------

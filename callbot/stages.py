@@ -2,13 +2,27 @@
 
 A stage is its dvc.yaml name, its CLI command, the params sections it reads, its command-line
 options and ``run(params, paths) -> Result``. The CLI commands are generated from this list
-(callbot.cli); dvc.yaml runs each as ``callbot <command>``, and the Prefect flow runs dvc.yaml's
-commands in DVC's own graph (callbot.orchestrate.graph). tests/code/test_stages.py checks that the
-three agree. Adding a stage: its module, its params section, one ``@stage`` entry below and one
-stanza in dvc.yaml.
+(callbot.cli); dvc.yaml runs each as ``callbot <command>``; the Prefect flow (flows/lifecycle.py,
+through callbot.orchestrate.lifecycle) reads dvc.yaml's stages and edges from DVC's own index and runs
+each stage's ``cmd`` in a subprocess, so every entrance ends in the same ``run``.
+tests/code/test_stages.py checks that the three agree. Adding a stage: its module, its params section,
+one ``@stage`` entry below and one stanza in dvc.yaml.
 
-``paths`` holds the options given on the command line (None left out): the places a stage reads
-and writes, and for ``sample`` its generator's knobs; a stage falls back to its params section.
+Overrides apply one way: ``paths`` holds the options given on the command line (None left out), and
+an option that names a field of the stage's params section replaces that field through the section's
+own validation (:func:`_section`: a bad value exits 2 naming the option). The stage then reads only
+its section. Options that are no params field (sample's ``--dataset``, bases' ``--out``) are the
+stage's own arguments.
+
+Failure, one mode per outcome and no string parsing:
+
+- a stage that cannot run (a missing or malformed input, a bad option) raises :class:`StageError`,
+  mapped once in the stage from its domain's error class: exit 2 for a bad input or option, 1 otherwise;
+- a stage that ran but whose verdict stops the lifecycle (validate's data gate, evaluate-stt's blocking
+  gate, ingest's rejects under --strict) returns ``Result(summary, failed=True)``, taken from the typed
+  verdict field of its domain's result (``passed``, ``blocking``, ``fatal``): exit 1, its summary last
+  on stdout.
+
 Nothing heavy is imported at module level: ``callbot --help`` stays fast.
 """
 
@@ -98,8 +112,22 @@ def invoke(name: str, params: Params, paths: Paths | None = None) -> Result:
     return result
 
 
-def _path(paths: Paths, key: str, default: str) -> Path:
-    return Path(paths.get(key) or default)
+def _section(params: Params, name: str, paths: Paths) -> Any:
+    """Params section ``name`` with the command-line options that name its fields put in, validated as
+    the section itself is (paths as strings): the one way an option overrides a setting."""
+    from pydantic import ValidationError
+
+    section = getattr(params, "validate_" if name == "validate" else name)
+    fields = type(section).model_fields
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in paths.items() if k in fields}
+    if not given:
+        return section
+    try:
+        return section.model_validate({**section.model_dump(), **given})
+    except ValidationError as exc:
+        raise StageError(
+            "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2
+        ) from None
 
 
 # ---- the stages, in lifecycle order -------------------------------------------------------------
@@ -118,17 +146,9 @@ def _path(paths: Paths, key: str, default: str) -> Path:
 )
 def sample(params: Params, paths: Paths) -> Result:
     """Write an AI-Hub-shaped download tree offline (the embedded default source)."""
-    from pydantic import ValidationError
-
     from callbot.sample import DATASETS, run_sample
 
-    overrides = {k: str(v) if k == "out" else v for k, v in paths.items() if k != "dataset"}
-    try:
-        section = params.sample.model_validate({**params.sample.model_dump(), **overrides})
-    except ValidationError as exc:
-        raise StageError(
-            "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2
-        ) from None
+    section = _section(params, "sample", paths)
     datasets = [paths["dataset"]] if "dataset" in paths else list(DATASETS)
     try:
         for dataset in datasets:  # interview first: it replaces the tree
@@ -143,7 +163,7 @@ def sample(params: Params, paths: Paths) -> Result:
     options=(
         Option("src", "an AI-Hub download tree", argument=True),
         Option("out", "where the extracted tree goes"),
-        Option("strict", "any reject is fatal (exit 1)", bool, default=False),
+        Option("strict", "any reject is fatal (exit 1); default ingest.strict", bool),
     ),
 )
 def ingest(params: Params, paths: Paths) -> Result:
@@ -151,11 +171,9 @@ def ingest(params: Params, paths: Paths) -> Result:
     _pairs.json. Resumable: a re-run skips archives whose parts are unchanged and finishes the rest."""
     from callbot.aihub.ingest import run_ingest
 
-    p = params.ingest
-    strict = bool(paths.get("strict")) or p.strict
-    report = run_ingest(_path(paths, "src", p.src), _path(paths, "out", p.out), p, strict=strict)
-    # fatal: no archives to read, or (--strict) a reject; its summary says which
-    return Result(report.summary.partition(": ")[2], failed=report.fatal)
+    p = _section(params, "ingest", paths)
+    report = run_ingest(Path(p.src), Path(p.out), p, strict=p.strict)
+    return Result(report.line, failed=report.fatal)
 
 
 @stage(
@@ -169,9 +187,9 @@ def prepare(params: Params, paths: Paths) -> Result:
     """Join labels to audio: records.parquet, HF datasets for STT and the LLM, quarantine.jsonl."""
     from callbot.prepare.run import PrepareError, run_prepare
 
-    p = params.prepare
+    p = _section(params, "prepare", paths)
     try:
-        run_prepare(_path(paths, "raw", p.raw), _path(paths, "out", p.out), p)
+        run_prepare(Path(p.raw), Path(p.out), p)
     except PrepareError as exc:
         raise StageError(str(exc)) from None
     return Result("")
@@ -189,10 +207,9 @@ def validate(params: Params, paths: Paths) -> Result:
     quarantined, exit 2 when an input is missing or malformed."""
     from callbot.quality.gate import GateInputError, run_validate
 
-    p = params.validate_
-    report = _path(paths, "report", p.report)
+    p = _section(params, "validate", paths)
     try:
-        result = run_validate(_path(paths, "prepared", p.prepared), report, p)
+        result = run_validate(Path(p.prepared), Path(p.report), p)
     except GateInputError as exc:
         raise StageError(str(exc), 2) from None
     return Result("", failed=not result.passed)
@@ -204,8 +221,8 @@ def version(params: Params, paths: Paths) -> Result:
     major for a schema change, minor for new utterances, patch for changed ones, none if unchanged."""
     from callbot.orchestrate.version import record_version
 
-    p = params.version
-    records = _path(paths, "prepared", p.prepared) / "records.parquet"
+    p = _section(params, "version", paths)
+    records = Path(p.prepared) / "records.parquet"
     try:
         entry = record_version(records, Path(p.out), note=p.note)
     except (FileNotFoundError, ValueError) as exc:
@@ -250,12 +267,13 @@ def train_stt(params: Params, paths: Paths) -> Result:
     from callbot.stt.data import STTDataError
     from callbot.stt.model import ModelSourceError
 
-    if params.stt.recipe == "ctc":
+    section = _section(params, "stt", paths)
+    if section.recipe == "ctc":
         from callbot.stt.ctc_train import train_ctc as run_train_stt
     else:
         from callbot.stt.train import train_stt as run_train_stt
     try:
-        run_train_stt(params.stt, paths.get("prepared"), paths.get("out"), paths.get("report"))
+        run_train_stt(section)
     except (STTDataError, ModelSourceError) as exc:
         raise StageError(str(exc)) from None
     return Result("")
@@ -268,7 +286,7 @@ def evaluate_stt(params: Params, paths: Paths) -> Result:
     from callbot.stt.evaluate import evaluate_stt as run_evaluate_stt
 
     try:
-        result = run_evaluate_stt(params.stt, paths.get("prepared"), paths.get("out"), paths.get("report"))
+        result = run_evaluate_stt(_section(params, "stt", paths))
     except STTDataError as exc:
         raise StageError(str(exc)) from None
     return Result("", failed=result.blocking)
@@ -283,7 +301,8 @@ def train_llm(params: Params, paths: Paths) -> Result:
     from callbot.llm.train import run_train_llm
 
     try:
-        run_train_llm(_path(paths, "prepared", params.llm.prepared), params.llm)
+        section = _section(params, "llm", paths)
+        run_train_llm(Path(section.prepared), section)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         raise StageError(str(exc)) from None
     return Result("")
@@ -295,7 +314,8 @@ def evaluate_llm(params: Params, paths: Paths) -> Result:
     from callbot.llm.evaluate import run_evaluate_llm
 
     try:
-        run_evaluate_llm(_path(paths, "prepared", params.llm.prepared), params.llm)
+        section = _section(params, "llm", paths)
+        run_evaluate_llm(Path(section.prepared), section)
     except (FileNotFoundError, ValueError) as exc:
         raise StageError(str(exc)) from None
     return Result("")
@@ -316,7 +336,7 @@ def train_intent(params: Params, paths: Paths) -> Result:
     from callbot.intent.train import train_intent as fit
 
     try:
-        return Result(fit(params.intent, paths.get("prepared"), paths.get("out"), paths.get("report")).line)
+        return Result(fit(_section(params, "intent", paths)).line)
     except IntentError as exc:
         raise StageError(str(exc)) from None
 
@@ -376,7 +396,7 @@ def package(params: Params, paths: Paths) -> Result:
     """Import the selected STT and LLM and the voice into the BentoML store, build the Bento."""
     from callbot.registry.package import PackageError, run_package
 
-    section = params.package.model_copy(update={k: str(v) for k, v in paths.items()})
+    section = _section(params, "package", paths)
     try:
         record = run_package(section, params.tts, params.serve)
     except PackageError as exc:

@@ -68,7 +68,9 @@ _reserved: Any = None  # a shared counter in pool workers: bytes other archives 
 
 @dataclass
 class IngestReport:
-    """What a run did; ``fatal`` is what the CLI turns into a non-zero exit."""
+    """What a run did. ``fatal`` is its verdict (no archives, the manifest could not be written, or a
+    reject under --strict): the stage turns it into a failed result; ``line`` is the summary message
+    (``summary`` the printed line, ``ingest: <line>``)."""
 
     archives: int = 0
     ingested: int = 0
@@ -80,6 +82,15 @@ class IngestReport:
     name_warnings: list[str] = field(default_factory=list)  # CP437 fallbacks: check these names by hand
     fatal: bool = False
     summary: str = ""
+    line: str = ""
+
+    def conclude(self, message: str) -> IngestReport:
+        """Print and keep the one summary line; returns the report."""
+        from callbot.console import summary
+
+        self.line = message
+        self.summary = summary("ingest", message)
+        return self
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -684,48 +695,51 @@ def assign_folders(
     for archive in sorted(archives, key=lambda a: (rank(a), a.rel)):
         rel = folder_rel(archive)
         key = _folder_key(rel)
-        parts = PurePosixPath(key).parts
-        if archive.stem.strip() in ("", ".", ".."):
-            rejects.append(
-                _reject(
-                    archive.rel,
-                    None,
-                    "bad_archive_name",
-                    f"{archive.rel}: the name has no stem to name its output folder; rename the archive",
-                )
-            )
-            continue
-        if parts[0] in reserved:
-            rejects.append(
-                _reject(
-                    archive.rel,
-                    None,
-                    "bad_archive_name",
-                    f"{archive.rel}: its output folder {rel!r} is a name ingest keeps for itself; rename the archive",
-                )
-            )
-            continue
-        ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
-        other = (
-            claimed.get(key) or next((claimed[a] for a in ancestors if a in claimed), None) or around.get(key)
-        )
-        if other is not None:
-            rejects.append(
-                _reject(
-                    archive.rel,
-                    None,
-                    "folder_collision",
-                    f"{archive.rel}: its output folder {rel!r} is the same as, inside or around that of "
-                    f"{other} (names compared after NFC and case folding); rename one of them",
-                )
-            )
+        refusal = _folder_refusal(archive, rel, reserved, claimed, around)
+        if refusal is not None:
+            rejects.append(_reject(archive.rel, None, *refusal))
             continue
         claimed[key] = archive.rel
-        for a in ancestors:
-            around.setdefault(a, archive.rel)
+        for ancestor in _ancestors(key):
+            around.setdefault(ancestor, archive.rel)
         keep.append(archive)
     keep.sort(key=lambda a: a.rel)
     return keep, rejects
+
+
+def _ancestors(key: str) -> list[str]:
+    """The folder keys above ``key`` (``a``, ``a/b`` for ``a/b/c``)."""
+    parts = PurePosixPath(key).parts
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _folder_refusal(
+    archive: Archive, rel: str, reserved: set[str], claimed: dict[str, str], around: dict[str, str]
+) -> tuple[str, str] | None:
+    """(reason, message) when ``archive`` may not have output folder ``rel``; None when it may."""
+    key = _folder_key(rel)
+    if archive.stem.strip() in ("", ".", ".."):
+        return (
+            "bad_archive_name",
+            f"{archive.rel}: the name has no stem to name its output folder; rename the archive",
+        )
+    if PurePosixPath(key).parts[0] in reserved:
+        return (
+            "bad_archive_name",
+            f"{archive.rel}: its output folder {rel!r} is a name ingest keeps for itself; rename the archive",
+        )
+    other = (
+        claimed.get(key)
+        or next((claimed[a] for a in _ancestors(key) if a in claimed), None)
+        or around.get(key)
+    )
+    if other is None:
+        return None
+    return (
+        "folder_collision",
+        f"{archive.rel}: its output folder {rel!r} is the same as, inside or around that of "
+        f"{other} (names compared after NFC and case folding); rename one of them",
+    )
 
 
 def _init_worker(queue: Any, reserved: Any) -> None:
@@ -825,26 +839,51 @@ def _run_alone(archive: Archive, out: Path, params: IngestParams, ctx: Any) -> d
 
 def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = False) -> IngestReport:
     """Ingest every archive under ``src`` into ``out``; resumable, idempotent, never writes outside ``out``."""
-    from callbot.console import summary
-
     started = time.perf_counter()
     report = IngestReport()
     try:
         found = discover(src, skip=out)
     except FileNotFoundError as exc:
         report.fatal = True
-        report.summary = summary("ingest", f"FAILED: {exc}")
-        return report
+        return report.conclude(f"FAILED: {exc}")
     if not found.archives and not found.rejects:
         report.fatal = True
-        report.summary = summary(
-            "ingest",
+        return report.conclude(
             f"FAILED: {src}: no .zip, .zip.part<N>, .tar or .tar.gz archives found; pass the AI-Hub "
-            "download folder (the one holding e.g. '129.채용면접 인터뷰 데이터/')",
+            "download folder (the one holding e.g. '129.채용면접 인터뷰 데이터/')"
         )
-        return report
     out.mkdir(parents=True, exist_ok=True)
-    state = _open_state(out)
+    records, pending, folder_rejects = _resume(found.archives, _open_state(out), out)
+    report.archives = len(found.archives) + len(found.rejects)
+    report.skipped = len(records)
+    for record in _run_all(pending, out, params) if pending else []:
+        records[record["archive"]] = record
+    found_rejects = [_reject(r.archive, None, r.reason, r.message) for r in found.rejects]
+    manifest, rejects = _gather(records, found_rejects + folder_rejects, report)
+    report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
+    try:
+        _write_outputs(out, manifest, rejects, report.pairs)
+    except OSError as exc:  # the previous manifest stays whole (temp + rename); the records are kept
+        report.fatal = True
+        return report.conclude(
+            f"FAILED: cannot write {out / MANIFEST} ({exc.strerror}); free disk space and run ingest "
+            "again (finished archives are not extracted again)"
+        )
+    _tally(report, manifest, rejects, strict)
+    _print_table(report)
+    elapsed = time.perf_counter() - started
+    verdict = " FATAL (--strict)" if report.fatal else ""
+    return report.conclude(
+        f"{report.ingested}/{report.archives} archives ({report.skipped} already done), {report.files} files, "
+        f"{report.bytes / 1e6:,.1f} MB, {len(rejects)} rejects, {len(report.pairs['pairs'])} pairs, "
+        f"{len(report.pairs['unpaired'])} unpaired in {elapsed:.1f}s -> {out}{verdict}"
+    )
+
+
+def _resume(
+    found: list[Archive], state: Path, out: Path
+) -> tuple[dict[str, dict[str, Any]], list[Archive], list[dict[str, Any]]]:
+    """(records of archives already done, archives still to ingest, folder rejects)."""
     records: dict[str, dict[str, Any]] = {}
     pending: list[Archive] = []
 
@@ -854,7 +893,7 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         key = _state_key(archive.rel)
         return 1 if (state / f"{key}.done").exists() or (state / f"{key}.journal").exists() else 2
 
-    archives, folder_rejects = assign_folders(found.archives, rank)
+    archives, folder_rejects = assign_folders(found, rank)
     for archive in archives:
         done = _load_done(state, archive, out)
         if done is None:
@@ -863,11 +902,13 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
             records[archive.rel] = done
             # a kill between writing the record and removing the journal leaves the journal behind
             (state / f"{_state_key(archive.rel)}.journal").unlink(missing_ok=True)
-    report.archives = len(found.archives) + len(found.rejects)
-    report.skipped = len(records)
-    for record in _run_all(pending, out, params) if pending else []:
-        records[record["archive"]] = record
-    rejects = [_reject(r.archive, None, r.reason, r.message) for r in found.rejects] + folder_rejects
+    return records, pending, folder_rejects
+
+
+def _gather(
+    records: dict[str, dict[str, Any]], rejects: list[dict[str, Any]], report: IngestReport
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The manifest and every reject of this run, each sorted; counts the archives ingested."""
     manifest: list[dict[str, Any]] = []
     for rel in sorted(records):
         record = records[rel]
@@ -879,20 +920,23 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
         rejects.extend(record["rejects"])
     manifest.sort(key=lambda e: e["path"])
     rejects.sort(key=lambda r: (r["archive"], r["member"] or "", r["reason"]))
-    report.pairs = pair_archives([a.rel for a in found.archives] + [r.archive for r in found.rejects])
-    pairs = json.dumps(report.pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-    try:
-        write_manifest(out / MANIFEST, [ManifestEntry.model_validate(e) for e in manifest], suffix=TMP_SUFFIX)
-        write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX, durable=True)
-        write_text(out / PAIRS, pairs, suffix=TMP_SUFFIX, durable=True)
-    except OSError as exc:  # the previous manifest stays whole (temp + rename); the records are kept
-        report.fatal = True
-        report.summary = summary(
-            "ingest",
-            f"FAILED: cannot write {out / MANIFEST} ({exc.strerror}); free disk space and run ingest "
-            "again (finished archives are not extracted again)",
-        )
-        return report
+    return manifest, rejects
+
+
+def _write_outputs(
+    out: Path, manifest: list[dict[str, Any]], rejects: list[dict[str, Any]], pairs: dict[str, Any]
+) -> None:
+    """_manifest.jsonl, _rejects.jsonl and _pairs.json, each atomically."""
+    write_manifest(out / MANIFEST, [ManifestEntry.model_validate(e) for e in manifest], suffix=TMP_SUFFIX)
+    write_text(out / REJECTS, _jsonl(rejects), suffix=TMP_SUFFIX, durable=True)
+    text = json.dumps(pairs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    write_text(out / PAIRS, text, suffix=TMP_SUFFIX, durable=True)
+
+
+def _tally(
+    report: IngestReport, manifest: list[dict[str, Any]], rejects: list[dict[str, Any]], strict: bool
+) -> None:
+    """Fill the report's counts and verdict from what was written; log the CP437 name fallbacks."""
     report.files = len(manifest)
     report.name_warnings = [f"{e['path']}: {e['name_warning']}" for e in manifest if "name_warning" in e]
     for warning in report.name_warnings:
@@ -900,16 +944,6 @@ def run_ingest(src: Path, out: Path, params: IngestParams, *, strict: bool = Fal
     report.bytes = sum(e["size"] for e in manifest)
     report.rejects = rejects
     report.fatal = strict and bool(rejects)
-    _print_table(report)
-    elapsed = time.perf_counter() - started
-    verdict = " FATAL (--strict)" if report.fatal else ""
-    report.summary = summary(
-        "ingest",
-        f"{report.ingested}/{report.archives} archives ({report.skipped} already done), {report.files} files, "
-        f"{report.bytes / 1e6:,.1f} MB, {len(rejects)} rejects, {len(report.pairs['pairs'])} pairs, "
-        f"{len(report.pairs['unpaired'])} unpaired in {elapsed:.1f}s -> {out}{verdict}",
-    )
-    return report
 
 
 def _print_table(report: IngestReport) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from callbot.bases.names import KNOWN
+from callbot.basenames import KNOWN
 from callbot.params_base import Section
 
-BaseName = Literal[KNOWN]  # type: ignore[valid-type]  # the names declared once in callbot.bases.names
+BaseName = Literal[KNOWN]  # type: ignore[valid-type]  # the names declared once in callbot.basenames
 
 
 class BasesParams(Section):

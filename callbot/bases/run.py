@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callbot.bases.names import BUILDERS, bases_root
+from callbot.basenames import BUILDERS, bases_root
 from callbot.bases.package import BuiltBase
 from callbot.bases.params import BasesParams
 

@@ -417,9 +417,12 @@ def declared_code_deps(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, list[str
 
 
 def mismatches(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, tuple[list[str], list[str]]]:
-    """Stage -> (paths to add, paths to remove) wherever dvc.yaml disagrees with the imports."""
+    """Stage -> (paths to add, paths to remove) wherever dvc.yaml disagrees with the imports (stages
+    with no registry entry are :func:`stanza_problems`)."""
     found = {}
     for stage, declared in declared_code_deps(dvc_yaml).items():
+        if stage not in _registry_entries():
+            continue
         derived = code_deps(stage)
         add = [p for p in derived if p not in declared]
         remove = [p for p in declared if p not in derived]
@@ -479,6 +482,8 @@ def write_dvc_deps(dvc_yaml: Path = REPO / "dvc.yaml") -> list[str]:
     lines = dvc_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
     changed = []
     for stage, declared in declared_code_deps(dvc_yaml).items():
+        if stage not in _registry_entries():
+            continue
         derived = code_deps(stage)
         if derived == declared:
             continue
@@ -498,6 +503,68 @@ def write_dvc_deps(dvc_yaml: Path = REPO / "dvc.yaml") -> list[str]:
 
         write_text(dvc_yaml, "".join(lines))
     return changed
+
+
+# ---- one stanza per registry stage ----------------------------------------------------------------
+def stanza_problems(dvc_yaml: Path = REPO / "dvc.yaml") -> list[str]:
+    """A registry stage with no dvc.yaml stanza, a stanza with no registry stage: one line each."""
+    declared, registry = list(declared_code_deps(dvc_yaml)), list(_registry_entries())
+    return [
+        f"  {s}: registered in callbot/stages.py but no dvc.yaml stanza (--write adds a skeleton)"
+        for s in registry
+        if s not in declared
+    ] + [
+        f"  {s}: a dvc.yaml stanza with no @stage entry in callbot/stages.py; add the entry or remove the stanza"
+        for s in declared
+        if s not in registry
+    ]
+
+
+def stanza(stage: str, root: Path = REPO) -> str:
+    """A skeleton dvc.yaml stanza for a registry stage: its command, its code deps, its params
+    sections (and the profile where params.yaml's full overlay changes one); outs left to fill in."""
+    import yaml
+
+    from callbot.stages import STAGES
+
+    spec = STAGES[stage]
+    overlay = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["profiles"]["full"]
+    full = [f"profiles.full.{s}" for s in spec.sections if s in overlay]
+    params = [*spec.sections, *(["profile", *full] if full else [])]
+    lines = [f"  {stage}:", f"    cmd: callbot {spec.command}", "    deps:"]
+    lines += [f"      - {p}" for p in code_deps(stage)]
+    lines += ["    params:", *[f"      - {p}" for p in params]]
+    lines += [
+        "    # outs: the files it writes (a skeleton from `callbot graph --write`: add its data deps and outs)"
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_stanzas(dvc_yaml: Path = REPO / "dvc.yaml", root: Path = REPO) -> list[str]:
+    """Add a skeleton stanza for each registry stage dvc.yaml lacks, in registry order; the stages added."""
+    registry = list(_registry_entries())
+    missing = [s for s in registry if s not in declared_code_deps(dvc_yaml)]
+    if not missing:
+        return []
+    lines = dvc_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
+    for stage in missing:
+        present = set(declared_stages(lines))
+        later = [s for s in registry[registry.index(stage) + 1 :] if s in present]
+        at = next(
+            (i for i, line in enumerate(lines) if later and line.rstrip() == f"  {later[0]}:"), len(lines)
+        )
+        if at == len(lines) and lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines[at:at] = [*stanza(stage, root).splitlines(keepends=True), "\n"]
+    from callbot.atomic import write_text
+
+    write_text(dvc_yaml, "".join(lines))
+    return missing
+
+
+def declared_stages(lines: list[str]) -> list[str]:
+    """The stage names of dvc.yaml's lines (two-space-indented keys under ``stages:``)."""
+    return [m[1] for line in lines if (m := re.match(r"^  ([A-Za-z_][\w-]*):\s*$", line))]
 
 
 def bento_includes(root: Path = REPO) -> list[str]:
@@ -544,6 +611,9 @@ def write_bentofile(root: Path = REPO) -> bool:
 def stale(root: Path = REPO) -> str:
     """What ``callbot graph --check`` reports: every derived list that differs from its file ("" if none)."""
     parts = []
+    stanzas = stanza_problems(root / "dvc.yaml")
+    if stanzas:
+        parts.append("dvc.yaml stages differ from the registry:\n" + "\n".join(stanzas))
     found = mismatches(root / "dvc.yaml")
     if found:
         parts.append("dvc.yaml code deps differ from the imports:\n" + describe(found))
@@ -555,8 +625,10 @@ def stale(root: Path = REPO) -> str:
 
 
 def write_all(root: Path = REPO) -> list[str]:
-    """``callbot graph --write``: both derived lists rewritten; what changed, for the message."""
-    changed = [f"dvc.yaml:{s}" for s in write_dvc_deps(root / "dvc.yaml")]
+    """``callbot graph --write``: a skeleton stanza for each registry stage dvc.yaml lacks, and both
+    derived lists rewritten; what changed, for the message."""
+    changed = [f"dvc.yaml:{s} (new stanza: fill in its outs)" for s in write_stanzas(root / "dvc.yaml", root)]
+    changed += [f"dvc.yaml:{s}" for s in write_dvc_deps(root / "dvc.yaml")]
     return changed + ([str(BENTOFILE)] if write_bentofile(root) else [])
 
 

@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from callbot.atomic import write_json
 from callbot.console import progress, summary
@@ -101,74 +101,38 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
     adapters = [*_detect(raw), *reviewed_calls(params.corrections, params.ars_domains)]
     out.mkdir(parents=True, exist_ok=True)
     report = PrepareReport(out=out)
-    records_tmp = out / ".records.parquet.tmp"
-    quarantine_tmp = out / ".quarantine.jsonl.tmp"
-    text = params.text
     try:
         corrections = load_corrections(params.corrections)  # accepted human review, by utterance id
     except ValueError as exc:
         raise PrepareError(str(exc)) from None
-    seen: set[str] = set()
-    groups: dict[str, tuple[str, str]] = {}
+    groups = _write_records(adapters, raw, out, params, corrections, report)
+    report.strata = stratum_shares(groups.values())
+    write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
+    del groups  # the HF datasets below are built from the parquet file, not from memory
+    records = out / "records.parquet"
+    report.stt = write_stt(records, raw, out / "stt")
+    report.llm = write_llm(records, out / "llm", out / "llm.jsonl", params)
+    assert report.inputs == report.records + report.quarantined
+    report.summary = summary("prepare", _summary_line(report, out))
+    return report
+
+
+def _write_records(
+    adapters: list[DatasetAdapter],
+    raw: Path,
+    out: Path,
+    params: PrepareParams,
+    corrections: dict[str, Any],
+    report: PrepareReport,
+) -> dict[str, tuple[str, str]]:
+    """records.parquet and quarantine.jsonl, each renamed into place only when whole; returns each
+    interview's (stratum, split)."""
+    records_tmp = out / ".records.parquet.tmp"
+    quarantine_tmp = out / ".quarantine.jsonl.tmp"
     writer = _RecordWriter(records_tmp)
     try:
         with open(quarantine_tmp, "w", encoding="utf-8") as quarantine, progress() as bar:
-
-            def reject(item: Quarantined, dataset: str) -> None:
-                quarantine.write(
-                    json.dumps({"dataset": dataset, **item.as_json()}, ensure_ascii=False) + "\n"
-                )
-                report.quarantined += 1
-                report.reasons[item.reason] += 1
-
-            for adapter in adapters:
-                task = bar.add_task(f"prepare {adapter.name}", total=None)
-                for item in adapter.iter_records(raw, params):
-                    report.inputs += 1
-                    bar.advance(task)
-                    if isinstance(item, Quarantined):
-                        reject(item, adapter.name)
-                        continue
-                    uid = item["utterance_id"]
-                    if uid in seen:
-                        reject(
-                            Quarantined(
-                                item["label_path"],
-                                uid,
-                                "duplicate_utterance",
-                                f"{item['label_path']}: utterance {uid} already came from another label; "
-                                "remove the duplicate label or audio",
-                            ),
-                            adapter.name,
-                        )
-                        continue
-                    item = apply_correction(item, corrections)
-                    normalised = normalize_text(
-                        item["text_raw"] or "",
-                        dual_form=text.dual_form,
-                        drop_fillers=text.drop_fillers,
-                        numbers_as_words=text.numbers_as_words,
-                    )
-                    if not normalised:
-                        reject(
-                            Quarantined(
-                                item["label_path"],
-                                uid,
-                                "empty_text",
-                                f"{item['label_path']}: {item['role']} text is empty after normalisation "
-                                f"({item['text_raw']!r}); fill in the transcript",
-                            ),
-                            adapter.name,
-                        )
-                        continue
-                    seen.add(uid)
-                    item["text"] = normalised
-                    item["split"] = assign_split(item["interview_id"], params.split, item["label_path"])
-                    groups.setdefault(item["interview_id"], (stratum_of(item), item["split"]))
-                    writer.add(item)
-                    report.records += 1
-                    report.datasets[adapter.name] += 1
-                    report.splits[item["split"]] += 1
+            groups = _admit_all(adapters, raw, params, corrections, report, writer, quarantine, bar)
         writer.close()
     except BaseException:
         writer.close()
@@ -177,19 +141,85 @@ def run_prepare(raw: Path, out: Path, params: PrepareParams) -> PrepareReport:
         raise
     os.replace(records_tmp, out / "records.parquet")
     os.replace(quarantine_tmp, out / "quarantine.jsonl")
-    report.strata = stratum_shares(groups.values())
-    write_json(out / "splits.json", {"groups": len(groups), "shares_by_stratum": report.strata})
-    del seen, groups  # the HF datasets below are built from the parquet file, not from memory
-    records = out / "records.parquet"
-    report.stt = write_stt(records, raw, out / "stt")
-    report.llm = write_llm(records, out / "llm", out / "llm.jsonl", params)
-    assert report.inputs == report.records + report.quarantined
+    return groups
+
+
+def _admit_all(
+    adapters: list[DatasetAdapter],
+    raw: Path,
+    params: PrepareParams,
+    corrections: dict[str, Any],
+    report: PrepareReport,
+    writer: _RecordWriter,
+    quarantine: IO[str],
+    bar: Any,
+) -> dict[str, tuple[str, str]]:
+    """Every adapter's records through :func:`_admit`: kept ones to ``writer``, the rest to ``quarantine``."""
+    seen: set[str] = set()
+    groups: dict[str, tuple[str, str]] = {}
+    for adapter in adapters:
+        task = bar.add_task(f"prepare {adapter.name}", total=None)
+        for item in adapter.iter_records(raw, params):
+            report.inputs += 1
+            bar.advance(task)
+            if not isinstance(item, Quarantined):
+                item = _admit(item, seen, corrections, params)
+            if isinstance(item, Quarantined):
+                quarantine.write(
+                    json.dumps({"dataset": adapter.name, **item.as_json()}, ensure_ascii=False) + "\n"
+                )
+                report.quarantined += 1
+                report.reasons[item.reason] += 1
+                continue
+            seen.add(item["utterance_id"])
+            groups.setdefault(item["interview_id"], (stratum_of(item), item["split"]))
+            writer.add(item)
+            report.records += 1
+            report.datasets[adapter.name] += 1
+            report.splits[item["split"]] += 1
+    return groups
+
+
+def _admit(
+    item: dict[str, Any], seen: set[str], corrections: dict[str, Any], params: PrepareParams
+) -> dict[str, Any] | Quarantined:
+    """The record corrected, normalised and given its split; or why it is quarantined (a duplicate
+    utterance, a text empty after normalisation)."""
+    uid = item["utterance_id"]
+    if uid in seen:
+        return Quarantined(
+            item["label_path"],
+            uid,
+            "duplicate_utterance",
+            f"{item['label_path']}: utterance {uid} already came from another label; "
+            "remove the duplicate label or audio",
+        )
+    item = apply_correction(item, corrections)
+    text = params.text
+    normalised = normalize_text(
+        item["text_raw"] or "",
+        dual_form=text.dual_form,
+        drop_fillers=text.drop_fillers,
+        numbers_as_words=text.numbers_as_words,
+    )
+    if not normalised:
+        return Quarantined(
+            item["label_path"],
+            uid,
+            "empty_text",
+            f"{item['label_path']}: {item['role']} text is empty after normalisation "
+            f"({item['text_raw']!r}); fill in the transcript",
+        )
+    item["text"] = normalised
+    item["split"] = assign_split(item["interview_id"], params.split, item["label_path"])
+    return item
+
+
+def _summary_line(report: PrepareReport, out: Path) -> str:
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.reasons.items())) or "none"
     split_text = "/".join(str(report.splits[s]) for s in SPLITS)
     llm_total = sum(sum(c.values()) for c in report.llm.values())
-    report.summary = summary(
-        "prepare",
+    return (
         f"{report.inputs} inputs = {report.records} records + {report.quarantined} quarantined ({reasons}); "
-        f"splits {split_text}; stt {sum(report.stt.values())} rows, llm {llm_total} examples -> {out}",
+        f"splits {split_text}; stt {sum(report.stt.values())} rows, llm {llm_total} examples -> {out}"
     )
-    return report

@@ -36,6 +36,7 @@ from callbot.contracts import Gate, GateExclusion, write_gate
 from callbot.prepare.schema import RECORD_COLUMNS
 from callbot.quality.frames import GateInputError, dataset_frame, read_manifest, records_frame
 from callbot.quality.offline_docs import make_offline
+from callbot.quality.stable_docs import expectation_id, fingerprint, make_stable, run_id
 from callbot.quality.verdict import GATE_FILE
 
 if TYPE_CHECKING:
@@ -219,7 +220,8 @@ def _signature(expectations: list[Any]) -> str:
 
 
 def _ensure_suite(context: Any, name: str, expectations: list[Any]) -> Any:
-    """The stored suite if it already says the same; otherwise its rules are replaced (a git diff)."""
+    """The stored suite if it already says the same; otherwise its rules are replaced (a git diff),
+    with ids derived from the rules (random ones would make every rewrite, and the docs, differ)."""
     import great_expectations as gx
 
     try:
@@ -227,12 +229,16 @@ def _ensure_suite(context: Any, name: str, expectations: list[Any]) -> Any:
     except Exception:  # DataContextError when absent; GX raises nothing narrower
         stored = None
     if stored is None:
-        return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-    if _signature(stored.expectations) != _signature(expectations):
+        stored = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    elif _signature(stored.expectations) != _signature(expectations):
         stored.expectations = []  # same suite id, so the validation definitions stay valid
         for expectation in expectations:
             stored.add_expectation(expectation)
-        stored.save()
+    else:
+        return stored
+    for index, expectation in enumerate(stored.expectations):
+        expectation.id = expectation_id(name, index, _signature([expectation]))
+    stored.save()
     return stored
 
 
@@ -510,6 +516,13 @@ def _write_outputs(prepared: Path, records: pd.DataFrame, quarantine: Quarantine
         (prepared / VALIDATED_FILE).unlink(missing_ok=True)
 
 
+def _fingerprint(prepared: Path, params: ValidateParams) -> str:
+    """What a run validates: the records, the ingest manifest the audio checks read, the rules (not
+    where the files are: a clone elsewhere names its run the same)."""
+    rules = params.model_dump(exclude={"context", "prepared", "report", "manifest"})
+    return fingerprint([prepared / "records.parquet", Path(params.manifest)], rules)
+
+
 def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateResult:
     """Validate ``PREPARED`` against the four suites; write the report and the gated records.
 
@@ -529,10 +542,13 @@ def run_validate(prepared: Path, report: Path, params: ValidateParams) -> GateRe
             bar.advance(task)
             quarantine: Quarantine = {}
             outcomes: list[ExpectationOutcome] = []
+            run = run_id(_fingerprint(prepared, params))
             for name, checkpoint in checkpoints.items():
-                outcomes += _collect(checkpoint.run(batch_parameters={"dataframe": frames[name]}), quarantine)
+                checked = checkpoint.run(batch_parameters={"dataframe": frames[name]}, run_id=run)
+                outcomes += _collect(checked, quarantine)
                 bar.advance(task)
             make_offline(built / "data_docs")  # CDN assets -> local copies: opens without internet
+            make_stable(built)  # no run time, load time or random id: the same data, the same bytes
             result = _decide(prepared, report, records, outcomes, quarantine, params.quarantine_limit)
             write_json(built / "summary.json", result.as_summary(params.quarantine_limit))
             replace_dir(built, report)  # a reader never sees half a report

@@ -9,13 +9,19 @@ plain string sort of those names merges them in the wrong order; ingest must ord
 from __future__ import annotations
 
 import os
+import shutil
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
+
+from callbot.atomic import replace_dir
 
 ZIP_DATE = (2023, 7, 31, 0, 0, 0)  # the dataset's first public release (page: 1.0, 2023-07-31)
 _UNIX, _WINDOWS = 3, 0
 _COPY_BLOCK = 8 << 20
+T = TypeVar("T")
 
 
 class _CP949Info(zipfile.ZipInfo):
@@ -117,3 +123,34 @@ def join_parts(parts: list[Path], dest: Path) -> None:
             data = part.read_bytes()
             out.write(data)
             position += len(data)
+
+
+def group_by_split_domain(items: Iterable[T]) -> dict[tuple[str, str], list[T]]:
+    """Dialogues or sessions by (split, domain), in their order: one archive pair per group."""
+    groups: dict[tuple[str, str], list[T]] = {}
+    for item in items:
+        groups.setdefault((item.split, item.domain), []).append(item)  # type: ignore[attr-defined]
+    return groups
+
+
+def write_dataset_tree(
+    out: Path,
+    dataset_dir: str,
+    groups: dict[tuple[str, str], list[T]],
+    write_group: Callable[[Path, str, str, list[T]], None],
+) -> Path:
+    """Build ``<out>/<dataset_dir>`` beside itself (``write_group(tmp, split, domain, members)`` per
+    group, sorted) and swap it in; returns it. Only that folder is replaced, so the other datasets'
+    folders next to it are kept, and a failure leaves the previous folder whole."""
+    final = out / dataset_dir
+    tmp = out / f".{dataset_dir}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for (split, domain), members in sorted(groups.items()):
+            write_group(tmp, split, domain, members)
+        replace_dir(tmp, final, old=out / f".{dataset_dir}.old-{os.getpid()}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

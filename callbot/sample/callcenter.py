@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,9 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from callbot.atomic import replace_dir
 from callbot.sample import audio as sample_audio
-from callbot.sample.archives import ArchiveWriter
+from callbot.sample.archives import ArchiveWriter, group_by_split_domain, write_dataset_tree
 from callbot.sample.corpus import CorpusError, read_corpus_file, strings, template, template_fields, text
 from callbot.sample.texts import attach_josa
 
@@ -149,69 +147,13 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         str(name): strings(values, f"{source}: slots.{name}", MIN_SLOT_VALUES)
         for name, values in data["slots"].items()
     }
-
-    def questions(value: Any, where: str, minimum: int) -> tuple[str, ...]:
-        items = strings(value, where, minimum)
-        return tuple(template(q, f"{where}[{i}]", slots) for i, q in enumerate(items))
-
-    domains_raw = data["domains"]
-    if not isinstance(domains_raw, dict) or KDCA not in domains_raw:
-        raise CorpusError(f"{source}: domains: expected a mapping that includes {KDCA}")
-    domains: dict[str, tuple[Intent, ...]] = {}
-    for domain, intents_raw in domains_raw.items():
-        where_domain = f"{source}: domains.{domain}"
-        if not isinstance(intents_raw, list) or not intents_raw:
-            raise CorpusError(f"{where_domain}: expected a non-empty list of intents")
-        kdca = domain == KDCA
-        intents = []
-        for i, raw in enumerate(intents_raw):
-            where = f"{where_domain}[{i}]"
-            if not isinstance(raw, dict):
-                raise CorpusError(f"{where}: expected a mapping with category, name, answer, questions")
-            lacking = [k for k in ("category", "name", "answer", "questions") if k not in raw]
-            if lacking:
-                raise CorpusError(f"{where}: missing {', '.join(lacking)}")
-            name = text(raw["name"], f"{where}.name", spoken=False)
-            where = f"{where} ({name})"
-            intents.append(
-                Intent(
-                    category=text(raw["category"], f"{where}.category", spoken=False),
-                    name=name,
-                    questions=questions(raw["questions"], f"{where}.questions", MIN_PHRASINGS if kdca else 2),
-                    answer=text(raw["answer"], f"{where}.answer"),
-                )
-            )
-        for key in ("name", "answer"):
-            counts = Counter(getattr(i, key) for i in intents)
-            if max(counts.values()) > 1:
-                raise CorpusError(f"{where_domain}: repeated {key} {[k for k, c in counts.items() if c > 1]}")
-        domains[str(domain)] = tuple(intents)
-    if len(domains[KDCA]) < MIN_KDCA_INTENTS:
-        raise CorpusError(
-            f"{source}: domains.{KDCA}: {len(domains[KDCA])} intents, need at least {MIN_KDCA_INTENTS}"
-        )
+    domains = _parse_domains(data["domains"], source, slots)
     transfer = text(data["transfer"], f"{source}: transfer")
-    oos_raw = data["out_of_scope"]
-    if not isinstance(oos_raw, dict) or len(oos_raw) < MIN_OUT_OF_SCOPE_KINDS:
-        raise CorpusError(
-            f"{source}: out_of_scope: expected a mapping of at least {MIN_OUT_OF_SCOPE_KINDS} kinds -> questions"
-        )
-    out_of_scope = tuple(
-        Intent(
-            category=OUT_OF_SCOPE,
-            name=f"{OUT_OF_SCOPE}:{kind}",
-            questions=questions(raw, f"{source}: out_of_scope.{kind}", MIN_PHRASINGS),
-            answer=transfer,
-            agent_intent=HANDOVER,
-        )
-        for kind, raw in oos_raw.items()
-    )
+    out_of_scope = _parse_out_of_scope(data["out_of_scope"], source, slots, transfer)
     unscripted = ()
     if "unscripted" in data:
-        unscripted = (
-            Intent(OUT_OF_SCOPE, UNSCRIPTED, questions(data["unscripted"], f"{source}: unscripted", MIN_PHRASINGS),
-                   transfer, HANDOVER),
-        )  # fmt: skip
+        questions = _questions(data["unscripted"], f"{source}: unscripted", MIN_PHRASINGS, slots)
+        unscripted = (Intent(OUT_OF_SCOPE, UNSCRIPTED, questions, transfer, HANDOVER),)
     wording = (
         parse_wording(data["caller_wording"], f"{source}: caller_wording")
         if "caller_wording" in data
@@ -226,6 +168,74 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
         closing=text(data["closing"], f"{source}: closing"),
         unscripted=unscripted,
         wording=wording,
+    )
+
+
+def _questions(value: Any, where: str, minimum: int, slots: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """At least ``minimum`` question templates, each naming only known slots."""
+    items = strings(value, where, minimum)
+    return tuple(template(q, f"{where}[{i}]", slots) for i, q in enumerate(items))
+
+
+def _parse_domains(raw: Any, source: str, slots: dict[str, tuple[str, ...]]) -> dict[str, tuple[Intent, ...]]:
+    """``domains``: per domain its intents (names and answers unique); the KDCA line must be there
+    with at least MIN_KDCA_INTENTS."""
+    if not isinstance(raw, dict) or KDCA not in raw:
+        raise CorpusError(f"{source}: domains: expected a mapping that includes {KDCA}")
+    domains: dict[str, tuple[Intent, ...]] = {}
+    for domain, intents_raw in raw.items():
+        where_domain = f"{source}: domains.{domain}"
+        if not isinstance(intents_raw, list) or not intents_raw:
+            raise CorpusError(f"{where_domain}: expected a non-empty list of intents")
+        minimum = MIN_PHRASINGS if domain == KDCA else 2
+        intents = [
+            _parse_intent(r, f"{where_domain}[{i}]", slots, minimum) for i, r in enumerate(intents_raw)
+        ]
+        for key in ("name", "answer"):
+            counts = Counter(getattr(i, key) for i in intents)
+            if max(counts.values()) > 1:
+                raise CorpusError(f"{where_domain}: repeated {key} {[k for k, c in counts.items() if c > 1]}")
+        domains[str(domain)] = tuple(intents)
+    if len(domains[KDCA]) < MIN_KDCA_INTENTS:
+        raise CorpusError(
+            f"{source}: domains.{KDCA}: {len(domains[KDCA])} intents, need at least {MIN_KDCA_INTENTS}"
+        )
+    return domains
+
+
+def _parse_intent(raw: Any, where: str, slots: dict[str, tuple[str, ...]], minimum: int) -> Intent:
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where}: expected a mapping with category, name, answer, questions")
+    lacking = [k for k in ("category", "name", "answer", "questions") if k not in raw]
+    if lacking:
+        raise CorpusError(f"{where}: missing {', '.join(lacking)}")
+    name = text(raw["name"], f"{where}.name", spoken=False)
+    where = f"{where} ({name})"
+    return Intent(
+        category=text(raw["category"], f"{where}.category", spoken=False),
+        name=name,
+        questions=_questions(raw["questions"], f"{where}.questions", minimum, slots),
+        answer=text(raw["answer"], f"{where}.answer"),
+    )
+
+
+def _parse_out_of_scope(
+    raw: Any, source: str, slots: dict[str, tuple[str, ...]], transfer: str
+) -> tuple[Intent, ...]:
+    """``out_of_scope``: kinds of questions the line hands over, each answered by the transfer sentence."""
+    if not isinstance(raw, dict) or len(raw) < MIN_OUT_OF_SCOPE_KINDS:
+        raise CorpusError(
+            f"{source}: out_of_scope: expected a mapping of at least {MIN_OUT_OF_SCOPE_KINDS} kinds -> questions"
+        )
+    return tuple(
+        Intent(
+            category=OUT_OF_SCOPE,
+            name=f"{OUT_OF_SCOPE}:{kind}",
+            questions=_questions(questions, f"{source}: out_of_scope.{kind}", MIN_PHRASINGS, slots),
+            answer=transfer,
+            agent_intent=HANDOVER,
+        )
+        for kind, questions in raw.items()
     )
 
 
@@ -581,51 +591,17 @@ def write_callcenter_tree(params: SampleParams) -> Path:
     from callbot.console import summary
 
     started = time.perf_counter()
-    out = Path(params.out)
-    final = out / DATASET_DIR
-    tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    dialogues = build_dialogues(params)
-    report = CallcenterReport(out=final)
-    workers = params.workers or os.cpu_count() or 1
-    try:
-        groups: dict[tuple[str, str], list[Dialogue]] = {}
-        for d in dialogues:
-            groups.setdefault((d.split, d.domain), []).append(d)
-        for (split, domain), members in sorted(groups.items()):
-            tag = "T" if split == "Training" else "V"
-            base = tmp / RELEASE_DIR / split
-            source = ArchiveWriter(base / SOURCE_DIR / f"{tag}S_{domain}.zip")
-            clips = _clips(members, params.audio == "speech")
-            for (dialogue, sentence, clip), data in zip(
-                clips, _synthesise([c for _, _, c in clips], workers), strict=True
-            ):
-                name = wav_name(dialogue, sentence["문장번호"])
-                source.add(f"{domain}/{name}", data)
-                sentence["음성파일"] = name
-                sentence["재생시간"] = sample_audio.duration_ms((len(data) - 44) // 2)
-                sentence["화자음성"] = clip.voice.id
-                sentence["음성채널"] = "phone" if clip.phone else "wideband"
-                report.clips[split] += 1
-            source.close(params.part_size)
-            labels = ArchiveWriter(base / LABEL_DIR / f"{tag}L_{domain}.zip")
-            categories: dict[str, list[dict]] = {}
-            for d in members:
-                categories.setdefault(d.category, []).extend(d.sentences)
-            for index, (category, items) in enumerate(sorted(categories.items())):
-                data = json.dumps(items, ensure_ascii=False, indent=1).encode("utf-8")
-                if not params.clean and index == 0 and split == "Training":
-                    data = b"\xef\xbb\xbf" + data  # quirk: a BOM, as Windows tools write it
-                labels.add(f"{domain}/{category}.json", data)
-                report.sentences += len(items)
-            labels.close(params.part_size)
-            report.archives += 2
-            report.dialogues[split] += len(members)
-        replace_dir(tmp, final, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    report = CallcenterReport(out=Path(params.out) / DATASET_DIR)
+
+    def write_group(tmp: Path, split: str, domain: str, members: list[Dialogue]) -> None:
+        base = tmp / RELEASE_DIR / split
+        tag = "T" if split == "Training" else "V"
+        _write_sources(base / SOURCE_DIR / f"{tag}S_{domain}.zip", domain, members, params, report)
+        _write_labels(base / LABEL_DIR / f"{tag}L_{domain}.zip", domain, members, params, report)
+        report.dialogues[split] += len(members)
+
+    groups = group_by_split_domain(build_dialogues(params))
+    final = write_dataset_tree(Path(params.out), DATASET_DIR, groups, write_group)
     report.seconds = time.perf_counter() - started
     summary(
         "sample",
@@ -635,3 +611,42 @@ def write_callcenter_tree(params: SampleParams) -> Path:
         f"-> {final} in {report.seconds:.1f} s",
     )
     return final
+
+
+def _write_sources(
+    path: Path, domain: str, members: list[Dialogue], params: SampleParams, report: CallcenterReport
+) -> None:
+    """The caller clips of a group's dialogues; each sentence gets its file name, length, voice, channel."""
+    source = ArchiveWriter(path)
+    clips = _clips(members, params.audio == "speech")
+    workers = params.workers or os.cpu_count() or 1
+    for (dialogue, sentence, clip), data in zip(
+        clips, _synthesise([c for _, _, c in clips], workers), strict=True
+    ):
+        name = wav_name(dialogue, sentence["문장번호"])
+        source.add(f"{domain}/{name}", data)
+        sentence["음성파일"] = name
+        sentence["재생시간"] = sample_audio.duration_ms((len(data) - 44) // 2)
+        sentence["화자음성"] = clip.voice.id
+        sentence["음성채널"] = "phone" if clip.phone else "wideband"
+        report.clips[dialogue.split] += 1
+    source.close(params.part_size)
+    report.archives += 1
+
+
+def _write_labels(
+    path: Path, domain: str, members: list[Dialogue], params: SampleParams, report: CallcenterReport
+) -> None:
+    """One JSON label file per category of the group (the first Training one with a BOM unless clean)."""
+    labels = ArchiveWriter(path)
+    categories: dict[str, list[dict]] = {}
+    for d in members:
+        categories.setdefault(d.category, []).extend(d.sentences)
+    for index, (category, items) in enumerate(sorted(categories.items())):
+        data = json.dumps(items, ensure_ascii=False, indent=1).encode("utf-8")
+        if not params.clean and index == 0 and members[0].split == "Training":
+            data = b"\xef\xbb\xbf" + data  # quirk: a BOM, as Windows tools write it
+        labels.add(f"{domain}/{category}.json", data)
+        report.sentences += len(items)
+    labels.close(params.part_size)
+    report.archives += 1

@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,9 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from callbot.atomic import replace_dir
 from callbot.sample import audio as sample_audio
-from callbot.sample.archives import ArchiveWriter
+from callbot.sample.archives import ArchiveWriter, group_by_split_domain, write_dataset_tree
 from callbot.sample.corpus import CorpusError, mapping, read_corpus_file, strings, template_fields
 
 if TYPE_CHECKING:
@@ -566,23 +564,13 @@ def write_phone_tree(params: SampleParams) -> Path:
     from callbot.console import summary
 
     started = time.perf_counter()
-    out = Path(params.out)
-    final = out / DATASET_DIR
-    tmp = out / f".{DATASET_DIR}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    report = PhoneReport(out=final)
-    groups: dict[tuple[str, str], list[Session]] = {}
-    for s in build_sessions(params):
-        groups.setdefault((s.split, s.domain), []).append(s)
-    try:
-        for (split, domain), members in sorted(groups.items()):
-            base = tmp / DATA_DIR / SPLIT_DIRS[split]
-            _write_group(base, split[0], domain, members, params, report)
-        replace_dir(tmp, final, old=out / f".{DATASET_DIR}.old-{os.getpid()}")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    report = PhoneReport(out=Path(params.out) / DATASET_DIR)
+
+    def write_group(tmp: Path, split: str, domain: str, members: list[Session]) -> None:
+        _write_group(tmp / DATA_DIR / SPLIT_DIRS[split], split[0], domain, members, params, report)
+
+    groups = group_by_split_domain(build_sessions(params))
+    final = write_dataset_tree(Path(params.out), DATASET_DIR, groups, write_group)
     report.seconds = time.perf_counter() - started
     summary(
         "sample",

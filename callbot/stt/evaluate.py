@@ -9,6 +9,7 @@ Test utterances are transcribed whole, through the same windowing the service us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +47,29 @@ from callbot.stt.report import (
     transcribe_all as transcribe_all,
 )
 from callbot.subset import spread
+from callbot.text.metrics import error_rates
 
 if TYPE_CHECKING:
     from callbot.stt.params import STTParams
+
+
+@dataclass
+class _Decoded:
+    """The test utterances' transcripts: the fine-tuned model on every one; the untrained base and the
+    decoder alone (None elsewhere) on the evenly spread comparison subset ``sub``."""
+
+    refs: list[str]
+    audios: list[Any]
+    sub: list[int]
+    tuned: Any  # the fine-tuned Transcriber
+    tuned_hyps: list[str]
+    base_hyps: list[str | None]
+    alone_hyps: list[str | None]
+    decoding: dict[str, Any]
+    kwargs: dict[str, Any]
+
+    def at_sub(self, items: list[Any]) -> list[Any]:
+        return [items[i] for i in self.sub]
 
 
 def evaluate_stt(
@@ -56,8 +77,6 @@ def evaluate_stt(
 ) -> EvaluationResult:
     """Score base and fine-tuned models on ``<prepared>/stt`` test; write ``<report>/metrics.json``."""
     from callbot.stt.ctc_model import is_ctc_dir
-    from callbot.stt.infer import HFTranscriber, load_transcriber
-    from callbot.text.metrics import disagreement, error_rates
     from callbot.threads import set_torch_threads
 
     prepared = Path(prepared or params.prepared)
@@ -76,15 +95,32 @@ def evaluate_stt(
         raise STTDataError(
             f"{prepared}/stt: the test split has no utterance with a reference; nothing to score"
         )
+    decoded = _decode(params, out, utterances)
+    scores = _score(params, prepared, out, utterances, decoded)
+    metrics = _metrics(params, utterances, gated, decoded, scores)
+    write_stt_metrics(report / "metrics.json", SttMetrics.model_validate(metrics))
+    write_json(report / "cer_by_slice.json", scores.rows)
+    write_json(report / "predictions.json", _samples(utterances, decoded, params.prediction_samples))
+    plot_slices(scores.rows, report / "cer_by_slice.png", scores.fine["cer"])
+    summary("evaluate-stt", _summary_line(scores, decoded, params))
+    failures = scores.failures
+    return EvaluationResult(
+        metrics, not failures, failures, blocking=bool(failures) and params.gate == "fail"
+    )
+
+
+def _decode(params: STTParams, out: Path, utterances: list[Any]) -> _Decoded:
+    """Transcribe: the base on the subset, the fine-tuned model on all, the decoder alone (a CTC head)
+    on the subset."""
+    from callbot.stt.infer import HFTranscriber, load_transcriber
+
     audios = [read_audio(u.audio_path, u.audio_bytes) for u in utterances]
-    refs = [u.text for u in utterances]
     kwargs = {
         "overlap_s": params.overlap_s,
         "batch_size": params.eval_batch_size,
         "silence_db": params.silence_db,
         "min_pause_s": params.min_pause_s,
     }
-
     source = _base_source(out)
     base_model = (
         load_transcriber(Path(source), backend="hf", **kwargs)
@@ -94,51 +130,53 @@ def evaluate_stt(
     # the fine-tuned model's figures use every test utterance; what it is compared with (the untrained
     # base, the decoder alone, the other backends, the reference model) an evenly spread subset
     sub = spread(len(utterances), params.compare_max_utterances)
-    sub_audios, sub_refs = [audios[i] for i in sub], [refs[i] for i in sub]
+    sub_audios = [audios[i] for i in sub]
     sub_base = transcribe_all(base_model, sub_audios, "base", params.eval_batch_size)
     tuned = load_transcriber(out, **kwargs)
     tuned_hyps = transcribe_all(tuned, audios, f"fine-tuned ({tuned.backend})", params.eval_batch_size)
-    sub_tuned = [tuned_hyps[i] for i in sub]
-
-    base, fine = error_rates(sub_refs, sub_base), error_rates(refs, tuned_hyps)
-    fine_sub = error_rates(sub_refs, sub_tuned)
-    base_hyps: list[str | None] = [None] * len(utterances)
-    for i, h in zip(sub, sub_base, strict=True):
-        base_hyps[i] = h
-    decoding: dict[str, Any] = {"joint_ctc_weight": 0.0}
-    alone_hyps: list[str | None] = [None] * len(utterances)
+    decoded = _Decoded(
+        [u.text for u in utterances], audios, sub, tuned, tuned_hyps,
+        _on_subset(len(utterances), sub, sub_base), [None] * len(utterances), {"joint_ctc_weight": 0.0}, kwargs,
+    )  # fmt: skip
     if tuned.ctc is not None:  # what the CTC head adds: the decoder alone, same model
         attention = load_transcriber(out, use_ctc=False, **kwargs)
         sub_alone = transcribe_all(attention, sub_audios, "attention only", params.eval_batch_size)
-        for i, h in zip(sub, sub_alone, strict=True):
-            alone_hyps[i] = h
-        alone = error_rates(sub_refs, sub_alone)
-        decoding = {
+        decoded.alone_hyps = _on_subset(len(utterances), sub, sub_alone)
+        alone = error_rates(decoded.at_sub(decoded.refs), sub_alone)
+        decoded.decoding = {
             "joint_ctc_weight": tuned.ctc.decode_weight,
-            "attention_only": {k: round(v, 4) for k, v in alone.items()},
-            "joint_same_utterances": {k: round(v, 4) for k, v in fine_sub.items()},
+            "attention_only": _rounded(alone),
+            "joint_same_utterances": _rounded(
+                error_rates(decoded.at_sub(decoded.refs), decoded.at_sub(tuned_hyps))
+            ),
         }
-    train, _ = load_split(prepared, "train")
-    seen = seen_in_training(utterances, train)
+    return decoded
+
+
+def _on_subset(n: int, sub: list[int], hyps: list[str]) -> list[str | None]:
+    """``hyps`` of the subset placed at their utterances' indices, None elsewhere."""
+    placed: list[str | None] = [None] * n
+    for i, h in zip(sub, hyps, strict=True):
+        placed[i] = h
+    return placed
+
+
+def _rounded(rates: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in rates.items()}
+
+
+def _by_seen(refs: list[str], hyps: list[str], seen: list[bool]) -> dict[str, Any]:
+    """CER/WER apart for test sentences not in training (the headline) and those that are."""
     by_seen: dict[str, Any] = {}
     for name, flag in (("unseen", False), ("seen", True)):
         picked = [i for i, s in enumerate(seen) if s is flag]
         if picked:
-            rates = error_rates([refs[i] for i in picked], [tuned_hyps[i] for i in picked])
-            by_seen[name] = {"utterances": len(picked), **{k: round(v, 4) for k, v in rates.items()}}
-    nearest = nearest_training_text(refs, [u.text for u in train])
-    baselines = {
-        "empty_output": {k: round(v, 4) for k, v in error_rates(refs, [""] * len(refs)).items()},
-        "nearest_training_text": {k: round(v, 4) for k, v in error_rates(refs, nearest).items()},
-    }
-    headline = by_seen.get("unseen", {}).get("cer", fine["cer"])
-    backends = backend_report(
-        out, sub_audios, sub_refs, tuned, fine_sub["cer"], kwargs, params.eval_batch_size
-    )
-    reference = reference_report(params, sub_audios, sub_refs, sub_tuned, kwargs, [seen[i] for i in sub])
-    rows, worst = slice_report(utterances, tuned_hyps, params.min_slice_size)
-    distinct_refs = len(set(refs))
-    distinct_hyps = len({h for h in tuned_hyps})
+            rates = error_rates([refs[i] for i in picked], [hyps[i] for i in picked])
+            by_seen[name] = {"utterances": len(picked), **_rounded(rates)}
+    return by_seen
+
+
+def _gate_failures(params: STTParams, headline: float, worst: dict[str, Any]) -> list[str]:
     failures: list[str] = []
     if headline > params.max_cer:
         failures.append(f"fine-tuned CER on unseen sentences {headline:.4f} > stt.max_cer {params.max_cer}")
@@ -147,37 +185,90 @@ def evaluate_stt(
             f"CER gap {worst['gap']:.4f} between {worst['attribute']} {worst['high']} and {worst['low']} "
             f"> stt.max_slice_gap {params.max_slice_gap}"
         )
-    metrics: dict[str, Any] = {
+    return failures
+
+
+@dataclass
+class _Scores:
+    """What the evaluation found, unrounded (metrics.json rounds; the summary line formats)."""
+
+    base: dict[str, float]  # the untrained base, on the subset
+    fine: dict[str, float]  # the fine-tuned model, on every utterance
+    fine_sub: dict[str, float]  # the fine-tuned model, on the subset
+    by_seen: dict[str, Any]
+    baselines: dict[str, Any]
+    headline: float
+    backends: dict[str, Any]
+    reference: dict[str, Any]
+    rows: list[dict[str, Any]]  # cer_by_slice.json
+    worst: dict[str, Any]
+    failures: list[str]
+
+
+def _score(params: STTParams, prepared: Path, out: Path, utterances: list[Any], d: _Decoded) -> _Scores:
+    """Every figure beside its baselines (empty output, the nearest training sentence), the other
+    backends and the reference model on the subset, the slices, the gates."""
+    refs, sub_refs, sub_audios = d.refs, d.at_sub(d.refs), d.at_sub(d.audios)
+    sub_tuned = d.at_sub(d.tuned_hyps)
+    base = error_rates(sub_refs, d.at_sub(d.base_hyps))
+    fine, fine_sub = error_rates(refs, d.tuned_hyps), error_rates(sub_refs, sub_tuned)
+    train, _ = load_split(prepared, "train")
+    seen = seen_in_training(utterances, train)
+    by_seen = _by_seen(refs, d.tuned_hyps, seen)
+    nearest = nearest_training_text(refs, [u.text for u in train])
+    baselines = {
+        "empty_output": _rounded(error_rates(refs, [""] * len(refs))),
+        "nearest_training_text": _rounded(error_rates(refs, nearest)),
+    }
+    headline = by_seen.get("unseen", {}).get("cer", fine["cer"])
+    batch = params.eval_batch_size
+    backends = backend_report(out, sub_audios, sub_refs, d.tuned, fine_sub["cer"], d.kwargs, batch)
+    reference = reference_report(params, sub_audios, sub_refs, sub_tuned, d.kwargs, d.at_sub(seen))
+    rows, worst = slice_report(utterances, d.tuned_hyps, params.min_slice_size)
+    failures = _gate_failures(params, headline, worst)
+    return _Scores(
+        base, fine, fine_sub, by_seen, baselines, headline, backends, reference, rows, worst, failures
+    )
+
+
+def _metrics(
+    params: STTParams, utterances: list[Any], gated: Any, d: _Decoded, sc: _Scores
+) -> dict[str, Any]:
+    """metrics.json's content."""
+    return {
         "test_utterances": len(utterances),
         "excluded_by_gate": gated,
-        "serve_backend": tuned.backend,
-        "comparison_utterances": len(
-            sub
-        ),  # base, decoder alone, backends, reference: this evenly spread subset
-        "base": {k: round(v, 4) for k, v in base.items()},
-        "fine_tuned": {k: round(v, 4) for k, v in fine.items()},
-        "cer_improvement": round(base["cer"] - fine_sub["cer"], 4),  # on the same subset
-        "unseen_cer": round(headline, 4),  # the headline: test utterances with a sentence not in training
-        "by_seen": by_seen,
-        "baselines": baselines,
-        "beats_nearest_training_text": fine["cer"] < baselines["nearest_training_text"]["cer"],
-        "decoding": decoding,
-        "backends": backends,
-        "reference": reference,
-        "distinct_transcripts": distinct_hyps,
-        "distinct_references": distinct_refs,
-        "slice_gap": worst,
+        "serve_backend": d.tuned.backend,
+        "comparison_utterances": len(d.sub),  # base, decoder alone, backends, reference: this subset
+        "base": _rounded(sc.base),
+        "fine_tuned": _rounded(sc.fine),
+        "cer_improvement": round(sc.base["cer"] - sc.fine_sub["cer"], 4),  # on the same subset
+        "unseen_cer": round(sc.headline, 4),  # the headline: test utterances with a sentence not in training
+        "by_seen": sc.by_seen,
+        "baselines": sc.baselines,
+        "beats_nearest_training_text": sc.fine["cer"] < sc.baselines["nearest_training_text"]["cer"],
+        "decoding": d.decoding,
+        "backends": sc.backends,
+        "reference": sc.reference,
+        "distinct_transcripts": len(set(d.tuned_hyps)),
+        "distinct_references": len(set(d.refs)),
+        "slice_gap": sc.worst,
         "gates": {
             "max_cer": params.max_cer,
             "max_slice_gap": params.max_slice_gap,
-            "passed": not failures,
+            "passed": not sc.failures,
             "mode": params.gate,
         },
-        "failures": failures,
+        "failures": sc.failures,
     }
-    # the first samples, and every utterance whose two decoders disagree (callbot review export picks
-    # those for a person); confidence = 1 - CER between them (the decoders expose no probabilities)
-    samples = [
+
+
+def _samples(utterances: list[Any], d: _Decoded, first: int) -> list[dict[str, Any]]:
+    """The first samples, and every utterance whose two decoders disagree (callbot review export picks
+    those for a person); confidence = 1 - CER between them (the decoders expose no probabilities)."""
+    from callbot.text.metrics import disagreement
+
+    return [
         {
             "utterance_id": u.utterance_id,
             "reference": u.text,
@@ -186,36 +277,34 @@ def evaluate_stt(
             "attention_only": a,
             "confidence": None if a is None else round(1.0 - disagreement(t, a), 4),
         }
-        for i, (u, b, t, a) in enumerate(zip(utterances, base_hyps, tuned_hyps, alone_hyps, strict=True))
-        if i < params.prediction_samples or (a is not None and a != t)
+        for i, (u, b, t, a) in enumerate(
+            zip(utterances, d.base_hyps, d.tuned_hyps, d.alone_hyps, strict=True)
+        )
+        if i < first or (a is not None and a != t)
     ]
-    write_stt_metrics(report / "metrics.json", SttMetrics.model_validate(metrics))
-    write_json(report / "cer_by_slice.json", rows)
-    write_json(report / "predictions.json", samples)
-    plot_slices(rows, report / "cer_by_slice.png", fine["cer"])
-    verdict = "passed" if not failures else "FAILED: " + "; ".join(failures)
-    if failures and params.gate == "warn":
+
+
+def _summary_line(sc: _Scores, d: _Decoded, params: STTParams) -> str:
+    verdict = "passed" if not sc.failures else "FAILED: " + "; ".join(sc.failures)
+    if sc.failures and params.gate == "warn":
         verdict += " (stt.gate is warn: reported, not blocking)"
     joint = (
-        f"; joint CTC decoding, the decoder alone {decoding['attention_only']['cer']:.3f}"
-        if "attention_only" in decoding
+        f"; joint CTC decoding, the decoder alone {d.decoding['attention_only']['cer']:.3f}"
+        if "attention_only" in d.decoding
         else ""
     )
-    seen_text = ", ".join(f"{k} {v['cer']:.3f} ({v['utterances']})" for k, v in by_seen.items())
-    ref_unseen = reference.get("unseen") or {}
+    seen_text = ", ".join(f"{k} {v['cer']:.3f} ({v['utterances']})" for k, v in sc.by_seen.items())
+    ref_unseen = sc.reference.get("unseen") or {}
     ref_text = (
-        f"; zero-shot {reference['model']} {ref_unseen['zero_shot_cer']:.3f} vs this model "
+        f"; zero-shot {sc.reference['model']} {ref_unseen['zero_shot_cer']:.3f} vs this model "
         f"{ref_unseen['fine_tuned_cer']:.3f} on {ref_unseen['utterances']} unseen"
         if ref_unseen
         else ""
     )
-    summary(
-        "evaluate-stt",
-        f"CER {fine['cer']:.3f} (untrained base {base['cer']:.3f} -> {fine_sub['cer']:.3f} on {len(sub)} "
+    fine, worst = sc.fine, sc.worst
+    return (
+        f"CER {fine['cer']:.3f} (untrained base {sc.base['cer']:.3f} -> {sc.fine_sub['cer']:.3f} on {len(d.sub)} "
         f"compared; spaces ignored{joint}; {seen_text}{ref_text}; nearest training "
-        f"text {baselines['nearest_training_text']['cer']:.3f}, empty 1.0), WER {fine['wer']:.3f}, "
-        f"largest slice gap {worst['gap']:.3f} ({worst['attribute']}), {len(utterances)} test utterances; {verdict}",
-    )
-    return EvaluationResult(
-        metrics, not failures, failures, blocking=bool(failures) and params.gate == "fail"
+        f"text {sc.baselines['nearest_training_text']['cer']:.3f}, empty 1.0), WER {fine['wer']:.3f}, "
+        f"largest slice gap {worst['gap']:.3f} ({worst['attribute']}), {len(d.refs)} test utterances; {verdict}"
     )

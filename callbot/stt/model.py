@@ -169,7 +169,7 @@ def resolve_base_model(
     the bases stage's ``models/bases/whisper-base``; an existing directory is used as is; anything
     else is a hub id, allowed only where ``allow_hub`` (the full profile).
     """
-    from callbot.bases.names import BaseMissingError, is_package, resolve_package
+    from callbot.basenames import BaseMissingError, is_package, resolve_package
 
     if is_package(source):
         try:

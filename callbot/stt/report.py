@@ -171,7 +171,7 @@ def reference_report(
     """Zero-shot CER of ``stt.reference_model`` (a real pretrained Whisper) on the first of ``audios``,
     with the fine-tuned model's CER on the same ones, so the gap between them is visible; with ``seen``
     (sentences all in training) also both on the unseen ones alone, the STT's headline set."""
-    from callbot.bases.names import BaseMissingError, is_package, resolve_package
+    from callbot.basenames import BaseMissingError, is_package, resolve_package
     from callbot.stt.infer import load_transcriber
     from callbot.text.metrics import error_rates
 

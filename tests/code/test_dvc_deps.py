@@ -167,3 +167,37 @@ def test_unknown_stage_and_module_say_what_to_fix(tree: Path) -> None:
         codedeps.entries_for("no_such_stage")
     with pytest.raises(CodeDepsError, match=r"callbot\.nope: no such callbot module"):
         closure(["callbot.nope"], tree)
+
+
+def test_graph_writes_a_missing_stanza_and_checks_stanzas_against_the_registry(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A registry stage with no stanza: --check names it, --write adds a skeleton in registry order
+    (command, code deps, params sections, the profile where the full overlay changes one) and then
+    only the outs are left to the author. A stanza with no registry stage fails --check too."""
+    from callbot.stages import STAGES
+
+    original = (repo / "dvc.yaml").read_text(encoding="utf-8")
+    start = original.index("\n  evaluate_stt:\n") + 1
+    end = original.index("\n  train_llm:\n") + 1
+    (tmp_path / "dvc.yaml").write_text(original[:start] + original[end:], encoding="utf-8")
+    (tmp_path / "params.yaml").write_text((repo / "params.yaml").read_text(encoding="utf-8"), "utf-8")
+    assert "evaluate_stt: registered in callbot/stages.py but no dvc.yaml stanza" in "\n".join(
+        codedeps.stanza_problems(tmp_path / "dvc.yaml")
+    )
+    assert codedeps.write_stanzas(tmp_path / "dvc.yaml", tmp_path) == ["evaluate_stt"]
+    assert codedeps.stanza_problems(tmp_path / "dvc.yaml") == []
+    written = yaml.safe_load((tmp_path / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    committed = yaml.safe_load(original)["stages"]
+    assert list(written) == list(STAGES)
+    new, old = written["evaluate_stt"], committed["evaluate_stt"]
+    assert new["cmd"] == old["cmd"] and new["params"] == old["params"]
+    assert new["deps"] == [d for d in old["deps"] if d.startswith("callbot/")]
+    assert "outs" not in new and codedeps.mismatches(tmp_path / "dvc.yaml") == {}
+    assert codedeps.write_stanzas(tmp_path / "dvc.yaml", tmp_path) == []  # idempotent
+
+    with (tmp_path / "dvc.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("\n  toy:\n    cmd: callbot toy\n")
+    assert codedeps.stanza_problems(tmp_path / "dvc.yaml") == [
+        "  toy: a dvc.yaml stanza with no @stage entry in callbot/stages.py; add the entry or remove the stanza"
+    ]

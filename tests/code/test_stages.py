@@ -141,3 +141,29 @@ def test_checkpoints_live_outside_every_output(repo: Path, params) -> None:
     ]
     for place in places:
         assert not [out for out in outs if place == out or out in place.parents], place
+
+
+def test_an_option_overrides_its_section_field_one_way(repo: Path) -> None:
+    """Every stage's options reach it through its params section (validated): a path option replaces
+    the field, an option that is no field is left to the stage, a bad value names the option (exit 2)."""
+    import pytest
+
+    from callbot.config import load_params
+    from callbot.stages import StageError, _section
+
+    params = load_params(repo / "params.yaml", "smoke")
+    assert _section(params, "ingest", {"out": Path("elsewhere"), "strict": True}).model_dump() == {
+        **params.ingest.model_dump(),
+        "out": "elsewhere",
+        "strict": True,
+    }
+    assert _section(params, "validate", {"report": Path("r")}).report == "r"
+    assert _section(params, "sample", {"dataset": "phone"}) is params.sample
+    with pytest.raises(StageError, match="--records") as raised:
+        _section(params, "sample", {"records": "many"})
+    assert raised.value.code == 2
+    for name, spec in STAGES.items():  # every option names a section field, but two stage arguments
+        sections = [getattr(params, "validate_" if s == "validate" else s) for s in spec.sections]
+        fields = {f for section in sections for f in type(section).model_fields}
+        own = {"sample": {"dataset"}, "bases": {"out"}}.get(name, set())
+        assert {o.name for o in spec.options} - fields == own, name

@@ -120,6 +120,33 @@ def test_suites_are_versioned_in_the_context_and_stable(clean: tuple[GateResult,
     assert not (context / "uncommitted" / "validations").exists()  # results go to the report
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_data_writes_the_same_bytes(
+    clean: tuple[GateResult, Path, int], repo: Path, tmp_path: Path
+) -> None:
+    """reports/validation is a DVC output: a run on the same data and rules, with a copy of the context
+    (gx/ is versioned: another clone has the same) at another path and into another folder, writes
+    identical files, GE's data docs and results included (no run time, load time, store id or random
+    element id)."""
+    import shutil
+
+    result, prepared, _ = clean
+    shutil.copytree(result.report.parent / "gx", tmp_path / "gx")
+    section = _validate_section(repo, result.report.parent, context=str(tmp_path / "gx"))
+    again = run_validate(prepared, tmp_path / "report", ValidateParams.model_validate(section))
+    first, second = _files(result.report), _files(again.report)
+    assert any(name.startswith("data_docs/validations/") for name in first)
+    assert any(name.startswith("validations/") for name in first)
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+
+
 # ---- one defect per expectation (through the CLI) ------------------------------------------------
 
 

@@ -354,7 +354,7 @@ def interview(params: Params, paths: Paths) -> Result:
     from callbot.interview.data import InterviewError
 
     try:
-        return Result(analyse_interview(params.interview, paths.get("prepared"), paths.get("report")).line)
+        return Result(analyse_interview(_section(params, "interview", paths)).line)
     except InterviewError as exc:
         raise StageError(str(exc)) from None
 

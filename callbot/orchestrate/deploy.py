@@ -39,7 +39,7 @@ def deployment_specs(params: OrchestrateParams) -> list[DeploymentSpec]:
             name="weekly-retrain",
             cron=params.weekly_cron,
             timezone=params.timezone,
-            parameters={"until": "package"},
+            parameters={"until": "package,interview"},
             description="The whole lifecycle: retrain STT and the LLM candidates, select, build a Bento.",
         ),
     ]

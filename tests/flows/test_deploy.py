@@ -30,7 +30,7 @@ def test_schedules_are_nightly_and_weekly_in_seoul(params) -> None:
     assert nightly.astimezone(UTC).hour == 17  # 02:00 KST is 17:00 UTC the day before
     assert weekly.weekday() == 6 and weekly.hour == 3  # Sunday 03:00 KST
     assert specs["nightly-ingest-validate"].parameters == {"until": "validate,version"}
-    assert specs["weekly-retrain"].parameters == {"until": "package"}
+    assert specs["weekly-retrain"].parameters == {"until": "package,interview"}
 
 
 def test_deployments_build_from_the_flow(params) -> None:

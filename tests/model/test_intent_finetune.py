@@ -86,3 +86,30 @@ def test_a_broken_adapter_file_is_named(tmp_path) -> None:
     (tmp_path / "e5ft.npz").write_bytes(b"not a zip")
     with pytest.raises(EncoderError, match=r"e5ft\.npz"):
         Adapter.load(tmp_path / "e5ft.npz")
+
+
+@pytest.mark.slow
+def test_an_e5_ft_model_saves_and_loads_with_its_merged_encoder(params, tmp_path) -> None:
+    """train-intent with e5-ft alone: the model directory holds the adapter, and the loaded model (the
+    LoRA merged into a fresh torch e5 from the package weights) ranks as the trained one did."""
+    from callbot.intent.model import IntentModelError, load
+    from callbot.intent.train import train_intent
+    from tests.support.intent_records import write_records
+
+    prepared = write_records(params.sample, tmp_path / "prepared", dialogues=120)
+    update = {
+        "candidates": ["e5-ft"],
+        "C": [10.0],
+        "finetune_steps": 3,
+        "finetune_batch": 4,
+        "finetune_layers": 1,
+    }
+    trained = train_intent(params.intent.model_copy(update=update), prepared, tmp_path / "m", tmp_path / "r")
+    assert (tmp_path / "m" / "e5ft.npz").is_file() and trained.metrics["finetune"]["steps"] == 3
+    texts = ["독감 주사는 어디서 맞아요?", "진드기에 물렸는데 어떻게 해요?"]
+    loaded = load(tmp_path / "m")
+    assert loaded.encoder.name == "e5-ft" and loaded.encoder.tuned is not None
+    np.testing.assert_allclose(loaded.probabilities(texts), trained.model.probabilities(texts), atol=1e-5)
+    (tmp_path / "m" / "e5ft.npz").unlink()
+    with pytest.raises(IntentModelError, match=r"e5ft\.npz"):
+        load(tmp_path / "m")

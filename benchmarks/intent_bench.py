@@ -35,8 +35,8 @@ def measure(threads: int) -> dict[str, dict[str, float]]:
     import numpy as np
 
     from callbot.intent.encoders import Encoder, Tfidf
-    from callbot.intent.finetune import Adapter, Tuned
     from callbot.intent.model import Head, IntentClassifier
+    from callbot.intent.tuned import Adapter, Tuned
 
     questions = texts()
     tfidf = Tfidf.fit(questions, (1, 3))

@@ -139,7 +139,7 @@ class Encoder:
             raise EncoderError(f"encoder {name!r} needs its fine-tuned e5 (e5ft.npz)")
         self.tfidf = tfidf
         self.threads = threads
-        self.tuned = tuned  # callbot.intent.finetune.Tuned: the LoRA-merged torch e5
+        self.tuned = tuned  # callbot.intent.tuned.Tuned: the LoRA-merged torch e5
 
     def _block(self, part: str, texts: Sequence[str]) -> np.ndarray:
         if part == "tfidf" and self.tfidf:

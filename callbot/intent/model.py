@@ -91,7 +91,7 @@ class IntentClassifier:
 
     def save(self, out: Path) -> None:
         """Write the model directory (each file atomically); only content, no paths or times."""
-        from callbot.intent.finetune import ADAPTER_FILE
+        from callbot.intent.tuned import ADAPTER_FILE
 
         out.mkdir(parents=True, exist_ok=True)
         if self.encoder.tfidf is not None:
@@ -151,7 +151,7 @@ def _read_meta(path: Path) -> dict[str, Any]:
 def _tuned(path: Path, encoder: str, threads: int) -> Any:
     """The fine-tuned e5 (LoRA factors from ``e5ft.npz``) when the encoder uses it, else None."""
     from callbot.intent.encoders import TUNED, parts
-    from callbot.intent.finetune import ADAPTER_FILE, Adapter, Tuned
+    from callbot.intent.tuned import ADAPTER_FILE, Adapter, Tuned
 
     if TUNED not in parts(encoder):
         return None

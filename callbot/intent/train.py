@@ -31,8 +31,9 @@ from callbot.intent.calibrate import (
 )
 from callbot.intent.data import Example, Examples, load_examples
 from callbot.intent.encoders import TUNED, Encoder, Tfidf, parts, pretrained
-from callbot.intent.finetune import Adapter, Tuned, finetune
+from callbot.intent.finetune import finetune
 from callbot.intent.model import Head, IntentClassifier, softmax
+from callbot.intent.tuned import Adapter, Tuned
 
 if TYPE_CHECKING:
     from callbot.intent.params import IntentParams

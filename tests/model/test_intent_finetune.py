@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from callbot.intent.encoders import EncoderError
-from callbot.intent.finetune import Adapter, Tuned, finetune, pair_batches
+from callbot.intent.finetune import finetune, pair_batches
+from callbot.intent.tuned import Adapter, Tuned
 
 PHRASINGS = {
     "접종기관 문의": [

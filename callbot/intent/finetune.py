@@ -107,13 +107,16 @@ def pair_batches(
 def _with_lora(e5: Any, params: IntentParams) -> tuple[Any, int]:
     from peft import LoraConfig, get_peft_model
 
+    from callbot.console import peft_wrapping
+
     layers = e5.model.config.num_hidden_layers
     first = layers - max(1, min(params.finetune_layers, layers))
     config = LoraConfig(
         r=params.finetune_rank, lora_alpha=2 * params.finetune_rank, lora_dropout=0.0,
         target_modules=list(TARGETS), layers_to_transform=list(range(first, layers)), layers_pattern="layer",
     )  # fmt: skip
-    return get_peft_model(e5.model, config), first
+    with peft_wrapping():  # peft reads a property transformers deprecated: its warning, not ours
+        return get_peft_model(e5.model, config), first
 
 
 def _factors(wrapped: Any) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:

@@ -165,11 +165,11 @@ def finetune(
     import torch
 
     deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(params.seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(max(1, params.threads))
     try:
         e5 = e5 if e5 is not None else base_e5(params.threads)
+        torch.manual_seed(params.seed)  # after building e5 (its init draws too): LoRA starts alike either way
         batches = pair_batches(texts, intents, params)
         wrapped, first = _with_lora(e5, params)
         cache = _Cache(e5, list(dict.fromkeys([*texts, *everything])), first)

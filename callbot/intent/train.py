@@ -30,8 +30,10 @@ from callbot.intent.calibrate import (
     probabilities_summary,
 )
 from callbot.intent.data import Example, Examples, load_examples
-from callbot.intent.encoders import Encoder, Tfidf, parts, pretrained
+from callbot.intent.encoders import TUNED, Encoder, Tfidf, parts, pretrained
+from callbot.intent.finetune import finetune
 from callbot.intent.model import Head, IntentClassifier, softmax
+from callbot.intent.tuned import Adapter, Tuned
 
 if TYPE_CHECKING:
     from callbot.intent.params import IntentParams
@@ -43,21 +45,33 @@ class Bank:
 
     index: dict[str, int]
     blocks: dict[str, np.ndarray]
-    seconds: dict[str, float]
+    seconds: dict[str, float]  # wall seconds per part (encoding; for e5-ft, fine-tuning too)
+    cpu_seconds: dict[str, float]  # the process's CPU seconds per part (all threads)
+    adapter: Adapter | None = None  # e5-ft's LoRA factors, when a candidate uses it
 
     def rows(self, encoder: str, texts: Sequence[str]) -> np.ndarray:
         picked = [self.index[t] for t in texts]
         return np.hstack([self.blocks[p][picked] for p in parts(encoder)]).astype(np.float32)
 
 
-def build_bank(texts: Sequence[str], needed: set[str], tfidf: Tfidf, threads: int) -> Bank:
-    unique = list(dict.fromkeys(texts))
-    blocks, seconds = {}, {}
+def build_bank(ex: Examples, needed: set[str], tfidf: Tfidf, params: IntentParams) -> Bank:
+    """Every distinct text of every split, encoded once per part (e5-ft is tuned on train first)."""
+    unique = list(dict.fromkeys(e.text for s in ex.splits.values() for e in s))
+    bank = Bank({t: i for i, t in enumerate(unique)}, {}, {}, {})
     for part in sorted(needed):
-        started = time.perf_counter()
-        blocks[part] = tfidf.encode(unique) if part == "tfidf" else pretrained(part, unique, threads)
-        seconds[part] = round(time.perf_counter() - started, 2)
-    return Bank({t: i for i, t in enumerate(unique)}, blocks, seconds)
+        started, cpu = time.perf_counter(), time.process_time()
+        if part == "tfidf":
+            bank.blocks[part] = tfidf.encode(unique)
+        elif part == TUNED:
+            train = list(dict.fromkeys((e.text, e.intent) for e in ex.splits["train"]))
+            bank.adapter, bank.blocks[part] = finetune(
+                [t for t, _ in train], [i for _, i in train], unique, params
+            )
+        else:
+            bank.blocks[part] = pretrained(part, unique, params.threads)
+        bank.seconds[part] = round(time.perf_counter() - started, 2)
+        bank.cpu_seconds[part] = round(time.process_time() - cpu, 2)
+    return bank
 
 
 def correct(tops: Sequence[str], gold: Sequence[str]) -> np.ndarray:
@@ -121,12 +135,15 @@ def fit_candidates(ex: Examples, bank: Bank, labels: list[str], params: IntentPa
     return found
 
 
-def pick(candidates: Sequence[Candidate]) -> Candidate:
-    """Best validation accuracy on unseen wording, then overall; ties keep the earlier candidate."""
+def pick(candidates: Sequence[Candidate], min_improvement: float = 0.0) -> Candidate:
+    """Best validation accuracy on unseen wording, then overall. A later candidate (the list runs from
+    the simplest) must beat the best so far by more than ``min_improvement``: within it is a tie, and a
+    tie keeps the earlier one, so a fresh clone does not flip the choice on one question of noise."""
     best = candidates[0]
     for cand in candidates[1:]:
         key, top = cand.scores["validation"], best.scores["validation"]
-        if (key["unseen"], key["accuracy"]) > (top["unseen"], top["accuracy"]):
+        gain = key["unseen"] - top["unseen"]
+        if gain > min_improvement or (gain == 0 and key["accuracy"] > top["accuracy"]):
             best = cand
     return best
 
@@ -204,22 +221,33 @@ def train_intent(
         list(dict.fromkeys(e.text for e in ex.splits["train"])), (params.ngrams[0], params.ngrams[1])
     )
     needed = {p for name in params.candidates for p in parts(name)} | {"tfidf"}
-    bank = build_bank([e.text for s in ex.splits.values() for e in s], needed, tfidf, params.threads)
+    bank = build_bank(ex, needed, tfidf, params)
     candidates = fit_candidates(ex, bank, labels, params)
-    chosen = pick(candidates)
-    encoder = Encoder(chosen.encoder, tfidf if "tfidf" in parts(chosen.encoder) else None, params.threads)
-    model, metrics, curve = assess(params, ex, bank, labels, chosen, encoder)
+    chosen = pick(candidates, params.min_improvement)
+    model, metrics, curve = assess(
+        params, ex, bank, labels, chosen, chosen_encoder(chosen, tfidf, bank, params)
+    )
     metrics["candidates"] = {c.name: c.scores for c in candidates}
     metrics["baselines"] = baselines(ex, bank)
+    if bank.adapter is not None:
+        metrics["finetune"] = {"steps": len(bank.adapter.losses), "loss_first": bank.adapter.losses[:1],
+                               "loss_last": bank.adapter.losses[-1:]}  # fmt: skip
     model.save(out)
     write_reports(report, metrics, curve)
     test = metrics["test"]
     line = (
         f"{chosen.name}: test accuracy {test['accuracy']} (unseen wording {test['unseen']}; nearest question "
         f"{metrics['baselines']['nearest_question']['test']['unseen']}), out-of-scope handed over "
-        f"{test['oos_recall']} (encoding took {bank.seconds} s) -> {out}, {report}"
+        f"{test['oos_recall']} (encoding took {bank.seconds} s, CPU {bank.cpu_seconds} s) -> {out}, {report}"
     )
     return TrainResult(model, metrics, out, report, line)
+
+
+def chosen_encoder(chosen: Candidate, tfidf: Tfidf, bank: Bank, params: IntentParams) -> Encoder:
+    """The winner's encoder: its TF-IDF and its fine-tuned e5 only when its parts use them."""
+    names = parts(chosen.encoder)
+    tuned = Tuned(bank.adapter, params.threads) if TUNED in names and bank.adapter is not None else None
+    return Encoder(chosen.encoder, tfidf if "tfidf" in names else None, params.threads, tuned)
 
 
 def assess(

@@ -61,6 +61,7 @@ def tiny_params(data: dict) -> dict:
     # the smoke recipe (jamo CTC): a few steps of a very small model
     data["stt"]["ctc"].update(max_steps=4, hidden=32, layers=1, conv_channels=4, validation_max_utterances=2)
     data["bot"].update(max_items=6)  # per split: the stage end to end, not its figures
+    data["intent"].update(finetune_steps=4)  # e5-ft end to end, not its figures
     data["llm"]["pretrain"].update(max_steps=4)
     data["llm"]["lora"].update(max_steps=4, save_steps=2, max_examples_per_task=4)
     data["llm"]["evaluate"].update(max_examples_per_task=2)

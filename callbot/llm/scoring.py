@@ -17,7 +17,8 @@ The figures equal the full-head path's within float rounding (tests/code/test_ll
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -59,8 +60,44 @@ def token_logprobs(model: PreTrainedModel, hidden: torch.Tensor, targets: torch.
     return torch.cat(out) if out else hidden.new_zeros(0)
 
 
-def prefix_answer_logliks(model: PreTrainedModel, prompt: list[int], answers: list[list[int]]) -> list[float]:
-    """Mean log-likelihood per token of each answer after ``prompt``: the prompt's cache shared by all."""
+@dataclass(frozen=True)
+class Prefix:
+    """The key/value cache of token ids every prompt starts with (the system prompt), computed once."""
+
+    ids: tuple[int, ...]
+    cache: Any
+
+
+def encode_prefix(model: PreTrainedModel, ids: list[int]) -> Prefix:
+    """The backbone's cache of ``ids``, for :func:`prefix_answer_logliks` to start later prompts from."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out = backbone(model)(input_ids=torch.tensor([ids], device=device), use_cache=True)
+    return Prefix(tuple(ids), out.past_key_values)
+
+
+def _prompt_pass(model: PreTrainedModel, prompt: list[int], shared: Prefix | None) -> Any:
+    """The backbone over ``prompt``; from ``shared``'s cache (copied) when the prompt starts with its ids."""
+    import copy
+
+    import torch
+
+    device = next(model.parameters()).device
+    start, cache = 0, None
+    n = len(shared.ids) if shared is not None else 0
+    if shared is not None and len(prompt) > n and tuple(prompt[:n]) == shared.ids:
+        start, cache = n, copy.deepcopy(shared.cache)
+    ids = torch.tensor([prompt[start:]], device=device)
+    return backbone(model)(input_ids=ids, past_key_values=cache, use_cache=True)
+
+
+def prefix_answer_logliks(
+    model: PreTrainedModel, prompt: list[int], answers: list[list[int]], shared: Prefix | None = None
+) -> list[float]:
+    """Mean log-likelihood per token of each answer after ``prompt``: the prompt's cache shared by all
+    (and, with ``shared``, its system-prompt part computed once for every prompt)."""
     import torch
 
     if not answers or any(not a for a in answers):
@@ -68,7 +105,7 @@ def prefix_answer_logliks(model: PreTrainedModel, prompt: list[int], answers: li
     device = next(model.parameters()).device
     stack = backbone(model)
     with torch.no_grad():
-        first = stack(input_ids=torch.tensor([prompt], device=device), use_cache=True)
+        first = _prompt_pass(model, prompt, shared)
         cache = first.past_key_values
         cache.batch_repeat_interleave(len(answers))
         width = max(len(a) for a in answers)

@@ -10,12 +10,19 @@ and ~265 positions through the backbone. Two cuts, both exact up to float roundi
 - every answer's first token is predicted from the prompt's last row: the head projects it once,
   not once per answer (:func:`callbot.llm.scoring.first_logprobs`).
 
+evaluate-llm's time is Gemma generating (base and fine-tuned) for 2 test rows per task: a decode
+step of a 270M model streams ~1 GB of float32 weights whatever the batch, so the five subsets
+(4 tasks and the seen script) now decode as one batch (``callbot.llm.evaluate._generate_all``)
+instead of one ``generate`` per subset. ``--prepared`` times both on the same rows (same outputs
+expected; mismatches are printed).
+
 Timed here on the same model, prompts and answers, in the same run, in CPU seconds (the box is
 shared; wall time would measure the neighbours): before = the previous path (no shared prefix, the
 first row projected per answer), after = :func:`callbot.llm.scoring.prefix_answer_logliks` with the
 responder's shared prefix. The largest difference between the two is printed with the ratios.
 
     .venv/bin/python benchmarks/demo_budget.py [--model models/llm/gemma-3-270m/merged] [--turns 6] [--threads 1]
+        [--prepared data/prepared --examples 2]
 """
 
 from __future__ import annotations
@@ -77,11 +84,39 @@ def timed(fn: Any, turns: list[list[int]], answers: list[list[int]]) -> tuple[fl
     return (cpu_seconds() - started) / len(turns), out
 
 
+def generation(responder: Any, prepared: Path, examples: int) -> None:
+    """evaluate-llm's generation: one ``generate`` per subset (before) against one for all (after)."""
+    from callbot.llm.evaluate import _generate_all, _subset
+    from callbot.llm.train import load_llm_dataset
+
+    dd = load_llm_dataset(prepared)
+    subsets = {t: _subset(dd["test"], t, examples) for t in ("ars", "summary", "emotion", "intent")}
+    subsets["seen"] = _subset(dd["train"], "ars", examples)
+    started = cpu_seconds()
+    old = {
+        n: responder.generate([m[:-1] for m in rows["messages"]], batch_size=16)
+        for n, rows in subsets.items()
+    }
+    old_s, started = cpu_seconds() - started, cpu_seconds()
+    new = _generate_all(responder, subsets, 16)
+    new_s = cpu_seconds() - started
+    differ = sum(a != b for n in old for a, b in zip(old[n], new[n], strict=True))
+    rows = sum(len(r) for r in subsets.values())
+    print(
+        f"evaluate-llm generation ({rows} rows), before: {old_s:.1f} CPU s; after: {new_s:.1f}; ratio {old_s / new_s:.2f}x"
+    )
+    print(f"outputs that differ: {differ} of {rows}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/llm/gemma-3-270m/merged"))
     parser.add_argument("--turns", type=int, default=len(QUESTIONS))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--prepared", type=Path, default=None, help="also time evaluate-llm's generation")
+    parser.add_argument(
+        "--examples", type=int, default=2, help="rows per task (Gemma's eval_examples_per_task)"
+    )
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: no model; run `callbot train-llm` (gemma-3-270m in llm.candidates)")
@@ -115,6 +150,8 @@ def main() -> None:
         f"answer rescoring, before: {old_s:.3f} CPU s a turn; after: {new_s:.3f}; ratio {old_s / new_s:.2f}x"
     )
     print(f"largest |difference| {worst:.2e} nats per token")
+    if args.prepared is not None:
+        generation(responder, args.prepared, args.examples)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ shared; wall time would measure the neighbours): before = the previous path (no 
 first row projected per answer), after = :func:`callbot.llm.scoring.prefix_answer_logliks` with the
 responder's shared prefix. The largest difference between the two is printed with the ratios.
 
-    .venv/bin/python benchmarks/demo_budget.py [--model models/llm/gemma-3-270m/merged] [--turns 6] [--threads 1]
+    .venv/bin/python benchmarks/demo_budget.py [--model models/llm/gemma-3-270m/merged] [--turns 6] [--rounds 3] [--threads 1]
         [--prepared data/prepared --examples 2]
 """
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,20 @@ def before(model: Any, prompt: list[int], answers: list[list[int]]) -> list[floa
     return [float(s.mean()) for s in torch.split(logp, [len(a) for a in answers])]
 
 
-def timed(fn: Any, turns: list[list[int]], answers: list[list[int]]) -> tuple[float, list[list[float]]]:
-    """CPU seconds per turn (mean) of ``fn`` over the turns, and its results."""
-    fn(turns[0], answers)  # warm-up (allocator, threads)
-    started = cpu_seconds()
-    out = [fn(prompt, answers) for prompt in turns]
-    return (cpu_seconds() - started) / len(turns), out
+def interleaved(fns: tuple[Any, Any], turns: list[list[int]], answers: list[list[int]], rounds: int) -> Any:
+    """CPU seconds of each of two paths turn by turn, alternating, ``rounds`` times: a neighbour's burst
+    hits both alike. Returns the per-turn seconds of each and both paths' results of the last round."""
+    for fn in fns:
+        fn(turns[0], answers)  # warm-up (allocator, threads)
+    seconds: tuple[list[float], list[float]] = ([], [])
+    results: tuple[list[list[float]], list[list[float]]] = ([], [])
+    for _ in range(rounds):
+        for prompt in turns:
+            for i, fn in enumerate(fns):
+                started = cpu_seconds()
+                results[i].append(fn(prompt, answers))
+                seconds[i].append(cpu_seconds() - started)
+    return seconds, results
 
 
 def generation(responder: Any, prepared: Path, examples: int) -> None:
@@ -113,6 +122,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/llm/gemma-3-270m/merged"))
     parser.add_argument("--turns", type=int, default=len(QUESTIONS))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prepared", type=Path, default=None, help="also time evaluate-llm's generation")
     parser.add_argument(
         "--examples", type=int, default=2, help="rows per task (Gemma's eval_examples_per_task)"
@@ -139,15 +149,20 @@ def main() -> None:
         for q in (QUESTIONS * (1 + args.turns // len(QUESTIONS)))[: args.turns]
     ]
     shared = responder._system_prefix()
-    old_s, old = timed(lambda p, a: before(responder.model, p, a), turns, answers)
-    new_s, new = timed(lambda p, a: prefix_answer_logliks(responder.model, p, a, shared), turns, answers)
+    paths = (
+        lambda p, a: before(responder.model, p, a),
+        lambda p, a: prefix_answer_logliks(responder.model, p, a, shared),
+    )
+    (old_t, new_t), (old, new) = interleaved(paths, turns, answers, args.rounds)
     worst = max(abs(x - y) for o, n in zip(old, new, strict=True) for x, y in zip(o, n, strict=True))
+    ratio = statistics.median(o / n for o, n in zip(old_t, new_t, strict=True))
     print(
-        f"{args.model}, {args.threads} thread(s), {len(turns)} turns, prompt {len(turns[0])} tokens "
-        f"(shared system prefix {len(shared.ids) if shared else 0}), answers {sorted(len(a) for a in answers)} tokens"
+        f"{args.model}, {args.threads} thread(s), {len(turns)} turns x {args.rounds} rounds, prompt {len(turns[0])} "
+        f"tokens (shared system prefix {len(shared.ids) if shared else 0}), answers {sorted(len(a) for a in answers)}"
     )
     print(
-        f"answer rescoring, before: {old_s:.3f} CPU s a turn; after: {new_s:.3f}; ratio {old_s / new_s:.2f}x"
+        f"answer rescoring, before: {statistics.median(old_t):.3f} CPU s a turn (median); after: "
+        f"{statistics.median(new_t):.3f}; median per-turn ratio {ratio:.2f}x"
     )
     print(f"largest |difference| {worst:.2e} nats per token")
     if args.prepared is not None:

@@ -136,38 +136,44 @@ def _task_metrics(
     return metrics
 
 
+def _generate_all(responder: Responder, subsets: dict[str, Any], batch_size: int) -> dict[str, list[str]]:
+    """Every subset's answers from one batched ``generate``: a decode step streams the weights once
+    for all rows, so a large model with few rows per task (Gemma's limits) decodes once, not per task."""
+    chats = [m[:-1] for rows in subsets.values() for m in rows["messages"]]
+    outputs = iter(responder.generate(chats, batch_size=batch_size))
+    return {name: [next(outputs) for _ in range(len(rows))] for name, rows in subsets.items()}
+
+
 def score_model(responder: Responder, dd: Any, params: LLMParams, label: str) -> dict[str, Any]:
     """Every task's metrics for one model (base or fine-tuned) on the test split."""
     test, limit, bs = dd["test"], params.evaluate.max_examples_per_task, params.evaluate.batch_size
     metrics: dict[str, Any] = {}
     samples: dict[str, list[dict[str, str]]] = {}
-    tasks = ("ars", "summary", "emotion", "intent")
     train_prompts = {
         _prompt_key(m)
         for t, m in zip(dd["train"]["task"], dd["train"]["messages"], strict=True)
         if t == "ars"
     }
+    subsets = {task: _subset(test, task, limit) for task in ("ars", "summary", "emotion", "intent")}
+    subsets["seen"] = _subset(dd["train"], "ars", limit)  # the script's own training questions
+    subsets = {name: rows for name, rows in subsets.items() if len(rows)}
     with progress() as bar:
-        job = bar.add_task(f"evaluate {label}", total=len(tasks) + 2)
-        for task in tasks:
-            rows = _subset(test, task, limit)
-            bar.advance(job)
-            if len(rows) == 0:
+        job = bar.add_task(f"evaluate {label}", total=2)
+        outputs = _generate_all(responder, subsets, bs)
+        bar.advance(job)
+        for task, rows in subsets.items():
+            if task == "seen":  # did the model learn its own script?
+                exact = _exact(outputs[task], rows["reference"])
+                metrics["ars_seen_exact_match"] = round(sum(exact) / len(exact), 4)
                 continue
-            outputs = responder.generate([m[:-1] for m in rows["messages"]], batch_size=bs)
             refs = rows["reference"]
             metrics[f"{task}_examples"] = len(rows)
             samples[task] = [
-                {"prediction": o, "reference": r} for o, r in list(zip(outputs, refs, strict=True))[:3]
+                {"prediction": o, "reference": r} for o, r in list(zip(outputs[task], refs, strict=True))[:3]
             ]
-            metrics.update(_task_metrics(task, outputs, refs, rows["messages"], train_prompts, responder))
-        seen = _subset(dd["train"], "ars", limit)
-        if len(seen):  # the script's own training questions: did the model learn them?
-            exact = _exact(
-                responder.generate([m[:-1] for m in seen["messages"]], batch_size=bs), seen["reference"]
+            metrics.update(
+                _task_metrics(task, outputs[task], refs, rows["messages"], train_prompts, responder)
             )
-            metrics["ars_seen_exact_match"] = round(sum(exact) / len(exact), 4)
-        bar.advance(job)
         ppl_rows = test.select(range(min(len(test), limit * 4)))
         metrics["perplexity"] = round(perplexity(responder, ppl_rows, params.lora.max_length, bs), 3)
         bar.advance(job)

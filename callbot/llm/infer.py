@@ -97,6 +97,7 @@ class Responder:
         }
         self._answers.update(getattr(intent_model, "answers", None) or {})
         self._logliks: dict[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]], list[float]] = {}
+        self._prefix: Any = None  # the system prompt's key/value cache (llm.scoring.Prefix), once
         questions = [policy.confirm_question(i, again) for i in self._answers for again in (False, True)]
         said = (*(self.script or ()), *self._answers.values(), *questions)
         self._speakable = {" ".join(a.split()) for a in said} | {" ".join(guard.handover_message.split())}
@@ -183,8 +184,20 @@ class Responder:
         if key not in self._logliks:
             if len(self._logliks) >= LOGLIK_MEMO:
                 self._logliks.clear()
-            self._logliks[key] = prefix_answer_logliks(self.model, prompt, answer_ids)
+            self._logliks[key] = prefix_answer_logliks(self.model, prompt, answer_ids, self._system_prefix())
         return list(self._logliks[key])
+
+    def _system_prefix(self) -> Any:
+        """The system prompt's cache (every chat starts with it), computed on first use; None when the
+        template does not start a chat with the system turn alone."""
+        from callbot.llm.scoring import encode_prefix
+
+        if self._prefix is None:
+            chat = [{"role": "system", "content": self.system_prompt}]
+            text = self.tokenizer.apply_chat_template(chat, tokenize=False)
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            self._prefix = encode_prefix(self.model, ids) if ids else False
+        return self._prefix or None
 
     def reply(
         self,

@@ -71,3 +71,23 @@ def test_labelled_nll_equals_the_model_loss(arch: str, tmp_path: Path) -> None:
         loss = model(**batch).loss  # transformers' mean over the labelled tokens, whole head
     assert count == sum(len(r["input_ids"]) - p for r, p in zip(rows, (8, 5, 20), strict=True))
     assert math.isclose(nll / count, float(loss), rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["gpt_neox", "gptj", "llama", "gemma3"])
+def test_a_shared_system_prefix_gives_the_same_logliks(arch: str, tmp_path: Path) -> None:
+    """Two callers after the same system prompt start from its one cache, which they leave as it was."""
+    import torch
+
+    from callbot.llm.scoring import encode_prefix, full_head_answer_logliks, prefix_answer_logliks
+
+    model = _tiny(arch, tmp_path)
+    ids = torch.randint(
+        3, min(model.config.vocab_size, 300), (30,), generator=torch.Generator().manual_seed(2)
+    )
+    system, answers = ids[:11].tolist(), [ids[11:12].tolist(), ids[12:18].tolist(), ids[18:21].tolist()]
+    shared = encode_prefix(model, system)
+    other = [7, *system]  # a prompt that does not start with the prefix is scored from scratch
+    for prompt in (system + ids[21:22].tolist(), system + ids[22:29].tolist(), other):
+        fast = prefix_answer_logliks(model, prompt, answers, shared)
+        assert fast == pytest.approx(full_head_answer_logliks(model, prompt, answers), abs=1e-4)
+    assert shared.cache.get_seq_length() == len(system)

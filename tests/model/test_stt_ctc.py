@@ -120,7 +120,7 @@ def trained(tmp_path_factory, params):
     ctc = params.stt.ctc.model_copy(
         update={
             "hidden": 128,
-            "layers": 2,
+            "layers": 3,
             "conv_channels": 16,
             "max_steps": 260,
             "learning_rate": 0.004,
@@ -206,7 +206,10 @@ def test_training_resumes_from_its_checkpoint(tmp_path, params) -> None:
 
 
 def test_conv_encoder_trains_saves_and_decodes(tmp_path, params) -> None:
-    """The depthwise-separable conv encoder (``stt.ctc.encoder: conv``) learns from real audio and serves."""
+    """The conv encoder (``stt.ctc.encoder: conv``) gets past blank-only output within 60 steps and serves.
+
+    (The BiGRU, at this size and data, still emits only blanks after 200 steps: see the budget benchmark.)
+    """
     from callbot.stt.ctc_train import train_ctc
     from callbot.stt.infer import load_transcriber
 

@@ -22,6 +22,11 @@ at a time on 2 cores shared with other jobs; validation, 200 clips, 146 with uns
     gru          295  308.7   1.046     0.7551      0.7631     1.000     1.000
     conv         444  274.2   0.618     0.3314      0.3511     0.439     0.460
     conv-b32     819  286.2   0.349     0.2927      0.3133     0.388     0.411
+
+The chosen default (conv-b32, 2,400 steps) run whole as `callbot train-stt` on the same prepared data,
+2 threads, a nearly idle box: 0.20 s/step (0.40 CPU-s), 8.7 min and 1,022 CPU-s for the whole stage;
+validation unseen CER 0.197 (16 kHz) / 0.207 (line), against the 750-step BiGRU's 0.250 / 0.252 in
+the last demo (1,122 CPU-s of training alone).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-WINDOW_S = 30.0  # the BiGRU reads any length; windows only bound memory on long calls
+WINDOW_S = 30.0  # either encoder reads any length; windows only bound memory on long calls
 STEP_S = FRAME_S * STRIDE
 
 

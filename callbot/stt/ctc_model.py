@@ -1,4 +1,8 @@
-"""A small CTC acoustic model over Hangul jamo: log-mel -> 2 strided convolutions -> BiGRU -> CTC.
+"""A small CTC acoustic model over Hangul jamo: log-mel -> 2 strided convolutions -> encoder -> CTC.
+
+The encoder is a BiGRU (``gru``) or a stack of residual depthwise-separable 1-D convolutions
+(``conv``, QuartzNet/ConvNeXt-like): the convolutions see every frame at once, so a CPU runs them as
+large matrix products instead of the GRU's one small product per frame.
 
 It must spell what it hears: there is no decoder that could recite training sentences, and 68-odd
 jamo instead of thousands of syllables. Features are Whisper's log-mel front end (openai-whisper's
@@ -37,6 +41,8 @@ class CtcShape:
     layers: int
     vocab: int  # output classes, blank included
     dropout: float = 0.0
+    encoder: str = "gru"  # gru | conv (models saved before the option have no field: gru)
+    kernel: int = 15  # conv: depthwise kernel in output frames (40 ms each)
 
 
 def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
@@ -68,6 +74,62 @@ def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
     return lengths
 
 
+def _conv_block(dim: int, kernel: int, dropout: float) -> torch.nn.Module:
+    """Depthwise conv over time, then a pointwise 2x feed-forward (ConvNeXt-like); used residually."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=dim),
+        nn.BatchNorm1d(dim),
+        nn.Conv1d(dim, 2 * dim, 1),
+        nn.ReLU(),
+        nn.Conv1d(2 * dim, dim, 1),
+        nn.Dropout(dropout),
+    )
+
+
+def _encoder(shape: CtcShape) -> torch.nn.Module:
+    """(batch, frames, hidden) projected features and lengths -> (batch, frames, width) encodings."""
+    import torch
+    from torch import nn
+
+    if shape.encoder not in ("gru", "conv"):
+        raise ValueError(f"CTC encoder {shape.encoder!r} is unknown; write gru or conv")
+
+    class Gru(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.GRU(
+                shape.hidden,
+                shape.hidden,
+                num_layers=shape.layers,
+                batch_first=True,
+                bidirectional=True,
+                dropout=shape.dropout if shape.layers > 1 else 0.0,
+            )
+
+        def forward(self, x: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
+            y, _ = self.rnn(packed)
+            return nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])[0]
+
+    class Conv(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.ModuleList(
+                _conv_block(shape.hidden, shape.kernel, shape.dropout) for _ in range(shape.layers)
+            )
+
+        def forward(self, x: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+            mask = (torch.arange(x.shape[1])[None, :] < lens[:, None]).unsqueeze(1).to(x.dtype)
+            h = x.transpose(1, 2)
+            for block in self.blocks:  # padding is zeroed so it never leaks into a clip's frames
+                h = h + block(h * mask)
+            return (h * mask).transpose(1, 2)
+
+    return Gru() if shape.encoder == "gru" else Conv()
+
+
 def build_model(shape: CtcShape) -> torch.nn.Module:
     import torch
     from torch import nn
@@ -84,15 +146,9 @@ def build_model(shape: CtcShape) -> torch.nn.Module:
             )
             freq = (shape.n_mels - 1) // 2 // 2 + 1
             self.proj = nn.Linear(c * freq, shape.hidden)
-            self.rnn = nn.GRU(
-                shape.hidden,
-                shape.hidden,
-                num_layers=shape.layers,
-                batch_first=True,
-                bidirectional=True,
-                dropout=shape.dropout if shape.layers > 1 else 0.0,
-            )
-            self.head = nn.Linear(2 * shape.hidden, shape.vocab)
+            self.encoder = _encoder(shape)
+            width = 2 * shape.hidden if shape.encoder == "gru" else shape.hidden
+            self.head = nn.Linear(width, shape.vocab)
 
         def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             """(batch, frames, mels) normalised features -> (batch, frames/4, vocab) log-probs, lengths."""
@@ -100,10 +156,7 @@ def build_model(shape: CtcShape) -> torch.nn.Module:
             b, c, t, f = x.shape
             x = self.proj(x.permute(0, 2, 1, 3).reshape(b, t, c * f))
             lens = out_lengths(lengths).clamp(min=1, max=t)
-            packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
-            y, _ = self.rnn(packed)
-            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
-            return torch.log_softmax(self.head(y), dim=-1), lens
+            return torch.log_softmax(self.head(self.encoder(x, lens)), dim=-1), lens
 
     return JamoCTC()
 
@@ -135,6 +188,8 @@ def load_ctc_model(directory: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 
     config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
     model = build_model(CtcShape(**config["shape"]))
-    model.load_state_dict(torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    state = torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    # models saved before the encoder option kept the BiGRU at ``rnn``
+    model.load_state_dict({f"encoder.{k}" if k.startswith("rnn.") else k: v for k, v in state.items()})
     model.eval()
     return model, config

@@ -204,7 +204,16 @@ def make_batch(
 
 
 def shape_of(ctc: CtcParams, alphabet: Alphabet) -> CtcShape:
-    return CtcShape(ctc.n_mels, ctc.conv_channels, ctc.hidden, ctc.layers, alphabet.size, ctc.dropout)
+    return CtcShape(
+        ctc.n_mels,
+        ctc.conv_channels,
+        ctc.hidden,
+        ctc.layers,
+        alphabet.size,
+        ctc.dropout,
+        ctc.encoder,
+        ctc.kernel,
+    )
 
 
 @dataclass

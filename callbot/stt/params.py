@@ -59,8 +59,10 @@ class CtcParams(Section):
 
     n_mels: int  # Whisper's log-mel front end: 80 (or 128 for large-v3-style features)
     conv_channels: int
-    hidden: int  # BiGRU size per direction
-    layers: int
+    encoder: Literal["gru", "conv"]  # gru: a BiGRU; conv: residual depthwise-separable 1-D convolutions
+    hidden: int  # gru: size per direction; conv: channels
+    layers: int  # gru: stacked BiGRU layers; conv: residual blocks
+    kernel: int  # conv: depthwise kernel in 40 ms frames (gru: unused)
     dropout: float
     batch_seconds: float  # audio per batch (clips sorted by length; a long clip makes a smaller batch)
     max_clip_s: float  # longer training clips are skipped (counted in train.json)
@@ -88,6 +90,8 @@ class CtcParams(Section):
                 raise ValueError(
                     f"stt.ctc.{name} is {getattr(self, name)}; it is a share from 0 up to (not) 1"
                 )
+        if self.kernel < 1 or self.kernel % 2 == 0:
+            raise ValueError(f"stt.ctc.kernel is {self.kernel}; write an odd number of frames (e.g. 15)")
         if self.max_steps < 1 or self.batch_seconds <= 0 or self.max_clip_s <= 0:
             raise ValueError("stt.ctc.max_steps, batch_seconds and max_clip_s must be positive")
         return self

@@ -39,7 +39,10 @@ def _on_failure(flow_, flow_run, state) -> None:
 
 @flow(name="lifecycle", on_failure=[_on_failure])
 def lifecycle(
-    until: str = "package,interview", params_file: str = "params.yaml", root: str = str(ROOT), echo: bool = False
+    until: str = "package,interview",
+    params_file: str = "params.yaml",
+    root: str = str(ROOT),
+    echo: bool = False,
 ) -> dict:
     """Run ``until`` and its upstream in dvc.yaml; stages DVC reports up to date finish as Cached.
     The settings are these parameters: params.yaml is read when the run starts (its task runner too)."""
@@ -51,7 +54,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--until", default="package,interview", help="dvc.yaml stages, comma-separated: they and their upstream run"
+        "--until",
+        default="package,interview",
+        help="dvc.yaml stages, comma-separated: they and their upstream run",
     )
     args = parser.parse_args()
     outcomes = lifecycle(until=args.until, echo=True)

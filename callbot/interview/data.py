@@ -1,6 +1,6 @@
 """The interview answers of records.parquet: text, sentences, labels and split.
 
-An answer row (dataset ``interview``, role ``answer``) is one example. Its sentences are split on
+An answer row (a dataset whose adapter feeds the summary task, role ``answer``) is one example. Its sentences are split on
 sentence-final punctuation of the label text as written (``text_raw``). A validation/test answer is
 *seen* when every one of its sentences occurs word for word in a train answer, *unseen* otherwise
 (a held-out sentence template or slot value): the report gives both apart.
@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from callbot.prepare.adapters import datasets_feeding
 
 SPLITS = ("train", "validation", "test")
 TASKS = ("emotion", "intent")
@@ -72,7 +74,8 @@ def _answer(row: dict[str, Any]) -> Answer:
 def load_answers(prepared: Path) -> dict[str, list[Answer]]:
     """Interview answers per split, validation/test marked seen or unseen against train sentences."""
     records = prepared / "records.parquet"
-    rows = [r for r in read_rows(records) if r["dataset"] == "interview" and r["role"] == "answer"]
+    feeding = set(datasets_feeding("summary"))  # the datasets whose answers carry the page's labels
+    rows = [r for r in read_rows(records) if r["dataset"] in feeding and r["role"] == "answer"]
     answers = [_answer(r) for r in rows if (r["text_raw"] or "").strip()]
     splits = {s: [a for a in answers if a.split == s] for s in SPLITS}
     empty = [s for s in SPLITS if not splits[s]]

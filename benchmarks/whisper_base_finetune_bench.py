@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     args = ap.parse_args()
 
-    from callbot.bases.names import resolve_package
+    from callbot.basenames import resolve_package
     from callbot.config import load_params
     from callbot.stt.data import load_split, read_audio, seen_in_training
     from callbot.stt.infer import load_transcriber

@@ -61,7 +61,7 @@ def gemma_base(bases_dir: Path) -> Path:
 @pytest.fixture
 def package_bases(bases_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``package:<name>`` in params resolves to this session's bases for the test's duration."""
-    from callbot.bases.names import BASES_ENV
+    from callbot.basenames import BASES_ENV
 
     monkeypatch.setenv(BASES_ENV, str(bases_dir))
     return bases_dir

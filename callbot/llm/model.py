@@ -150,7 +150,7 @@ def write_responder_config(model_dir: Path, params: LLMParams, script_answers: l
 
 def is_hub_id(base: str) -> bool:
     """``org/name`` that is not a local directory: it would download."""
-    from callbot.bases.names import is_package
+    from callbot.basenames import is_package
 
     return base != BUILD_TINY and not is_package(base) and not Path(base).exists()
 
@@ -158,7 +158,7 @@ def is_hub_id(base: str) -> bool:
 def resolve_base(candidate: CandidateParams) -> str:
     """What ``from_pretrained`` loads for a non-tiny candidate: ``package:<name>`` becomes
     ``models/bases/<name>`` (or an error saying to run ``callbot bases``), anything else is as written."""
-    from callbot.bases.names import is_package, resolve_package
+    from callbot.basenames import is_package, resolve_package
 
     if is_package(candidate.base):
         return str(resolve_package(candidate.base, f"params.yaml llm.candidates[{candidate.name}].base"))

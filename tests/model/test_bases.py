@@ -124,7 +124,7 @@ def test_a_missing_package_names_what_to_install() -> None:
 
 
 def test_package_base_names_resolve_or_say_to_run_bases(tmp_path: Path, monkeypatch) -> None:
-    from callbot.bases.names import BASES_ENV
+    from callbot.basenames import BASES_ENV
     from callbot.stt.model import ModelSourceError, TinyWhisperShape, resolve_base_model
 
     monkeypatch.setenv(BASES_ENV, str(tmp_path))
@@ -146,7 +146,7 @@ def test_package_base_names_resolve_or_say_to_run_bases(tmp_path: Path, monkeypa
 def test_evaluate_stt_reports_a_missing_reference_base_as_skipped(
     tmp_path: Path, monkeypatch, params
 ) -> None:
-    from callbot.bases.names import BASES_ENV
+    from callbot.basenames import BASES_ENV
     from callbot.stt.evaluate import reference_report
 
     monkeypatch.setenv(BASES_ENV, str(tmp_path))
@@ -161,8 +161,8 @@ def test_e5_base_is_hash_checked_and_carries_its_licence(tmp_path: Path) -> None
     import hashlib
     import json
 
+    from callbot.basenames import KNOWN
     from callbot.bases.e5 import E5_FILE, E5_NAME, E5_SHA256, build_e5
-    from callbot.bases.names import KNOWN
     from callbot.bases.params import BasesParams
 
     built = build_e5(tmp_path / E5_NAME)

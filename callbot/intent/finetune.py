@@ -4,8 +4,12 @@ SetFit-style: each step draws ``finetune_batch`` intents (no two alike, so no fa
 different train phrasings of each, and pulls the pairs together against the other pairs of the batch
 (MultipleNegativesRanking: cross-entropy over scaled cosines, both directions). peft LoRA adapts the
 attention query and value of the top ``finetune_layers`` layers only, so the layers below are run
-once per text (cached) and the steps pay for the top layers alone. The logistic head is fitted on
-the tuned rows like any other encoder's. Seeded, deterministic algorithms, ``threads`` torch threads.
+once per text (cached) and the steps pay for the top layers alone. With ``finetune_head_weight`` > 0
+a linear classification head is trained jointly on the same rows (SetFit's second stage, end to
+end): the pairs alone pull phrasings of an intent together, the head's cross-entropy also pushes
+neighbouring intents apart (입국 검역 vs 입국 후 증상), where held-out wording fails. That head is
+dropped; the logistic head is fitted on the tuned rows like any other encoder's. Seeded,
+deterministic algorithms, ``threads`` torch threads.
 
 What ships (``e5ft.npz`` in the model directory) is the LoRA factors; callbot.intent.tuned merges
 them into the torch e5 converted from the pinned, hash-checked package weights, so serving needs no
@@ -130,23 +134,47 @@ def _factors(wrapped: Any) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], fl
     return factors, scale
 
 
-def _train(wrapped: Any, cache: _Cache, batches: list[list[tuple[str, str]]], lr: float) -> list[float]:
-    """One AdamW step per batch on the symmetric in-batch contrastive loss; the losses per step."""
+def _step_loss(rows: Any, pairs: list[tuple[str, str]], head: Any, labels: Any, weight: float) -> Any:
+    """The symmetric in-batch contrastive loss, plus ``weight`` x the classification head's cross-entropy
+    on the same rows (SetFit's second stage, trained jointly so the encoder learns the label boundaries)."""
     import torch
 
-    optimiser = torch.optim.AdamW(
-        [p for p in wrapped.parameters() if p.requires_grad], lr=lr, weight_decay=0.0
+    anchors, positives = rows[: len(pairs)], rows[len(pairs) :]
+    scores = anchors @ positives.T * LOSS_SCALE
+    target = torch.arange(len(pairs))
+    loss = (
+        torch.nn.functional.cross_entropy(scores, target)
+        + torch.nn.functional.cross_entropy(scores.T, target)
+    ) / 2
+    if head is not None and weight > 0:
+        loss = loss + weight * torch.nn.functional.cross_entropy(head(rows * LOSS_SCALE), labels)
+    return loss
+
+
+def _train(
+    wrapped: Any,
+    cache: _Cache,
+    batches: list[list[tuple[str, str]]],
+    params: IntentParams,
+    label_of: dict[str, int],
+) -> list[float]:
+    """One AdamW step per batch (contrastive, plus the joint head's cross-entropy when weighted); the losses."""
+    import torch
+
+    head = (
+        torch.nn.Linear(384, max(label_of.values(), default=0) + 1)
+        if params.finetune_head_weight > 0
+        else None
     )
+    trainable = [p for p in wrapped.parameters() if p.requires_grad] + (
+        list(head.parameters()) if head else []
+    )
+    optimiser = torch.optim.AdamW(trainable, lr=params.finetune_lr, weight_decay=0.0)
     losses = []
     for pairs in batches:
-        rows = cache.pooled([a for a, _ in pairs] + [b for _, b in pairs])
-        anchors, positives = rows[: len(pairs)], rows[len(pairs) :]
-        scores = anchors @ positives.T * LOSS_SCALE
-        target = torch.arange(len(pairs))
-        loss = (
-            torch.nn.functional.cross_entropy(scores, target)
-            + torch.nn.functional.cross_entropy(scores.T, target)
-        ) / 2
+        texts = [a for a, _ in pairs] + [b for _, b in pairs]
+        labels = torch.tensor([label_of[t] for t in texts])
+        loss = _step_loss(cache.pooled(texts), pairs, head, labels, params.finetune_head_weight)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -173,7 +201,9 @@ def finetune(
         batches = pair_batches(texts, intents, params)
         wrapped, first = _with_lora(e5, params)
         cache = _Cache(e5, list(dict.fromkeys([*texts, *everything])), first)
-        losses = _train(wrapped, cache, batches, params.finetune_lr)
+        names = sorted(set(intents))
+        label_of = {t: names.index(i) for t, i in zip(texts, intents, strict=True)}
+        losses = _train(wrapped, cache, batches, params, label_of)
         factors, scale = _factors(wrapped)
         rows = cache.encode(list(everything))
     finally:

@@ -23,8 +23,9 @@ class IntentParams(Section):
     oos_recall_target: float  # the suggested policy hands over at least this share of out-of-scope
     wrong_answer_target: float  # ... while answering at most this share wrongly (validation)
     max_chars: int  # longer caller texts are cut before encoding
-    finetune_steps: int  # e5-ft: contrastive steps (the CPU knob; 0 leaves the LoRA at zero)
+    finetune_steps: int  # e5-ft: LoRA steps (the CPU knob; 0 leaves the LoRA at zero)
     finetune_batch: int  # ... distinct intents (phrasing pairs) per step
     finetune_layers: int  # ... top layers whose attention query/value get LoRA
     finetune_rank: int  # ... LoRA rank (alpha = 2 x rank)
     finetune_lr: float  # ... AdamW learning rate
+    finetune_head_weight: float  # ... a joint classification head's cross-entropy weight (0: none)

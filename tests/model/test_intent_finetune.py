@@ -41,7 +41,7 @@ OTHERS = ["1339 상담 시간은 언제인가요?", "아이가 열이 나요"]
 @pytest.fixture(scope="module")
 def section(params):
     update = {"finetune_steps": 8, "finetune_batch": 4, "finetune_layers": 2, "finetune_rank": 4,
-              "finetune_lr": 0.002, "threads": 1, "seed": 0}  # fmt: skip
+              "finetune_lr": 0.002, "threads": 1, "seed": 0, "finetune_head_weight": 0.0}  # fmt: skip
     return params.intent.model_copy(update=update)
 
 
@@ -114,3 +114,33 @@ def test_an_e5_ft_model_saves_and_loads_with_its_merged_encoder(params, tmp_path
     (tmp_path / "m" / "e5ft.npz").unlink()
     with pytest.raises(IntentModelError, match=r"e5ft\.npz"):
         load(tmp_path / "m")
+
+
+def test_the_joint_head_adds_its_weighted_cross_entropy_to_the_contrastive_loss() -> None:
+    """SetFit's second stage, joint: weight 0 is the contrastive loss alone; a weight adds weight x the
+    head's cross-entropy on the same rows, so the encoder is pushed toward the label boundaries."""
+    import torch
+
+    from callbot.intent.finetune import LOSS_SCALE, _step_loss
+
+    torch.manual_seed(0)
+    rows = torch.nn.functional.normalize(torch.randn(6, 384), dim=-1)
+    pairs = [("a", "b"), ("c", "d"), ("e", "f")]
+    head, labels = torch.nn.Linear(384, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    alone = _step_loss(rows, pairs, None, labels, 0.0)
+    assert torch.equal(_step_loss(rows, pairs, head, labels, 0.0), alone)
+    ce = torch.nn.functional.cross_entropy(head(rows * LOSS_SCALE), labels)
+    assert torch.allclose(_step_loss(rows, pairs, head, labels, 0.5), alone + 0.5 * ce)
+
+
+@pytest.mark.slow
+def test_a_weighted_head_trains_with_the_adapters_and_changes_the_rows(tuned, section) -> None:
+    adapter, rows = tuned
+    joint, joint_rows = finetune(
+        TEXTS, INTENTS, TEXTS + OTHERS, section.model_copy(update={"finetune_head_weight": 1.0})
+    )
+    assert (
+        joint.losses[0] > adapter.losses[0] + 0.5
+    )  # the head's cross-entropy over 4 intents starts near ln 4
+    assert np.mean(joint.losses[-3:]) < np.mean(joint.losses[:3]) - 0.1, joint.losses
+    assert np.abs(joint_rows - rows).max() > 1e-3

@@ -162,7 +162,7 @@ def _train(
     import torch
 
     head = (
-        torch.nn.Linear(384, max(label_of.values(), default=0) + 1)
+        torch.nn.Linear(cache.e5.model.config.hidden_size, max(label_of.values(), default=0) + 1)
         if params.finetune_head_weight > 0
         else None
     )

@@ -7,14 +7,18 @@ are dialogue sentences with the real Korean keys, and ``01.원천데이터/{TS,V
 one WAV per caller (고객) sentence, named in that sentence's ``음성파일``.
 
 The words come from ``data/callcenter.yaml`` (:func:`load_corpus`): over forty KDCA intents, each
-a fixed counsellor script and eight or more caller phrasings with slots, plus out-of-scope questions
+a fixed counsellor script, eight or more caller phrasings with slots (``questions``) and a few more
+used by Training dialogues only (``train_questions``: new wording, so a small model learns varied
+text rather than a handful of templates), plus out-of-scope questions
 (other agencies, chit-chat, what the line cannot do, instructions aimed at the bot) whose right
 outcome is the one transfer sentence (상담사의도 ``상담원연결``, 고객의도 ``범위외:<kind>``).
 
-Evaluation a sceptic accepts (:func:`holdout`): a fifth of every intent's phrasings, one or two
+Evaluation a sceptic accepts (:func:`holdout`): a fifth of every intent's ``questions``, one or two
 values of every slot list and two voice variants occur ONLY in Validation dialogues; about half the
 Validation dialogues use held-out wording and, independently, about half a held-out voice, so the
-test split holds seen and unseen items. A ``phone_share`` of the Training calls go through a
+test split holds seen and unseen items. Validation draws only from ``questions`` (the hold-out is
+drawn over them alone), so adding ``train_questions`` changes Training and leaves Validation
+byte-identical. A ``phone_share`` of the Training calls go through a
 telephone channel (:func:`callbot.tts.channel.phone_channel`) and are stored back at 16 kHz;
 Validation calls are wideband (evaluation derives their 8 kHz versions).
 
@@ -81,6 +85,7 @@ class Intent:
     questions: tuple[str, ...]  # templates; {slot} is filled from Corpus.slots
     answer: str  # 상담사답변, verbatim every time
     agent_intent: str = "정보제공"  # 상담사의도
+    train_questions: tuple[str, ...] = ()  # extra templates for Training dialogues only (never held out)
 
     @property
     def out_of_scope(self) -> bool:
@@ -211,11 +216,21 @@ def _parse_intent(raw: Any, where: str, slots: dict[str, tuple[str, ...]], minim
         raise CorpusError(f"{where}: missing {', '.join(lacking)}")
     name = text(raw["name"], f"{where}.name", spoken=False)
     where = f"{where} ({name})"
+    questions = _questions(raw["questions"], f"{where}.questions", minimum, slots)
+    extra = (
+        _questions(raw["train_questions"], f"{where}.train_questions", 1, slots)
+        if "train_questions" in raw
+        else ()
+    )
+    repeated = sorted(set(extra) & set(questions))
+    if repeated:
+        raise CorpusError(f"{where}.train_questions: {repeated} also under questions; write new phrasings")
     return Intent(
         category=text(raw["category"], f"{where}.category", spoken=False),
         name=name,
-        questions=_questions(raw["questions"], f"{where}.questions", minimum, slots),
+        questions=questions,
         answer=text(raw["answer"], f"{where}.answer"),
+        train_questions=extra,
     )
 
 
@@ -262,6 +277,10 @@ class HoldOut:
     def seen_phrasings(self, intent: Intent) -> tuple[str, ...]:
         held = self.phrasings.get(intent.name, frozenset())
         return tuple(q for q in intent.questions if q not in held)
+
+    def training_phrasings(self, intent: Intent) -> tuple[str, ...]:
+        """The seen phrasings plus the intent's train-only ones: what Training dialogues draw from."""
+        return self.seen_phrasings(intent) + intent.train_questions
 
     def unseen_phrasings(self, intent: Intent) -> tuple[str, ...]:
         held = self.phrasings.get(intent.name, frozenset())
@@ -465,7 +484,8 @@ def build_dialogue(
     turn = 1
     for intent in asked:
         templates = held.unseen_phrasings(intent) if dialogue.unseen_phrasing else ()
-        template = rng.choice(templates or held.seen_phrasings(intent))
+        seen = held.seen_phrasings(intent) if validation else held.training_phrasings(intent)
+        template = rng.choice(templates or seen)
         chosen = chosen_values(template, values, rng)
         question = attach_josa(template.format(**chosen))
         if validation and c.wording and wording.random() < c.wording.share:

@@ -365,14 +365,15 @@ def candidate_dirs(llm: Path) -> list[Path]:
 
 
 def _evaluate(
-    system: System, val: list[Turn], test: list[Turn], params: BotParams
+    system: System, val: list[Turn], test: list[Turn], params: BotParams, answer_floor: float = 0.0
 ) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
-    """Calibrate the policy on validation, score test once with it."""
+    """Calibrate the policy on validation (answering no lower than ``answer_floor``), score test once with it."""
     p = params.policy
     val_ranked, test_ranked = rank_turns(system, val), rank_turns(system, test)
     thresholds, _ = calibrate(
-        [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts
-    )
+        [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts,
+        answer_floor,
+    )  # fmt: skip
     report = {
         "threshold": round(thresholds.answer, 6),
         "policy": thresholds.to_json(),
@@ -409,7 +410,8 @@ def _baselines(responder: Responder, val: list[Turn], test: list[Turn], params: 
     model = intent_model(params)
     if model is not None:
         system = intent_system(model, retrieval)
-        result, _, thresholds = _evaluate(system, val, test, params)
+        floor = model.threshold if params.policy.intent_floor else 0.0
+        result, _, thresholds = _evaluate(system, val, test, params, floor)
         result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
         out["intent"] = {**result, "headline": headline(result), "screen": screen_settings(params)}
     never = Thresholds(np.inf, 0.0, np.inf, 0.0)

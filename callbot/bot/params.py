@@ -11,6 +11,7 @@ class PolicyParams(Section):
     confirm_cost: float  # a confirm turn must succeed more often than this to be worth asking
     margins: list[float]  # top-1 minus top-2 cuts tried for answering without a confirm
     word_cuts: list[float]  # lowest-word-confidence cuts tried (0 = never hand over for unclear audio)
+    intent_floor: bool  # answer no lower than the threshold the intent model suggests (its validation)
     repeat_min_words: int  # a text this long whose most frequent word ...
     max_repeat_share: float  # ... is over this share of its words is not a question: handover
     injection_markers: list[str]  # a caller text holding one is handed over (reason: injection)

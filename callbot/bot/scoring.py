@@ -134,18 +134,21 @@ def calibrate(
     confirm_cost: float,
     margins: Sequence[float],
     words: Sequence[float],
+    answer_floor: float = 0.0,
 ) -> tuple[Thresholds, dict[str, float]]:
     """The thresholds with the best ``success - confirm_cost * confirm share`` whose wrong rate is at most ``target``.
 
     A confirm costs the caller a turn: asking pays only where it succeeds more often than
     ``confirm_cost``. Answering nothing (every threshold infinite) is always allowed. On a tie the
     safer thresholds win (higher answer, margin, confirm and word cut), so the choice is deterministic.
+    ``answer_floor``: no answer cut below it (a threshold calibrated on a larger set than ``items``);
+    confirm cuts may still go lower, since a confirmed answer is one the caller agreed to.
     """
     table = Table(items)
     best_key: tuple = (-np.inf,)
     best = Thresholds(np.inf, 0.0, np.inf, 0.0)
     answers = _grid(table.conf)
-    for a, m, w in itertools.product(answers, margins, words):
+    for a, m, w in itertools.product([x for x in answers if x >= answer_floor], margins, words):
         cuts = np.array([x for x in answers if x <= a])
         success, wrong, confirm = sweep(table, a, m, w, cuts)
         score = np.round(success - confirm_cost * confirm, 9)

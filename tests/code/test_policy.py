@@ -216,3 +216,13 @@ def test_the_sweep_scores_every_confirm_cut_as_the_turn_by_turn_rates_do() -> No
             assert (r["success"], r["wrong"], r["confirm"]) == pytest.approx(
                 (success[i], wrong[i], confirm[i])
             )
+
+
+def test_calibration_answers_no_lower_than_the_floor_but_may_still_confirm() -> None:
+    items = _sample(2)
+    free, _ = calibrate(items, 0.1, 0.3, [0.0], [0.0])
+    floor = round(free.answer + 0.05, 2)
+    held, got = calibrate(items, 0.1, 0.3, [0.0], [0.0], answer_floor=floor)
+    assert free.answer < floor <= held.answer
+    assert got == rates(items, held) and got["wrong"] <= 0.1 + 1e-9
+    assert held.confirm < floor  # asking back stays open below the floor

@@ -23,6 +23,18 @@ responder's shared prefix. The largest difference between the two is printed wit
 
     .venv/bin/python benchmarks/demo_budget.py [--model models/llm/gemma-3-270m/merged] [--turns 6] [--rounds 3] [--threads 1]
         [--prepared data/prepared --examples 2]
+
+``--bot N`` runs evaluate-bot itself twice on N calls per split (params.yaml's ``bot`` section, reports
+under a temporary folder): before = every candidate rescored in process on ``bot.threads``
+(``rescoring_workers: 1``), after = the large candidates' rescoring shared by one single-thread
+worker process per core (:mod:`callbot.bot.rescore`). It prints each run's wall and CPU seconds
+(this process and its workers) and whether metrics.json (timings aside), calibration.json and
+turns.jsonl are the same.
+
+``--train STEPS`` runs train-llm twice on the 1-thread candidates (tiny stand-ins) with STEPS
+pretraining and LoRA steps: before = one after another (``llm.workers: 1``), after = side by side
+(``llm.workers: 0``, :mod:`callbot.llm.workers`); it prints wall and CPU seconds and whether every
+file written (train.json's timings aside) is byte-identical.
 """
 
 from __future__ import annotations
@@ -117,6 +129,105 @@ def generation(responder: Any, prepared: Path, examples: int) -> None:
     print(f"outputs that differ: {differ} of {rows}")
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished child processes (the rescoring workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+TIMINGS = {"seconds", "latency", "median_latency_s", "llm_median_s"}
+
+
+def untimed(value: Any) -> Any:
+    """metrics.json without its timings (they differ between any two runs)."""
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if k not in TIMINGS}
+    return value
+
+
+def bot_runs(items: int) -> None:
+    """evaluate-bot before (in process) and after (rescoring workers) on the same calls; reports compared."""
+    import json
+    import tempfile
+    import time
+
+    from callbot.bot.evaluate import run_evaluate_bot
+    from callbot.config import load_params
+
+    bot = load_params().bot
+    out = Path(tempfile.mkdtemp(prefix="demo-budget-bot."))
+    runs = {}
+    for name, workers in (("before", 1), ("after", 0)):
+        params = bot.model_copy(
+            update={"max_items": items, "report": str(out / name), "rescoring_workers": workers}
+        )
+        wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
+        run_evaluate_bot(params)
+        runs[name] = (time.perf_counter() - wall, cpu_seconds() - cpu, children_cpu_seconds() - kids)
+        print(
+            f"evaluate-bot {name}: wall {runs[name][0]:.1f} s, CPU {runs[name][1]:.1f} s here + {runs[name][2]:.1f} s in workers"
+        )
+    read = {n: json.loads((out / n / "metrics.json").read_text("utf-8")) for n in runs}
+    print(f"metrics.json (timings aside) the same: {untimed(read['before']) == untimed(read['after'])}")
+    for name in ("calibration.json", "turns.jsonl"):
+        same = (out / "before" / name).read_bytes() == (out / "after" / name).read_bytes()
+        print(f"{name} byte-identical: {same}")
+    print(f"reports in {out}")
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path; train.json without its timings."""
+    import json
+
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.name == "train.json":
+            data = json.dumps(
+                {k: v for k, v in json.loads(data).items() if not k.endswith("seconds")}
+            ).encode()
+        out[str(path.relative_to(root))] = data
+    return out
+
+
+def train_runs(steps: int) -> None:
+    """train-llm before (one after another) and after (side by side) on the 1-thread candidates."""
+    import tempfile
+    import time
+
+    from callbot.config import load_params
+    from callbot.llm.train import run_train_llm
+
+    llm = load_params().llm
+    single = [c for c in llm.candidates if c.limits is None or c.limits.threads in (None, 1)]
+    out = Path(tempfile.mkdtemp(prefix="demo-budget-train."))
+    trees = {}
+    for name, workers in (("before", 1), ("after", 0)):
+        params = llm.model_copy(
+            update={
+                "candidates": single, "out": str(out / name / "llm"), "workers": workers,
+                "pretrain": llm.pretrain.model_copy(update={"max_steps": steps}),
+                "lora": llm.lora.model_copy(update={"max_steps": steps}),
+            }
+        )  # fmt: skip
+        wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
+        run_train_llm(Path(llm.prepared), params)
+        took = (time.perf_counter() - wall, cpu_seconds() - cpu, children_cpu_seconds() - kids)
+        print(
+            f"train-llm {name}: wall {took[0]:.1f} s, CPU {took[1]:.1f} s here + {took[2]:.1f} s in workers"
+        )
+        trees[name] = tree_bytes(out / name / "llm")
+    differ = sorted(
+        k
+        for k in trees["before"].keys() | trees["after"].keys()
+        if trees["before"].get(k) != trees["after"].get(k)
+    )
+    print(
+        f"{len(trees['before'])} files; byte-identical: {not differ}{'; differ: ' + ', '.join(differ) if differ else ''}"
+    )
+    print(f"models in {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/llm/gemma-3-270m/merged"))
@@ -127,7 +238,17 @@ def main() -> None:
     parser.add_argument(
         "--examples", type=int, default=2, help="rows per task (Gemma's eval_examples_per_task)"
     )
+    parser.add_argument(
+        "--bot", type=int, default=0, help="evaluate-bot before/after on this many calls per split"
+    )
+    parser.add_argument("--train", type=int, default=0, help="train-llm before/after with this many steps")
     args = parser.parse_args()
+    if args.train:
+        train_runs(args.train)
+        return
+    if args.bot:
+        bot_runs(args.bot)
+        return
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: no model; run `callbot train-llm` (gemma-3-270m in llm.candidates)")
 

@@ -31,10 +31,11 @@ worker process per core (:mod:`callbot.bot.rescore`). It prints each run's wall 
 (this process and its workers) and whether metrics.json (timings aside), calibration.json and
 turns.jsonl are the same.
 
-``--train STEPS`` runs train-llm twice on the 1-thread candidates (tiny stand-ins) with STEPS
-pretraining and LoRA steps: before = one after another (``llm.workers: 1``), after = side by side
-(``llm.workers: 0``, :mod:`callbot.llm.workers`); it prints wall and CPU seconds and whether every
-file written (train.json's timings aside) is byte-identical.
+``--train STEPS`` runs train-llm twice on every candidate with at most STEPS pretraining and LoRA
+steps: before = one after another (``llm.workers: 1``), a candidate with its own limits on
+``--before-threads`` threads (0: all cores, as Gemma trained before the cut), after = params.yaml
+(the 1-thread candidates side by side, :mod:`callbot.llm.workers`); it prints wall and CPU seconds
+and whether every file written (timings aside) is byte-identical.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def untimed(value: Any) -> Any:
     return value
 
 
-def bot_runs(items: int) -> None:
+def bot_runs(items: int, before_threads: int) -> None:
     """evaluate-bot before (in process) and after (rescoring workers) on the same calls; reports compared."""
     import json
     import tempfile
@@ -158,8 +159,14 @@ def bot_runs(items: int) -> None:
     out = Path(tempfile.mkdtemp(prefix="demo-budget-bot."))
     runs = {}
     for name, workers in (("before", 1), ("after", 0)):
+        threads = before_threads if name == "before" else bot.threads
         params = bot.model_copy(
-            update={"max_items": items, "report": str(out / name), "rescoring_workers": workers}
+            update={
+                "max_items": items,
+                "report": str(out / name),
+                "rescoring_workers": workers,
+                "threads": threads,
+            }
         )
         wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
         run_evaluate_bot(params)
@@ -176,22 +183,44 @@ def bot_runs(items: int) -> None:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` by relative path; train.json without its timings."""
+    """Every file under ``root`` by relative path: timings dropped, and what differs between any two runs
+    (the base's absolute path; peft writes its target modules from a set, in hash order) normalised."""
     import json
 
     out = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        if path.name == "train.json":
+        if path.name in ("train.json", "pretrain.json"):  # timings
             data = json.dumps(
                 {k: v for k, v in json.loads(data).items() if not k.endswith("seconds")}
             ).encode()
+        if path.name in ("adapter_config.json", "README.md"):  # the base's absolute path; peft's target set
+            data = b"\n".join(sorted(data.replace(str(root).encode(), b"").split(b"\n")))
         out[str(path.relative_to(root))] = data
     return out
 
 
-def train_runs(steps: int) -> None:
-    """train-llm before (one after another) and after (side by side) on the 1-thread candidates."""
+def capped(llm: Any, steps: int, workers: int, threads: int | None) -> Any:
+    """``llm`` with every candidate's steps capped at ``steps``, ``workers``, and the limits' threads when given."""
+    candidates = []
+    for c in llm.candidates:
+        if c.limits is not None:
+            update = {"max_steps": min(c.limits.max_steps or steps, steps)}
+            if threads is not None:
+                update["threads"] = threads
+            c = c.model_copy(update={"limits": c.limits.model_copy(update=update)})
+        candidates.append(c)
+    return llm.model_copy(
+        update={
+            "candidates": candidates, "workers": workers,
+            "pretrain": llm.pretrain.model_copy(update={"max_steps": steps}),
+            "lora": llm.lora.model_copy(update={"max_steps": steps}),
+        }
+    )  # fmt: skip
+
+
+def train_runs(steps: int, before_threads: int) -> None:
+    """train-llm before (one after another) and after (params.yaml: the 1-thread candidates side by side)."""
     import tempfile
     import time
 
@@ -199,17 +228,10 @@ def train_runs(steps: int) -> None:
     from callbot.llm.train import run_train_llm
 
     llm = load_params().llm
-    single = [c for c in llm.candidates if c.limits is None or c.limits.threads in (None, 1)]
     out = Path(tempfile.mkdtemp(prefix="demo-budget-train."))
     trees = {}
-    for name, workers in (("before", 1), ("after", 0)):
-        params = llm.model_copy(
-            update={
-                "candidates": single, "out": str(out / name / "llm"), "workers": workers,
-                "pretrain": llm.pretrain.model_copy(update={"max_steps": steps}),
-                "lora": llm.lora.model_copy(update={"max_steps": steps}),
-            }
-        )  # fmt: skip
+    for name, workers, threads in (("before", 1, before_threads), ("after", llm.workers, None)):
+        params = capped(llm, steps, workers, threads).model_copy(update={"out": str(out / name / "llm")})
         wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
         run_train_llm(Path(llm.prepared), params)
         took = (time.perf_counter() - wall, cpu_seconds() - cpu, children_cpu_seconds() - kids)
@@ -242,12 +264,18 @@ def main() -> None:
         "--bot", type=int, default=0, help="evaluate-bot before/after on this many calls per split"
     )
     parser.add_argument("--train", type=int, default=0, help="train-llm before/after with this many steps")
+    parser.add_argument(
+        "--before-threads",
+        type=int,
+        default=0,
+        help="before: a candidate's own threads (--train), bot.threads (--bot)",
+    )
     args = parser.parse_args()
     if args.train:
-        train_runs(args.train)
+        train_runs(args.train, args.before_threads)
         return
     if args.bot:
-        bot_runs(args.bot)
+        bot_runs(args.bot, args.before_threads)
         return
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: no model; run `callbot train-llm` (gemma-3-270m in llm.candidates)")

@@ -195,7 +195,8 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
                 {k: v for k, v in json.loads(data).items() if not k.endswith("seconds")}
             ).encode()
         if path.name in ("adapter_config.json", "README.md"):  # the base's absolute path; peft's target set
-            data = b"\n".join(sorted(data.replace(str(root).encode(), b"").split(b"\n")))
+            lines = data.replace(str(root).encode(), b"").split(b"\n")
+            data = b"\n".join(sorted(line.rstrip().rstrip(b",") for line in lines))
         out[str(path.relative_to(root))] = data
     return out
 

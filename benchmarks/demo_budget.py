@@ -29,7 +29,8 @@ under a temporary folder): before = every candidate rescored in process on ``bot
 (``rescoring_workers: 1``), after = the large candidates' rescoring shared by one single-thread
 worker process per core (:mod:`callbot.bot.rescore`). It prints each run's wall and CPU seconds
 (this process and its workers) and whether metrics.json (timings aside), calibration.json and
-turns.jsonl are the same.
+turns.jsonl are the same. ``--rescore N`` times only the LLM part: N distinct words ranked by
+``--model`` on one thread here, then in two 1-thread workers (CPU seconds, model loads included).
 
 ``--train STEPS`` runs train-llm twice on every candidate with at most STEPS pretraining and LoRA
 steps: before = one after another (``llm.workers: 1``), a candidate with its own limits on
@@ -144,6 +145,36 @@ def untimed(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: untimed(v) for k, v in value.items() if k not in TIMINGS}
     return value
+
+
+def rescore_runs(model: Path, count: int) -> None:
+    """Gemma's rescoring of ``count`` distinct caller words: here on one thread, then in two 1-thread
+    workers (:func:`callbot.bot.rescore.prefill`); CPU seconds of each and whether the memos agree."""
+    import time
+
+    import torch
+
+    from callbot.bot.rescore import prefill
+    from callbot.llm.infer import load_responder
+
+    torch.set_num_threads(1)
+    words = [f"{q} {'정말 ' * (i // len(QUESTIONS))}".strip() for i, q in enumerate(QUESTIONS * count)][
+        :count
+    ]
+    here = load_responder(model)
+    cpu = cpu_seconds()
+    for text in words:
+        here.rank(text)
+    alone = cpu_seconds() - cpu
+    there = load_responder(model)
+    wall, kids = time.perf_counter(), children_cpu_seconds()
+    prefill(there, model, words, 2)
+    shared = children_cpu_seconds() - kids
+    print(
+        f"{count} words: one thread here {alone:.1f} CPU s ({alone / count:.2f} a word); two workers "
+        f"{shared:.1f} CPU s together, model loads included (wall {time.perf_counter() - wall:.1f} s on this box)"
+    )
+    print(f"memos the same: {here._logliks == there._logliks}")
 
 
 def bot_runs(items: int, before_threads: int) -> None:
@@ -271,7 +302,13 @@ def main() -> None:
         default=0,
         help="before: a candidate's own threads (--train), bot.threads (--bot)",
     )
+    parser.add_argument(
+        "--rescore", type=int, default=0, help="Gemma rescoring of this many words, here vs workers"
+    )
     args = parser.parse_args()
+    if args.rescore:
+        rescore_runs(args.model, args.rescore)
+        return
     if args.train:
         train_runs(args.train, args.before_threads)
         return

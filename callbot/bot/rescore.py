@@ -1,8 +1,8 @@
 """evaluate-bot's LLM rescoring of a large candidate, spread over single-thread worker processes.
 
 Gemma 3 270M rescoring a call's five shortlisted answers is most of evaluate-bot's time (about 1.6 s a
-turn on 2 threads), and torch runs one such small-batch pass on 2 threads at only about 1.4x its
-1-thread speed. So the distinct words a candidate must rank (validation and test transcripts, test
+turn on 2 threads), and torch runs one such small-batch pass on 2 threads at only about 1.2x its
+1-thread speed (1.9 CPU s a turn). So the distinct words a candidate must rank (validation and test transcripts, test
 reference text) are shared out, interleaved, to ``bot.rescoring_workers`` processes of one thread
 each; each returns the answer log-likelihoods it computed (the responder's memo) and the seconds each
 ranking took. The parent's responder starts from that memo, so its rankings, calibration and

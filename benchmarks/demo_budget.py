@@ -23,6 +23,20 @@ responder's shared prefix. The largest difference between the two is printed wit
 
     .venv/bin/python benchmarks/demo_budget.py [--model models/llm/gemma-3-270m/merged] [--turns 6] [--rounds 3] [--threads 1]
         [--prepared data/prepared --examples 2]
+
+``--bot N`` runs evaluate-bot itself twice on N calls per split (params.yaml's ``bot`` section, reports
+under a temporary folder): before = every candidate rescored in process on ``bot.threads``
+(``rescoring_workers: 1``), after = the large candidates' rescoring shared by one single-thread
+worker process per core (:mod:`callbot.bot.rescore`). It prints each run's wall and CPU seconds
+(this process and its workers) and whether metrics.json (timings aside), calibration.json and
+turns.jsonl are the same. ``--rescore N`` times only the LLM part: N distinct words ranked by
+``--model`` on one thread here, then in two 1-thread workers (CPU seconds, model loads included).
+
+``--train STEPS`` runs train-llm twice on every candidate with at most STEPS pretraining and LoRA
+steps: before = one after another (``llm.workers: 1``), a candidate with its own limits on
+``--before-threads`` threads (0: all cores, as Gemma trained before the cut), after = params.yaml
+(the 1-thread candidates side by side, :mod:`callbot.llm.workers`); it prints wall and CPU seconds
+and whether every file written (timings aside) is byte-identical.
 """
 
 from __future__ import annotations
@@ -117,6 +131,157 @@ def generation(responder: Any, prepared: Path, examples: int) -> None:
     print(f"outputs that differ: {differ} of {rows}")
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished child processes (the rescoring workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+TIMINGS = {"seconds", "latency", "median_latency_s", "llm_median_s"}
+
+
+def untimed(value: Any) -> Any:
+    """metrics.json without its timings (they differ between any two runs)."""
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if k not in TIMINGS}
+    return value
+
+
+def rescore_runs(model: Path, count: int) -> None:
+    """Gemma's rescoring of ``count`` distinct caller words: here on one thread, then in two 1-thread
+    workers (:func:`callbot.bot.rescore.prefill`); CPU seconds of each and whether the memos agree."""
+    import time
+
+    import torch
+
+    from callbot.bot.rescore import prefill
+    from callbot.llm.infer import load_responder
+
+    torch.set_num_threads(1)
+    words = [f"{q} {'정말 ' * (i // len(QUESTIONS))}".strip() for i, q in enumerate(QUESTIONS * count)][
+        :count
+    ]
+    here = load_responder(model)
+    cpu = cpu_seconds()
+    for text in words:
+        here.rank(text)
+    alone = cpu_seconds() - cpu
+    there = load_responder(model)
+    wall, kids = time.perf_counter(), children_cpu_seconds()
+    prefill(there, model, words, 2)
+    shared = children_cpu_seconds() - kids
+    print(
+        f"{count} words: one thread here {alone:.1f} CPU s ({alone / count:.2f} a word); two workers "
+        f"{shared:.1f} CPU s together, model loads included (wall {time.perf_counter() - wall:.1f} s on this box)"
+    )
+    print(f"memos the same: {here._logliks == there._logliks}")
+
+
+def bot_runs(items: int, before_threads: int) -> None:
+    """evaluate-bot before (in process) and after (rescoring workers) on the same calls; reports compared."""
+    import json
+    import tempfile
+    import time
+
+    from callbot.bot.evaluate import run_evaluate_bot
+    from callbot.config import load_params
+
+    bot = load_params().bot
+    out = Path(tempfile.mkdtemp(prefix="demo-budget-bot."))
+    runs = {}
+    for name, workers in (("before", 1), ("after", 0)):
+        threads = before_threads if name == "before" else bot.threads
+        params = bot.model_copy(
+            update={
+                "max_items": items,
+                "report": str(out / name),
+                "rescoring_workers": workers,
+                "threads": threads,
+            }
+        )
+        wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
+        run_evaluate_bot(params)
+        runs[name] = (time.perf_counter() - wall, cpu_seconds() - cpu, children_cpu_seconds() - kids)
+        print(
+            f"evaluate-bot {name}: wall {runs[name][0]:.1f} s, CPU {runs[name][1]:.1f} s here + {runs[name][2]:.1f} s in workers"
+        )
+    read = {n: json.loads((out / n / "metrics.json").read_text("utf-8")) for n in runs}
+    print(f"metrics.json (timings aside) the same: {untimed(read['before']) == untimed(read['after'])}")
+    for name in ("calibration.json", "turns.jsonl"):
+        same = (out / "before" / name).read_bytes() == (out / "after" / name).read_bytes()
+        print(f"{name} byte-identical: {same}")
+    print(f"reports in {out}")
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path: timings dropped, and what differs between any two runs
+    (the base's absolute path; peft writes its target modules from a set, in hash order) normalised."""
+    import json
+
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.name in ("train.json", "pretrain.json"):  # timings
+            data = json.dumps(
+                {k: v for k, v in json.loads(data).items() if not k.endswith("seconds")}
+            ).encode()
+        if path.name in ("adapter_config.json", "README.md"):  # the base's absolute path; peft's target set
+            lines = data.replace(str(root).encode(), b"").split(b"\n")
+            data = b"\n".join(sorted(line.rstrip().rstrip(b",") for line in lines))
+        out[str(path.relative_to(root))] = data
+    return out
+
+
+def capped(llm: Any, steps: int, workers: int, threads: int | None) -> Any:
+    """``llm`` with every candidate's steps capped at ``steps``, ``workers``, and the limits' threads when given."""
+    candidates = []
+    for c in llm.candidates:
+        if c.limits is not None:
+            update = {"max_steps": min(c.limits.max_steps or steps, steps)}
+            if threads is not None:
+                update["threads"] = threads
+            c = c.model_copy(update={"limits": c.limits.model_copy(update=update)})
+        candidates.append(c)
+    return llm.model_copy(
+        update={
+            "candidates": candidates, "workers": workers,
+            "pretrain": llm.pretrain.model_copy(update={"max_steps": steps}),
+            "lora": llm.lora.model_copy(update={"max_steps": steps}),
+        }
+    )  # fmt: skip
+
+
+def train_runs(steps: int, before_threads: int) -> None:
+    """train-llm before (one after another) and after (params.yaml: the 1-thread candidates side by side)."""
+    import tempfile
+    import time
+
+    from callbot.config import load_params
+    from callbot.llm.train import run_train_llm
+
+    llm = load_params().llm
+    out = Path(tempfile.mkdtemp(prefix="demo-budget-train."))
+    trees = {}
+    for name, workers, threads in (("before", 1, before_threads), ("after", llm.workers, None)):
+        params = capped(llm, steps, workers, threads).model_copy(update={"out": str(out / name / "llm")})
+        wall, cpu, kids = time.perf_counter(), cpu_seconds(), children_cpu_seconds()
+        run_train_llm(Path(llm.prepared), params)
+        took = (time.perf_counter() - wall, cpu_seconds() - cpu, children_cpu_seconds() - kids)
+        print(
+            f"train-llm {name}: wall {took[0]:.1f} s, CPU {took[1]:.1f} s here + {took[2]:.1f} s in workers"
+        )
+        trees[name] = tree_bytes(out / name / "llm")
+    differ = sorted(
+        k
+        for k in trees["before"].keys() | trees["after"].keys()
+        if trees["before"].get(k) != trees["after"].get(k)
+    )
+    print(
+        f"{len(trees['before'])} files; byte-identical: {not differ}{'; differ: ' + ', '.join(differ) if differ else ''}"
+    )
+    print(f"models in {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/llm/gemma-3-270m/merged"))
@@ -127,7 +292,29 @@ def main() -> None:
     parser.add_argument(
         "--examples", type=int, default=2, help="rows per task (Gemma's eval_examples_per_task)"
     )
+    parser.add_argument(
+        "--bot", type=int, default=0, help="evaluate-bot before/after on this many calls per split"
+    )
+    parser.add_argument("--train", type=int, default=0, help="train-llm before/after with this many steps")
+    parser.add_argument(
+        "--before-threads",
+        type=int,
+        default=0,
+        help="before: a candidate's own threads (--train), bot.threads (--bot)",
+    )
+    parser.add_argument(
+        "--rescore", type=int, default=0, help="Gemma rescoring of this many words, here vs workers"
+    )
     args = parser.parse_args()
+    if args.rescore:
+        rescore_runs(args.model, args.rescore)
+        return
+    if args.train:
+        train_runs(args.train, args.before_threads)
+        return
+    if args.bot:
+        bot_runs(args.bot, args.before_threads)
+        return
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: no model; run `callbot train-llm` (gemma-3-270m in llm.candidates)")
 

@@ -26,7 +26,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,6 +253,9 @@ class System:
     rules: Screen
     prefix: str  # out-of-scope intents start with it
     handover_answers: frozenset[str]  # the scripted answers that are the handover itself
+    # words ranked ahead in worker processes (callbot.bot.rescore) -> the seconds it took there: the
+    # first turn with these words is charged them, as if ranked here; later ones are memo hits, as before
+    cost: dict[str, float] = field(default_factory=dict)
 
 
 def responder_system(responder: Responder, llm: bool = True) -> System:
@@ -290,11 +293,12 @@ def rank_turns(system: System, turns: list[Turn], *, text: bool = False) -> list
             continue
         ranking = system.rank(words)
         choice = system.answer_for(ranking.top)
+        elapsed = time.perf_counter() - started + system.cost.pop(words, 0.0)
         scored = Scored(
             ranking.confidence, ranking.margin, bool(system.prefix) and ranking.top.startswith(system.prefix),
             choice == turn.item.answer, in_scope, None if text else turn.min_word, *heard,
         )  # fmt: skip
-        out.append(Ranked(turn, scored, ranking.top, choice, None, time.perf_counter() - started))
+        out.append(Ranked(turn, scored, ranking.top, choice, None, elapsed))
     return out
 
 
@@ -439,6 +443,7 @@ def score_candidate(
     if responder.router is None:
         raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
     system = responder_system(responder)
+    rank_ahead(system, responder, directory / "merged", val, test, params)
     result, test_ranked, thresholds = _evaluate(system, val, test, params)
     result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
     result["headline"] = headline(result)
@@ -446,6 +451,27 @@ def score_candidate(
         responder, [t for t in val if t.channel == params.channels[0]], params
     )
     return result, turn_lines(directory.name, test_ranked, thresholds), responder
+
+
+def rank_ahead(
+    system: System,
+    responder: Responder,
+    model_dir: Path,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+) -> None:
+    """A candidate of ``bot.rescoring_min_parameters`` or more ranks every words :func:`_evaluate` will
+    meet in ``bot.rescoring_workers`` single-thread processes first (:mod:`callbot.bot.rescore`)."""
+    from callbot.bot.rescore import parameter_count, prefill
+    from callbot.llm.workers import worker_count
+
+    workers = worker_count(params.rescoring_workers)
+    if workers < 2 or parameter_count(responder) < params.rescoring_min_parameters:
+        return
+    said = [t.transcript for t in (*val, *test)] + [t.item.question for t in test]
+    words = [w for w in said if screen(w, system.rules) is None]
+    system.cost.update(prefill(responder, model_dir, words, workers))
 
 
 def summary_reference(item: CallItem) -> str:

@@ -38,3 +38,5 @@ class BotParams(Section):
     policy: PolicyParams
     max_items: int  # per split, evenly spread; 0 = all
     threads: int  # torch threads; 0 = all cores
+    rescoring_workers: int  # single-thread processes a large candidate's LLM rescoring is shared by; 0 = one per core, 1 = none
+    rescoring_min_parameters: int  # smaller candidates rescore in process (a worker's start costs more)

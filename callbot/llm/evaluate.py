@@ -298,6 +298,33 @@ def evaluate_candidate(
     }
 
 
+def evaluate_in_worker(
+    candidate: CandidateParams, own: LLMParams, prepared: Path, version: str
+) -> dict[str, Any]:
+    """:func:`evaluate_candidate` on one thread in a worker process (:mod:`callbot.llm.workers`)."""
+    set_torch_threads(1)
+    return evaluate_candidate(candidate, own, load_llm_dataset(prepared), version)
+
+
+def _evaluate_all(prepared: Path, params: LLMParams, dd: Any, version: str) -> list[dict[str, Any]]:
+    """Every candidate's report, in params order: those scored on one thread side by side in
+    ``llm.workers`` processes first, then the others here on their own threads."""
+    from callbot.llm.workers import run_side_by_side, worker_count
+
+    own = {
+        c.name: for_candidate(params, c) for c in params.candidates
+    }  # a large base: its own threads, sizes
+    single = [c for c in params.candidates if own[c.name].threads == 1]
+    argsets = [(c, own[c.name], prepared, version) for c in single]
+    found = run_side_by_side(evaluate_in_worker, argsets, worker_count(params.workers))
+    done = dict(zip([c.name for c in single], found, strict=True))
+    for candidate in params.candidates:
+        if candidate.name not in done:
+            set_torch_threads(own[candidate.name].threads)
+            done[candidate.name] = evaluate_candidate(candidate, own[candidate.name], dd, version)
+    return [done[c.name] for c in params.candidates]
+
+
 def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     """Score every trained candidate; writes ``<report>/<candidate>.json``."""
     set_torch_threads(params.threads)
@@ -305,15 +332,11 @@ def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:
     version = dataset_version(prepared, Path(params.version_file))
     out = Path(params.report)
     out.mkdir(parents=True, exist_ok=True)
-    reports = []
     floor = baselines(dd, params)
-    for candidate in params.candidates:
-        own = for_candidate(params, candidate)  # a large real base may have its own threads and sizes
-        set_torch_threads(own.threads)
-        report = evaluate_candidate(candidate, own, dd, version)
+    reports = _evaluate_all(prepared, params, dd, version)
+    for candidate, report in zip(params.candidates, reports, strict=True):
         report["baselines"] = floor
         write_llm_report(out / f"{candidate.name}.json", LlmReport.model_validate(report))
-        reports.append(report)
     parts = ", ".join(
         f"{r['candidate']} ARS ROUGE-L {r['base_metrics'].get('ars_rouge_l', 0):.2f}->{r['metrics'].get('ars_rouge_l', 0):.2f}"
         for r in reports

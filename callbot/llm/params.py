@@ -135,6 +135,7 @@ class LLMParams(Section):
     report: str
     seed: int
     threads: int  # torch threads; 0 = all cores
+    workers: int  # processes the 1-thread candidates train and are scored in side by side; 0 = one per core, 1 = none
     offline: bool  # hub ids refused (smoke): nothing downloads
     system_prompt: str
     candidates: list[CandidateParams]

@@ -514,6 +514,38 @@ def train_candidate(
     return run
 
 
+def train_in_worker(
+    candidate: CandidateParams, prepared: Path, params: LLMParams, tokenizer_dir: Path | None, version: str
+) -> CandidateRun:
+    """:func:`train_candidate` on one thread in a worker process (:mod:`callbot.llm.workers`)."""
+    set_torch_threads(1)
+    dd = load_llm_dataset(prepared, params.allow_failed_gate)
+    return train_candidate(candidate, params, dd, tokenizer_dir, version)
+
+
+def _train_all(
+    prepared: Path, params: LLMParams, dd: DatasetDict, tokenizer_dir: Path | None, version: str
+) -> list[CandidateRun]:
+    """Every candidate, in params order: those trained on one thread side by side in ``llm.workers``
+    processes first, then the others here on their own threads."""
+    from callbot.llm.workers import run_side_by_side, worker_count
+
+    single = [c for c in params.candidates if for_candidate(params, c).threads == 1]
+    argsets = [(c, prepared, params, tokenizer_dir, version) for c in single]
+    done = dict(
+        zip(
+            [c.name for c in single],
+            run_side_by_side(train_in_worker, argsets, worker_count(params.workers)),
+            strict=True,
+        )
+    )
+    for candidate in params.candidates:
+        if candidate.name not in done:
+            set_torch_threads(for_candidate(params, candidate).threads)
+            done[candidate.name] = train_candidate(candidate, params, dd, tokenizer_dir, version)
+    return [done[c.name] for c in params.candidates]
+
+
 def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
     """Train every candidate in ``params.candidates``; the Korean BPE is trained first when any is tiny."""
     set_torch_threads(params.threads)
@@ -531,11 +563,8 @@ def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:
         texts = corpus_texts(dd, ("train",))  # a vocabulary from held-out text would leak it
         system = sorted({m[0]["content"] for m in dd["train"]["messages"] if m and m[0]["role"] == "system"})
         train_tokenizer([*system, *texts], tokenizer_dir, params.tokenizer)
-    runs = []
     started = time.perf_counter()
-    for candidate in params.candidates:
-        set_torch_threads(for_candidate(params, candidate).threads)
-        runs.append(train_candidate(candidate, params, dd, tokenizer_dir, version))
+    runs = _train_all(prepared, params, dd, tokenizer_dir, version)
     parts = ", ".join(
         f"{r.name} loss {r.lora_losses[0]:.2f}->{r.lora_losses[-1]:.2f}" for r in runs if r.lora_losses
     )

@@ -1,0 +1,34 @@
+"""Single-thread jobs side by side in worker processes: a small model's training or scoring on one
+torch thread uses one core of two, so two such jobs at once take the wall time of one.
+
+Each job is a picklable top-level function and its arguments; it runs in a fresh spawned process
+(a forked torch, its OpenMP pool started, can hang) and sets its own threads. What a job computes
+does not depend on where it runs: a candidate is seeded when its training starts, and torch gives
+the same bits on one thread in any process (tests/model/test_llm_workers.py,
+``benchmarks/demo_budget.py --train``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def worker_count(setting: int) -> int:
+    """A ``workers`` param: the setting when positive, else one per core this process may use."""
+    return setting if setting > 0 else max(len(os.sched_getaffinity(0)), 1)
+
+
+def run_side_by_side(job: Callable[..., Any], argsets: Sequence[tuple[Any, ...]], workers: int) -> list[Any]:
+    """``job(*args)`` for every ``args``, results in order: in ``workers`` spawned processes, or here
+    one after another when fewer than two workers or jobs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(workers, len(argsets))
+    if workers < 2:
+        return [job(*args) for args in argsets]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(job, *zip(*argsets, strict=True)))

@@ -156,15 +156,20 @@ def outside(model: Path) -> None:
 
 
 # stt.ctc overrides per candidate; "gru" is the recipe before this benchmark (the ratios' baseline),
-# "conv-b32" the default it chose; every other stt.ctc value is params.yaml's
-_GRU = {"encoder": "gru", "hidden": 256, "layers": 3}
-_CONV = {"encoder": "conv", "hidden": 256, "layers": 8, "kernel": 15}
+# "conv-b32" the fp32 recipe it chose, "bf16" the same under bf16 autocast; every other stt.ctc value
+# is params.yaml's
+_GRU = {"encoder": "gru", "hidden": 256, "layers": 3, "precision": "fp32"}
+_CONV = {"encoder": "conv", "hidden": 256, "layers": 8, "kernel": 15, "precision": "fp32"}
+_BF16 = {**_CONV, "batch_seconds": 32.0, "precision": "bf16"}
 CANDIDATES: dict[str, dict] = {
     "gru": {**_GRU, "batch_seconds": 64.0},
     "gru-b32": {**_GRU, "batch_seconds": 32.0},
     "conv": {**_CONV, "batch_seconds": 64.0},
     "conv-b32": {**_CONV, "batch_seconds": 32.0},
     "conv384-b32": {**_CONV, "hidden": 384, "batch_seconds": 32.0},
+    "bf16": _BF16,
+    "bf16-pitch": {**_BF16, "pitch": [0.88, 1.12]},
+    "bf16-mask": {**_BF16, "freq_masks": 3, "time_masks": 3},
 }
 
 
@@ -190,14 +195,40 @@ def _with(params, overrides: dict, steps: int):
     return params.model_copy(update={"ctc": ctc, "save_steps": 10**9})
 
 
-def _cpu_per_step(params, data, overrides: dict, work: Path) -> float:
-    """CPU-seconds per step of a candidate: 3 warm-up steps, then 12 timed ones."""
+def _per_step(params, data, overrides: dict, work: Path) -> tuple[float, float]:
+    """Wall- and CPU-seconds per step of a candidate: 3 warm-up steps, then 12 timed ones."""
     from callbot.stt.ctc_train import _new_loop, _run_steps
 
     probe = _with(params, overrides, 1000)
     loop = _new_loop(probe, data.alphabet)
     _run_steps(probe, data, loop, work / "probe.pt", 3)
-    return _run_steps(probe, data, loop, work / "probe.pt", 15)[1] / 12
+    wall, cpu = _run_steps(probe, data, loop, work / "probe.pt", 15)
+    return wall / 12, cpu / 12
+
+
+def speed(prepared: Path, out: Path, only: list[str], threads: int, rounds: int) -> None:
+    """Wall- and CPU-seconds per step of each candidate, probed in turn ``rounds`` times in one process
+    (so load from other jobs falls on every candidate alike), as ratios against the first."""
+    import json
+
+    import torch
+
+    from callbot.config import load_params
+
+    torch.set_num_threads(threads)
+    params = load_params().stt
+    _, data = _training_set(params, prepared, out / "features.pkl")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in only}
+    for _ in range(rounds):
+        for name in only:
+            runs[name].append(_per_step(params, data, CANDIDATES[name], out / "work"))
+    first = np.mean(runs[only[0]], axis=0)
+    for name, values in runs.items():
+        ratio = np.mean(values, axis=0) / first
+        row = {"candidate": name, "threads": threads, "wall_cpu_s_per_step": np.round(values, 3).tolist()}
+        print(
+            json.dumps(row | {"wall_ratio": round(ratio[0], 3), "cpu_ratio": round(ratio[1], 3)}), flush=True
+        )
 
 
 def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: float, work: Path) -> dict:
@@ -205,7 +236,7 @@ def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: f
     from callbot.stt.ctc_train import _new_loop, _run_steps, _save_model, validation_cer
 
     overrides = CANDIDATES[name]
-    per_step = _cpu_per_step(params, data, overrides, work)
+    per_step = _per_step(params, data, overrides, work)[1]
     steps = max(10, round(cpu_seconds / per_step))
     tuned = _with(params, overrides, steps)
     loop = _new_loop(tuned, data.alphabet)
@@ -276,6 +307,12 @@ def main() -> None:
     b.add_argument("--cpu-seconds", type=float, default=280.0)  # the demo spends about 1,125 (750 x 1.5)
     b.add_argument("--only", nargs="+", default=["gru", "conv-b32"], choices=sorted(CANDIDATES))
     b.add_argument("--threads", type=int, default=1)
+    s = sub.add_parser("speed")
+    s.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    s.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
+    s.add_argument("--only", nargs="+", default=["conv-b32", "bf16"], choices=sorted(CANDIDATES))
+    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--rounds", type=int, default=3)
     t = sub.add_parser("table")
     t.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
     args = parser.parse_args()
@@ -283,6 +320,8 @@ def main() -> None:
         make(args.prepared, args.out, args.train, args.seed)
     elif args.cmd == "outside":
         outside(args.model)
+    elif args.cmd == "speed":
+        speed(args.prepared, args.out, args.only, args.threads, args.rounds)
     elif args.cmd == "budget":
         budget(args.prepared, args.out, args.cpu_seconds, args.only, args.threads)
     else:

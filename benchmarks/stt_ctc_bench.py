@@ -23,6 +23,21 @@ at a time on 2 cores shared with other jobs; validation, 200 clips, 146 with uns
     conv         444  274.2   0.618     0.3314      0.3511     0.439     0.460
     conv-b32     819  286.2   0.349     0.2927      0.3133     0.388     0.411
 
+Measured (2026-12-07, bf16, `precision`), 1 torch thread, two candidates at a time on 2 cores with
+load 4-7 from other jobs; conv-b32 here is the fp32 recipe before (1x1 convolutions, main's code):
+
+    candidate   steps  cpu_s  s/step  unseen16k  unseenLine
+    conv-b32      696  258.0   0.371     0.3158      0.3401
+    bf16         1032  256.9   0.249     0.2695      0.2863
+    bf16-mask    1238  275.2   0.222     0.2648      0.2711   (more steps than bf16: not comparable)
+    bf16-pitch   1314  289.3   0.220     0.2556      0.2646   (likewise; rerun at 1,032 steps below)
+
+A step's CPU-seconds rise with the box's load, so the probe's step count drifts between runs; the
+augmentation candidates cost the same per step as bf16, so they are compared at equal steps
+(`--steps`). `speed` (or a same-process alternation of old and new steps) gives the CPU ratio: new
+/ old 0.52 at 1 thread (load about 4), 0.67 in the runs above, 0.74 (wall 0.75) at 2 threads with
+load about 6.
+
 The chosen default (conv-b32, 2,400 steps) run whole as `callbot train-stt` on the same prepared data,
 2 threads, a nearly idle box: 0.20 s/step (0.40 CPU-s), 8.7 min and 1,022 CPU-s for the whole stage;
 validation unseen CER 0.197 (16 kHz) / 0.207 (line), against the 750-step BiGRU's 0.250 / 0.252 in
@@ -231,13 +246,18 @@ def speed(prepared: Path, out: Path, only: list[str], threads: int, rounds: int)
         )
 
 
-def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: float, work: Path) -> dict:
-    """Train ``name`` for about ``cpu_seconds`` of CPU (steps sized by a probe) and score validation."""
+def run_candidate(
+    params, prepared: Path, train, data, name: str, cpu_seconds: float, work: Path, steps: int = 0
+) -> dict:
+    """Train ``name`` for about ``cpu_seconds`` of CPU (steps sized by a probe) and score validation.
+
+    ``steps`` fixes the steps instead: equal work for candidates that cost the same per step, which
+    on a loaded box is fairer than CPU-seconds (a step's CPU-seconds rise with the load)."""
     from callbot.stt.ctc_train import _new_loop, _run_steps, _save_model, validation_cer
 
     overrides = CANDIDATES[name]
-    per_step = _per_step(params, data, overrides, work)[1]
-    steps = max(10, round(cpu_seconds / per_step))
+    if not steps:
+        steps = max(10, round(cpu_seconds / _per_step(params, data, overrides, work)[1]))
     tuned = _with(params, overrides, steps)
     loop = _new_loop(tuned, data.alphabet)
     wall, cpu = _run_steps(tuned, data, loop, work / "ckpt.pt", steps)
@@ -256,7 +276,7 @@ def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: f
     }
 
 
-def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threads: int) -> None:
+def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threads: int, steps: int) -> None:
     """Every candidate in ``only`` for the same CPU budget; results appended to ``<out>/results.jsonl``."""
     import json
 
@@ -268,7 +288,7 @@ def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threa
     params = load_params().stt
     train, data = _training_set(params, prepared, out / "features.pkl")
     for name in only:
-        row = run_candidate(params, prepared, train, data, name, cpu_seconds, out / "work")
+        row = run_candidate(params, prepared, train, data, name, cpu_seconds, out / "work", steps)
         row["threads"] = threads
         print(json.dumps(row, ensure_ascii=False), flush=True)
         with (out / "results.jsonl").open("a", encoding="utf-8") as fh:
@@ -307,6 +327,7 @@ def main() -> None:
     b.add_argument("--cpu-seconds", type=float, default=280.0)  # the demo spends about 1,125 (750 x 1.5)
     b.add_argument("--only", nargs="+", default=["gru", "conv-b32"], choices=sorted(CANDIDATES))
     b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--steps", type=int, default=0, help="fixed steps instead of --cpu-seconds")
     s = sub.add_parser("speed")
     s.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     s.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
@@ -323,7 +344,7 @@ def main() -> None:
     elif args.cmd == "speed":
         speed(args.prepared, args.out, args.only, args.threads, args.rounds)
     elif args.cmd == "budget":
-        budget(args.prepared, args.out, args.cpu_seconds, args.only, args.threads)
+        budget(args.prepared, args.out, args.cpu_seconds, args.only, args.threads, args.steps)
     else:
         table(args.out)
 

@@ -32,6 +32,7 @@ load 4-7 from other jobs; conv-b32 here is the fp32 recipe before (1x1 convoluti
     bf16-mask    1238  275.2   0.222     0.2648      0.2711   (more steps than bf16: not comparable)
     bf16-pitch   1314  289.3   0.220     0.2556      0.2646   (likewise; rerun at 1,032 steps below)
     bf16-pitch   1032  203.6   0.197     0.2831      0.2968   (--steps 1032: worse than bf16's pitch)
+    bf16-mask    1032  183.5   0.178     0.2856      0.2992   (--steps 1032: worse than bf16's masks)
 
 A step's CPU-seconds rise with the box's load, so the probe's step count drifts between runs; the
 augmentation candidates cost the same per step as bf16, so they are compared at equal steps

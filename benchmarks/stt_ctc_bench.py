@@ -23,6 +23,23 @@ at a time on 2 cores shared with other jobs; validation, 200 clips, 146 with uns
     conv         444  274.2   0.618     0.3314      0.3511     0.439     0.460
     conv-b32     819  286.2   0.349     0.2927      0.3133     0.388     0.411
 
+Measured (2026-12-07, bf16, `precision`), 1 torch thread, two candidates at a time on 2 cores with
+load 4-7 from other jobs; conv-b32 here is the fp32 recipe before (1x1 convolutions, main's code):
+
+    candidate   steps  cpu_s  s/step  unseen16k  unseenLine
+    conv-b32      696  258.0   0.371     0.3158      0.3401
+    bf16         1032  256.9   0.249     0.2695      0.2863
+    bf16-mask    1238  275.2   0.222     0.2648      0.2711   (more steps than bf16: not comparable)
+    bf16-pitch   1314  289.3   0.220     0.2556      0.2646   (likewise; rerun at 1,032 steps below)
+    bf16-pitch   1032  203.6   0.197     0.2831      0.2968   (--steps 1032: worse than bf16's pitch)
+    bf16-mask    1032  183.5   0.178     0.2856      0.2992   (--steps 1032: worse than bf16's masks)
+
+A step's CPU-seconds rise with the box's load, so the probe's step count drifts between runs; the
+augmentation candidates cost the same per step as bf16, so they are compared at equal steps
+(`--steps`). `speed` (or a same-process alternation of old and new steps) gives the CPU ratio: new
+/ old 0.52 at 1 thread (load about 4), 0.67 in the runs above, 0.74 (wall 0.75) at 2 threads with
+load about 6.
+
 The chosen default (conv-b32, 2,400 steps) run whole as `callbot train-stt` on the same prepared data,
 2 threads, a nearly idle box: 0.20 s/step (0.40 CPU-s), 8.7 min and 1,022 CPU-s for the whole stage;
 validation unseen CER 0.197 (16 kHz) / 0.207 (line), against the 750-step BiGRU's 0.250 / 0.252 in
@@ -156,15 +173,20 @@ def outside(model: Path) -> None:
 
 
 # stt.ctc overrides per candidate; "gru" is the recipe before this benchmark (the ratios' baseline),
-# "conv-b32" the default it chose; every other stt.ctc value is params.yaml's
-_GRU = {"encoder": "gru", "hidden": 256, "layers": 3}
-_CONV = {"encoder": "conv", "hidden": 256, "layers": 8, "kernel": 15}
+# "conv-b32" the fp32 recipe it chose, "bf16" the same under bf16 autocast; every other stt.ctc value
+# is params.yaml's
+_GRU = {"encoder": "gru", "hidden": 256, "layers": 3, "precision": "fp32"}
+_CONV = {"encoder": "conv", "hidden": 256, "layers": 8, "kernel": 15, "precision": "fp32"}
+_BF16 = {**_CONV, "batch_seconds": 32.0, "precision": "bf16"}
 CANDIDATES: dict[str, dict] = {
     "gru": {**_GRU, "batch_seconds": 64.0},
     "gru-b32": {**_GRU, "batch_seconds": 32.0},
     "conv": {**_CONV, "batch_seconds": 64.0},
     "conv-b32": {**_CONV, "batch_seconds": 32.0},
     "conv384-b32": {**_CONV, "hidden": 384, "batch_seconds": 32.0},
+    "bf16": _BF16,
+    "bf16-pitch": {**_BF16, "pitch": [0.88, 1.12]},
+    "bf16-mask": {**_BF16, "freq_masks": 3, "time_masks": 3},
 }
 
 
@@ -190,23 +212,54 @@ def _with(params, overrides: dict, steps: int):
     return params.model_copy(update={"ctc": ctc, "save_steps": 10**9})
 
 
-def _cpu_per_step(params, data, overrides: dict, work: Path) -> float:
-    """CPU-seconds per step of a candidate: 3 warm-up steps, then 12 timed ones."""
+def _per_step(params, data, overrides: dict, work: Path) -> tuple[float, float]:
+    """Wall- and CPU-seconds per step of a candidate: 3 warm-up steps, then 12 timed ones."""
     from callbot.stt.ctc_train import _new_loop, _run_steps
 
     probe = _with(params, overrides, 1000)
     loop = _new_loop(probe, data.alphabet)
     _run_steps(probe, data, loop, work / "probe.pt", 3)
-    return _run_steps(probe, data, loop, work / "probe.pt", 15)[1] / 12
+    wall, cpu = _run_steps(probe, data, loop, work / "probe.pt", 15)
+    return wall / 12, cpu / 12
 
 
-def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: float, work: Path) -> dict:
-    """Train ``name`` for about ``cpu_seconds`` of CPU (steps sized by a probe) and score validation."""
+def speed(prepared: Path, out: Path, only: list[str], threads: int, rounds: int) -> None:
+    """Wall- and CPU-seconds per step of each candidate, probed in turn ``rounds`` times in one process
+    (so load from other jobs falls on every candidate alike), as ratios against the first."""
+    import json
+
+    import torch
+
+    from callbot.config import load_params
+
+    torch.set_num_threads(threads)
+    params = load_params().stt
+    _, data = _training_set(params, prepared, out / "features.pkl")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in only}
+    for _ in range(rounds):
+        for name in only:
+            runs[name].append(_per_step(params, data, CANDIDATES[name], out / "work"))
+    first = np.mean(runs[only[0]], axis=0)
+    for name, values in runs.items():
+        ratio = np.mean(values, axis=0) / first
+        row = {"candidate": name, "threads": threads, "wall_cpu_s_per_step": np.round(values, 3).tolist()}
+        print(
+            json.dumps(row | {"wall_ratio": round(ratio[0], 3), "cpu_ratio": round(ratio[1], 3)}), flush=True
+        )
+
+
+def run_candidate(
+    params, prepared: Path, train, data, name: str, cpu_seconds: float, work: Path, steps: int = 0
+) -> dict:
+    """Train ``name`` for about ``cpu_seconds`` of CPU (steps sized by a probe) and score validation.
+
+    ``steps`` fixes the steps instead: equal work for candidates that cost the same per step, which
+    on a loaded box is fairer than CPU-seconds (a step's CPU-seconds rise with the load)."""
     from callbot.stt.ctc_train import _new_loop, _run_steps, _save_model, validation_cer
 
     overrides = CANDIDATES[name]
-    per_step = _cpu_per_step(params, data, overrides, work)
-    steps = max(10, round(cpu_seconds / per_step))
+    if not steps:
+        steps = max(10, round(cpu_seconds / _per_step(params, data, overrides, work)[1]))
     tuned = _with(params, overrides, steps)
     loop = _new_loop(tuned, data.alphabet)
     wall, cpu = _run_steps(tuned, data, loop, work / "ckpt.pt", steps)
@@ -225,7 +278,7 @@ def run_candidate(params, prepared: Path, train, data, name: str, cpu_seconds: f
     }
 
 
-def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threads: int) -> None:
+def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threads: int, steps: int) -> None:
     """Every candidate in ``only`` for the same CPU budget; results appended to ``<out>/results.jsonl``."""
     import json
 
@@ -237,7 +290,7 @@ def budget(prepared: Path, out: Path, cpu_seconds: float, only: list[str], threa
     params = load_params().stt
     train, data = _training_set(params, prepared, out / "features.pkl")
     for name in only:
-        row = run_candidate(params, prepared, train, data, name, cpu_seconds, out / "work")
+        row = run_candidate(params, prepared, train, data, name, cpu_seconds, out / "work", steps)
         row["threads"] = threads
         print(json.dumps(row, ensure_ascii=False), flush=True)
         with (out / "results.jsonl").open("a", encoding="utf-8") as fh:
@@ -276,6 +329,13 @@ def main() -> None:
     b.add_argument("--cpu-seconds", type=float, default=280.0)  # the demo spends about 1,125 (750 x 1.5)
     b.add_argument("--only", nargs="+", default=["gru", "conv-b32"], choices=sorted(CANDIDATES))
     b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--steps", type=int, default=0, help="fixed steps instead of --cpu-seconds")
+    s = sub.add_parser("speed")
+    s.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    s.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
+    s.add_argument("--only", nargs="+", default=["conv-b32", "bf16"], choices=sorted(CANDIDATES))
+    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--rounds", type=int, default=3)
     t = sub.add_parser("table")
     t.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
     args = parser.parse_args()
@@ -283,8 +343,10 @@ def main() -> None:
         make(args.prepared, args.out, args.train, args.seed)
     elif args.cmd == "outside":
         outside(args.model)
+    elif args.cmd == "speed":
+        speed(args.prepared, args.out, args.only, args.threads, args.rounds)
     elif args.cmd == "budget":
-        budget(args.prepared, args.out, args.cpu_seconds, args.only, args.threads)
+        budget(args.prepared, args.out, args.cpu_seconds, args.only, args.threads, args.steps)
     else:
         table(args.out)
 

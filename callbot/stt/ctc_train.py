@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.atomic import write_json, writing
-from callbot.console import progress, summary
+from callbot.console import log, progress, summary
 from callbot.stt.ctc_model import CtcShape, build_model, log_mel, normalise, save_ctc_model
 from callbot.stt.data import STTDataError, Utterance, load_split, read_audio, through_line
 from callbot.stt.jamo import Alphabet, build_alphabet
@@ -267,6 +267,30 @@ def _resume(loop: _Loop, path: Path) -> str | None:
     return str(path)
 
 
+def native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (x86 avx512_bf16 or AMX); elsewhere torch would
+    emulate it, slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def autocast_for(precision: str) -> Any:
+    """The forward's context: CPU bf16 autocast when asked and native, else none (fp32)."""
+    import contextlib
+
+    import torch
+
+    if precision != "bf16":
+        return contextlib.nullcontext
+    if not native_bf16():
+        log.warning("stt.ctc.precision is bf16 but this CPU has no native bf16; training in fp32")
+        return contextlib.nullcontext
+    return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def _run_steps(
     params: STTParams, data: TrainingSet, loop: _Loop, checkpoint: Path, stop_at: int
 ) -> tuple[float, float]:
@@ -276,6 +300,7 @@ def _run_steps(
     ctc = params.ctc
     batches = length_batches(data.examples, ctc.batch_seconds)
     loss_fn = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    forward_context = autocast_for(ctc.precision)
     loop.model.train()
     wall, cpu, running = time.perf_counter(), time.process_time(), []
     with progress() as bar:
@@ -285,7 +310,8 @@ def _run_steps(
             batch, lengths, targets, target_lengths = make_batch(
                 data.examples, batch_for_step(batches, loop.step, params.seed), ctc, rng
             )
-            log_probs, out_lens = loop.model(batch, lengths)
+            with forward_context():
+                log_probs, out_lens = loop.model(batch, lengths)  # log-probs are fp32 in either case
             loss = loss_fn(log_probs.transpose(0, 1), targets, out_lens, target_lengths)
             loop.optimiser.zero_grad()
             loss.backward()

@@ -78,6 +78,7 @@ class CtcParams(Section):
     time_masks: int
     time_mask_share: float
     validation_max_utterances: int  # validation clips decoded after training, both channels (0 = all)
+    precision: Literal["bf16", "fp32"]  # training forward; bf16 falls back to fp32 where the CPU lacks it
 
     @model_validator(mode="after")
     def _ranges(self) -> CtcParams:

@@ -8,6 +8,9 @@ fine-tuned here, and the demo's tiny STT export. Prints each CER (spaces ignored
 against zero-shot. Run from the repository root after `make demo`:
 
     .venv/bin/python benchmarks/whisper_base_finetune_bench.py --steps 60 --utterances 16
+
+Since the jamo CTC recipe became the default, `benchmarks/whisper_lora_ctc_bench.py` measures
+whisper-base (encoder LoRA + a CTC head) against it at equal CPU-seconds (issue 22, part 3).
 """
 
 from __future__ import annotations

@@ -33,6 +33,13 @@ budget it takes 110 steps. Its CTC head has only just left the all-blank stage (
 it writes one or two syllables per clip ("네 다름이 아니라요 국가건강검진 …" -> "욮빠"), barely better
 than the empty output. Evaluating 400 clips (200 x 2 channels) took 75 CPU-s more. Under the rule
 whisper-base does not become the default: it loses on both channels within the budget, by 0.69 CER.
+
+The same run at the demo's whole budget (``--cpu-seconds 1050``, right after, same box): 384 steps,
+1,052.4 CPU-s (2.74 s/step; the schedule, sized by the first 3 steps for 350, held the last 34 at 2 %
+of the peak), loss 0.768, unseen CER 0.5295 (16 kHz) / 0.5537 (line), e.g. "네 다으미아닐요국건강검진
+대상자 조회 이서해요". It now listens, but is still worse than the conv recipe at 300 CPU-s above
+(0.287 / 0.303), and than the default's whole-stage 0.197 / 0.207 (1,022 CPU-s, from
+`stt_ctc_bench.py`'s docstring: another run, fp32).
 """
 
 from __future__ import annotations

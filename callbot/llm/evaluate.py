@@ -309,20 +309,20 @@ def evaluate_in_worker(
 def _evaluate_all(prepared: Path, params: LLMParams, dd: Any, version: str) -> list[dict[str, Any]]:
     """Every candidate's report, in params order: those scored on one thread side by side in
     ``llm.workers`` processes first, then the others here on their own threads."""
-    from callbot.llm.workers import run_side_by_side, worker_count
+    from callbot.llm.workers import one_thread_side_by_side, worker_count
 
     own = {
         c.name: for_candidate(params, c) for c in params.candidates
     }  # a large base: its own threads, sizes
-    single = [c for c in params.candidates if own[c.name].threads == 1]
-    argsets = [(c, own[c.name], prepared, version) for c in single]
-    found = run_side_by_side(evaluate_in_worker, argsets, worker_count(params.workers))
-    done = dict(zip([c.name for c in single], found, strict=True))
-    for candidate in params.candidates:
-        if candidate.name not in done:
-            set_torch_threads(own[candidate.name].threads)
-            done[candidate.name] = evaluate_candidate(candidate, own[candidate.name], dd, version)
-    return [done[c.name] for c in params.candidates]
+
+    def here(candidate: CandidateParams) -> dict[str, Any]:
+        set_torch_threads(own[candidate.name].threads)
+        return evaluate_candidate(candidate, own[candidate.name], dd, version)
+
+    return one_thread_side_by_side(
+        params.candidates, lambda c: own[c.name].threads, evaluate_in_worker,
+        lambda c: (c, own[c.name], prepared, version), here, worker_count(params.workers),
+    )  # fmt: skip
 
 
 def run_evaluate_llm(prepared: Path, params: LLMParams) -> list[dict[str, Any]]:

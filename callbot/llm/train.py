@@ -528,22 +528,16 @@ def _train_all(
 ) -> list[CandidateRun]:
     """Every candidate, in params order: those trained on one thread side by side in ``llm.workers``
     processes first, then the others here on their own threads."""
-    from callbot.llm.workers import run_side_by_side, worker_count
+    from callbot.llm.workers import one_thread_side_by_side, worker_count
 
-    single = [c for c in params.candidates if for_candidate(params, c).threads == 1]
-    argsets = [(c, prepared, params, tokenizer_dir, version) for c in single]
-    done = dict(
-        zip(
-            [c.name for c in single],
-            run_side_by_side(train_in_worker, argsets, worker_count(params.workers)),
-            strict=True,
-        )
-    )
-    for candidate in params.candidates:
-        if candidate.name not in done:
-            set_torch_threads(for_candidate(params, candidate).threads)
-            done[candidate.name] = train_candidate(candidate, params, dd, tokenizer_dir, version)
-    return [done[c.name] for c in params.candidates]
+    def here(candidate: CandidateParams) -> CandidateRun:
+        set_torch_threads(for_candidate(params, candidate).threads)
+        return train_candidate(candidate, params, dd, tokenizer_dir, version)
+
+    return one_thread_side_by_side(
+        params.candidates, lambda c: for_candidate(params, c).threads, train_in_worker,
+        lambda c: (c, prepared, params, tokenizer_dir, version), here, worker_count(params.workers),
+    )  # fmt: skip
 
 
 def run_train_llm(prepared: Path, params: LLMParams) -> list[CandidateRun]:

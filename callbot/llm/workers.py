@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
 
 
 def worker_count(setting: int) -> int:
@@ -32,3 +34,20 @@ def run_side_by_side(job: Callable[..., Any], argsets: Sequence[tuple[Any, ...]]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         return list(pool.map(job, *zip(*argsets, strict=True)))
+
+
+def one_thread_side_by_side(
+    items: Sequence[Item],
+    threads_of: Callable[[Item], int],
+    job: Callable[..., Any],
+    args_of: Callable[[Item], tuple[Any, ...]],
+    here: Callable[[Item], Any],
+    workers: int,
+) -> list[Any]:
+    """Every item's result, in order: the items that run on one thread (``threads_of``) as
+    ``job(*args_of(item))`` side by side in ``workers`` processes first, then the others ``here``,
+    one after another on their own threads (a large base that wants every core)."""
+    single = [i for i, item in enumerate(items) if threads_of(item) == 1]
+    found = run_side_by_side(job, [args_of(items[i]) for i in single], workers)
+    done = dict(zip(single, found, strict=True))
+    return [done[i] if i in done else here(item) for i, item in enumerate(items)]

@@ -38,3 +38,18 @@ def test_worker_count() -> None:
 
     assert worker_count(3) == 3
     assert worker_count(0) == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_one_thread_items_run_in_workers_the_rest_here_in_order() -> None:
+    from callbot.llm.workers import one_thread_side_by_side
+
+    items = [("a", 1), ("big", 0), ("b", 1)]
+    ran_here: list[str] = []
+
+    def here(item: tuple[str, int]) -> str:
+        ran_here.append(item[0])
+        return f"here:{item[0]}"
+
+    got = one_thread_side_by_side(items, lambda i: i[1], str.upper, lambda i: (i[0],), here, 1)
+    assert got == ["A", "here:big", "B"]
+    assert ran_here == ["big"]

@@ -463,11 +463,12 @@ def rank_ahead(
 ) -> None:
     """A candidate of ``bot.rescoring_min_parameters`` or more ranks every words :func:`_evaluate` will
     meet in ``bot.rescoring_workers`` single-thread processes first (:mod:`callbot.bot.rescore`)."""
-    from callbot.bot.rescore import parameter_count, prefill
+    from callbot.bot.rescore import prefill
+    from callbot.llm.model import count_parameters
     from callbot.llm.workers import worker_count
 
     workers = worker_count(params.rescoring_workers)
-    if workers < 2 or parameter_count(responder) < params.rescoring_min_parameters:
+    if workers < 2 or count_parameters(responder.model)[0] < params.rescoring_min_parameters:
         return
     said = [t.transcript for t in (*val, *test)] + [t.item.question for t in test]
     words = [w for w in said if screen(w, system.rules) is None]

@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 Memo = dict[Any, list[float]]  # the responder's (prompt ids, answer ids) -> log-likelihoods
 
 
-def parameter_count(responder: Responder) -> int:
-    return sum(p.numel() for p in responder.model.parameters())
-
-
 def rank_share(model_dir: str, words: list[str]) -> tuple[Memo, dict[str, float]]:
     """In a worker: ``words`` ranked by the candidate at ``model_dir`` on one thread; its memo and the
     seconds each ranking took (retrieval and LLM, as evaluate-bot times a turn)."""

@@ -130,6 +130,10 @@ def analyse_interview(
 
     from callbot.interview.report import summary_line, write_reports
 
+    if not params.encoders:
+        raise InterviewError(
+            "params.yaml: 'interview.encoders' is empty; name e5 and/or tfidf (the Bento serves one)"
+        )
     prepared, report = Path(prepared or params.prepared), Path(report or params.report)
     splits = load_answers(prepared)
     for field in (*TASKS, "summary"):

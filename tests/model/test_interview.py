@@ -87,6 +87,12 @@ def test_missing_records_or_column_or_base_is_named(section, tmp_path) -> None:
     assert not (tmp_path / "report").exists()
 
 
+def test_no_encoder_is_named_before_any_work(section, tmp_path) -> None:
+    with pytest.raises(InterviewError, match=r"'interview.encoders' is empty; name e5 and/or tfidf"):
+        analyse_interview(section.model_copy(update={"encoders": []}), tmp_path / "nowhere", tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
 def test_unlabelled_split_is_named(section, tmp_path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

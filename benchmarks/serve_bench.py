@@ -64,6 +64,9 @@ def package_tiny(home: Path) -> str:
     from callbot.registry.package import run_package
     from callbot.stt.model import build_tiny_whisper
 
+    sys.path.insert(0, str(REPO))  # tests/support fits the interview heads as the stage saves them
+    from tests.support.interview_records import build_interview_model
+
     torch.set_num_threads(1)
     params = load_params(REPO / "params.yaml", "smoke")
     root = home / "repo"
@@ -87,6 +90,7 @@ def package_tiny(home: Path) -> str:
             "stt_model": str(root / "stt"),
             "stt_metrics": str(root / "metrics.json"),
             "selected": str(root / "selected.json"),
+            "interview_model": str(build_interview_model(root / "interview")),
             "out": str(root / "bento.json"),
         }
     )

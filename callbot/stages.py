@@ -346,6 +346,7 @@ def train_intent(params: Params, paths: Paths) -> Result:
     options=(
         Option("prepared", "prepared directory holding records.parquet"),
         Option("report", "where metrics.json and report.md go"),
+        Option("model", "where the served heads go (interview.json, heads.npz)"),
     ),
 )
 def interview(params: Params, paths: Paths) -> Result:

@@ -39,7 +39,7 @@ def rank_share(model_dir: str, words: list[str]) -> tuple[Memo, dict[str, float]
         started = time.perf_counter()
         responder.rank(text)
         seconds[text] = time.perf_counter() - started
-    return dict(responder._logliks), seconds  # the memo is what the parent needs
+    return responder.loglik_memo(), seconds  # the memo is what the parent needs
 
 
 def prefill(responder: Responder, model_dir: Path, words: list[str], workers: int) -> dict[str, float]:
@@ -55,6 +55,6 @@ def prefill(responder: Responder, model_dir: Path, words: list[str], workers: in
     done = run_side_by_side(rank_share, [(str(model_dir), share) for share in shares], workers)
     seconds: dict[str, float] = {}
     for memo, timed in done:
-        responder._logliks.update(memo)
+        responder.remember_logliks(memo)
         seconds.update(timed)
     return seconds

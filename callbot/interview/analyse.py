@@ -4,7 +4,8 @@ Every distinct answer sentence is encoded once by the frozen multilingual-e5-sma
 package (the same pinned, hash-checked weights as the ``bases`` stage's directory, whose base.json is
 checked here); an answer's row is the normalised mean of its sentences' rows. The heads and the
 summary lengths are chosen on validation, test is scored once, every figure beside its baseline
-from the same run (majority class, char TF-IDF, lead sentences).
+from the same run (majority class, char TF-IDF, lead sentences). Per task the head of the feature set
+validation prefers, and the centroid summary's share, are saved for serving (``interview.model``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from callbot.interview.classify import Features, head, majority
-from callbot.interview.data import SPLITS, TASKS, Answer, InterviewError, load_answers, require_labels
-from callbot.interview.summarise import centroid_order, summarise
+from callbot.interview.data import SPLITS, Answer, InterviewError, load_answers, require_labels
+from callbot.interview.served import TASKS, Head, centroid_order, mean_rows, save_model
+from callbot.interview.summarise import summarise
 
 if TYPE_CHECKING:
+    from callbot.intent.encoders import Tfidf
     from callbot.interview.params import InterviewParams
 
 
@@ -65,8 +68,7 @@ class Embeddings:
         return self.rows[[self.index[s] for s in answer.sentences]]
 
     def answers(self, items: Sequence[Answer]) -> np.ndarray:
-        means = np.array([self.sentences(a).mean(axis=0) for a in items], dtype=np.float32).reshape(-1, 384)
-        return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        return mean_rows([self.sentences(a) for a in items])
 
     def order(self, answer: Answer) -> list[int]:
         return centroid_order(self.sentences(answer))
@@ -77,28 +79,34 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def tfidf_features(train: Sequence[Answer], ngrams: Sequence[int]) -> Features:
-    """Char n-gram TF-IDF fitted on the train answers only (the intent package's vectoriser)."""
+def tfidf_features(train: Sequence[Answer], ngrams: Sequence[int]) -> tuple[Features, Tfidf]:
+    """Char n-gram TF-IDF fitted on the train answers only (the intent package's vectoriser), and
+    the vectoriser (its state is saved when a served head reads it)."""
     from callbot.intent.encoders import Tfidf
 
     if len(ngrams) != 2:
         raise InterviewError(f"params.yaml: 'interview.ngrams' must be [low, high], got {list(ngrams)}")
     tfidf = Tfidf.fit([a.text for a in train], (ngrams[0], ngrams[1]))
-    return lambda items: tfidf.vectorizer.transform([a.text for a in items])  # sparse: the head fits fast
+    return lambda items: tfidf.vectorizer.transform([a.text for a in items]), tfidf  # sparse: fits fast
 
 
 def classify(
     params: InterviewParams, splits: dict[str, list[Answer]], features: dict[str, Features]
-) -> dict[str, Any]:
-    """Per task: the majority class and a head per configured feature set."""
+) -> tuple[dict[str, Any], dict[str, Head]]:
+    """Per task: the majority class and a head per configured feature set; and per task the head
+    with the best validation macro-F1 (ties: the earlier in ``interview.encoders``), for serving."""
     fit = {"max_iter": params.max_iter, "seed": params.seed}
-    return {
-        task: {
-            "majority": majority(splits, task),
-            **{name: head(features[name], splits, task, params.C, fit) for name in params.encoders},
-        }
-        for task in TASKS
-    }
+    metrics: dict[str, Any] = {}
+    served: dict[str, Head] = {}
+    for task in TASKS:
+        fitted = {name: head(features[name], splits, task, params.C, fit) for name in params.encoders}
+        metrics[task] = {"majority": majority(splits, task), **{n: r for n, (r, _) in fitted.items()}}
+        name = max(
+            params.encoders, key=lambda n: (fitted[n][0]["validation"]["macro_f1"], -params.encoders.index(n))
+        )
+        model = fitted[name][1]
+        served[task] = Head(name, [str(c) for c in model.classes_], model.coef_, model.intercept_)
+    return metrics, served
 
 
 def data_summary(splits: dict[str, list[Answer]], embeddings: Embeddings) -> dict[str, Any]:
@@ -111,27 +119,38 @@ def data_summary(splits: dict[str, list[Answer]], embeddings: Embeddings) -> dic
 
 
 def analyse_interview(
-    params: InterviewParams, prepared: str | Path | None = None, report: str | Path | None = None
+    params: InterviewParams,
+    prepared: str | Path | None = None,
+    report: str | Path | None = None,
+    model: str | Path | None = None,
 ) -> InterviewResult:
-    """Classify and summarise the interview answers; write metrics.json and report.md."""
+    """Classify and summarise the interview answers; write metrics.json and report.md, and the
+    heads and summary share validation chose to ``model`` (what the Bento serves)."""
     from threadpoolctl import threadpool_limits
 
     from callbot.interview.report import summary_line, write_reports
 
+    if not params.encoders:
+        raise InterviewError(
+            "params.yaml: 'interview.encoders' is empty; name e5 and/or tfidf (the Bento serves one)"
+        )
     prepared, report = Path(prepared or params.prepared), Path(report or params.report)
     splits = load_answers(prepared)
     for field in (*TASKS, "summary"):
         require_labels(splits, field, prepared / "records.parquet")
     check_base(Path(params.base))
     embeddings = Embeddings([a for s in SPLITS for a in splits[s]], params.threads)
-    features = {"e5": embeddings.answers, "tfidf": tfidf_features(splits["train"], params.ngrams)}
+    tfidf_rows, tfidf = tfidf_features(splits["train"], params.ngrams)
+    features = {"e5": embeddings.answers, "tfidf": tfidf_rows}
     # small heads: BLAS threads only contend (several-fold the CPU on 2 cores)
     with threadpool_limits(limits=1):
+        heads, served = classify(params, splits, features)
         metrics = {
             "data": data_summary(splits, embeddings),
-            **classify(params, splits, features),
+            **heads,
             "summary": summarise(embeddings.order, splits, params.summary_shares),
         }
     write_reports(report, metrics)
+    save_model(Path(model or params.model), served, metrics["summary"]["centroid"]["share"], tfidf.state())
     timing = f"e5 encoded {len(embeddings.index)} sentences in {embeddings.seconds:.1f} s ({embeddings.cpu_seconds:.1f} CPU s)"
     return InterviewResult(metrics, report, f"{summary_line(metrics)}; {timing} -> {report}")

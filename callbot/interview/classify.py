@@ -45,8 +45,9 @@ def _fit(rows: np.ndarray, targets: list[str], c: float, max_iter: int, seed: in
 
 def head(
     features: Features, splits: dict[str, list[Answer]], task: str, grid: Sequence[float], fit: dict[str, int]
-) -> dict[str, Any]:
-    """Every C fitted on train and scored on validation; the best macro-F1 (ties: the smaller C) scores test."""
+) -> tuple[dict[str, Any], Any]:
+    """Every C fitted on train and scored on validation; the best macro-F1 (ties: the smaller C) scores
+    test. Returns its figures and the fitted model (what serving keeps)."""
     train, val, test = (labelled(splits[s], task) for s in ("train", "validation", "test"))
     labels = sorted({getattr(a, task) for a in train})
     rows, targets = features(train), [getattr(a, task) for a in train]
@@ -61,7 +62,7 @@ def head(
         "validation": val_scores,
         "test": scores(list(model.predict(features(test))), test, task, labels),
         "validation_by_C": {f"{k:g}": s["macro_f1"] for k, _, s in tried},
-    }
+    }, model
 
 
 def majority(splits: dict[str, list[Answer]], task: str) -> dict[str, Any]:

@@ -8,17 +8,15 @@ sentence-final punctuation of the label text as written (``text_raw``). A valida
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from callbot.interview.served import sentences
 from callbot.prepare.adapters import datasets_feeding
 
 SPLITS = ("train", "validation", "test")
-TASKS = ("emotion", "intent")
 COLUMNS = ("interview_id", "dataset", "role", "text_raw", "emotion", "intent", "summary", "split")
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 
 
 class InterviewError(ValueError):
@@ -35,12 +33,6 @@ class Answer:
     intent: str | None
     summary: str | None
     seen: bool = False  # validation/test: every sentence occurs in a train answer
-
-
-def sentences(text: str) -> tuple[str, ...]:
-    """The answer's sentences in order (the whole text when it has no sentence-final mark)."""
-    found = tuple(s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip())
-    return found or (text.strip(),)
 
 
 def read_rows(records: Path) -> list[dict[str, Any]]:

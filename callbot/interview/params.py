@@ -15,6 +15,9 @@ class InterviewParams(Section):
     prepared: str  # records.parquet: the interview answers with emotion, intent, summary and split
     base: str  # the multilingual-e5-small base directory (callbot bases); its base.json is hash-checked
     report: str  # metrics.json (DVC metrics), report.md
+    model: (
+        str  # the heads and summary share validation chose: interview.json + heads.npz, served by the Bento
+    )
     # answer features for the heads: tfidf (char n-grams, the baseline) and/or e5
     encoders: list[Literal["tfidf", "e5"]]
     ngrams: list[int]  # TF-IDF character n-gram range [low, high]

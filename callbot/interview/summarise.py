@@ -12,18 +12,11 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from callbot.interview.data import Answer, labelled
+from callbot.interview.served import extract as extract_sentences
 from callbot.llm.rouge import Score, rouge_l, rouge_n
 
 Order = Callable[[Answer], list[int]]
-
-
-def centroid_order(rows: np.ndarray) -> list[int]:
-    """Sentence indices by cosine to the mean of the (L2-normalised) rows, nearest first."""
-    closeness = rows @ rows.mean(axis=0)
-    return sorted(range(len(rows)), key=lambda i: (-float(closeness[i]), i))
 
 
 def lead_order(answer: Answer) -> list[int]:
@@ -31,9 +24,8 @@ def lead_order(answer: Answer) -> list[int]:
 
 
 def extract(answer: Answer, order: Sequence[int], share: float) -> str:
-    """The first ``share`` of ``order`` (at least one sentence), joined in answer order."""
-    keep = max(1, int(len(answer.sentences) * share + 0.5))
-    return " ".join(answer.sentences[i] for i in sorted(order[:keep]))
+    """The first ``share`` of ``order`` (at least one sentence), joined in answer order (as served)."""
+    return extract_sentences(answer.sentences, order, share)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -187,6 +187,17 @@ class Responder:
             self._logliks[key] = prefix_answer_logliks(self.model, prompt, answer_ids, self._system_prefix())
         return list(self._logliks[key])
 
+    def loglik_memo(self) -> dict[Any, list[float]]:
+        """A copy of the answer log-likelihoods computed so far, keyed by (prompt ids, answer ids):
+        what a worker hands back so another responder on the same weights need not compute them."""
+        return dict(self._logliks)
+
+    def remember_logliks(self, memo: dict[Any, list[float]]) -> None:
+        """Take log-likelihoods another responder on the same weights computed (its :meth:`loglik_memo`):
+        :meth:`answer_logliks` then returns them as its own. Kept whole; the memo's cap applies at the
+        next one computed here."""
+        self._logliks.update(memo)
+
     def _system_prefix(self) -> Any:
         """The system prompt's cache (every chat starts with it), computed on first use; None when the
         template does not start a chat with the system turn alone."""

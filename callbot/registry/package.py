@@ -1,4 +1,5 @@
-"""`callbot package`: the selected STT and LLM and the voice into the BentoML store, then a Bento.
+"""`callbot package`: the selected STT and LLM, the voice and the interview heads into the BentoML
+store, then a Bento.
 
 Why the store and not paths: a Bento carries copies of the exact models it was validated with, and
 each stored model is labelled with the dataset version, its metrics and the git revision, so an
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 STT_MODEL = "callbot-stt"  # the names callbot/serve/service.py asks the store for
 LLM_MODEL = "callbot-llm"
 TTS_MODEL = "callbot-tts"
+INTERVIEW_MODEL = "callbot-interview"
 BENTOFILE = Path("bento") / "bentofile.yaml"  # the Bento's build config, relative to the repository
 
 
@@ -192,6 +194,20 @@ def calibration_of(selection: Selection, threshold: float) -> dict[str, Any]:
     return out
 
 
+def calibration_file(selection: Selection, selected: Path) -> Path:
+    """calibration.json (:func:`calibration_of`) in a fresh temp folder, to be stored beside the weights."""
+    threshold = selection.handover_threshold
+    if threshold is None:
+        raise PackageError(
+            f"{selected}: no handover_threshold; run `callbot evaluate-bot` and `callbot select`"
+        )
+    calibration = Path(tempfile.mkdtemp(prefix=".calibration.")) / CALIBRATION_FILE
+    calibration.write_text(
+        json.dumps(calibration_of(selection, float(threshold)), ensure_ascii=False), "utf-8"
+    )
+    return calibration
+
+
 def intent_bundle(selection: Selection, root: Path, scratch: Path) -> list[Path]:
     """The intent model as ``intent/`` beside the weights, when select left the LLM out of the call path."""
     if selection.ranker != "intent":
@@ -208,8 +224,27 @@ def intent_bundle(selection: Selection, root: Path, scratch: Path) -> list[Path]
     return [bundle]
 
 
+def interview_entry(
+    params: PackageParams, root: Path, common: dict[str, str]
+) -> tuple[list[Path], dict[str, str], dict[str, Any]]:
+    """What `callbot interview` saved for serving: its directory, labels (each task's encoder) and metadata."""
+    from callbot.interview.served import MODEL_FILE, InterviewModel, InterviewModelError
+
+    source = root / params.interview_model
+    try:
+        InterviewModel.load(source)  # the Bento must not ship heads it cannot load
+    except InterviewModelError as exc:
+        raise PackageError(f"{exc} (package.interview_model)") from None
+    meta = read_json(source / MODEL_FILE, "the interview model", "`callbot interview`")
+    encoders = {
+        f"{task}_encoder": _label_value(str(spec.get("encoder"))) for task, spec in meta["tasks"].items()
+    }
+    summary = meta.get("summary") or {}
+    return [source], {**common, "role": "interview", **encoders}, {"source": str(source), "summary": summary}
+
+
 def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[dict[str, str], Selection]:
-    """Store the STT, the selected LLM and the voice bundle, labelled; returns name -> tag, and the
+    """Store the STT, the selected LLM, the interview heads and the voice bundle, labelled; returns name -> tag, and the
     selection (its ``dataset_version``, the data the LLM was trained on, labels the Bento too)."""
 
     from callbot.tts.bundle import BundleError, write_bundle
@@ -222,18 +257,11 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[di
         "git_revision": git_revision(root),
         "project": "callbot",
     }
+    interview = interview_entry(params, root, common)  # checked before anything is stored
     stt_report = read_stt_metrics(root / params.stt_metrics)
     stt_metrics = _numbers(stt_report.model_dump(mode="json", exclude={"schema_version"}))
     stt_sources, stt_meta = _served_backend(stt_sources, stt_meta, stt_report.backends)
-    calibration = Path(tempfile.mkdtemp(prefix=".calibration.")) / CALIBRATION_FILE
-    threshold = selection.handover_threshold
-    if threshold is None:
-        raise PackageError(
-            f"{root / params.selected}: no handover_threshold; run `callbot evaluate-bot` and `callbot select`"
-        )
-    calibration.write_text(
-        json.dumps(calibration_of(selection, float(threshold)), ensure_ascii=False), "utf-8"
-    )
+    calibration = calibration_file(selection, root / params.selected)
     tags = {
         STT_MODEL: _store(
             STT_MODEL,
@@ -252,6 +280,7 @@ def import_models(params: PackageParams, tts: TTSParams, root: Path) -> tuple[di
             flat=True,
         ),
     }  # fmt: skip
+    tags[INTERVIEW_MODEL] = _store(INTERVIEW_MODEL, *interview, flat=True)
     with tempfile.TemporaryDirectory(prefix="callbot-voice-") as tmp:
         voice = Path(tmp) / "voice"
         voice.mkdir()

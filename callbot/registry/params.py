@@ -26,4 +26,5 @@ class PackageParams(Section):
     selected: str  # the selection naming the winning LLM (select.out)
     stt_model: str  # the STT export directory (model/, export.json, whisper.pt)
     stt_metrics: str  # the STT evaluation (evaluate-stt's metrics.json); its CER/WER label the model
+    interview_model: str  # the interview stage's served heads (interview.json, heads.npz)
     bento_name: str  # the Bento's name in the store (`bentoml serve <name>:<version>`)

@@ -1,13 +1,14 @@
 """The voice bot as one BentoML service: caller audio -> STT -> LLM -> TTS -> spoken answer.
 
-``STT``, ``LLM`` and ``TTS`` each hold one model, loaded once when the service instance starts;
-``ARS`` composes them with ``bentoml.depends`` and is the only service exposed: ``/transcribe``,
-``/reply``, ``/synthesize``, ``/ars`` (JSON API, OpenAPI at ``/docs.json``, Swagger UI at ``/``),
-``/healthz``, ``/livez`` and ``/readyz`` (BentoML's probes; ``/readyz`` also waits for the three
+``STT``, ``LLM``, ``TTS`` and ``Interview`` each hold one model, loaded once when the service instance
+starts; ``ARS`` composes them with ``bentoml.depends`` and is the only service exposed: ``/transcribe``,
+``/reply``, ``/synthesize``, ``/ars``, and the interview analysis ``/interview`` (audio) and
+``/interview_text`` (JSON API, OpenAPI at ``/docs.json``, Swagger UI at ``/``),
+``/healthz``, ``/livez`` and ``/readyz`` (BentoML's probes; ``/readyz`` also waits for the four
 model services), and the web page at ``/ui/``.
 
 Importing this module reads nothing from the model store: the models (``callbot-stt``,
-``callbot-llm``, ``callbot-tts``, imported by ``callbot package``) are resolved when each service
+``callbot-llm``, ``callbot-tts``, ``callbot-interview``, imported by ``callbot package``) are resolved when each service
 instance starts. The request limits are the ``serve`` params, which ``callbot package`` writes into
 the Bento as its ``serve`` argument (batching and timeouts are fixed when the service is declared,
 so they are read here). Every caller input is checked by :mod:`callbot.serve.limits` before a model
@@ -57,6 +58,7 @@ _ARGS = vars(bentoml.use_arguments())
 STT_TAG = str(_ARGS.get("stt_model", "callbot-stt:latest"))
 LLM_TAG = str(_ARGS.get("llm_model", "callbot-llm:latest"))
 TTS_TAG = str(_ARGS.get("tts_model", "callbot-tts:latest"))
+INTERVIEW_TAG = str(_ARGS.get("interview_model", "callbot-interview:latest"))
 LIMITS = limits_from_arguments(_ARGS)
 CALL_LOG = CallLog.from_params(LIMITS.call_log)  # None unless serve.call_log.enabled
 TRAFFIC = {"timeout": LIMITS.timeout_s}
@@ -106,8 +108,8 @@ logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLog(
 API_KEY_ENV = "CALLBOT_API_KEY"  # set it to require `X-API-Key` on the API; never in params or logs
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics")  # probes answer without a key
 PAGE_PREFIX = "/ui"  # the page's static files: it must load to ask for the key
-FILE_ENDPOINTS = {"/transcribe": frozenset({"audio"}), "/ars": frozenset({"audio"})}
-JSON_ENDPOINTS = frozenset({"/reply", "/synthesize"})
+FILE_ENDPOINTS = {n: frozenset({"audio"}) for n in ("/transcribe", "/ars", "/interview")}
+JSON_ENDPOINTS = frozenset({"/reply", "/synthesize", "/interview_text"})
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # BentoML parses both as forms
 
 
@@ -355,6 +357,23 @@ class TTS:
         }
 
 
+@bentoml.service(name="callbot-interview", traffic=TRAFFIC, workers=1)
+class Interview:
+    """The interview stage's heads on frozen e5: an answer's emotion, intent and extractive summary."""
+
+    model = bentoml.models.BentoModel(INTERVIEW_TAG)
+
+    def __init__(self) -> None:
+        from callbot.interview.served import InterviewModel
+
+        self.analyser = InterviewModel.load(Path(self.model.path), threads=TORCH_THREADS)
+
+    @bentoml.api
+    def analyse(self, text: str) -> dict[str, Any]:
+        """Emotion and intent with confidences, the summary, and how many sentences the answer has."""
+        return self.analyser.analyse(text)
+
+
 @bentoml.service(
     name="callbot",
     traffic=TRAFFIC,
@@ -369,6 +388,7 @@ class ARS:
     stt = bentoml.depends(STT)
     llm = bentoml.depends(LLM)
     tts = bentoml.depends(TTS)
+    analyser = bentoml.depends(Interview)
 
     def _audio(self, audio: Path) -> np.ndarray:
         try:
@@ -480,6 +500,27 @@ class ARS:
             "sample_rate": speech["sample_rate"],
             "duration_s": speech["duration_s"],
         }
+
+    @bentoml.api
+    def interview(self, audio: Path) -> dict[str, Any]:
+        """A recorded interview answer (WAV, FLAC, OGG or MP3) -> the transcript, the answer's emotion
+        and intent with confidences, and its extractive summary."""
+        transcript = self._transcribe(self._audio(audio))
+        heard = transcript["text"].strip()
+        if not heard:
+            raise _refuse(
+                Rejected(422, "no words were recognised in `audio`; send a recording of a spoken answer")
+            )
+        return {"transcript": transcript, **_call(self.analyser.analyse, text=heard)}
+
+    @bentoml.api
+    def interview_text(self, text: str) -> dict[str, Any]:
+        """An interview answer as text -> its emotion and intent with confidences, and its extractive summary."""
+        try:
+            text = check_text(text, LIMITS)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        return _call(self.analyser.analyse, text=text)
 
     def __is_ready__(self) -> bool:
         return WEB_DIR.joinpath("index.html").is_file()

@@ -46,7 +46,10 @@ def tiny_params(data: dict) -> dict:
     model tests and `make demo` hold the models to their figures)."""
     data["sample"].update(records=28, audio="speech", callcenter_dialogues=60, phone_sentences=40)
     data["prepare"]["split"].update(by="hash")  # 28 interviews leave the Validation folder empty
-    data["bases"].update(names=["whisper-base"])  # 8 s; gemma-3-270m (45 s, 3.4 GB) has its own tests
+    # whisper-base 8 s; e5 (a 69 MB copy) for the interview stage, whose heads package serves;
+    # gemma-3-270m (45 s, 3.4 GB) has its own tests
+    data["bases"].update(names=["whisper-base", "multilingual-e5-small"])
+    data["interview"].update(C=[1.0], summary_shares=[0.5])  # the stage end to end, not its figures
     data["stt"].update(
         max_steps=4,
         save_steps=2,

@@ -45,10 +45,10 @@ def test_rankings_from_workers_are_the_parents_own(model_dir) -> None:
     there = load_responder(model_dir)
     seconds = prefill(there, model_dir, WORDS, 2)
     assert set(seconds) == set(WORDS) and all(s > 0 for s in seconds.values())
-    memo = dict(there._logliks)
-    assert memo == here._logliks  # the same bits from a 1-thread worker as from this process
+    memo = there.loglik_memo()
+    assert memo == here.loglik_memo()  # the same bits from a 1-thread worker as from this process
     assert [there.rank(w) for w in WORDS] == expected
-    assert there._logliks == memo  # every ranking was a memo hit: nothing computed twice
+    assert there.loglik_memo() == memo  # every ranking was a memo hit: nothing computed twice
 
 
 def test_one_worker_ranks_nothing_ahead(model_dir) -> None:
@@ -58,7 +58,25 @@ def test_one_worker_ranks_nothing_ahead(model_dir) -> None:
     responder = load_responder(model_dir)
     assert prefill(responder, model_dir, WORDS, 1) == {}
     assert prefill(responder, model_dir, WORDS[:1], 4) == {}  # one distinct word: no worker pays
-    assert responder._logliks == {}
+    assert responder.loglik_memo() == {}
+
+
+def test_remembered_logliks_are_answered_as_the_responders_own(model_dir) -> None:
+    """What remember_logliks is given is what answer_logliks returns for those words: nothing recomputed."""
+    from callbot.llm.infer import load_responder
+
+    answers = [FEVER, "코로나19 검사는 가까운 선별진료소에서 받으실 수 있습니다."]
+    worker = load_responder(model_dir)
+    computed = worker.answer_logliks(WORDS[0], answers)
+    memo = worker.loglik_memo()
+    assert len(memo) == 1 and list(memo.values()) == [computed]
+    memo.clear()  # a copy: the worker's own memo is untouched
+    assert worker.loglik_memo() != {}
+    parent = load_responder(model_dir)
+    marked = {key: [-1.0, -2.0] for key in worker.loglik_memo()}  # values no model would give twice
+    parent.remember_logliks(marked)
+    assert parent.answer_logliks(WORDS[0], answers) == [-1.0, -2.0]
+    assert parent.answer_logliks(WORDS[1], answers) != [-1.0, -2.0]  # other words are computed
 
 
 def test_the_first_turn_with_the_words_is_charged_the_workers_seconds(model_dir) -> None:

@@ -47,10 +47,12 @@ POLICY = {"answer": 0.95, "margin": 0.0, "confirm": 0.5, "word": 0.0}
 
 
 def build_smoke_repo(root: Path, params) -> dict[str, object]:
-    """Tiny STT + LLM model dirs and a selection naming the LLM, laid out as the stages write them."""
+    """Tiny STT + LLM model dirs, a selection naming the LLM, and interview heads on the real e5,
+    laid out as the stages write them."""
     from callbot.llm.model import build_tiny_candidate
     from callbot.llm.router import Script, write_script
     from callbot.stt.model import build_tiny_whisper
+    from tests.support.interview_records import build_interview_model
 
     stt = build_tiny_whisper(root / "models" / "stt" / "model", seed=0)
     llm = build_tiny_candidate(
@@ -59,7 +61,8 @@ def build_smoke_repo(root: Path, params) -> dict[str, object]:
     write_script(llm, Script.from_examples(ROUTER_EXAMPLES, params.llm.router.handover_intent_prefix))
     write_selection(root / "models" / "selected.json", tiny_selection(llm, dataset_version="1.2.0"))
     write_stt_metrics(root / "reports" / "stt" / "metrics.json", tiny_stt_metrics())
-    return {"stt": stt, "llm": llm}
+    interview = build_interview_model(root / "models" / "interview")
+    return {"stt": stt, "llm": llm, "interview": interview}
 
 
 def tiny_selection(merged: Path, **changes: object) -> Selection:
@@ -108,6 +111,7 @@ def package_section(params, root: Path):
             "stt_model": str(root / "models" / "stt" / "model"),
             "stt_metrics": str(root / "reports" / "stt" / "metrics.json"),
             "selected": str(root / "models" / "selected.json"),
+            "interview_model": str(root / "models" / "interview"),
             "out": str(root / "models" / "bento.json"),
         }
     )

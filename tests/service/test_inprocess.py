@@ -145,6 +145,44 @@ def test_ars_turn_from_audio_to_spoken_answer(ars, question: Path, params) -> No
     assert audio.size / rate == pytest.approx(result["duration_s"], abs=0.01)
 
 
+ANSWER = (  # an interview answer as the generator writes them (its heads were fitted on such answers)
+    "저는 대학에서 컴퓨터공학을 전공했습니다. 프로젝트에서 팀원들과 함께 서비스를 개발했습니다. "
+    "그 경험으로 협업의 중요성을 배웠습니다. 이 회사에서 꼭 일하고 싶습니다."
+)
+
+
+def test_interview_text_gives_emotion_intent_and_summary(ars) -> None:
+    from callbot.interview.served import sentences
+
+    got = ars.interview_text(ANSWER)
+    assert got == ars.analyser.analyser.analyse(ANSWER)  # the stored heads, through the service
+    for task in ("emotion", "intent"):
+        labels = ars.analyser.analyser.heads[task].labels
+        assert got[task]["label"] in labels and set(got[task]["scores"]) == set(labels)
+        assert got[task]["confidence"] == max(got[task]["scores"].values()) > 1 / len(labels)
+        assert sum(got[task]["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+    kept = sentences(got["summary"])
+    assert got["sentences"] == 4 and len(kept) == 2 and set(kept) <= set(sentences(ANSWER))
+
+
+def test_interview_audio_is_transcribed_then_analysed(ars, tmp_path: Path) -> None:
+    from callbot.tts.espeak import synthesize
+
+    samples, rate = synthesize(ANSWER)
+    path = tmp_path / "answer"
+    sf.write(path, samples, rate, format="WAV", subtype="PCM_16")
+    heard = ars.transcribe(path)["text"].strip()
+    if not heard:  # the tiny STT (random weights) may hear nothing: a 422 naming the field, not a 500
+        with pytest.raises(BentoMLException, match="`audio`") as err:
+            ars.interview(path)
+        assert err.value.error_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        return
+    got = ars.interview(path)
+    assert got["transcript"]["text"].strip() == heard and got["transcript"]["duration_s"] > 5
+    # the transcript is analysed whole (its length is bounded by serve.max_audio_seconds, not max_text_chars)
+    assert {k: v for k, v in got.items() if k != "transcript"} == ars.analyser.analyse(text=heard)
+
+
 def test_synthesize_writes_a_wav_file(ars, params) -> None:
     from tests.service.conftest import ROUTER_EXAMPLES
 
@@ -159,20 +197,32 @@ def test_synthesize_writes_a_wav_file(ars, params) -> None:
 @pytest.mark.parametrize(
     ("call", "status"),
     [
-        (lambda a, tmp: a.reply("가" * 600), HTTPStatus.UNPROCESSABLE_ENTITY),
-        (lambda a, tmp: a.synthesize("   "), HTTPStatus.UNPROCESSABLE_ENTITY),
-        (lambda a, tmp: a.transcribe(tmp / "missing"), HTTPStatus.UNPROCESSABLE_ENTITY),
-        (
-            lambda a, tmp: a.transcribe(_write(tmp / "text", b"not audio at all")),
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-        ),
-        (lambda a, tmp: a.ars(_write(tmp / "silent", _silence())), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a: a.reply("가" * 600), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a: a.synthesize("   "), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a: a.interview_text("가" * 600), HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda a: a.interview_text(" \n "), HTTPStatus.UNPROCESSABLE_ENTITY),
     ],
-    ids=["long reply text", "blank synth text", "missing upload", "not audio", "silent call"],
+    ids=["long reply text", "blank synth text", "long interview text", "blank interview text"],
 )
-def test_refusals_carry_their_status(ars, tmp_path: Path, call, status: HTTPStatus) -> None:
-    with pytest.raises(BentoMLException) as err:
-        call(ars, tmp_path)
+def test_text_refusals_carry_their_status(ars, call, status: HTTPStatus) -> None:
+    with pytest.raises(BentoMLException, match="text") as err:
+        call(ars)
+    assert err.value.error_code == status
+
+
+@pytest.mark.parametrize("endpoint", ["transcribe", "ars", "interview"])
+@pytest.mark.parametrize(
+    ("upload", "status"),
+    [
+        (lambda tmp: tmp / "missing", HTTPStatus.UNPROCESSABLE_ENTITY),
+        (lambda tmp: _write(tmp / "text", b"not audio at all"), HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+        (lambda tmp: _write(tmp / "silent", _silence()), HTTPStatus.UNPROCESSABLE_ENTITY),
+    ],
+    ids=["missing upload", "not audio", "silent"],
+)
+def test_audio_refusals_carry_their_status(ars, tmp_path: Path, endpoint: str, upload, status) -> None:
+    with pytest.raises(BentoMLException, match="audio") as err:
+        getattr(ars, endpoint)(upload(tmp_path))
     assert err.value.error_code == status
 
 

@@ -84,12 +84,36 @@ def test_stt_export_layout_is_stored_and_loads(
         stt_model=str(export),
         stt_metrics=str(smoke_repo / "reports" / "stt" / "metrics.json"),
         selected=str(smoke_repo / "models" / "selected.json"),
+        interview_model=str(smoke_repo / "models" / "interview"),
     )
     tags, _ = import_models(section, params.tts, tmp_path)
     stored = Path(bentoml.models.get(tags["callbot-stt"]).path)
     assert (stored / "model" / "config.json").is_file() and (stored / "export.json").is_file()
     assert not (stored / "base").exists()
     assert load_transcriber(stored).backend == "hf"
+
+
+@pytest.mark.slow
+def test_a_missing_or_broken_interview_model_says_to_run_interview(
+    params, smoke_repo: Path, tmp_path: Path
+) -> None:
+    """Checked before anything is stored: the Bento must not ship heads its service cannot load."""
+    import bentoml
+
+    paths = {n: str(smoke_repo / p) for n, p in (("stt_model", "models/stt/model"),
+             ("stt_metrics", "reports/stt/metrics.json"), ("selected", "models/selected.json"))}  # fmt: skip
+    before = {str(m.tag) for m in bentoml.models.list()}
+    missing = _section(params, tmp_path, **paths, interview_model=str(tmp_path / "interview"))
+    with pytest.raises(
+        PackageError, match=r"interview\.json.*run `callbot interview`.*package\.interview_model"
+    ):
+        import_models(missing, params.tts, tmp_path)
+    broken = tmp_path / "broken"
+    shutil.copytree(smoke_repo / "models" / "interview", broken)
+    (broken / "heads.npz").write_bytes(b"not an npz")
+    with pytest.raises(PackageError, match=r"heads\.npz: not the interview model's heads"):
+        import_models(_section(params, tmp_path, **paths, interview_model=str(broken)), params.tts, tmp_path)
+    assert {str(m.tag) for m in bentoml.models.list()} == before
 
 
 def test_cli_package_exits_1_naming_the_missing_input(repo: Path, tmp_path: Path) -> None:

@@ -142,6 +142,8 @@ def test_package_records_a_labelled_bento_pinned_to_its_models(record, params, s
     assert stt.info.labels["cer"] == "0.125" and stt.info.metadata["metrics"]["fine_tuned.cer"] == 0.125
     llm = bentoml.models.get(record.models["callbot-llm"])
     assert llm.info.labels["candidate"] == "kullm" and llm.info.labels["ars_rouge_l"] == "0.25"
+    interview = bentoml.models.get(record.models["callbot-interview"])
+    assert interview.info.labels["role"] == "interview" and interview.info.labels["intent_encoder"] == "e5"
 
 
 def test_the_bento_ships_the_serve_package_and_no_training_code(record, repo: Path) -> None:
@@ -193,7 +195,9 @@ def test_probes_and_openapi(server: str) -> None:
     for probe in ("/healthz", "/livez", "/readyz"):
         assert httpx.get(server + probe, timeout=30).status_code == 200, probe
     spec = httpx.get(server + "/docs.json", headers=AUTH, timeout=30).json()
-    assert {"/transcribe", "/reply", "/synthesize", "/ars"} <= set(spec["paths"])
+    assert {"/transcribe", "/reply", "/synthesize", "/ars", "/interview", "/interview_text"} <= set(
+        spec["paths"]
+    )
 
 
 def test_web_page_and_its_assets_load(server: str) -> None:
@@ -233,6 +237,31 @@ def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> Non
     speech = httpx.post(server + "/synthesize", json={"text": said["text"]}, headers=AUTH, timeout=120)
     assert speech.status_code == 200 and speech.headers["content-type"].startswith("audio/")
     assert speech.content[:4] == b"RIFF"
+
+
+def test_interview_analysis_over_http(server: str, question: Path) -> None:
+    """A user's requests: an answer as JSON text and as an uploaded recording; their mistakes are 4xx."""
+    text = "저는 팀 프로젝트에서 일정 관리를 맡았습니다. 그 경험으로 책임감을 배웠습니다."
+    got = httpx.post(server + "/interview_text", json={"text": text}, headers=AUTH, timeout=120)
+    assert got.status_code == 200, got.text[:300]
+    assert {"emotion", "intent", "summary", "sentences"} <= set(got.json()) and got.json()["sentences"] == 2
+    assert 0 < got.json()["intent"]["confidence"] <= 1 and got.json()["summary"] in text
+    heard = httpx.post(
+        server + "/interview", **_files("answer.wav", question.read_bytes()), headers=AUTH, timeout=120
+    )
+    assert heard.status_code == 200 or (heard.status_code == 422 and "`audio`" in heard.text), heard.text[
+        :300
+    ]
+    refusals = [
+        httpx.post(server + "/interview_text", data={"text": text}, headers=AUTH, timeout=60),  # a form
+        httpx.post(
+            server + "/interview", json={"audio": "http://example.com/a.wav"}, headers=AUTH, timeout=60
+        ),
+        httpx.post(server + "/interview_text", json={"text": ""}, headers=AUTH, timeout=60),
+        httpx.post(server + "/interview_text", json={"words": text}, headers=AUTH, timeout=60),
+    ]
+    assert [r.status_code for r in refusals[:3]] == [415, 415, 422], [r.text[:200] for r in refusals]
+    assert 400 <= refusals[3].status_code < 500 and "text" in refusals[3].text, refusals[3].text[:300]
 
 
 def _files(name: str, data: bytes) -> dict[str, Any]:

@@ -44,3 +44,24 @@ def write_interview_records(out: Path, records: int = 200, seed: int = 0, drop: 
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows), out / "records.parquet")
     return out
+
+
+def build_interview_model(out: Path, records: int = 40) -> Path:
+    """A served interview model as `callbot interview` saves one: logistic heads fitted on the frozen
+    e5 rows of ``records`` generator answers (real weights, fewer answers than the stage sees)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from callbot.intent.encoders import pretrained
+    from callbot.interview.served import TASKS, Head, mean_rows, save_model, sentences
+
+    rows = interview_rows(records)
+    said = [sentences(str(r["text_raw"])) for r in rows]
+    features = mean_rows([pretrained("e5", list(s), 1) for s in said])
+    heads = {}
+    for task in TASKS:
+        model = LogisticRegression(C=100.0, max_iter=3000, random_state=0).fit(
+            features, [r[task] for r in rows]
+        )
+        heads[task] = Head("e5", [str(c) for c in model.classes_], model.coef_, model.intercept_)
+    save_model(out, heads, 0.5, None)
+    return out

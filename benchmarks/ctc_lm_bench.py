@@ -76,10 +76,11 @@ def main() -> None:
     ap.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--order", type=int, nargs="+", default=[6])
-    ap.add_argument("--grid", nargs="+", default=["0:0", "0.3:0", "0.5:0.5", "0.5:1", "0.8:1", "1:1.5"])
+    ap.add_argument("--grid", nargs="+", default=["0.2:0.5", "0.3:0.5", "0.5:1", "0.8:1"])
     ap.add_argument("--beam", type=int, default=8)
     ap.add_argument("--top-k", type=int, default=6)
     ap.add_argument("--blank-skip", type=float, default=0.999)
+    ap.add_argument("--min-prob", type=float, default=0.001)
     ap.add_argument("--no-outside", action="store_true")
     args = ap.parse_args()
 
@@ -128,7 +129,7 @@ def main() -> None:
             for order, lm in lms.items():
                 for ab in args.grid:
                     a, b = (float(x) for x in ab.split(":"))
-                    st = BeamSettings(a, b, args.beam, args.top_k, args.blank_skip)
+                    st = BeamSettings(a, b, args.beam, args.top_k, args.blank_skip, args.min_prob)
                     hyps, c = decode_all(lps, alphabet, lambda lp, lm=lm, st=st: beam_emissions(lp, lm, st))
                     u, s = score(hyps)
                     label = f"beam o{order} a{a} b{b}"

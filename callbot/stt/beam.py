@@ -53,6 +53,7 @@ class BeamSettings:
     beam: int = 8
     top_k: int = 6
     blank_skip: float = 0.999
+    min_prob: float = 0.0  # a frame's symbols below this posterior are not tried
 
 
 @dataclass
@@ -60,7 +61,14 @@ class _Prefix:
     blank: float  # log P of the prefix over alignments that end in a blank
     label: float  # ... that end in its last symbol
     lm: float  # log P_lm of the prefix's symbols
-    frames: tuple[int, ...]  # frame each symbol was first emitted at
+    frames: tuple[int, ...]  # frame of each symbol's likeliest emission (on the path it was best grown by)
+    best: float = NEG  # log P of that emission of the last symbol
+    _row: list[float] | None = None  # log P_lm(next | prefix), fetched once per prefix
+
+    def lm_row(self, prefix: tuple[int, ...], lm: JamoLM) -> list[float]:
+        if self._row is None:
+            self._row = lm.log_distribution(prefix).tolist()
+        return self._row
 
 
 def _lae(a: float, b: float) -> float:
@@ -76,25 +84,40 @@ def _score(prefix: tuple[int, ...], state: _Prefix, s: BeamSettings) -> float:
     return _lae(state.blank, state.label) + s.alpha * state.lm + s.beta * len(prefix)
 
 
+def _candidates(log_probs: np.ndarray, s: BeamSettings) -> list[list[tuple[int, float]]]:
+    """Per frame, its ``top_k`` likeliest symbols at or above ``min_prob`` (none on a skipped frame)."""
+    symbols = log_probs[:, 1:]
+    k = min(s.top_k, symbols.shape[1])
+    top = np.argpartition(-symbols, k - 1, axis=1)[:, :k] if k < symbols.shape[1] else None
+    floor = math.log(s.min_prob) if s.min_prob > 0 else NEG
+    skip = math.log(s.blank_skip) if s.blank_skip < 1.0 else math.inf
+    out: list[list[tuple[int, float]]] = []
+    for t, row in enumerate(symbols):
+        if log_probs[t, 0] >= skip:
+            out.append([])
+            continue
+        picked = top[t] if top is not None else range(symbols.shape[1])
+        out.append([(int(c) + 1, float(row[c])) for c in picked if row[c] >= floor])
+    return out
+
+
 def _step(
-    beams: dict[tuple[int, ...], _Prefix], row: np.ndarray, t: int, lm: JamoLM | None, s: BeamSettings
+    beams: dict[tuple[int, ...], _Prefix],
+    cands: list[tuple[int, float]],
+    blank: float,
+    t: int,
+    lm: JamoLM | None,
 ) -> dict[tuple[int, ...], _Prefix]:
-    """One frame: every prefix stays (blank or repeat) or grows by one of the frame's top symbols."""
-    cands = (
-        (np.argpartition(-row[1:], s.top_k - 1)[: s.top_k] + 1).tolist()
-        if s.top_k < len(row) - 1
-        else range(1, len(row))
-    )
-    blank = float(row[0])
+    """One frame: every prefix stays (blank or repeat) or grows by one of the frame's candidates."""
     nxt: dict[tuple[int, ...], _Prefix] = {}
     for prefix, st in beams.items():
         total = _lae(st.blank, st.label)
-        here = nxt.setdefault(prefix, _Prefix(NEG, NEG, st.lm, st.frames))
+        here = nxt.get(prefix)
+        if here is None:
+            here = nxt[prefix] = _Prefix(NEG, NEG, st.lm, st.frames, st.best, st._row)
         here.blank = _lae(here.blank, total + blank)
-        last = prefix[-1] if prefix else None
-        lm_row = lm.log_distribution(prefix) if lm is not None and s.alpha else None
-        for c in cands:
-            p = float(row[c])
+        last = prefix[-1] if prefix else -1
+        for c, p in cands:
             if c == last:
                 here.label = _lae(here.label, st.label + p)
                 via = st.blank + p
@@ -103,31 +126,42 @@ def _step(
             ext = (*prefix, c)
             grown = nxt.get(ext)
             if grown is None:
-                step_lm = float(lm_row[c]) if lm_row is not None else 0.0
-                grown = nxt[ext] = _Prefix(NEG, NEG, st.lm + step_lm, (*st.frames, t))
+                kept = beams.get(ext)
+                if kept is not None:
+                    grown = nxt[ext] = _Prefix(NEG, NEG, kept.lm, kept.frames, kept.best, kept._row)
+                else:
+                    step_lm = st.lm_row(prefix, lm)[c] if lm is not None else 0.0
+                    grown = nxt[ext] = _Prefix(NEG, NEG, st.lm + step_lm, st.frames)
             grown.label = _lae(grown.label, via)
-    best = heapq.nlargest(s.beam, nxt.items(), key=lambda item: _score(item[0], item[1], s))
-    return dict(best)
+            if via > grown.best:  # the likeliest emission so far of this symbol: its frame, as greedy's
+                grown.best, grown.frames = via, (*st.frames, t)
+    return nxt
+
+
+def _prune(beams: dict[tuple[int, ...], _Prefix], s: BeamSettings) -> dict[tuple[int, ...], _Prefix]:
+    if len(beams) <= s.beam:
+        return beams
+    return dict(heapq.nlargest(s.beam, beams.items(), key=lambda item: _score(item[0], item[1], s)))
 
 
 def beam_emissions(log_probs: np.ndarray, lm: JamoLM | None, settings: BeamSettings) -> list[Emission]:
     """The best prefix of (frames, classes) log-probs (blank = 0) as emissions, LM fused."""
     if settings.beam < 1 or settings.top_k < 1:
         raise ValueError(f"beam ({settings.beam}) and top_k ({settings.top_k}) must be >= 1")
-    skip = math.log(settings.blank_skip) if settings.blank_skip > 0 else 0.0
+    fused = lm if settings.alpha else None
     beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(0.0, NEG, 0.0, ())}
-    for t, row in enumerate(log_probs):
-        blank = float(row[0])
-        if settings.blank_skip < 1.0 and blank >= skip:
+    blanks = log_probs[:, 0].tolist()
+    for t, cands in enumerate(_candidates(log_probs, settings)):
+        if cands:
+            beams = _prune(_step(beams, cands, blanks[t], t, fused), settings)
+        else:  # a blank frame (or no symbol worth trying): every prefix now ends in a blank
             beams = {
-                p: _Prefix(_lae(st.blank, st.label) + blank, NEG, st.lm, st.frames) for p, st in beams.items()
+                p: _Prefix(_lae(st.blank, st.label) + blanks[t], NEG, st.lm, st.frames, st.best, st._row)
+                for p, st in beams.items()
             }
-        else:
-            beams = _step(beams, row, t, lm, settings)
-    use_lm = lm is not None and settings.alpha
 
     def final(item: tuple[tuple[int, ...], _Prefix]) -> float:
-        end = float(lm.log_distribution(item[0])[0]) if use_lm else 0.0  # type: ignore[union-attr]
+        end = item[1].lm_row(item[0], fused)[0] if fused is not None else 0.0
         return _score(*item, settings) + settings.alpha * end
 
     prefix, state = max(beams.items(), key=final)
@@ -166,13 +200,7 @@ def load_decoding(directory: Path) -> tuple[BeamSettings | None, JamoLM | None]:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data["decoder"] == "greedy":
             return None, None
-        settings = BeamSettings(
-            float(data["alpha"]),
-            float(data["beta"]),
-            int(data["beam"]),
-            int(data["top_k"]),
-            float(data["blank_skip"]),
-        )
+        settings = BeamSettings(**{f: data[f] for f in BeamSettings.__dataclass_fields__})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DecodingError(
             f"{path}: unreadable decoding settings ({exc}); re-run `callbot train-stt`"

@@ -1,7 +1,9 @@
 """`callbot evaluate-stt` for the jamo CTC model: CER by dataset, channel and voice, seen vs unseen.
 
 Every test clip is transcribed twice: as stored (resampled to 16 kHz) and after the 8 kHz G.711
-telephone line. Each figure stands beside the two baselines of the same run: the empty transcript
+telephone line. Each is decoded by the served decoder (greedy, or beam search with the jamo
+LM, as train-stt chose on validation) and greedily from the same forward pass, so the LM's gain stands
+beside its baseline (``decoding.by_decoder``). Each figure stands beside the two baselines of the same run: the empty transcript
 and the nearest training transcript (an oracle that recites; a model that does not beat it is not
 listening). The untrained "base" of a CTC model is no model at all, so ``base`` is the empty output.
 whisper-base's zero-shot reference runs on a handful of clips only (``stt.reference_max_utterances``).

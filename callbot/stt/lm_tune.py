@@ -52,7 +52,7 @@ def _settings(pair: Sequence[float], params: STTParams) -> BeamSettings | None:
     d = params.ctc.decode
     if pair[0] == 0 and pair[1] == 0:
         return None
-    return BeamSettings(float(pair[0]), float(pair[1]), d.beam, d.top_k, d.blank_skip)
+    return BeamSettings(float(pair[0]), float(pair[1]), d.beam, d.top_k, d.blank_skip, d.min_prob)
 
 
 def _hyps(model: Any, lps: Sequence[np.ndarray], lm: Any, settings: BeamSettings | None) -> list[str]:

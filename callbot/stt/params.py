@@ -66,6 +66,7 @@ class CtcDecodeParams(Section):
     beam: int  # prefixes kept per frame
     top_k: int  # likeliest symbols of a frame tried
     blank_skip: float  # a frame whose blank posterior is at least this emits nothing (skipped)
+    min_prob: float  # a frame's symbols below this posterior are not tried
 
     @model_validator(mode="after")
     def _ranges(self) -> CtcDecodeParams:
@@ -78,8 +79,11 @@ class CtcDecodeParams(Section):
             )
         if self.beam < 1 or self.top_k < 1:
             raise ValueError(f"{where}.beam and top_k must be 1 or more (got {self.beam}, {self.top_k})")
-        if not 0.0 < self.blank_skip <= 1.0:
-            raise ValueError(f"{where}.blank_skip is {self.blank_skip}; write a probability in (0, 1]")
+        if not 0.0 < self.blank_skip <= 1.0 or not 0.0 <= self.min_prob < 1.0:
+            raise ValueError(
+                f"{where}.blank_skip ({self.blank_skip}) and min_prob ({self.min_prob}) are posteriors: "
+                "write blank_skip in (0, 1] and min_prob in [0, 1)"
+            )
         return self
 
 

@@ -34,18 +34,18 @@ def _cpu() -> float:
 
 def _validation(
     params: STTParams, prepared: Path, train: Sequence[Utterance]
-) -> tuple[list[str], list[bool], list[np.ndarray]]:
-    """References, unseen flags and audio of the validation clips train-stt scores."""
+) -> tuple[list[str], bool, list[np.ndarray]]:
+    """References and audio of the unseen-sentence validation clips among those train-stt scores
+    (all of them when none is unseen, said by the flag): the seen ones do not decide, so are not decoded."""
     from callbot.stt.data import load_split, read_audio, seen_in_training
     from callbot.subset import spread
 
     rows, _ = load_split(prepared, "validation", allow_failed_gate=params.allow_failed_gate)
     rows = [u for u in rows if u.text.strip()]
     rows = [rows[i] for i in spread(len(rows), params.ctc.validation_max_utterances)]
-    unseen = [not s for s in seen_in_training(rows, train)]
-    if not any(unseen):  # nothing new to listen to: fall back on every clip rather than choose blind
-        unseen = [True] * len(rows)
-    return [u.text for u in rows], unseen, [read_audio(u.audio_path, u.audio_bytes) for u in rows]
+    unseen = [u for u, seen in zip(rows, seen_in_training(rows, train), strict=True) if not seen]
+    rows = unseen or rows  # only unseen sentences decide (nothing new to hear: every clip, not none)
+    return [u.text for u in rows], bool(unseen), [read_audio(u.audio_path, u.audio_bytes) for u in rows]
 
 
 def _settings(pair: Sequence[float], params: STTParams) -> BeamSettings | None:
@@ -66,28 +66,21 @@ def _hyps(model: Any, lps: Sequence[np.ndarray], lm: Any, settings: BeamSettings
 
 
 def grid_cer(
-    model: Any,
-    lm: Any,
-    params: STTParams,
-    refs: Sequence[str],
-    unseen: Sequence[bool],
-    audios: list[np.ndarray],
+    model: Any, lm: Any, params: STTParams, refs: Sequence[str], audios: list[np.ndarray]
 ) -> list[dict[str, Any]]:
-    """Per grid pair: unseen CER on each channel, their mean, and decode CPU-seconds per clip."""
+    """Per grid pair: CER on each channel, their mean, and decode CPU-milliseconds per clip."""
     from callbot.stt.data import through_line
     from callbot.text.metrics import cer
 
-    picked = [i for i, flag in enumerate(unseen) if flag]
     rows = [{"alpha": p[0], "beta": p[1]} for p in params.ctc.decode.grid]
+    batch = max(params.eval_batch_size, 1)
     for channel, clips in (("16k", audios), ("line", [through_line(a) for a in audios])):
-        lps = [lp for lo in range(0, len(clips), 16) for lp in model.log_probs(clips[lo : lo + 16])]
+        lps = [lp for lo in range(0, len(clips), batch) for lp in model.log_probs(clips[lo : lo + batch])]
         for row, pair in zip(rows, params.ctc.decode.grid, strict=True):
             start = _cpu()
             hyps = _hyps(model, lps, lm, _settings(pair, params))
             row[f"decode_cpu_ms_{channel}"] = round(1000 * (_cpu() - start) / max(len(lps), 1), 2)
-            row[f"unseen_cer_{channel}"] = round(
-                cer([refs[i] for i in picked], [hyps[i] for i in picked], spaces=False), 4
-            )
+            row[f"unseen_cer_{channel}"] = round(cer(list(refs), hyps, spaces=False), 4)
     for row in rows:
         row["unseen_cer_mean"] = round((row["unseen_cer_16k"] + row["unseen_cer_line"]) / 2, 4)
     return rows
@@ -100,15 +93,14 @@ def tune_decoding(
     from callbot.stt.ctc_infer import CTCTranscriber
     from callbot.stt.lm import build_lm
 
-    decode = params.ctc.decode
-    refs, unseen, audios = _validation(params, prepared, train) if decode.lm_order else ([], [], [])
+    decode, start = params.ctc.decode, _cpu()
+    refs, unseen, audios = _validation(params, prepared, train) if decode.lm_order else ([], False, [])
     if not refs:
         save_decoding(model_dir, None, 0)
         return {"chosen": {"decoder": "greedy"}, "why": "stt.ctc.decode.lm_order is 0 or no validation clip"}
-    start = _cpu()
     model = CTCTranscriber(model_dir, batch_size=params.eval_batch_size)
     lm = build_lm([u.text for u in train], model.alphabet, decode.lm_order)
-    grid = grid_cer(model, lm, params, refs, unseen, audios)
+    grid = grid_cer(model, lm, params, refs, audios)
     best = min(grid, key=lambda row: row["unseen_cer_mean"])  # the first of equals in grid order
     settings = _settings((best["alpha"], best["beta"]), params)
     if settings is not None:
@@ -117,8 +109,8 @@ def tune_decoding(
     greedy = next(row for row in grid if row["alpha"] == 0 and row["beta"] == 0)
     return {
         "criterion": CRITERION,
-        "utterances": len(refs),
-        "unseen_utterances": sum(unseen),
+        "unseen_utterances": len(refs) if unseen else 0,
+        "scored": "unseen sentences" if unseen else "every clip (no unseen sentence in validation)",
         "lm_order": decode.lm_order,
         "lm_contexts": len(lm.counts),
         "grid": grid,

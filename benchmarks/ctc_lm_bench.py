@@ -82,6 +82,12 @@ def main() -> None:
     ap.add_argument("--blank-skip", type=float, default=0.999)
     ap.add_argument("--min-prob", type=float, default=0.001)
     ap.add_argument("--no-outside", action="store_true")
+    ap.add_argument(
+        "--test-clips", type=int, default=1008, help="evaluate-stt's test clips (each on 2 channels)"
+    )
+    ap.add_argument(
+        "--turns", type=int, default=280, help="evaluate-bot's transcriptions (acceptance, both channels)"
+    )
     args = ap.parse_args()
 
     import torch
@@ -106,6 +112,7 @@ def main() -> None:
         t0 = cpu()
         lms[order] = build_lm(train_texts, alphabet, order)
         print(f"LM order {order}: {len(lms[order].counts)} contexts, built in {cpu() - t0:.1f} CPU-s")
+    beam_ms: list[float] = []
     for name, (r, flags, clips) in sets.items():
         for channel, cl in (("16k", clips), ("line", [through_line(c) for c in clips])):
             lps, fwd = log_probs_of(model, cl)
@@ -132,11 +139,19 @@ def main() -> None:
                     st = BeamSettings(a, b, args.beam, args.top_k, args.blank_skip, args.min_prob)
                     hyps, c = decode_all(lps, alphabet, lambda lp, lm=lm, st=st: beam_emissions(lp, lm, st))
                     u, s = score(hyps)
+                    beam_ms.append(c / len(cl) * 1000)
                     label = f"beam o{order} a{a} b{b}"
                     print(
                         f"  {label:26s} {u:.4f}  {s:.4f}  {u - gu:+.4f}   {c / len(cl) * 1000:8.2f}   "
                         f"{c / max(g_cpu, 1e-9):7.1f}   {(fwd + c) / (fwd + g_cpu):6.2f}"
                     )
+
+    ms = float(np.mean(beam_ms)) / 1000
+    print(
+        f"\nextra decode CPU-s at the mean beam cost {ms * 1000:.1f} ms/clip: train-stt tuning "
+        f"{len(args.grid) * sum(unseen) * 2 * ms:.0f} ({len(args.grid)} pairs x {sum(unseen)} unseen x 2 channels), "
+        f"evaluate-stt {args.test_clips * 2 * ms:.0f}, evaluate-bot {args.turns * ms:.0f}, a phone turn {ms * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

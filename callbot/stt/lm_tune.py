@@ -6,6 +6,8 @@ one forward pass per channel; (0, 0) is greedy decoding, the baseline. The pair 
 unseen sentences, averaged over the two channels (one decoder serves both), wins; greedy stays
 unless a pair beats it. The LM (``lm.json``) and the choice (``decoding.json``) are saved beside the
 model, where :class:`~callbot.stt.ctc_infer.CTCTranscriber` reads them; the grid goes to train.json.
+Clips are decoded whole (serving trims their silent edges first: greedy CER differs by about 0.002
+from train-stt's own figure), so that each channel needs one forward pass for the whole grid.
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def beam_emissions(log_probs: np.ndarray, lm: JamoLM | None, settings: BeamSetti
 
 def _emissions(log_probs: np.ndarray, labels: tuple[int, ...], frames: tuple[int, ...]) -> list[Emission]:
     """Each symbol with its peak posterior between its emission frame and the next symbol's."""
-    ends = [*frames[1:], len(log_probs)]
+    ends = [*frames[1:], len(log_probs)][: len(frames)]
     return [
         Emission(label, start, float(np.exp(log_probs[start : max(end, start + 1), label].max())))
         for label, start, end in zip(labels, frames, ends, strict=True)

@@ -89,6 +89,10 @@ def test_no_replacement_character_or_half_syllable_from_noise() -> None:
         text = " ".join(w.text for w in words)
         assert "\ufffd" not in text and compose(decompose(text)) == text
         assert all(0.0 <= w.confidence <= 1.0 for w in words)
+    for frames in (0, 1):  # an empty or one-frame window, a beam of one, every symbol under min_prob
+        lp = np.log(rng.dirichlet(np.ones(alphabet.size), frames)).reshape(frames, alphabet.size)
+        assert beam_emissions(lp, lm, BeamSettings(0.5, 1.0, 1, 1, 1.0, 0.99)) == []
+        assert len(beam_emissions(lp, lm, BeamSettings(0.5, 1.0, 8, 100, 0.999, 0.0))) <= frames
 
 
 def test_decoding_file_round_trips_and_refuses_a_broken_one(tmp_path) -> None:

@@ -1,7 +1,9 @@
 """`callbot evaluate-stt` for the jamo CTC model: CER by dataset, channel and voice, seen vs unseen.
 
 Every test clip is transcribed twice: as stored (resampled to 16 kHz) and after the 8 kHz G.711
-telephone line. Each figure stands beside the two baselines of the same run: the empty transcript
+telephone line. Each is decoded by the served decoder (greedy, or beam search with the jamo
+LM, as train-stt chose on validation) and greedily from the same forward pass, so the LM's gain stands
+beside its baseline (``decoding.by_decoder``). Each figure stands beside the two baselines of the same run: the empty transcript
 and the nearest training transcript (an oracle that recites; a model that does not beat it is not
 listening). The untrained "base" of a CTC model is no model at all, so ``base`` is the empty output.
 whisper-base's zero-shot reference runs on a handful of clips only (``stt.reference_max_utterances``).
@@ -80,21 +82,47 @@ def confidence_report(results: Sequence[TranscriptResult], refs: Sequence[str]) 
     }
 
 
-def _transcribe(params: STTParams, out: Path, audios: list[Any]) -> tuple[dict[str, list[str]], list[Any]]:
-    """Transcripts on both channels and the 16 kHz results (with word confidences)."""
+def _transcribe(
+    params: STTParams, out: Path, audios: list[Any]
+) -> tuple[dict[str, dict[str, list[str]]], list[Any], str]:
+    """Per decoder (greedy, and the served one when it differs) transcripts on both channels from one
+    forward pass; the served decoder's 16 kHz results (with word confidences); its name."""
     from callbot.console import progress
     from callbot.stt.infer import load_transcriber
 
     model = load_transcriber(out, batch_size=params.eval_batch_size)
-    results: dict[str, list[Any]] = {c: [] for c in CHANNELS}
+    served = model.decoding
+    decoders = tuple(dict.fromkeys((served, "greedy")))
+    results: dict[str, dict[str, list[Any]]] = {d: {c: [] for c in CHANNELS} for d in decoders}
     with progress() as bar:
-        task = bar.add_task("evaluate-stt (ctc, 16 kHz and line)", total=2 * len(audios))
+        task = bar.add_task(f"evaluate-stt (ctc {served}, 16 kHz and line)", total=2 * len(audios))
         for lo in range(0, len(audios), params.eval_batch_size):
             chunk = audios[lo : lo + params.eval_batch_size]
-            results["16k"].extend(model.transcribe_batch(chunk))
-            results["line"].extend(model.transcribe_batch([through_line(a) for a in chunk]))
+            for channel, clips in (("16k", chunk), ("line", [through_line(a) for a in chunk])):
+                for name, found in model.transcribe_decoders(clips, decoders).items():
+                    results[name][channel].extend(found)
             bar.advance(task, 2 * len(chunk))
-    return {c: [r.text for r in results[c]] for c in CHANNELS}, results["16k"]
+    texts = {d: {c: [r.text for r in results[d][c]] for c in CHANNELS} for d in decoders}
+    return texts, results[served]["16k"], served
+
+
+def decoding_report(
+    hyps: dict[str, dict[str, list[str]]], refs: list[str], seen: list[bool], nearest: list[str], served: str
+) -> dict[str, Any]:
+    """Every decoder's CER by seen/unseen and channel on the same clips: the LM's gain beside greedy."""
+    groups = {
+        "unseen": [i for i, s in enumerate(seen) if not s],
+        "seen": [i for i, s in enumerate(seen) if s],
+    }
+    by_decoder = {name: group_report(groups, refs, h, nearest) for name, h in hyps.items()}
+    report: dict[str, Any] = {"served": served, "greedy_ctc": served == "greedy", "by_decoder": by_decoder}
+    if served != "greedy":
+        report["unseen_gain_over_greedy"] = {
+            c: round(by_decoder["greedy"]["unseen"][f"cer_{c}"] - by_decoder[served]["unseen"][f"cer_{c}"], 4)
+            for c in CHANNELS
+            if "unseen" in by_decoder[served]
+        }
+    return report
 
 
 def _test_set(params: STTParams, prepared: Path) -> tuple[list[Utterance], int, list[Utterance]]:
@@ -158,7 +186,8 @@ def evaluate_ctc(params: STTParams, prepared: Path, out: Path, report: Path) -> 
     utterances, gated, train = _test_set(params, prepared)
     audios = [read_audio(u.audio_path, u.audio_bytes) for u in utterances]
     refs = [u.text for u in utterances]
-    hyps, results = _transcribe(params, out, audios)
+    all_hyps, results, served = _transcribe(params, out, audios)
+    hyps = all_hyps[served]
     seen = seen_in_training(utterances, train)
     nearest = nearest_training_text(refs, [u.text for u in train])
     metrics: dict[str, Any] = {
@@ -170,7 +199,7 @@ def evaluate_ctc(params: STTParams, prepared: Path, out: Path, report: Path) -> 
         "by_dataset": group_report(_groups(utterances, "dataset"), refs, hyps, nearest),
         "by_voice": group_report(_groups(utterances, "voice"), refs, hyps, nearest),
         "confidence": confidence_report(results, refs),
-        "decoding": {"greedy_ctc": True, "joint_ctc_weight": 0.0},
+        "decoding": {**decoding_report(all_hyps, refs, seen, nearest, served), "joint_ctc_weight": 0.0},
         "backends": {},
         "distinct_transcripts": len(set(hyps["16k"])),
         "distinct_references": len(set(refs)),
@@ -249,8 +278,12 @@ def _summary_line(m: dict[str, Any], params: STTParams) -> str:
     verdict = "passed" if not m["failures"] else "FAILED: " + "; ".join(m["failures"])
     if m["failures"] and params.gate == "warn":
         verdict += " (stt.gate is warn: reported, not blocking)"
+    greedy = m["decoding"]["by_decoder"]["greedy"].get("unseen", {})
+    decoder = m["decoding"]["served"]
+    if decoder != "greedy" and greedy:
+        decoder += f" (greedy {greedy['cer_16k']:.3f} / {greedy['cer_line']:.3f})"
     return (
-        f"jamo CTC CER (spaces ignored) unseen sentences {m['unseen_cer']:.3f} at 16 kHz / "
+        f"jamo CTC, {decoder}: CER (spaces ignored) unseen sentences {m['unseen_cer']:.3f} at 16 kHz / "
         f"{m['unseen_cer_line']:.3f} on the 8 kHz line ({unseen.get('utterances', 0)} utterances; nearest training "
         f"text {unseen.get('nearest_training_text_cer', float('nan')):.3f}, empty 1.0); all {m['fine_tuned']['cer']:.3f} / "
         f"{m['fine_tuned_line']['cer']:.3f}; by dataset (16 kHz/line) {datasets}{ref_text}; "

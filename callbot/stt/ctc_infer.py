@@ -9,11 +9,11 @@ syllable or U+FFFD.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from callbot.stt.beam import Emission, beam_emissions, load_decoding
 from callbot.stt.ctc_model import FRAME_S, STRIDE, load_ctc_model, log_mel, normalise
 from callbot.stt.jamo import SPACE, Alphabet, compose
 from callbot.stt.transcript import (
@@ -33,15 +33,6 @@ if TYPE_CHECKING:
 
 WINDOW_S = 30.0  # either encoder reads any length; windows only bound memory on long calls
 STEP_S = FRAME_S * STRIDE
-
-
-@dataclass(frozen=True)
-class Emission:
-    """One symbol greedy decoding emitted: its label, first output frame and peak posterior."""
-
-    label: int
-    frame: int
-    prob: float
 
 
 def greedy_emissions(log_probs: np.ndarray) -> list[Emission]:
@@ -83,16 +74,26 @@ def words_from(emissions: Sequence[Emission], alphabet: Alphabet, offset_s: floa
 
 
 class CTCTranscriber(Transcriber):
-    """The jamo CTC model: whole clips (up to 30 s windows) in batches, words with confidence."""
+    """The jamo CTC model: whole clips (up to 30 s windows) in batches, words with confidence.
+
+    It decodes as train-stt chose on validation (``decoding.json`` beside the model): greedy, or
+    prefix beam search fused with the jamo LM (``beam_lm``); a model without that file decodes greedily.
+    """
 
     backend = "ctc"
 
     def __init__(self, model_dir: Path, **kwargs: Any) -> None:
         self.model, self.config = load_ctc_model(model_dir)
         self.alphabet = Alphabet.load(model_dir)
+        self.beam, self.lm = load_decoding(model_dir)
         kwargs.pop("use_ctc", None)
         kwargs["overlap_s"] = 0.0  # a window ends in a pause or hard; no seam to merge
         super().__init__(WINDOW_S, use_ctc=False, **kwargs)
+
+    @property
+    def decoding(self) -> str:
+        """The served decoder: ``greedy`` or ``beam_lm``."""
+        return "greedy" if self.beam is None else "beam_lm"
 
     def log_probs(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(frames, classes) log-posteriors of each clip."""
@@ -105,27 +106,55 @@ class CTCTranscriber(Transcriber):
             out, lens = self.model(batch, lengths)
         return [out[i, : int(lens[i])].numpy() for i in range(len(clips))]
 
-    def decode_words(self, clips: Sequence[np.ndarray], offsets: Sequence[float]) -> list[list[Word]]:
-        return [
-            words_from(greedy_emissions(lp), self.alphabet, off)
-            for lp, off in zip(self.log_probs(clips), offsets, strict=True)
-        ]
+    def emissions(self, log_probs: np.ndarray, decoder: str) -> list[Emission]:
+        """``greedy`` or ``beam_lm`` (the latter only when the model has an LM) emissions of one clip."""
+        if decoder == "greedy":
+            return greedy_emissions(log_probs)
+        if self.beam is None:
+            raise ValueError(f"decoder {decoder!r}: this model has no LM decoding (see its decoding.json)")
+        return beam_emissions(log_probs, self.lm, self.beam)
+
+    def decode_words(
+        self, clips: Sequence[np.ndarray], offsets: Sequence[float], decoders: Sequence[str] = ()
+    ) -> dict[str, list[list[Word]]]:
+        """Words of each clip per decoder (default: the served one), from one forward pass."""
+        lps = self.log_probs(clips)
+        return {
+            name: [
+                words_from(self.emissions(lp, name), self.alphabet, off)
+                for lp, off in zip(lps, offsets, strict=True)
+            ]
+            for name in decoders or (self.decoding,)
+        }
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
-        return [" ".join(w.text for w in words) for words in self.decode_words(clips, [0.0] * len(clips))]
+        words = self.decode_words(clips, [0.0] * len(clips))[self.decoding]
+        return [" ".join(w.text for w in ws) for ws in words]
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptResult]:
+        return self.transcribe_decoders(audios, (self.decoding,))[self.decoding]
+
+    def transcribe_decoders(
+        self, audios: Sequence[np.ndarray], decoders: Sequence[str]
+    ) -> dict[str, list[TranscriptResult]]:
+        """Each decoder's results of the same audio (evaluate-stt scores greedy beside the served one)."""
         checked = [check_audio(a) for a in audios]
         plans = [plan_windows(a, self.window_s, 0.0, self.silence_db, self.min_pause_s) for a in checked]
         jobs = [(i, w) for i, plan in enumerate(plans) for w in plan if w.end - w.start >= 400]
-        heard: dict[tuple[int, int], list[Word]] = {}
+        heard: dict[str, dict[tuple[int, int], list[Word]]] = {name: {} for name in decoders}
         for lo in range(0, len(jobs), self.batch_size):
             chunk = jobs[lo : lo + self.batch_size]
             decoded = self.decode_words(
-                [checked[i][w.start : w.end] for i, w in chunk], [w.start / SAMPLE_RATE for _, w in chunk]
+                [checked[i][w.start : w.end] for i, w in chunk],
+                [w.start / SAMPLE_RATE for _, w in chunk],
+                decoders,
             )
-            heard.update({(i, w.start): words for (i, w), words in zip(chunk, decoded, strict=True)})
-        return [self._result(plans[i], heard, i, len(checked[i])) for i in range(len(checked))]
+            for name, words in decoded.items():
+                heard[name].update({(i, w.start): ws for (i, w), ws in zip(chunk, words, strict=True)})
+        return {
+            name: [self._result(plans[i], heard[name], i, len(checked[i])) for i in range(len(checked))]
+            for name in decoders
+        }
 
     @staticmethod
     def _result(

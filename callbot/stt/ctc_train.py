@@ -411,6 +411,7 @@ def train_ctc(
         )
     model_dir = _save_model(loop, params, alphabet, out)
     validation = validation_cer(model_dir, params, prepared, train)
+    validation |= _tune_decoding(model_dir, params, prepared, train, validation)  # lm's hook (issue 22)
     result = CtcTrainResult(
         model_dir,
         loop.step,
@@ -425,6 +426,15 @@ def train_ctc(
     shutil.rmtree(checkpoint.parent, ignore_errors=True)
     summary("train-stt", _summary_line(result, data))
     return result
+
+
+def _tune_decoding(
+    model_dir: Path, params: STTParams, prepared: Path, train: list[Utterance], validation: dict[str, Any]
+) -> dict[str, Any]:
+    """The jamo LM and the decoder chosen on validation, saved beside the model (callbot.stt.lm_tune)."""
+    from callbot.stt.lm_tune import tune_decoding
+
+    return {"decoding": tune_decoding(model_dir, params, prepared, train)} if validation else {}
 
 
 def _save_model(loop: _Loop, params: STTParams, alphabet: Alphabet, out: Path) -> Path:

@@ -54,6 +54,39 @@ class DecodeSweepParams(Section):
     max_utterances: int  # validation utterances scored per setting (unseen sentences first)
 
 
+class CtcDecodeParams(Section):
+    """Decoding of the jamo CTC model: greedy, or prefix beam search fused with a jamo n-gram LM.
+
+    train-stt builds the LM from the train split and picks (alpha, beta) from ``grid`` by validation
+    CER on unseen sentences (callbot.stt.lm_tune); (0, 0) is greedy decoding, the baseline.
+    """
+
+    lm_order: int  # jamo n-gram order, the space included (0 = no LM: greedy only)
+    grid: list[list[float]]  # [alpha, beta] pairs tried: LM weight, bonus per emitted symbol
+    beam: int  # prefixes kept per frame
+    top_k: int  # likeliest symbols of a frame tried
+    blank_skip: float  # a frame whose blank posterior is at least this emits nothing (skipped)
+    min_prob: float  # a frame's symbols below this posterior are not tried
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CtcDecodeParams:
+        where = "stt.ctc.decode"
+        if not 0 <= self.lm_order <= 12:
+            raise ValueError(f"{where}.lm_order is {self.lm_order}; write 0 (greedy only) to 12")
+        if not self.grid or any(len(p) != 2 or p[0] < 0 for p in self.grid) or [0.0, 0.0] not in self.grid:
+            raise ValueError(
+                f"{where}.grid is {self.grid}; write [alpha, beta] pairs with alpha >= 0, [0.0, 0.0] (greedy) among them"
+            )
+        if self.beam < 1 or self.top_k < 1:
+            raise ValueError(f"{where}.beam and top_k must be 1 or more (got {self.beam}, {self.top_k})")
+        if not 0.0 < self.blank_skip <= 1.0 or not 0.0 <= self.min_prob < 1.0:
+            raise ValueError(
+                f"{where}.blank_skip ({self.blank_skip}) and min_prob ({self.min_prob}) are posteriors: "
+                "write blank_skip in (0, 1] and min_prob in [0, 1)"
+            )
+        return self
+
+
 class CtcParams(Section):
     """The jamo CTC acoustic model (``recipe: ctc``): shape, augmentation and its own training loop."""
 
@@ -79,6 +112,7 @@ class CtcParams(Section):
     time_mask_share: float
     validation_max_utterances: int  # validation clips decoded after training, both channels (0 = all)
     precision: Literal["bf16", "fp32"]  # training forward; bf16 falls back to fp32 where the CPU lacks it
+    decode: CtcDecodeParams
 
     @model_validator(mode="after")
     def _ranges(self) -> CtcParams:

@@ -187,6 +187,9 @@ def test_evaluate_stt_reports_channels_datasets_and_baselines(trained, tmp_path)
     assert data["by_dataset"]["phone"]["utterances"] == 1  # the one test clip is 8 kHz telephone audio
     assert data["baselines"]["empty_output"]["cer"] == 1.0
     assert data["unseen_cer"] < data["baselines"]["empty_output"]["cer"]
+    assert (
+        data["decoding"]["by_decoder"]["greedy"]["unseen"]["cer_line"] >= 0
+    )  # greedy scored beside the served
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path, params) -> None:
@@ -253,3 +256,40 @@ def test_models_saved_before_the_encoder_option_still_load(tmp_path) -> None:
     loaded, _ = load_ctc_model(tmp_path)
     feats = torch.randn(1, 50, 80)
     assert torch.allclose(loaded(feats, torch.tensor([50]))[0], model(feats, torch.tensor([50]))[0])
+
+
+def test_decoder_is_chosen_on_validation_and_beam_spells_a_real_sentence(trained) -> None:
+    """train-stt scored greedy and the LM grid on validation; on a real espeak-ng sentence the beam
+    without the LM spells what greedy spells, and with the LM it is a whole-syllable transcript at
+    least as close as greedy's, with confidences on greedy's scale (issue 22)."""
+    from callbot.stt.beam import BeamSettings, beam_emissions
+    from callbot.stt.ctc_infer import CTCTranscriber, greedy_emissions, words_from
+    from callbot.stt.jamo import compose, decompose
+    from callbot.stt.lm import build_lm
+    from callbot.text.metrics import cer
+
+    record = json.loads((trained["root"] / "models" / "train.json").read_text(encoding="utf-8"))
+    decoding = record["validation"]["decoding"]
+    assert [row["alpha"] for row in decoding["grid"]] == [p[0] for p in trained["params"].ctc.decode.grid]
+    assert decoding["chosen"]["decoder"] in ("greedy", "beam_lm")
+    model_dir = trained["root"] / "models" / "model"
+    stt = CTCTranscriber(model_dir)
+    assert stt.decoding == decoding["chosen"]["decoder"] and (model_dir / "decoding.json").is_file()
+    lp = stt.log_probs([_speak(UNSEEN, 160, 50)])[0]
+    greedy = words_from(greedy_emissions(lp), stt.alphabet)
+    assert words_from(beam_emissions(lp, None, BeamSettings()), stt.alphabet) == greedy
+    texts = [row["text"] for row in _rows_texts(trained["prepared"])]
+    fused = words_from(
+        beam_emissions(lp, build_lm(texts, stt.alphabet, 6), BeamSettings(0.5, 1.0)), stt.alphabet
+    )
+    text = " ".join(w.text for w in fused)
+    assert compose(decompose(text)) == text and "\ufffd" not in text
+    assert cer(UNSEEN, text, spaces=False) <= cer(UNSEEN, " ".join(w.text for w in greedy), spaces=False)
+    mean = lambda ws: float(np.mean([w.confidence for w in ws]))  # noqa: E731
+    assert abs(mean(fused) - mean(greedy)) < 0.1
+
+
+def _rows_texts(prepared: Path) -> list[dict]:
+    from datasets import load_from_disk
+
+    return list(load_from_disk(str(prepared / "stt"))["train"].select_columns(["text"]))

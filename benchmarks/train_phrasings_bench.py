@@ -143,6 +143,17 @@ def outcome_summary(items: list[Example], answered: list[str | None]) -> dict[st
     }
 
 
+def over_refused(val: list[Example], logits: np.ndarray, labels: list[str]) -> list[str]:
+    """In-scope questions whose top intent is out of scope (the cost of learning to refuse), as
+    ``text -> kind``."""
+    from callbot.intent.calibrate import handover
+
+    tops = [labels[i] for i in logits.argmax(1)]
+    return [
+        f"{e.text} -> {t}" for e, t in zip(val, tops, strict=True) if handover(t) and not handover(e.intent)
+    ]
+
+
 def cross_fitted(logits: np.ndarray, val: list[Example], labels: list[str], params: IntentParams) -> list:
     """Each half of validation decided by the temperature and policy fitted on the other half."""
     answered: list[str | None] = [None] * len(val)
@@ -189,6 +200,7 @@ def handover_scores(
     return {
         "C": chosen.c, "accuracy": {k: chosen.scores["validation"][k] for k in keep},
         "policy": {"temperature": round(policy[0], 3), "threshold": policy[1], "margin": policy[2]},
+        "in_scope_top_out_of_scope": over_refused(val, logits, labels),
         "top_out_of_scope": outcome_summary(val, decide(logits, labels, (policy[0], 0.0, 0.0)))["by_kind"],
         "sweep": {t: outcome_summary(val, decide(logits, labels, (policy[0], t, 0.0))) for t in SWEEP},
         "own": outcome_summary(val, decide(logits, labels, policy)),
@@ -222,9 +234,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mode", nargs="?", choices=sorted(MODES), default="in-scope")
     parser.add_argument("--tuned", action="store_true", help="fine-tune e5-ft per build (slow)")
+    parser.add_argument("--seed", type=int, help="intent.seed for the head and e5-ft (default: params)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     params = load_params().intent
+    if args.seed is not None:
+        params = params.model_copy(update={"seed": args.seed})
     examples = load_examples(params)
     val = examples.splits["validation"]
     builds = [training_questions(*flags) for flags in MODES[args.mode]]

@@ -173,13 +173,18 @@ def acceptance_typed(emb: dict[str, Any], head: Any, labels: list[str], policy: 
     questions = acc.load_set().questions
     answered = decide(head.logits(rows(emb, [q.text for q in questions])), labels, policy)
     scoped = [(q, a) for q, a in zip(questions, answered, strict=True) if q.in_scope]
-    wrong = [q.text for q, a in zip(questions, answered, strict=True) if a is not None and a != q.expect]
+    wrong = [
+        f"{q.text} -> {a}"
+        for q, a in zip(questions, answered, strict=True)
+        if a is not None and a != q.expect
+    ]
     return {
         "in_scope_right": f"{sum(a == q.expect for q, a in scoped)}/{len(scoped)}",
         "wrong": f"{len(wrong)}/{len(questions)}",
         "no_script_handed_over": f"{sum(a is None for q, a in zip(questions, answered, strict=True) if not q.in_scope)}"
         f"/{sum(not q.in_scope for q in questions)}",
         "wrong_questions": wrong,
+        "in_scope_handed_over": [q.text for q, a in scoped if a is None],
     }
 
 

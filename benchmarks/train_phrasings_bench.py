@@ -21,7 +21,11 @@ train split):
 Validation only (test is left for the real run). Frozen e5 by default; ``--tuned`` fine-tunes e5-ft
 (``intent.finetune_*``) on each build instead, as train-intent does (minutes of CPU per build).
 
-    python benchmarks/train_phrasings_bench.py [in-scope|out-of-scope] [--tuned]
+    python benchmarks/train_phrasings_bench.py [in-scope|out-of-scope] [--tuned] [--seed N] [--folds K]
+
+``--folds K`` (out-of-scope): the 56 out-of-scope train-only phrasings as K folds, each scored (as
+new wording) by a model trained without it, beside a model trained without any: handed over at the
+model's own validation policy and top-1 out of scope, per kind. More items than validation's 17.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
 
     from callbot.intent.data import Example
     from callbot.intent.params import IntentParams
+    from callbot.sample.callcenter import Corpus
 
 NEIGHBOURS = ({"입국 검역 문의", "입국 후 증상 발생"}, {"광견병 노출 후 접종", "동물 물림 대처"})
 SWEEP = (0.5, 0.7, 0.8, 0.9)  # fixed thresholds (margin 0) below the policy's, where recall is not saturated
@@ -46,8 +51,7 @@ MODES = {"in-scope": ((False, False), (True, False)), "out-of-scope": ((True, Fa
 def training_questions(kdca_extras: bool, oos_extras: bool) -> list[tuple[str, str]]:
     """(text, intent) of every KDCA Training caller question, with or without each kind of
     train-only phrasing (the KDCA intents' ``train_questions``, the out-of-scope kinds' ones)."""
-    from callbot.config import load_params
-    from callbot.sample.callcenter import KDCA, build_dialogues, corpus
+    from callbot.sample.callcenter import corpus
 
     c = corpus()
     if not kdca_extras:
@@ -56,6 +60,13 @@ def training_questions(kdca_extras: bool, oos_extras: bool) -> list[tuple[str, s
     if not oos_extras:
         oos = tuple(dataclasses.replace(i, train_questions=()) for i in c.out_of_scope)
         c = dataclasses.replace(c, out_of_scope=oos)
+    return kdca_training(c)
+
+
+def kdca_training(c: Corpus) -> list[tuple[str, str]]:
+    from callbot.config import load_params
+    from callbot.sample.callcenter import KDCA, build_dialogues
+
     return [
         (s["고객질문(요청)"], s["고객의도"])
         for d in build_dialogues(load_params().sample, c)
@@ -63,6 +74,34 @@ def training_questions(kdca_extras: bool, oos_extras: bool) -> list[tuple[str, s
         for s in d.sentences
         if s["고객질문(요청)"]
     ]
+
+
+def fold_builds(folds: int) -> list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    """Per fold of the out-of-scope train-only phrasings: the Training questions without that fold,
+    and the fold's phrasings filled with seen slot values (new wording to the model trained without)."""
+    import random
+
+    from callbot.config import load_params
+    from callbot.sample.callcenter import corpus, fill, holdout
+
+    c, rng = corpus(), random.Random(0)
+    values = holdout(c, load_params().sample.seed).slot_values(c.slots, unseen=False)
+    items = [(i.name, q) for i in c.out_of_scope for q in i.train_questions]
+    found = []
+    for part in (items[j::folds] for j in range(folds)):
+        kept = tuple(
+            dataclasses.replace(
+                i, train_questions=tuple(q for q in i.train_questions if (i.name, q) not in part)
+            )
+            for i in c.out_of_scope
+        )
+        found.append(
+            (
+                kdca_training(dataclasses.replace(c, out_of_scope=kept)),
+                [(fill(q, values, rng), n) for n, q in part],
+            )
+        )
+    return found
 
 
 def score(
@@ -188,10 +227,10 @@ def acceptance_typed(emb: dict[str, Any], head: Any, labels: list[str], policy: 
     }
 
 
-def handover_scores(
+def own_model(
     pairs: list[tuple[str, str]], emb: dict[str, Any], val: list[Example], params: IntentParams
-) -> dict[str, Any]:
-    """At the C train-intent would pick (``train.pick``): accuracy, then handovers at its own policy."""
+) -> tuple:
+    """The head at the C train-intent would pick (``train.pick``), its labels and its validation policy."""
     from callbot.intent.train import Candidate, accuracy, pick
 
     fitted, labels = [], sorted({i for _, i in pairs})
@@ -199,8 +238,50 @@ def handover_scores(
         pred = [labels[i] for i in head.logits(rows(emb, [e.text for e in val])).argmax(1)]
         fitted.append(Candidate("e5", c, head, {"validation": accuracy(pred, val)}))
     chosen = pick(fitted, params.min_improvement)
+    return (
+        chosen,
+        labels,
+        fit_policy(chosen.head.logits(rows(emb, [e.text for e in val])), val, labels, params),
+    )
+
+
+def fold_scores(
+    folds: int, val: list[Example], params: IntentParams, tuned: bool
+) -> dict[str, dict[str, str]]:
+    """Out-of-scope train-only phrasings handed over at the model's own policy when unseen: by a model
+    trained without any (baseline), and by one trained on the other folds."""
+    from callbot.intent.calibrate import handover
+
+    parts = fold_builds(folds)
+    bare = training_questions(True, False)
+    held = [h for _, hs in parts for h in hs]
+    texts = all_texts([bare, *(b for b, _ in parts)], val, [t for t, _ in held])
+    shared = None if tuned else embeddings(texts, [], False, params)
+    out = {}
+    for name, runs in (("without", [(bare, held)]), (f"{folds}-fold", parts)):
+        counts = Counter()
+        for pairs, items in runs:
+            emb = shared or embeddings(all_texts([pairs], val, [t for t, _ in items]), pairs, True, params)
+            chosen, labels, policy = own_model(list(dict.fromkeys(pairs)), emb, val, params)
+            logits = chosen.head.logits(rows(emb, [t for t, _ in items]))
+            tops = [labels[i] for i in logits.argmax(1)]
+            for (_, kind), a, top in zip(items, decide(logits, labels, policy), tops, strict=True):
+                counts[kind.split(":")[-1], "n"] += 1
+                counts[kind.split(":")[-1], "handed"] += a is None
+                counts[kind.split(":")[-1], "top"] += handover(top)
+        kinds = sorted({k for k, _ in counts})
+        out[name] = {
+            k: f"handed {counts[k, 'handed']}/{counts[k, 'n']}, top {counts[k, 'top']}" for k in kinds
+        }
+    return out
+
+
+def handover_scores(
+    pairs: list[tuple[str, str]], emb: dict[str, Any], val: list[Example], params: IntentParams
+) -> dict[str, Any]:
+    """At the C train-intent would pick (``train.pick``): accuracy, then handovers at its own policy."""
+    chosen, labels, policy = own_model(pairs, emb, val, params)
     logits = chosen.head.logits(rows(emb, [e.text for e in val]))
-    policy = fit_policy(logits, val, labels, params)
     keep = ("unseen", "in_scope", "in_scope_unseen", "n_in_scope_unseen")
     return {
         "C": chosen.c, "accuracy": {k: chosen.scores["validation"][k] for k in keep},
@@ -239,6 +320,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mode", nargs="?", choices=sorted(MODES), default="in-scope")
     parser.add_argument("--tuned", action="store_true", help="fine-tune e5-ft per build (slow)")
+    parser.add_argument("--folds", type=int, help="k-fold over out_of_scope_train instead")
     parser.add_argument("--seed", type=int, help="intent.seed for the head and e5-ft (default: params)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -247,6 +329,11 @@ def main() -> None:
         params = params.model_copy(update={"seed": args.seed})
     examples = load_examples(params)
     val = examples.splits["validation"]
+    if args.folds:
+        print(
+            f"out-of-scope train-only phrasings, unseen: {fold_scores(args.folds, val, params, args.tuned)}"
+        )
+        return
     builds = [training_questions(*flags) for flags in MODES[args.mode]]
     prepared = Counter((e.text, e.intent) for e in examples.splits["train"])
     if prepared not in [Counter(b) for b in builds]:

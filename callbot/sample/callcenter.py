@@ -11,7 +11,9 @@ a fixed counsellor script, eight or more caller phrasings with slots (``question
 used by Training dialogues only (``train_questions``: new wording, so a small model learns varied
 text rather than a handful of templates), plus out-of-scope questions
 (other agencies, chit-chat, what the line cannot do, instructions aimed at the bot) whose right
-outcome is the one transfer sentence (상담사의도 ``상담원연결``, 고객의도 ``범위외:<kind>``).
+outcome is the one transfer sentence (상담사의도 ``상담원연결``, 고객의도 ``범위외:<kind>``); each
+kind also has Training-only phrasings (``out_of_scope_train``), so the model learns to hand over
+varied requests (a diagnosis asked many ways), not a handful of templates.
 
 Evaluation a sceptic accepts (:func:`holdout`): a fifth of every intent's ``questions``, one or two
 values of every slot list and two voice variants occur ONLY in Validation dialogues; about half the
@@ -34,7 +36,7 @@ import os
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,6 +157,8 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> Corpus:
     domains = _parse_domains(data["domains"], source, slots)
     transfer = text(data["transfer"], f"{source}: transfer")
     out_of_scope = _parse_out_of_scope(data["out_of_scope"], source, slots, transfer)
+    if "out_of_scope_train" in data:
+        out_of_scope = _with_train_only(out_of_scope, data["out_of_scope_train"], source, slots)
     unscripted = ()
     if "unscripted" in data:
         questions = _questions(data["unscripted"], f"{source}: unscripted", MIN_PHRASINGS, slots)
@@ -252,6 +256,26 @@ def _parse_out_of_scope(
         )
         for kind, questions in raw.items()
     )
+
+
+def _with_train_only(
+    kinds: tuple[Intent, ...], raw: Any, source: str, slots: dict[str, tuple[str, ...]]
+) -> tuple[Intent, ...]:
+    """``out_of_scope_train``: per out-of-scope kind, phrasings for Training dialogues only (like an
+    intent's ``train_questions``), so the model learns to hand over more than a few templates."""
+    where = f"{source}: out_of_scope_train"
+    known = {i.name.removeprefix(f"{OUT_OF_SCOPE}:"): i for i in kinds}
+    if not isinstance(raw, dict) or not raw:
+        raise CorpusError(f"{where}: expected a mapping of out-of-scope kind -> questions")
+    unknown = sorted(set(map(str, raw)) - set(known))
+    if unknown:
+        raise CorpusError(f"{where}: {unknown} not under out_of_scope; use one of {sorted(known)}")
+    extra = {str(k): _questions(v, f"{where}.{k}", 1, slots) for k, v in raw.items()}
+    for kind, questions in extra.items():
+        repeated = sorted(set(questions) & set(known[kind].questions))
+        if repeated:
+            raise CorpusError(f"{where}.{kind}: {repeated} also under out_of_scope; write new phrasings")
+    return tuple(replace(i, train_questions=extra.get(k, ())) for k, i in known.items())
 
 
 def load_corpus(path: Path | None = None) -> Corpus:

@@ -207,6 +207,8 @@ def test_web_page_and_its_assets_load(server: str) -> None:
     script = httpx.get(server + "/ui/app.js", timeout=30)
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert '"../ars"' in script.text and '"../synthesize"' in script.text  # the page calls this API
+    assert '"../interview_text"' in script.text and '"../interview"' in script.text
+    assert 'id="analyse"' in page.text and 'id="answer-file"' in page.text
     style = httpx.get(server + "/ui/style.css", timeout=30)
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
 

@@ -112,6 +112,44 @@ async function askText(text) {
   status("완료 / done");
 }
 
+// Interview analysis: typed text goes to /interview_text, a recording to /interview (which
+// transcribes it first); the page shows what each head decided and how sure it was.
+function showAnalysis(result, transcript) {
+  const label = (head) => `${head.label} (${Math.round(head.confidence * 100)}%)`;
+  $("a-transcript").textContent = transcript || "–";
+  $("a-emotion").textContent = label(result.emotion);
+  $("a-intent").textContent = label(result.intent);
+  $("a-summary").textContent = result.summary || "–";
+  $("analysis").hidden = false;
+}
+
+async function analyse(request, transcriptOf) {
+  status("분석 중… / analysing…");
+  const response = await call(request.url, request.init);
+  if (!response.ok) { status(`${response.status}: ${await errorText(response)}`, true); return; }
+  const result = await response.json();
+  showAnalysis(result, transcriptOf(result));
+  status("완료 / done");
+}
+
+$("analyse").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("answer-text").value.trim();
+  const init = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }) };
+  if (text) { try { await analyse({ url: "../interview_text", init }, () => text); } catch (e) { status(String(e), true); } }
+});
+
+$("answer-file").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  const form = new FormData();
+  if (file) {
+    form.append("audio", file, file.name);
+    try { await analyse({ url: "../interview", init: { method: "POST", body: form } }, (r) => r.transcript.text); }
+    catch (e) { status(String(e), true); }
+  }
+  event.target.value = "";
+});
+
 $("record").addEventListener("click", async () => {
   if (recorder && recorder.state === "recording") { recorder.stop(); return; }
   try {

@@ -194,6 +194,10 @@ CANDIDATES: dict[str, dict] = {
     "base-s1": {"seed": 1},
     "long-whole": {"max_clip_s": 60.0},
     "long-cut": {"long_clips": "cut"},
+    "long-cut-half": {
+        "long_clips": "cut",
+        "pieces_every": 2,
+    },  # every other piece: the others' share less diluted
     "vtlp": {"vtlp": [0.9, 1.1]},
     "vtlp-only": {"vtlp": [0.88, 1.12], "pitch": [1.0, 1.0]},
 }
@@ -223,19 +227,19 @@ def _training_set(params, prepared: Path, cache: Path):
     return train, data, pieces
 
 
-def _for_candidate(data, pieces, ctc):
-    """The candidate's training set: clips up to its ``max_clip_s`` (by frames), plus the cut pieces
-    of the longer ones when it cuts."""
+def _for_candidate(data, pieces, ctc, every: int = 1):
+    """The candidate's training set: clips up to its ``max_clip_s`` (by frames), plus (every
+    ``every``-th of) the cut pieces of the longer ones when it cuts."""
     from callbot.stt.ctc_train import TrainingSet
 
     keep = [e for e in data.examples if len(e.features) <= ctc.max_clip_s * 100 + 1]
     if ctc.long_clips == "cut":
-        keep += pieces.examples
+        keep += pieces.examples[::every]
     return TrainingSet(keep, data.alphabet, {"used": len(keep)})
 
 
 def _with(params, overrides: dict, steps: int, validation: int = 200):
-    ctc_keys = {k: v for k, v in overrides.items() if k != "seed"}
+    ctc_keys = {k: v for k, v in overrides.items() if k not in ("seed", "pieces_every")}
     ctc = params.ctc.model_copy(
         update={**ctc_keys, "max_steps": steps, "validation_max_utterances": validation}
     )
@@ -337,7 +341,7 @@ def run_candidate(
     from callbot.stt.ctc_train import _new_loop, _run_steps, _save_model
 
     overrides = CANDIDATES[name]
-    sized = _for_candidate(data, pieces, _with(params, overrides, 1).ctc)
+    sized = _for_candidate(data, pieces, _with(params, overrides, 1).ctc, overrides.get("pieces_every", 1))
     if not steps:
         steps = max(10, round(cpu_seconds / _per_step(params, sized, overrides, work)[1]))
     tuned = _with(params, overrides, steps)

@@ -44,6 +44,26 @@ The chosen default (conv-b32, 2,400 steps) run whole as `callbot train-stt` on t
 2 threads, a nearly idle box: 0.20 s/step (0.40 CPU-s), 8.7 min and 1,022 CPU-s for the whole stage;
 validation unseen CER 0.197 (16 kHz) / 0.207 (line), against the 750-step BiGRU's 0.250 / 0.252 in
 the last demo (1,122 CPU-s of training alone).
+
+Issue 22's data round (2026-12-07, `budget --steps 800 --only ...` = a quarter of the demo's 3,200
+steps; 1 torch thread, three runs at a time on 2 cores shared with other engineers (load 4-7);
+validation: all 985 clips, 695 with unseen sentences; unseen CER per channel, then by dataset):
+
+    candidate      hours CPU-s/step unseen16k unseenLine | callc16k/line  interv16k/line  phone16k/line
+    base            5.84   0.219     0.3208    0.3397    | 0.216 0.225    0.326 0.348     0.386 0.403
+    base-s1         5.84   0.214     0.3239    0.3440    | 0.218 0.226    0.326 0.352     0.398 0.411
+    long-whole     12.01   0.233     0.2196    0.2401    | 0.234 0.248    0.123 0.147     0.483 0.496
+    long-cut       11.58   0.209     0.2110    0.2259    | 0.225 0.244    0.119 0.129     0.461 0.485
+    long-cut-half   8.71   0.190     0.2231    0.2402    | 0.236 0.247    0.142 0.159     0.442 0.464
+    vtlp            5.84   0.223     0.3225    0.3425    | 0.221 0.233    0.326 0.350     0.389 0.406
+    vtlp-only       5.84   0.220     0.3189    0.3345    | 0.222 0.231    0.321 0.338     0.386 0.404
+
+Seed noise (base vs base-s1): 0.003 / 0.004 overall, 0.012 on phone. The long interview answers
+(whole or cut at pauses) cut the interview's unseen CER by almost two thirds, and with it the
+overall figure (interview answers hold two thirds of the unseen characters), but at equal steps
+they dilute the other corpora: phone and call-centre get worse, beyond noise. VTLP (on top of the
+mel-axis pitch stretch, or instead of it) is within noise. CPU-s/step are equal within load drift
+(batch_seconds fixes the audio per step).
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ import numpy as np
 from callbot.atomic import write_json, writing
 from callbot.console import log, progress, summary
 from callbot.stt.ctc_model import CtcShape, build_model, log_mel, normalise, save_ctc_model
-from callbot.stt.data import STTDataError, Utterance, load_split, read_audio, through_line
+from callbot.stt.data import SAMPLE_RATE, STTDataError, Utterance, load_split, read_audio, through_line
 from callbot.stt.jamo import Alphabet, build_alphabet
+from callbot.stt.segment import SegmentRules, segment_utterance
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,11 +61,28 @@ class CtcTrainResult:
     validation: dict[str, Any]
 
 
-def _featurise(job: tuple[Utterance, bool, int]) -> np.ndarray:
-    """Log-mel (float16) of one clip at 16 kHz, first through the telephone line when asked."""
-    utt, line, n_mels = job
+def _featurise(job: tuple[Utterance, bool, int, SegmentRules | None]) -> list[tuple[np.ndarray, str]]:
+    """Log-mel (float16) of one clip at 16 kHz with its text, first through the telephone line when
+    asked; with ``rules``, of each piece the clip is cut into at pauses (none when it cannot be aligned)."""
+    utt, line, n_mels, rules = job
     audio = read_audio(utt.audio_path, utt.audio_bytes)
-    return log_mel(through_line(audio) if line else audio, n_mels).astype(np.float16)
+    spans = [(0, len(audio), utt.text)]
+    if rules is not None:  # cut on the clean audio (its pauses), each piece then goes through the line
+        pieces, _ = segment_utterance(utt.utterance_id, audio, utt.text, utt.text_raw, rules)
+        spans = [(p.start, p.end, p.text) for p in pieces]
+    return [
+        (log_mel(through_line(audio[a:b]) if line else audio[a:b], n_mels).astype(np.float16), text)
+        for a, b, text in spans
+    ]
+
+
+def cut_rules(params: STTParams) -> SegmentRules | None:
+    """How clips over ``stt.ctc.max_clip_s`` are cut into pieces that fit it (None: they are skipped)."""
+    if params.ctc.long_clips != "cut":
+        return None
+    return SegmentRules(
+        SAMPLE_RATE, params.ctc.max_clip_s, params.min_pause_s, params.silence_db, params.duration_tolerance
+    )
 
 
 def _one_thread() -> None:
@@ -74,7 +92,9 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _features(jobs: list[tuple[Utterance, bool, int]], workers: int, label: str) -> list[np.ndarray]:
+def _features(
+    jobs: list[tuple[Utterance, bool, int, SegmentRules | None]], workers: int, label: str
+) -> list[list[tuple[np.ndarray, str]]]:
     """:func:`_featurise` over ``jobs`` in ``workers`` forked processes (in order; 1 = this process)."""
     import multiprocessing
 
@@ -95,34 +115,45 @@ def _features(jobs: list[tuple[Utterance, bool, int]], workers: int, label: str)
 
 
 def load_training_set(
-    utterances: Sequence[Utterance], alphabet: Alphabet, ctc: CtcParams, seed: int, workers: int = 1
+    utterances: Sequence[Utterance],
+    alphabet: Alphabet,
+    ctc: CtcParams,
+    seed: int,
+    workers: int = 1,
+    rules: SegmentRules | None = None,
 ) -> TrainingSet:
-    """Features and labels of every usable clip; what was skipped and why is counted."""
+    """Features and labels of every usable clip; a clip over ``max_clip_s`` is cut by ``rules`` into
+    aligned pieces, or skipped without them. What was skipped or cut, and why, is counted."""
     rng = np.random.default_rng([seed, 7])
     lines = rng.random(len(utterances)) < ctc.line_share  # drawn for every clip: a skip shifts no other
     counts = {"clips": len(utterances), "too_long": 0, "no_label": 0, "too_short": 0, "unknown_chars": 0}
-    jobs, labels = [], []
+    counts |= {"cut": 0, "cut_pieces": 0, "cut_unaligned": 0}
+    jobs = []
     for utt, line in zip(utterances, lines, strict=True):
         ids, unknown = alphabet.encode(utt.text)
         counts["unknown_chars"] += unknown
-        if utt.duration_s > ctc.max_clip_s or not ids:
+        long = utt.duration_s > ctc.max_clip_s
+        if (long and rules is None) or not ids:
             counts["too_long" if ids else "no_label"] += 1
             continue
-        jobs.append((utt, bool(line), ctc.n_mels))
-        labels.append(ids)
+        counts["cut"] += long
+        jobs.append((utt, bool(line), ctc.n_mels, rules if long else None))
     by_dataset: dict[str, int] = {}
     examples: list[Example] = []
     line_count = 0
-    for (utt, line, _), feats, ids in zip(
-        jobs, _features(jobs, workers, "reading clips"), labels, strict=True
-    ):
-        if (len(feats) - 1) // 4 + 1 < len(ids):  # CTC cannot fit more labels than frames
-            counts["too_short"] += 1
-            continue
-        examples.append(Example(feats, ids))
-        line_count += line
-        name = str(utt.meta.get("dataset") or "unknown")
-        by_dataset[name] = by_dataset.get(name, 0) + 1
+    for (utt, line, _, cut), pieces in zip(jobs, _features(jobs, workers, "reading clips"), strict=True):
+        if cut is not None:
+            counts["cut_pieces"] += len(pieces)
+            counts["cut_unaligned"] += not pieces
+        for feats, text in pieces:
+            ids = alphabet.encode(text)[0]
+            if not ids or (len(feats) - 1) // 4 + 1 < len(ids):  # CTC fits no more labels than frames
+                counts["too_short"] += 1
+                continue
+            examples.append(Example(feats, ids))
+            line_count += line
+            name = str(utt.meta.get("dataset") or "unknown")
+            by_dataset[name] = by_dataset.get(name, 0) + 1
     counts |= {"line": line_count, "used": len(examples), "by_dataset": by_dataset}
     return TrainingSet(examples, alphabet, counts)
 
@@ -150,25 +181,62 @@ def batch_for_step(batches: list[list[int]], step: int, seed: int) -> list[int]:
     return batches[int(order[position])]
 
 
-def _stretch(x: np.ndarray, factor: float, axis: int, size: int | None = None) -> np.ndarray:
-    """Linear resampling of ``x`` along ``axis`` by ``factor`` (to ``size`` points when given)."""
+def _interpolate(x: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
+    """``x`` read at the fractional positions ``pos`` along ``axis`` (linear between neighbours)."""
     n = x.shape[axis]
-    m = size if size is not None else max(1, round(n / factor))
-    pos = np.clip(np.arange(m) * factor, 0, n - 1) if size is not None else np.linspace(0, n - 1, m)
+    pos = np.clip(pos, 0, n - 1)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, n - 1)
     w = (pos - lo).astype(np.float32)
     a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
     shape = [1] * x.ndim
-    shape[axis] = m
+    shape[axis] = len(pos)
     return a + (b - a) * w.reshape(shape)
 
 
+def _stretch(x: np.ndarray, factor: float, axis: int, size: int | None = None) -> np.ndarray:
+    """Linear resampling of ``x`` along ``axis`` by ``factor`` (to ``size`` points when given)."""
+    n = x.shape[axis]
+    if size is not None:
+        return _interpolate(x, np.arange(size) * factor, axis)
+    return _interpolate(x, np.linspace(0, n - 1, max(1, round(n / factor))), axis)
+
+
+def _slaney_mel(hz: np.ndarray) -> np.ndarray:
+    """Hz on the Slaney mel scale of Whisper's filters (linear to 1 kHz, logarithmic above)."""
+    return np.where(hz < 1000, hz * 3 / 200, 15 + np.log(np.maximum(hz, 1e-9) / 1000) * 27 / np.log(6.4))
+
+
+def vtlp_positions(
+    n_mels: int, alpha: float, boundary_hz: float = 4800.0, top_hz: float = 8000.0
+) -> np.ndarray:
+    """Fractional mel bins to read so a clip sounds as from a vocal tract ``alpha`` times shorter.
+
+    Jaitly and Hinton's warp: frequency f moves to ``alpha * f`` up to a boundary, then linearly to
+    ``top_hz``, which stays put. Unlike a stretch of the mel axis, it scales formants in Hz: the low
+    (linear) bins move by the factor, the high (logarithmic) ones by a near-constant shift.
+    """
+    edge = boundary_hz * min(alpha, 1.0) / alpha
+    src = np.linspace(0, top_hz, 4 * n_mels + 1)
+    warped = np.where(
+        src <= edge, alpha * src, top_hz - (top_hz - alpha * edge) * (top_hz - src) / (top_hz - edge)
+    )
+    centres_mel = np.linspace(0, _slaney_mel(np.array(top_hz)), n_mels + 2)[1:-1]
+    mel_of_src, mel_of_warped = _slaney_mel(src), _slaney_mel(warped)
+    # output bin centre c holds what the source had at mel_of_src where the warp lands on c
+    source_mel = np.interp(centres_mel, mel_of_warped, mel_of_src)
+    return np.interp(source_mel, centres_mel, np.arange(n_mels, dtype=float))
+
+
 def perturb(feats: np.ndarray, ctc: CtcParams, rng: np.random.Generator) -> np.ndarray:
-    """Tempo (time axis) and pitch (mel axis) perturbation of one clip's features."""
+    """Tempo (time axis), pitch (mel axis) and, when on, vocal-tract-length perturbation of one
+    clip's features (VTLP draws nothing while ``vtlp`` is [1, 1], so other draws stay as they were)."""
     x = feats.astype(np.float32)
     x = _stretch(x, float(rng.uniform(*ctc.speed)), axis=0)
-    return _stretch(x, 1.0 / float(rng.uniform(*ctc.pitch)), axis=1, size=x.shape[1])
+    x = _stretch(x, 1.0 / float(rng.uniform(*ctc.pitch)), axis=1, size=x.shape[1])
+    if ctc.vtlp[0] != ctc.vtlp[1] or ctc.vtlp[0] != 1.0:
+        x = _interpolate(x, vtlp_positions(x.shape[1], float(rng.uniform(*ctc.vtlp))), axis=1)
+    return x
 
 
 def spec_augment(
@@ -391,7 +459,7 @@ def train_ctc(
         raise STTDataError(f"{prepared}/stt: the train split is empty; nothing to train on")
     alphabet = build_alphabet([u.text for u in train])
     workers = params.threads if params.threads > 0 else max(os.cpu_count() or 1, 1)
-    data = load_training_set(train, alphabet, params.ctc, params.seed, workers)
+    data = load_training_set(train, alphabet, params.ctc, params.seed, workers, cut_rules(params))
     if not data.examples:
         raise STTDataError(
             f"{prepared}/stt: no usable training clip ({data.counts}); check the prepared data"

@@ -98,7 +98,8 @@ class CtcParams(Section):
     kernel: int  # conv: depthwise kernel in 40 ms frames (gru: unused)
     dropout: float
     batch_seconds: float  # audio per batch (clips sorted by length; a long clip makes a smaller batch)
-    max_clip_s: float  # longer training clips are skipped (counted in train.json)
+    max_clip_s: float  # longer training clips are skipped or cut (counted in train.json)
+    long_clips: Literal["skip", "cut"]  # cut: at pauses into aligned pieces of at most max_clip_s
     max_steps: int
     learning_rate: float  # one-cycle peak
     warmup_share: float  # share of max_steps rising to the peak
@@ -106,6 +107,7 @@ class CtcParams(Section):
     line_share: float  # share of training clips passed through the 8 kHz G.711 line first
     speed: list[float]  # [slowest, fastest] tempo factor (features stretched in time)
     pitch: list[float]  # [lowest, highest] factor on the mel axis (a pitch/formant shift)
+    vtlp: list[float]  # [lowest, highest] vocal-tract warp factor on the frequency axis in Hz ([1, 1]: off)
     freq_masks: int  # SpecAugment masks per clip and their widest span (mel bins / share of frames)
     freq_mask_bins: int
     time_masks: int
@@ -116,7 +118,7 @@ class CtcParams(Section):
 
     @model_validator(mode="after")
     def _ranges(self) -> CtcParams:
-        for name in ("speed", "pitch"):
+        for name in ("speed", "pitch", "vtlp"):
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not 0.5 <= lo_hi[0] <= lo_hi[1] <= 2.0:
                 raise ValueError(f"stt.ctc.{name} is {lo_hi}; write [low, high] factors between 0.5 and 2")

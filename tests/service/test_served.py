@@ -211,6 +211,7 @@ def test_web_page_and_its_assets_load(server: str) -> None:
     assert 'id="analyse"' in page.text and 'id="answer-file"' in page.text
     style = httpx.get(server + "/ui/style.css", timeout=30)
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
+    assert "[hidden] { display: none !important; }" in style.text  # the confirm block stays hidden until asked
 
 
 def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> None:

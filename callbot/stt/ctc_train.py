@@ -408,26 +408,36 @@ def _write_loss(report: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
-def validation_cer(
-    model_dir: Path, params: STTParams, prepared: Path, train: Sequence[Utterance]
-) -> dict[str, Any]:
-    """CER (spaces ignored) on validation, 16 kHz and over the line, all and unseen sentences."""
-    from callbot.stt.ctc_infer import CTCTranscriber
+ValidationClips = tuple  # (rows, unseen flag per row, audio per row): see validation_clips
+
+
+def validation_clips(params: STTParams, prepared: Path, train: Sequence[Utterance]) -> ValidationClips:
+    """The validation clips train-stt scores (spread over the split), whether each sentence is unseen
+    in training, and their audio: read once for the CER below and the decoder tuning (stt.lm_tune)."""
     from callbot.stt.data import seen_in_training
     from callbot.subset import spread
-    from callbot.text.metrics import cer
 
     rows, _ = load_split(prepared, "validation", allow_failed_gate=params.allow_failed_gate)
     rows = [u for u in rows if u.text.strip()]
+    rows = [rows[i] for i in spread(len(rows), params.ctc.validation_max_utterances)]
+    if not rows:
+        return [], [], []
+    unseen = [not s for s in seen_in_training(rows, train)]
+    return rows, unseen, [read_audio(u.audio_path, u.audio_bytes) for u in rows]
+
+
+def validation_cer(model_dir: Path, params: STTParams, clips: ValidationClips) -> dict[str, Any]:
+    """CER (spaces ignored) on validation, 16 kHz and over the line, all and unseen sentences."""
+    from callbot.stt.ctc_infer import CTCTranscriber
+    from callbot.text.metrics import cer
+
+    rows, unseen, audios = clips
     if not rows:
         return {}
-    rows = [rows[i] for i in spread(len(rows), params.ctc.validation_max_utterances)]
-    unseen = [not s for s in seen_in_training(rows, train)]
     model = CTCTranscriber(model_dir, batch_size=params.eval_batch_size)
-    audios = [read_audio(u.audio_path, u.audio_bytes) for u in rows]
     out: dict[str, Any] = {"utterances": len(rows), "unseen_utterances": sum(unseen)}
-    for channel, clips in (("16k", audios), ("line", [through_line(a) for a in audios])):
-        hyps = [r.text for r in model.transcribe_batch(clips)]
+    for channel, channel_clips in (("16k", audios), ("line", [through_line(a) for a in audios])):
+        hyps = [r.text for r in model.transcribe_batch(channel_clips)]
         out[f"cer_{channel}"] = round(cer([u.text for u in rows], hyps, spaces=False), 4)
         picked = [i for i, flag in enumerate(unseen) if flag]
         if picked:
@@ -478,8 +488,9 @@ def train_ctc(
             f"train-stt stopped at step {loop.step} of {params.ctc.max_steps}; run it again to resume"
         )
     model_dir = _save_model(loop, params, alphabet, out)
-    validation = validation_cer(model_dir, params, prepared, train)
-    validation |= _tune_decoding(model_dir, params, prepared, train, validation)  # lm's hook (issue 22)
+    clips = validation_clips(params, prepared, train)
+    validation = validation_cer(model_dir, params, clips)
+    validation |= _tune_decoding(model_dir, params, train, clips, validation)
     result = CtcTrainResult(
         model_dir,
         loop.step,
@@ -497,12 +508,16 @@ def train_ctc(
 
 
 def _tune_decoding(
-    model_dir: Path, params: STTParams, prepared: Path, train: list[Utterance], validation: dict[str, Any]
+    model_dir: Path,
+    params: STTParams,
+    train: list[Utterance],
+    clips: ValidationClips,
+    validation: dict[str, Any],
 ) -> dict[str, Any]:
     """The jamo LM and the decoder chosen on validation, saved beside the model (callbot.stt.lm_tune)."""
     from callbot.stt.lm_tune import tune_decoding
 
-    return {"decoding": tune_decoding(model_dir, params, prepared, train)} if validation else {}
+    return {"decoding": tune_decoding(model_dir, params, train, clips)} if validation else {}
 
 
 def _save_model(loop: _Loop, params: STTParams, alphabet: Alphabet, out: Path) -> Path:

@@ -34,20 +34,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _validation(
-    params: STTParams, prepared: Path, train: Sequence[Utterance]
-) -> tuple[list[str], bool, list[np.ndarray]]:
-    """References and audio of the unseen-sentence validation clips among those train-stt scores
-    (all of them when none is unseen, said by the flag): the seen ones do not decide, so are not decoded."""
-    from callbot.stt.data import load_split, read_audio, seen_in_training
-    from callbot.subset import spread
-
-    rows, _ = load_split(prepared, "validation", allow_failed_gate=params.allow_failed_gate)
-    rows = [u for u in rows if u.text.strip()]
-    rows = [rows[i] for i in spread(len(rows), params.ctc.validation_max_utterances)]
-    unseen = [u for u, seen in zip(rows, seen_in_training(rows, train), strict=True) if not seen]
-    rows = unseen or rows  # only unseen sentences decide (nothing new to hear: every clip, not none)
-    return [u.text for u in rows], bool(unseen), [read_audio(u.audio_path, u.audio_bytes) for u in rows]
+def _unseen_clips(clips: tuple[Any, ...]) -> tuple[list[str], bool, list[np.ndarray]]:
+    """References and audio of the unseen-sentence clips among those train-stt scored (all of them
+    when none is unseen, said by the flag): the seen ones do not decide, so are not decoded."""
+    rows, unseen, audios = clips
+    picked = [i for i, flag in enumerate(unseen) if flag] or list(range(len(rows)))
+    return [rows[i].text for i in picked], any(unseen), [audios[i] for i in picked]
 
 
 def _settings(pair: Sequence[float], params: STTParams) -> BeamSettings | None:
@@ -89,14 +81,14 @@ def grid_cer(
 
 
 def tune_decoding(
-    model_dir: Path, params: STTParams, prepared: Path, train: Sequence[Utterance]
+    model_dir: Path, params: STTParams, train: Sequence[Utterance], clips: tuple[Any, ...]
 ) -> dict[str, Any]:
     """Build and save the LM, score the grid on validation, save the winner; the record for train.json."""
     from callbot.stt.ctc_infer import CTCTranscriber
     from callbot.stt.lm import build_lm
 
     decode, start = params.ctc.decode, _cpu()
-    refs, unseen, audios = _validation(params, prepared, train) if decode.lm_order else ([], False, [])
+    refs, unseen, audios = _unseen_clips(clips) if decode.lm_order else ([], False, [])
     if not refs:
         save_decoding(model_dir, None, 0)
         return {"chosen": {"decoder": "greedy"}, "why": "stt.ctc.decode.lm_order is 0 or no validation clip"}

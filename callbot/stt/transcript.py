@@ -17,6 +17,7 @@ from callbot.stt.vad import FRAME_S, silence_mask, speech_bounds
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from callbot.stt.grammar import ConfirmScores
     from callbot.stt.joint import CTCHead
 
 SAMPLE_RATE = 16_000
@@ -203,6 +204,13 @@ class Transcriber:
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def confirm_scores(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> ConfirmScores | None:
+        """Closed-set scores of a yes/no reply (:mod:`callbot.stt.grammar`); None where the backend has no
+        CTC posteriors of its own (Whisper): the caller then parses the free transcript."""
+        return None
 
     def transcribe(self, audio: np.ndarray) -> TranscriptResult:
         return self.transcribe_batch([audio])[0]

@@ -3,7 +3,7 @@ baseline) vs closed-set scoring of the yes/no phrases (``callbot.stt.grammar``),
 
 Calibration (validation only): positives are lone yes/no phrases spoken by espeak-ng in the validation
 callers' voices; negatives are validation caller clips that are no yes/no (their text parses to
-neither), other short words (나, 너, 내일, 네시, ...) in those voices, silence and noise; both channels
+neither), other short words (policy.NOT_ANSWERS: 나, 너, 내일, 네시, ...) in those voices, silence and noise; both channels
 (16 kHz and the 8 kHz G.711 line). The threshold is the loosest with no false yes there
 (``callbot.bot.scoring.calibrate_grammar``). Then held-out and acceptance voices are scored once with
 it: yes/no accuracy, false-yes rate on their negatives, CPU-ms per decision (the box is shared:
@@ -24,7 +24,6 @@ import numpy as np
 
 SAID = [("네", True), ("예", True), ("응", True), ("맞아요", True), ("네 맞아요", True),
         ("아니요", False), ("아니에요", False)]  # fmt: skip
-OTHER_WORDS = ["나", "너", "내일", "네시", "제", "노래", "아마", "글쎄요", "잠깐만요", "상담원"]
 TEST_VOICES = [("ko+f4", 150, 50), ("ko+m6", 150, 50), ("ko+m7", 150, 50), ("ko", 150, 40),
                ("ko+Mr serious", 135, 60), ("ko+m1", 170, 50), ("ko+f1", 140, 60), ("ko+m3", 160, 40)]  # fmt: skip
 MARGINS = [0.0, 0.02, 0.05, 0.1, 0.2]
@@ -118,7 +117,9 @@ def clip_set(stt, voices, prepared: Path, raw: Path, split: str, n_questions: in
     said = spoken([t for t, _ in SAID], voices)
     meant = dict(SAID)
     positives = hear(stt, [(t, meant[t], s, r) for t, _, s, r in said])
-    others = spoken(OTHER_WORDS, voices)
+    from callbot.dialogue.policy import NOT_ANSWERS
+
+    others = spoken(list(NOT_ANSWERS), voices)
     negatives = hear(stt, [(t, None, s, r) for t, _, s, r in others])
     negatives += hear(stt, [("noise", None, s, r) for s, r in noises()])
     negatives += hear(

@@ -25,8 +25,8 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,16 @@ from callbot.atomic import write_json, write_text
 from callbot.bot.scoring import HANDOVER, RIGHT, Scored, Table, calibrate
 from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
-from callbot.dialogue.policy import Screen, Thresholds, screen, yes_no
+from callbot.dialogue.policy import (
+    NO_PHRASES,
+    NOT_ANSWERS,
+    YES_PHRASES,
+    Screen,
+    Thresholds,
+    grammar_answer,
+    screen,
+    yes_no,
+)
 from callbot.intent import Ranking
 from callbot.prepare.adapters import datasets_feeding
 from callbot.text.normalize import normalise
@@ -83,6 +92,11 @@ class Turn:
     min_word: float | None = None  # lowest word confidence (None: the STT gives none)
     heard_yes: bool | None = True  # the caller's "yes" in their voice on this channel, as the bot parses it
     heard_no: bool | None = False
+    # closed-set scores (callbot.stt.grammar) of that yes and no, and of this question clip itself (no
+    # answer: a negative of the calibration); None where the STT has no CTC posteriors (Whisper)
+    yes_scores: dict[str, Any] | None = None
+    no_scores: dict[str, Any] | None = None
+    own_scores: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,31 +216,87 @@ def voice_of(name: str) -> tuple[str, int, int]:
     return f"ko+{found[1]}", int(found[2]), int(found[3])
 
 
-def replies_heard(
-    transcriber: Any, policy: PolicyParams, voice: str, channel: int
-) -> tuple[bool | None, bool | None]:
-    """How the bot parses a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the line, transcribed."""
+def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[str, Any] | None]:
+    """A reply to the confirm question as the service hears it: the closed-set scores where the STT has
+    CTC posteriors (the yes/no is decided once the thresholds are calibrated), else the free transcript
+    parsed by ``yes_no``."""
+    scores = transcriber.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
+    if scores is None:
+        return yes_no(transcriber.transcribe(clip).text), None
+    return None, scores.to_json()
+
+
+def replies_heard(transcriber: Any, policy: PolicyParams, voice: str, channel: int) -> list[Any]:
+    """How the bot hears a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the
+    line, heard as a confirm reply: (heard yes, heard no, yes scores, no scores, not-answer scores)."""
     from callbot.tts.espeak import Utterance, synthesize_fresh
 
     name, rate, pitch = voice_of(voice)
-    said = [Utterance(text, rate, pitch, name) for text in (policy.caller_yes, policy.caller_no)]
+    texts = [policy.caller_yes, policy.caller_no, *NOT_ANSWERS]
     heard = []
-    for samples, sr in synthesize_fresh(said):  # a fresh synthesiser: the same clip on every run
-        clip = on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel)
-        heard.append(yes_no(transcriber.transcribe(clip).text))
-    return heard[0], heard[1]
+    for samples, sr in synthesize_fresh(
+        [Utterance(t, rate, pitch, name) for t in texts]
+    ):  # same clip every run
+        heard.append(
+            hear_reply(transcriber, on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel))
+        )
+    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [h[1] for h in heard[2:]]]
 
 
-def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
-    """Every item on every channel, one clip per call (as a caller is served), timed; yes/no per voice heard once."""
+def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
+    """Closed-set scores of silence, hiss and hum (no answer), for the calibration's negatives."""
+    rng = np.random.default_rng(0)
+    n = np.arange(16000)
+    clips = [np.zeros(16000), 0.02 * rng.standard_normal(16000), 0.1 * rng.standard_normal(32000),
+             0.1 * np.sin(2 * np.pi * 120 * n / 16000) + 0.01 * rng.standard_normal(16000)]  # fmt: skip
+    found = [hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel))[1] for c in clips]
+    return [f for f in found if f is not None]
+
+
+def calibrate_heard(
+    val: list[Turn], test: list[Turn], negatives: list[dict[str, Any]], margins: Sequence[float]
+) -> tuple[list[Turn], list[Turn], tuple[float, float]]:
+    """The closed-set thresholds on validation (no false yes on its not-answer clips and questions), and
+    every turn's heard yes/no decided with them; turns without scores (Whisper) keep the parsed text."""
+    from callbot.bot.scoring import calibrate_grammar
+
+    def pair(s: dict[str, Any]) -> tuple[float, float]:
+        return float(s["yes"]["deficit"]), float(s["no"]["deficit"])
+
+    scored = [t for t in val if t.yes_scores and t.no_scores]
+    if not scored:
+        return val, test, (0.0, 0.0)
+    replies = {(t.item.voice, t.channel): t for t in scored}.values()  # one yes and no per voice and channel
+    positives = [(*pair(t.yes_scores), True) for t in replies] + [
+        (*pair(t.no_scores), False) for t in replies
+    ]
+    own = [pair(t.own_scores) for t in scored if t.own_scores]
+    tau, margin, _ = calibrate_grammar(positives, [pair(s) for s in negatives] + own, margins)
+    rules = Thresholds(grammar=tau, grammar_margin=margin)
+
+    def decided(turn: Turn) -> Turn:
+        if not (turn.yes_scores and turn.no_scores):
+            return turn
+        yes, no = (grammar_answer(s, rules) for s in (turn.yes_scores, turn.no_scores))
+        return replace(turn, heard_yes=yes, heard_no=no)
+
+    return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
+
+
+def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], list[dict[str, Any]]]:
+    """Every item on every channel, one clip per call (as a caller is served), timed; yes/no per voice
+    heard once. Validation clips are also scored as confirm replies (no answer: the calibration's
+    negatives, with other short words in each voice and noise), returned beside the turns."""
     from callbot.stt.infer import load_transcriber
 
     stt = Path(params.stt)
     if not (stt / "model" / "config.json").is_file():
         raise BotEvalError(f"{stt}/model: no STT model; run `callbot train-stt` first")
     transcriber = load_transcriber(stt, batch_size=1)
-    replies: dict[tuple[str, int], tuple[bool | None, bool | None]] = {}
+    validation = bool(items) and items[0].split == "validation"
+    replies: dict[tuple[str, int], list[Any]] = {}
     turns: list[Turn] = []
+    negatives = [s for c in params.channels for s in noise_scores(transcriber, c)] if validation else []
     with progress() as bar:
         task = bar.add_task("evaluate-bot: transcribe", total=len(items) * len(params.channels))
         for item in items:
@@ -238,10 +308,12 @@ def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
                 key = (item.voice, channel)
                 if key not in replies:
                     replies[key] = replies_heard(transcriber, params.policy, item.voice, channel)
+                    negatives += [s for s in replies[key][4] if s is not None] if validation else []
+                own = hear_reply(transcriber, clip)[1] if validation else None
                 low = min((w.confidence for w in result.words), default=None)
-                turns.append(Turn(item, channel, result.text.strip(), elapsed, low, *replies[key]))
+                turns.append(Turn(item, channel, result.text.strip(), elapsed, low, *replies[key][:4], own))
                 bar.advance(task)
-    return turns
+    return turns, negatives
 
 
 @dataclass(frozen=True)
@@ -369,7 +441,12 @@ def candidate_dirs(llm: Path) -> list[Path]:
 
 
 def _evaluate(
-    system: System, val: list[Turn], test: list[Turn], params: BotParams, answer_floor: float = 0.0
+    system: System,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    answer_floor: float = 0.0,
+    grammar: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
     """Calibrate the policy on validation (answering no lower than ``answer_floor``), score test once with it."""
     p = params.policy
@@ -378,6 +455,7 @@ def _evaluate(
         [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts,
         answer_floor,
     )  # fmt: skip
+    thresholds = replace(thresholds, grammar=grammar[0], grammar_margin=grammar[1])
     report = {
         "threshold": round(thresholds.answer, 6),
         "policy": thresholds.to_json(),
@@ -434,9 +512,14 @@ def intent_model(params: BotParams) -> Any:
 
 
 def score_candidate(
-    directory: Path, val: list[Turn], test: list[Turn], params: BotParams
+    directory: Path,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    grammar: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[dict[str, Any], list[str], Responder]:
-    """One candidate end to end: calibrated on validation, test scored once, and on the reference text."""
+    """One candidate end to end: calibrated on validation, test scored once, and on the reference text.
+    ``grammar``: the closed-set confirm reply's (threshold, margin), shipped in the candidate's policy."""
     from callbot.llm.infer import load_responder
 
     responder = load_responder(directory / "merged")
@@ -444,7 +527,7 @@ def score_candidate(
         raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
     system = responder_system(responder)
     rank_ahead(system, responder, directory / "merged", val, test, params)
-    result, test_ranked, thresholds = _evaluate(system, val, test, params)
+    result, test_ranked, thresholds = _evaluate(system, val, test, params, grammar=grammar)
     result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
     result["headline"] = headline(result)
     result["summary"] = score_summaries(
@@ -525,12 +608,13 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
     set_torch_threads(params.threads)
     items = load_items(params)
     report = Path(params.report)
-    val, test = transcribe(params, items["validation"]), transcribe(params, items["test"])
+    (val, negatives), (test, _) = transcribe(params, items["validation"]), transcribe(params, items["test"])
+    val, test, grammar = calibrate_heard(val, test, negatives, params.policy.grammar_margins)
     candidates: dict[str, Any] = {}
     lines: list[str] = []
     baselines: dict[str, Any] = {}
     for directory in candidate_dirs(Path(params.llm)):
-        result, found, responder = score_candidate(directory, val, test, params)
+        result, found, responder = score_candidate(directory, val, test, params, grammar)
         candidates[directory.name] = {**result, "screen": screen_settings(params)}
         lines += found
         baselines = baselines or _baselines(responder, val, test, params)  # one script: one baseline

@@ -48,6 +48,9 @@ YES_PHRASES = tuple(
     sorted(YES | {"네 맞아요", "네 맞습니다", "예 맞아요", "예 맞습니다", "응 맞아", "네 그래요"})
 )
 NO_PHRASES = tuple(sorted(NO | {"아니요 아니에요", "아니요 아닙니다", "아니요 틀려요", "아니 아니에요"}))
+# short words that are no answer (some close in sound to 네): evaluate-bot speaks them in each
+# validation voice as negatives of the closed set's calibration (no false yes allowed on them)
+NOT_ANSWERS = ("나", "너", "내", "제", "내일", "네시", "노래", "아마", "글쎄요", "잠깐만요", "상담원")
 _HANGUL_WORD = re.compile(r"[가-힣]+")
 
 

@@ -34,8 +34,8 @@ import numpy as np
 from bentoml.exceptions import BentoMLException
 from bentoml.validators import ContentType
 
-from callbot.serve.calllog import CallLog, record
 from callbot.dialogue.policy import confirm_asked
+from callbot.serve.calllog import CallLog, record
 from callbot.serve.limits import (
     Rejected,
     check_confirm,

@@ -94,6 +94,8 @@ class Turn:
     heard_no: bool | None = False
     # closed-set scores (callbot.stt.grammar) of that yes and no, and of this question clip itself (no
     # answer: a negative of the calibration); None where the STT has no CTC posteriors (Whisper)
+    text_yes: bool | None = True  # the same yes and no parsed from the free transcript (the baseline)
+    text_no: bool | None = False
     yes_scores: dict[str, Any] | None = None
     no_scores: dict[str, Any] | None = None
     own_scores: dict[str, Any] | None = None
@@ -217,13 +219,11 @@ def voice_of(name: str) -> tuple[str, int, int]:
 
 
 def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[str, Any] | None]:
-    """A reply to the confirm question as the service hears it: the closed-set scores where the STT has
-    CTC posteriors (the yes/no is decided once the thresholds are calibrated), else the free transcript
-    parsed by ``yes_no``."""
+    """A reply to the confirm question as the service hears it: the free transcript parsed by ``yes_no``
+    (what decides where the STT has no CTC posteriors, and the baseline elsewhere) and the closed-set
+    scores (the yes/no is decided from them once the thresholds are calibrated), None for Whisper."""
     scores = transcriber.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
-    if scores is None:
-        return yes_no(transcriber.transcribe(clip).text), None
-    return None, scores.to_json()
+    return yes_no(transcriber.transcribe(clip).text), scores and scores.to_json()
 
 
 def replies_heard(transcriber: Any, policy: PolicyParams, voice: str, channel: int) -> list[Any]:
@@ -278,9 +278,31 @@ def calibrate_heard(
         if not (turn.yes_scores and turn.no_scores):
             return turn
         yes, no = (grammar_answer(s, rules) for s in (turn.yes_scores, turn.no_scores))
-        return replace(turn, heard_yes=yes, heard_no=no)
+        return replace(turn, heard_yes=yes, heard_no=no, text_yes=turn.heard_yes, text_no=turn.heard_no)
 
     return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
+
+
+def confirm_figures(turns: list[Turn], grammar: tuple[float, float], negatives: int) -> dict[str, Any]:
+    """How the caller's yes and no are heard per voice and channel: as the bot hears them (the closed set
+    where it scores, else the words) beside the free transcript parsed by ``yes_no`` (the baseline)."""
+    replies = list({(t.item.voice, t.channel): t for t in turns}.values())
+
+    def share(values: list[bool]) -> float | None:
+        return round(float(np.mean(values)), 4) if values else None
+
+    return {
+        "voices_channels": len(replies),
+        "yes_heard": share([t.heard_yes is True for t in replies]),
+        "yes_heard_text": share([t.text_yes is True for t in replies]),
+        "no_heard": share([t.heard_no is False for t in replies]),
+        "no_heard_text": share([t.text_no is False for t in replies]),
+        "no_heard_as_yes": sum(t.heard_no is True for t in replies),
+        "no_heard_as_yes_text": sum(t.text_no is True for t in replies),
+        "grammar": round(grammar[0], 6),
+        "grammar_margin": grammar[1],
+        "negatives": negatives,
+    }
 
 
 def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], list[dict[str, Any]]]:
@@ -311,7 +333,23 @@ def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], li
                     negatives += [s for s in replies[key][4] if s is not None] if validation else []
                 own = hear_reply(transcriber, clip)[1] if validation else None
                 low = min((w.confidence for w in result.words), default=None)
-                turns.append(Turn(item, channel, result.text.strip(), elapsed, low, *replies[key][:4], own))
+                yes, no, yes_scores, no_scores, _ = replies[key]
+                turns.append(
+                    Turn(
+                        item,
+                        channel,
+                        result.text.strip(),
+                        elapsed,
+                        low,
+                        yes,
+                        no,
+                        yes,
+                        no,
+                        yes_scores,
+                        no_scores,
+                        own,
+                    )
+                )
                 bar.advance(task)
     return turns, negatives
 
@@ -625,6 +663,12 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         "wrong_answer_target": params.wrong_answer_target,
         "intent_model": params.intent if "intent" in baselines else None,
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
+        "confirm_reply": {  # validation calibrates the closed set (no false yes on its negatives); test scored once
+            split: confirm_figures(
+                found, grammar, len(negatives) + sum(t.own_scores is not None for t in found)
+            )
+            for split, found in (("validation", val), ("test", test))
+        },
         "candidates": candidates,
         "baselines": baselines,
         "seconds": round(time.perf_counter() - started, 1),

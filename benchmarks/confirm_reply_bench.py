@@ -94,13 +94,13 @@ def validation_voices(prepared: Path, n: int) -> list[tuple[str, int, int]]:
     return [voice_of(names[i]) for i in spread(len(names), n)]
 
 
-def hear(stt, clips: list[tuple[str, object, np.ndarray, int]]) -> list[dict]:
+def hear(stt, clips: list[tuple[str, object, np.ndarray, int, str]]) -> list[dict]:
     """Each clip on both channels: free transcript + yes_no, closed-set scores, CPU seconds of each."""
     from callbot.bot.evaluate import on_line
     from callbot.dialogue.policy import NO_PHRASES, YES_PHRASES, yes_no
 
     out = []
-    for label, meant, samples, rate in clips:
+    for label, meant, samples, rate, voice in clips:
         for channel in (16000, 8000):
             clip = on_line(samples, rate, channel)
             start = cpu()
@@ -109,22 +109,21 @@ def hear(stt, clips: list[tuple[str, object, np.ndarray, int]]) -> list[dict]:
             scores = stt.confirm_scores(clip, YES_PHRASES, NO_PHRASES).to_json()
             out.append({"label": label, "meant": meant, "channel": channel, "text": text,
                         "free": yes_no(text), "scores": scores, "free_s": mid - start,
-                        "grammar_s": cpu() - mid})  # fmt: skip
+                        "grammar_s": cpu() - mid, "voice": voice})  # fmt: skip
     return out
 
 
 def clip_set(stt, voices, prepared: Path, raw: Path, split: str, n_questions: int) -> dict[str, list[dict]]:
     said = spoken([t for t, _ in SAID], voices)
     meant = dict(SAID)
-    positives = hear(stt, [(t, meant[t], s, r) for t, _, s, r in said])
+    positives = hear(stt, [(t, meant[t], s, r, f"{v[0]} r{v[1]} p{v[2]}") for t, v, s, r in said])
     from callbot.dialogue.policy import NOT_ANSWERS
 
     others = spoken(list(NOT_ANSWERS), voices)
-    negatives = hear(stt, [(t, None, s, r) for t, _, s, r in others])
-    negatives += hear(stt, [("noise", None, s, r) for s, r in noises()])
-    negatives += hear(
-        stt, [(t[:20], None, s, r) for t, s, r in question_clips(prepared, raw, split, n_questions)]
-    )
+    negatives = hear(stt, [(t, None, s, r, v[0]) for t, v, s, r in others])
+    negatives += hear(stt, [("noise", None, s, r, "") for s, r in noises()])
+    questions = question_clips(prepared, raw, split, n_questions)
+    negatives += hear(stt, [(t[:20], None, s, r, "caller") for t, s, r in questions])
     return {"positives": positives, "negatives": negatives}
 
 
@@ -158,6 +157,14 @@ def figures(rows: dict[str, list[dict]], thresholds) -> dict[str, object]:
             "grammar": round(float(np.mean([grammar_answer(r["scores"], thresholds) == r["meant"] for r in p])), 3),
         }  # fmt: skip
     out["by_phrase"] = by_word
+    out["by_voice"] = {
+        voice: {
+            "free": round(float(np.mean([r["free"] == r["meant"] for r in pos if r["voice"] == voice])), 3),
+            "grammar": round(float(np.mean([grammar_answer(r["scores"], thresholds) == r["meant"]
+                                            for r in pos if r["voice"] == voice])), 3),
+        }
+        for voice in sorted({r["voice"] for r in pos})
+    }  # fmt: skip
     out["cpu_ms"] = {
         "free": round(1000 * float(np.mean([r["free_s"] for r in pos + neg])), 1),
         "grammar": round(1000 * float(np.mean([r["grammar_s"] for r in pos + neg])), 1),

@@ -11,6 +11,26 @@ compare the ratio to the free transcript's cost in the same run):
 
     python benchmarks/confirm_reply_bench.py --model /work/main/models/stt \
         --prepared /work/main/data/prepared --raw /work/main/data/raw
+
+Measured (2026-12-08, the last demo's model: jamo CTC, beam + LM decoding as served; 1 torch thread,
+2 cores shared with another engineer's jobs, so CPU-ms are per process and only their ratio counts).
+Validation: 12 validation voices x 7 phrases x 2 channels; negatives 204 per channel (11 short words
+per voice, 12 noise clips, 60 caller questions). Calibrated: threshold 0.2315 nats/frame, margin 0.1
+(the bound is "네시" heard as "네 시", yes deficit 0.236). Test voices (held-out f4/m6/m7, the acceptance
+voices ko r150 p40 and Mr serious r135 p60, m1/f1/m3; 160 negatives per channel from test callers):
+
+    yes/no accuracy        free transcript + yes_no   closed set   unclear   false yes (free / closed)
+    validation 16 kHz             0.476                 0.679       0.321          7 / 0
+    validation 8 kHz line         0.488                 0.667       0.333          5 / 0
+    test voices 16 kHz            0.464                 0.661       0.339          2 / 0
+    test voices 8 kHz line        0.446                 0.607       0.393          0 / 0
+
+    by phrase (test voices, both channels): 네 0.062 -> 0.562, 예 0 -> 0.188, 응 0 -> 0, 아니에요
+    0.125 -> 0.688, 맞아요 / 네 맞아요 / 아니요 1.0 -> 1.0. Acceptance voices 0.5 -> 0.714 each.
+    CPU-ms per decision: free transcript 9.9, closed set 8.1 (a second forward pass + 34 CTC losses).
+
+The free decode's false yeses are "네시" heard "네 시" (yes_no takes the first word). 예 and 응 stay
+mostly unclear: the acoustic model hears them as 재/요/의/읭 (the STT's training data, not the decoder).
 """
 
 from __future__ import annotations

@@ -222,8 +222,8 @@ def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[st
     """A reply to the confirm question as the service hears it: the free transcript parsed by ``yes_no``
     (what decides where the STT has no CTC posteriors, and the baseline elsewhere) and the closed-set
     scores (the yes/no is decided from them once the thresholds are calibrated), None for Whisper."""
-    scores = transcriber.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
-    return yes_no(transcriber.transcribe(clip).text), scores and scores.to_json()
+    result, scores = transcriber.hear_confirm(clip, YES_PHRASES, NO_PHRASES)
+    return yes_no(result.text), scores and scores.to_json()
 
 
 def replies_heard(transcriber: Any, policy: PolicyParams, voice: str, channel: int) -> list[Any]:

@@ -271,8 +271,8 @@ def hear_reply(transcriber: Any, clip: np.ndarray) -> dict[str, Any]:
     """The transcript of a confirm reply and its closed-set scores against the policy's yes/no phrases."""
     from callbot.dialogue.policy import NO_PHRASES, YES_PHRASES
 
-    scores = transcriber.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
-    return {**transcript_json(transcriber.transcribe(clip)), "confirm": scores and scores.to_json()}
+    result, scores = transcriber.hear_confirm(clip, YES_PHRASES, NO_PHRASES)
+    return {**transcript_json(result), "confirm": scores and scores.to_json()}
 
 
 @bentoml.service(name="callbot-stt", traffic=TRAFFIC, workers=1)

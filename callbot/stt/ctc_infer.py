@@ -131,13 +131,27 @@ class CTCTranscriber(Transcriber):
     def confirm_scores(self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]) -> ConfirmScores:
         """The closed-set scores of a reply to the confirm question, over the speech the transcript hears
         (the first window: a yes or no is far shorter); no speech scores nothing (infinite deficits)."""
+        return self.hear_confirm(audio, yes, no)[1]
+
+    def hear_confirm(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> tuple[TranscriptResult, ConfirmScores]:
+        """The transcript and the closed-set scores of a confirm reply from one forward pass (a reply
+        in one window, as a yes or no is; a longer one is transcribed apart)."""
         checked = check_audio(audio)
         plan = plan_windows(checked, self.window_s, 0.0, self.silence_db, self.min_pause_s)
         if not plan or plan[0].end - plan[0].start < 400:
             nothing = PhraseScore("", float("inf"))
-            return ConfirmScores(nothing, nothing, 0)
-        log_probs = self.log_probs([checked[plan[0].start : plan[0].end]])[0]
-        return confirm_scores(log_probs, yes, no, self.alphabet)
+            return self._result(plan, {}, 0, len(checked)), ConfirmScores(nothing, nothing, 0)
+        window = plan[0]
+        log_probs = self.log_probs([checked[window.start : window.end]])[0]
+        scores = confirm_scores(log_probs, yes, no, self.alphabet)
+        if len(plan) > 1:
+            return self.transcribe(checked), scores
+        words = words_from(
+            self.emissions(log_probs, self.decoding), self.alphabet, window.start / SAMPLE_RATE
+        )
+        return self._result(plan, {(0, window.start): words}, 0, len(checked)), scores
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
         words = self.decode_words(clips, [0.0] * len(clips))[self.decoding]

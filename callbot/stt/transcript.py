@@ -212,6 +212,12 @@ class Transcriber:
         CTC posteriors of its own (Whisper): the caller then parses the free transcript."""
         return None
 
+    def hear_confirm(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> tuple[TranscriptResult, ConfirmScores | None]:
+        """A reply to the confirm question: its free transcript and its closed-set scores."""
+        return self.transcribe(audio), self.confirm_scores(audio, yes, no)
+
     def transcribe(self, audio: np.ndarray) -> TranscriptResult:
         return self.transcribe_batch([audio])[0]
 

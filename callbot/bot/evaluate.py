@@ -255,7 +255,7 @@ def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
 
 def calibrate_heard(
     val: list[Turn], test: list[Turn], negatives: list[dict[str, Any]], margins: Sequence[float]
-) -> tuple[list[Turn], list[Turn], tuple[float, float]]:
+) -> tuple[list[Turn], list[Turn], tuple[float | None, float]]:
     """The closed-set thresholds on validation (no false yes on its not-answer clips and questions), and
     every turn's heard yes/no decided with them; turns without scores (Whisper) keep the parsed text."""
     from callbot.bot.scoring import calibrate_grammar
@@ -264,8 +264,8 @@ def calibrate_heard(
         return float(s["yes"]["deficit"]), float(s["no"]["deficit"])
 
     scored = [t for t in val if t.yes_scores and t.no_scores]
-    if not scored:
-        return val, test, (0.0, 0.0)
+    if not scored:  # Whisper: no closed set, the replies stay parsed from the words
+        return val, test, (None, 0.0)
     replies = {(t.item.voice, t.channel): t for t in scored}.values()  # one yes and no per voice and channel
     positives = [(*pair(t.yes_scores), True) for t in replies] + [
         (*pair(t.no_scores), False) for t in replies
@@ -283,7 +283,7 @@ def calibrate_heard(
     return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
 
 
-def confirm_figures(turns: list[Turn], grammar: tuple[float, float], negatives: int) -> dict[str, Any]:
+def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], negatives: int) -> dict[str, Any]:
     """How the caller's yes and no are heard per voice and channel: as the bot hears them (the closed set
     where it scores, else the words) beside the free transcript parsed by ``yes_no`` (the baseline)."""
     replies = list({(t.item.voice, t.channel): t for t in turns}.values())
@@ -299,7 +299,7 @@ def confirm_figures(turns: list[Turn], grammar: tuple[float, float], negatives: 
         "no_heard_text": share([t.text_no is False for t in replies]),
         "no_heard_as_yes": sum(t.heard_no is True for t in replies),
         "no_heard_as_yes_text": sum(t.text_no is True for t in replies),
-        "grammar": round(grammar[0], 6),
+        "grammar": None if grammar[0] is None else round(grammar[0], 6),
         "grammar_margin": grammar[1],
         "negatives": negatives,
     }
@@ -484,7 +484,7 @@ def _evaluate(
     test: list[Turn],
     params: BotParams,
     answer_floor: float = 0.0,
-    grammar: tuple[float, float] = (0.0, 0.0),
+    grammar: tuple[float | None, float] = (None, 0.0),
 ) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
     """Calibrate the policy on validation (answering no lower than ``answer_floor``), score test once with it."""
     p = params.policy
@@ -522,16 +522,22 @@ def turn_lines(name: str, ranked: list[Ranked], thresholds: Thresholds) -> list[
     return lines
 
 
-def _baselines(responder: Responder, val: list[Turn], test: list[Turn], params: BotParams) -> dict[str, Any]:
+def _baselines(
+    responder: Responder,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    grammar: tuple[float | None, float],
+) -> dict[str, Any]:
     """Retrieval alone (no LLM), the intent model alone (when trained), each under its own calibrated
-    policy and with its headline, and always handing over."""
+    policy (with the closed-set confirm reply's ``grammar``) and with its headline, and always handing over."""
     retrieval = responder_system(responder, llm=False)
-    out: dict[str, Any] = {"retrieval": _evaluate(retrieval, val, test, params)[0]}
+    out: dict[str, Any] = {"retrieval": _evaluate(retrieval, val, test, params, grammar=grammar)[0]}
     model = intent_model(params)
     if model is not None:
         system = intent_system(model, retrieval)
         floor = model.threshold if params.policy.intent_floor else 0.0
-        result, _, thresholds = _evaluate(system, val, test, params, floor)
+        result, _, thresholds = _evaluate(system, val, test, params, floor, grammar)
         result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
         out["intent"] = {**result, "headline": headline(result), "screen": screen_settings(params)}
     never = Thresholds(np.inf, 0.0, np.inf, 0.0)
@@ -554,7 +560,7 @@ def score_candidate(
     val: list[Turn],
     test: list[Turn],
     params: BotParams,
-    grammar: tuple[float, float] = (0.0, 0.0),
+    grammar: tuple[float | None, float] = (None, 0.0),
 ) -> tuple[dict[str, Any], list[str], Responder]:
     """One candidate end to end: calibrated on validation, test scored once, and on the reference text.
     ``grammar``: the closed-set confirm reply's (threshold, margin), shipped in the candidate's policy."""
@@ -655,7 +661,7 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         result, found, responder = score_candidate(directory, val, test, params, grammar)
         candidates[directory.name] = {**result, "screen": screen_settings(params)}
         lines += found
-        baselines = baselines or _baselines(responder, val, test, params)  # one script: one baseline
+        baselines = baselines or _baselines(responder, val, test, params, grammar)  # one script: one baseline
         del responder
     metrics = {
         "items": {split: len(found) for split, found in items.items()},

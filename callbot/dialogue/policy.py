@@ -63,19 +63,19 @@ class Thresholds:
     confirm: float = 1.0  # at or above (and not answered): ask first
     word: float = 0.0  # a word heard below this confidence: hand over (the words may be wrong)
     # the heard confirm reply (closed set): the best phrase's per-frame deficit to the free decode at
-    # most ``grammar``, and the other answer's at least ``grammar_margin`` worse; the defaults take
-    # only a phrase the free decode itself spells
-    grammar: float = 0.0
+    # most ``grammar``, and the other answer's at least ``grammar_margin`` worse; None (a calibration
+    # from before the closed set): the reply's words are parsed, as they were then
+    grammar: float | None = None
     grammar_margin: float = 0.0
 
     def to_json(self) -> dict[str, float]:
-        return {k: round(v, 6) for k, v in asdict(self).items()}
+        return {k: round(v, 6) for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_json(cls, data: Any, source: str) -> Thresholds:
         try:
             values = {k: float(data[k]) for k in ("answer", "margin", "confirm", "word")}
-            # a calibration from before the closed-set reply keeps the defaults
+            # a calibration from before the closed-set reply keeps the defaults (words parsed)
             values |= {k: float(data[k]) for k in ("grammar", "grammar_margin") if k in data}
         except (KeyError, TypeError, ValueError):
             raise ValueError(
@@ -170,6 +170,14 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+def reply_heard(text: str, scores: dict[str, Any] | None, thresholds: Thresholds) -> bool | None:
+    """A spoken or typed reply to the confirm question: decided from its closed-set scores where the STT
+    gave them and the policy has calibrated thresholds for them, else parsed from its words."""
+    if scores is None or thresholds.grammar is None:
+        return yes_no(text)
+    return grammar_answer(scores, thresholds)
+
+
 def grammar_answer(scores: dict[str, Any], thresholds: Thresholds) -> bool | None:
     """The caller's yes/no from closed-set scores (``ConfirmScores.to_json``): the best answer when its
     phrase explains the audio nearly as well as the free decode and clearly better than the other
@@ -179,7 +187,7 @@ def grammar_answer(scores: dict[str, Any], thresholds: Thresholds) -> bool | Non
     except (KeyError, TypeError, ValueError):
         return None
     best, other = min(yes, no), max(yes, no)
-    if best > thresholds.grammar or other - best < thresholds.grammar_margin:
+    if thresholds.grammar is None or best > thresholds.grammar or other - best < thresholds.grammar_margin:
         return None
     return yes < no
 

@@ -233,7 +233,7 @@ class Responder:
             return self.check(self.generate([self.messages(text, history)], batch_size=1)[0])
         waiting = policy.pending_confirm(history or [], list(self._answers))
         if waiting is not None:
-            heard = "text" if confirm is None else policy.grammar_answer(confirm, self.thresholds)
+            heard = policy.reply_heard(text, confirm, self.thresholds)
             return self.speak(policy.follow_up(text, *waiting, heard=heard), history, text)
         reason = policy.screen(text, self.screen)
         if reason is not None:

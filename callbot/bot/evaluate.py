@@ -670,10 +670,11 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         "intent_model": params.intent if "intent" in baselines else None,
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
         "confirm_reply": {  # validation calibrates the closed set (no false yes on its negatives); test scored once
-            split: confirm_figures(
-                found, grammar, len(negatives) + sum(t.own_scores is not None for t in found)
+            split: confirm_figures(found, grammar, held)
+            for split, found, held in (
+                ("validation", val, len(negatives) + sum(t.own_scores is not None for t in val)),
+                ("test", test, 0),  # the threshold comes from validation; test has no negatives of its own
             )
-            for split, found in (("validation", val), ("test", test))
         },
         "candidates": candidates,
         "baselines": baselines,

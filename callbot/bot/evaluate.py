@@ -226,13 +226,16 @@ def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[st
     return yes_no(result.text), scores and scores.to_json()
 
 
-def replies_heard(transcriber: Any, policy: PolicyParams, voice: str, channel: int) -> list[Any]:
+def replies_heard(
+    transcriber: Any, policy: PolicyParams, voice: str, channel: int, negatives: bool = False
+) -> list[Any]:
     """How the bot hears a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the
-    line, heard as a confirm reply: (heard yes, heard no, yes scores, no scores, not-answer scores)."""
+    line, heard as a confirm reply: (heard yes, heard no, yes scores, no scores, not-answer scores);
+    the short words that are no answer are spoken only for the calibration (``negatives``)."""
     from callbot.tts.espeak import Utterance, synthesize_fresh
 
     name, rate, pitch = voice_of(voice)
-    texts = [policy.caller_yes, policy.caller_no, *NOT_ANSWERS]
+    texts = [policy.caller_yes, policy.caller_no, *(NOT_ANSWERS if negatives else ())]
     heard = []
     for samples, sr in synthesize_fresh(
         [Utterance(t, rate, pitch, name) for t in texts]
@@ -329,7 +332,7 @@ def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], li
                 elapsed = time.perf_counter() - started
                 key = (item.voice, channel)
                 if key not in replies:
-                    replies[key] = replies_heard(transcriber, params.policy, item.voice, channel)
+                    replies[key] = replies_heard(transcriber, params.policy, item.voice, channel, validation)
                     negatives += [s for s in replies[key][4] if s is not None] if validation else []
                 own = hear_reply(transcriber, clip)[1] if validation else None
                 low = min((w.confidence for w in result.words), default=None)

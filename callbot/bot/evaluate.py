@@ -25,8 +25,8 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,16 @@ from callbot.atomic import write_json, write_text
 from callbot.bot.scoring import HANDOVER, RIGHT, Scored, Table, calibrate
 from callbot.console import progress, summary
 from callbot.contracts import BotMetrics, write_bot_metrics
-from callbot.dialogue.policy import Screen, Thresholds, screen, yes_no
+from callbot.dialogue.policy import (
+    NO_PHRASES,
+    NOT_ANSWERS,
+    YES_PHRASES,
+    Screen,
+    Thresholds,
+    grammar_answer,
+    screen,
+    yes_no,
+)
 from callbot.intent import Ranking
 from callbot.prepare.adapters import datasets_feeding
 from callbot.text.normalize import normalise
@@ -83,6 +92,13 @@ class Turn:
     min_word: float | None = None  # lowest word confidence (None: the STT gives none)
     heard_yes: bool | None = True  # the caller's "yes" in their voice on this channel, as the bot parses it
     heard_no: bool | None = False
+    # closed-set scores (callbot.stt.grammar) of that yes and no, and of this question clip itself (no
+    # answer: a negative of the calibration); None where the STT has no CTC posteriors (Whisper)
+    text_yes: bool | None = True  # the same yes and no parsed from the free transcript (the baseline)
+    text_no: bool | None = False
+    yes_scores: dict[str, Any] | None = None
+    no_scores: dict[str, Any] | None = None
+    own_scores: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,31 +218,110 @@ def voice_of(name: str) -> tuple[str, int, int]:
     return f"ko+{found[1]}", int(found[2]), int(found[3])
 
 
+def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[str, Any] | None]:
+    """A reply to the confirm question as the service hears it: the free transcript parsed by ``yes_no``
+    (what decides where the STT has no CTC posteriors, and the baseline elsewhere) and the closed-set
+    scores (the yes/no is decided from them once the thresholds are calibrated), None for Whisper."""
+    result, scores = transcriber.hear_confirm(clip, YES_PHRASES, NO_PHRASES)
+    return yes_no(result.text), scores and scores.to_json()
+
+
 def replies_heard(
-    transcriber: Any, policy: PolicyParams, voice: str, channel: int
-) -> tuple[bool | None, bool | None]:
-    """How the bot parses a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the line, transcribed."""
+    transcriber: Any, policy: PolicyParams, voice: str, channel: int, negatives: bool = False
+) -> list[Any]:
+    """How the bot hears a caller's yes and no in ``voice`` on ``channel``: synthesised, sent down the
+    line, heard as a confirm reply: (heard yes, heard no, yes scores, no scores, not-answer scores);
+    the short words that are no answer are spoken only for the calibration (``negatives``)."""
     from callbot.tts.espeak import Utterance, synthesize_fresh
 
     name, rate, pitch = voice_of(voice)
-    said = [Utterance(text, rate, pitch, name) for text in (policy.caller_yes, policy.caller_no)]
+    texts = [policy.caller_yes, policy.caller_no, *(NOT_ANSWERS if negatives else ())]
     heard = []
-    for samples, sr in synthesize_fresh(said):  # a fresh synthesiser: the same clip on every run
-        clip = on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel)
-        heard.append(yes_no(transcriber.transcribe(clip).text))
-    return heard[0], heard[1]
+    for samples, sr in synthesize_fresh(
+        [Utterance(t, rate, pitch, name) for t in texts]
+    ):  # same clip every run
+        heard.append(
+            hear_reply(transcriber, on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel))
+        )
+    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [h[1] for h in heard[2:]]]
 
 
-def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
-    """Every item on every channel, one clip per call (as a caller is served), timed; yes/no per voice heard once."""
+def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
+    """Closed-set scores of silence, hiss and hum (no answer), for the calibration's negatives."""
+    rng = np.random.default_rng(0)
+    n = np.arange(16000)
+    clips = [np.zeros(16000), 0.02 * rng.standard_normal(16000), 0.1 * rng.standard_normal(32000),
+             0.1 * np.sin(2 * np.pi * 120 * n / 16000) + 0.01 * rng.standard_normal(16000)]  # fmt: skip
+    found = [hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel))[1] for c in clips]
+    return [f for f in found if f is not None]
+
+
+def calibrate_heard(
+    val: list[Turn], test: list[Turn], negatives: list[dict[str, Any]], margins: Sequence[float]
+) -> tuple[list[Turn], list[Turn], tuple[float | None, float]]:
+    """The closed-set thresholds on validation (no false yes on its not-answer clips and questions), and
+    every turn's heard yes/no decided with them; turns without scores (Whisper) keep the parsed text."""
+    from callbot.bot.scoring import calibrate_grammar
+
+    def pair(s: dict[str, Any]) -> tuple[float, float]:
+        return float(s["yes"]["deficit"]), float(s["no"]["deficit"])
+
+    scored = [t for t in val if t.yes_scores and t.no_scores]
+    if not scored:  # Whisper: no closed set, the replies stay parsed from the words
+        return val, test, (None, 0.0)
+    replies = {(t.item.voice, t.channel): t for t in scored}.values()  # one yes and no per voice and channel
+    positives = [(*pair(t.yes_scores), True) for t in replies] + [
+        (*pair(t.no_scores), False) for t in replies
+    ]
+    own = [pair(t.own_scores) for t in scored if t.own_scores]
+    tau, margin, _ = calibrate_grammar(positives, [pair(s) for s in negatives] + own, margins)
+    rules = Thresholds(grammar=tau, grammar_margin=margin)
+
+    def decided(turn: Turn) -> Turn:
+        if not (turn.yes_scores and turn.no_scores):
+            return turn
+        yes, no = (grammar_answer(s, rules) for s in (turn.yes_scores, turn.no_scores))
+        return replace(turn, heard_yes=yes, heard_no=no, text_yes=turn.heard_yes, text_no=turn.heard_no)
+
+    return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
+
+
+def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], negatives: int) -> dict[str, Any]:
+    """How the caller's yes and no are heard per voice and channel: as the bot hears them (the closed set
+    where it scores, else the words) beside the free transcript parsed by ``yes_no`` (the baseline)."""
+    replies = list({(t.item.voice, t.channel): t for t in turns}.values())
+
+    def share(values: list[bool]) -> float | None:
+        return round(float(np.mean(values)), 4) if values else None
+
+    return {
+        "voices_channels": len(replies),
+        "yes_heard": share([t.heard_yes is True for t in replies]),
+        "yes_heard_text": share([t.text_yes is True for t in replies]),
+        "no_heard": share([t.heard_no is False for t in replies]),
+        "no_heard_text": share([t.text_no is False for t in replies]),
+        "no_heard_as_yes": sum(t.heard_no is True for t in replies),
+        "no_heard_as_yes_text": sum(t.text_no is True for t in replies),
+        "grammar": None if grammar[0] is None else round(grammar[0], 6),
+        "grammar_margin": grammar[1],
+        "negatives": negatives,
+    }
+
+
+def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], list[dict[str, Any]]]:
+    """Every item on every channel, one clip per call (as a caller is served), timed; yes/no per voice
+    heard once. Validation clips are also scored as confirm replies (no answer: the calibration's
+    negatives, with other short words in each voice and noise), returned beside the turns."""
     from callbot.stt.infer import load_transcriber
 
     stt = Path(params.stt)
     if not (stt / "model" / "config.json").is_file():
         raise BotEvalError(f"{stt}/model: no STT model; run `callbot train-stt` first")
     transcriber = load_transcriber(stt, batch_size=1)
-    replies: dict[tuple[str, int], tuple[bool | None, bool | None]] = {}
+    validation = bool(items) and items[0].split == "validation"
+    replies: dict[tuple[str, int], list[Any]] = {}
     turns: list[Turn] = []
+    negatives = [s for c in params.channels for s in noise_scores(transcriber, c)] if validation else []
     with progress() as bar:
         task = bar.add_task("evaluate-bot: transcribe", total=len(items) * len(params.channels))
         for item in items:
@@ -237,11 +332,29 @@ def transcribe(params: BotParams, items: list[CallItem]) -> list[Turn]:
                 elapsed = time.perf_counter() - started
                 key = (item.voice, channel)
                 if key not in replies:
-                    replies[key] = replies_heard(transcriber, params.policy, item.voice, channel)
+                    replies[key] = replies_heard(transcriber, params.policy, item.voice, channel, validation)
+                    negatives += [s for s in replies[key][4] if s is not None] if validation else []
+                own = hear_reply(transcriber, clip)[1] if validation else None
                 low = min((w.confidence for w in result.words), default=None)
-                turns.append(Turn(item, channel, result.text.strip(), elapsed, low, *replies[key]))
+                yes, no, yes_scores, no_scores, _ = replies[key]
+                turns.append(
+                    Turn(
+                        item,
+                        channel,
+                        result.text.strip(),
+                        elapsed,
+                        low,
+                        yes,
+                        no,
+                        yes,
+                        no,
+                        yes_scores,
+                        no_scores,
+                        own,
+                    )
+                )
                 bar.advance(task)
-    return turns
+    return turns, negatives
 
 
 @dataclass(frozen=True)
@@ -369,7 +482,12 @@ def candidate_dirs(llm: Path) -> list[Path]:
 
 
 def _evaluate(
-    system: System, val: list[Turn], test: list[Turn], params: BotParams, answer_floor: float = 0.0
+    system: System,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    answer_floor: float = 0.0,
+    grammar: tuple[float | None, float] = (None, 0.0),
 ) -> tuple[dict[str, Any], list[Ranked], Thresholds]:
     """Calibrate the policy on validation (answering no lower than ``answer_floor``), score test once with it."""
     p = params.policy
@@ -378,6 +496,7 @@ def _evaluate(
         [x.scored for x in val_ranked], params.wrong_answer_target, p.confirm_cost, p.margins, p.word_cuts,
         answer_floor,
     )  # fmt: skip
+    thresholds = replace(thresholds, grammar=grammar[0], grammar_margin=grammar[1])
     report = {
         "threshold": round(thresholds.answer, 6),
         "policy": thresholds.to_json(),
@@ -406,16 +525,22 @@ def turn_lines(name: str, ranked: list[Ranked], thresholds: Thresholds) -> list[
     return lines
 
 
-def _baselines(responder: Responder, val: list[Turn], test: list[Turn], params: BotParams) -> dict[str, Any]:
+def _baselines(
+    responder: Responder,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    grammar: tuple[float | None, float],
+) -> dict[str, Any]:
     """Retrieval alone (no LLM), the intent model alone (when trained), each under its own calibrated
-    policy and with its headline, and always handing over."""
+    policy (with the closed-set confirm reply's ``grammar``) and with its headline, and always handing over."""
     retrieval = responder_system(responder, llm=False)
-    out: dict[str, Any] = {"retrieval": _evaluate(retrieval, val, test, params)[0]}
+    out: dict[str, Any] = {"retrieval": _evaluate(retrieval, val, test, params, grammar=grammar)[0]}
     model = intent_model(params)
     if model is not None:
         system = intent_system(model, retrieval)
         floor = model.threshold if params.policy.intent_floor else 0.0
-        result, _, thresholds = _evaluate(system, val, test, params, floor)
+        result, _, thresholds = _evaluate(system, val, test, params, floor, grammar)
         result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
         out["intent"] = {**result, "headline": headline(result), "screen": screen_settings(params)}
     never = Thresholds(np.inf, 0.0, np.inf, 0.0)
@@ -434,9 +559,14 @@ def intent_model(params: BotParams) -> Any:
 
 
 def score_candidate(
-    directory: Path, val: list[Turn], test: list[Turn], params: BotParams
+    directory: Path,
+    val: list[Turn],
+    test: list[Turn],
+    params: BotParams,
+    grammar: tuple[float | None, float] = (None, 0.0),
 ) -> tuple[dict[str, Any], list[str], Responder]:
-    """One candidate end to end: calibrated on validation, test scored once, and on the reference text."""
+    """One candidate end to end: calibrated on validation, test scored once, and on the reference text.
+    ``grammar``: the closed-set confirm reply's (threshold, margin), shipped in the candidate's policy."""
     from callbot.llm.infer import load_responder
 
     responder = load_responder(directory / "merged")
@@ -444,7 +574,7 @@ def score_candidate(
         raise BotEvalError(f"{directory}/merged: no router.json; rerun `callbot train-llm`")
     system = responder_system(responder)
     rank_ahead(system, responder, directory / "merged", val, test, params)
-    result, test_ranked, thresholds = _evaluate(system, val, test, params)
+    result, test_ranked, thresholds = _evaluate(system, val, test, params, grammar=grammar)
     result["test_reference_text"] = figures(rank_turns(system, test, text=True), thresholds)["all"]
     result["headline"] = headline(result)
     result["summary"] = score_summaries(
@@ -525,15 +655,16 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
     set_torch_threads(params.threads)
     items = load_items(params)
     report = Path(params.report)
-    val, test = transcribe(params, items["validation"]), transcribe(params, items["test"])
+    (val, negatives), (test, _) = transcribe(params, items["validation"]), transcribe(params, items["test"])
+    val, test, grammar = calibrate_heard(val, test, negatives, params.policy.grammar_margins)
     candidates: dict[str, Any] = {}
     lines: list[str] = []
     baselines: dict[str, Any] = {}
     for directory in candidate_dirs(Path(params.llm)):
-        result, found, responder = score_candidate(directory, val, test, params)
+        result, found, responder = score_candidate(directory, val, test, params, grammar)
         candidates[directory.name] = {**result, "screen": screen_settings(params)}
         lines += found
-        baselines = baselines or _baselines(responder, val, test, params)  # one script: one baseline
+        baselines = baselines or _baselines(responder, val, test, params, grammar)  # one script: one baseline
         del responder
     metrics = {
         "items": {split: len(found) for split, found in items.items()},
@@ -541,6 +672,13 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         "wrong_answer_target": params.wrong_answer_target,
         "intent_model": params.intent if "intent" in baselines else None,
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
+        "confirm_reply": {  # validation calibrates the closed set (no false yes on its negatives); test scored once
+            split: confirm_figures(found, grammar, held)
+            for split, found, held in (
+                ("validation", val, len(negatives) + sum(t.own_scores is not None for t in val)),
+                ("test", test, 0),  # the threshold comes from validation; test has no negatives of its own
+            )
+        },
         "candidates": candidates,
         "baselines": baselines,
         "seconds": round(time.perf_counter() - started, 1),

@@ -11,6 +11,7 @@ class PolicyParams(Section):
     confirm_cost: float  # a confirm turn must succeed more often than this to be worth asking
     margins: list[float]  # top-1 minus top-2 cuts tried for answering without a confirm
     word_cuts: list[float]  # lowest-word-confidence cuts tried (0 = never hand over for unclear audio)
+    grammar_margins: list[float]  # closed-set confirm reply: yes-vs-no per-frame margins tried
     intent_floor: bool  # answer no lower than the threshold the intent model suggests (its validation)
     repeat_min_words: int  # a text this long whose most frequent word ...
     max_repeat_share: float  # ... is over this share of its words is not a question: handover

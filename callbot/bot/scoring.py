@@ -166,3 +166,36 @@ def _finite(t: Thresholds) -> Thresholds:
     """Infinite cuts as 1.0+ (JSON has no infinity; no calibrated probability reaches above 1)."""
     cap = 1.0 + 1e-6
     return Thresholds(min(t.answer, cap), t.margin, min(t.confirm, cap), t.word)
+
+
+def _false_yes_bound(dangerous: Sequence[tuple[float, float]], margin: float) -> float:
+    """The smallest yes deficit among clips that must never be a yes and whose yes beats their no by
+    ``margin`` (they become a yes as soon as the threshold reaches it); infinity when there are none."""
+    bound = [y for y, n in dangerous if n - y >= margin]
+    return min(bound, default=np.inf)
+
+
+def calibrate_grammar(
+    positives: Sequence[tuple[float, float, bool]],
+    negatives: Sequence[tuple[float, float]],
+    margins: Sequence[float],
+) -> tuple[float, float, float]:
+    """The closed-set reply's (threshold, margin): the loosest threshold with no false yes, best accuracy.
+
+    ``positives``: (yes deficit, no deficit, meant yes) of spoken yes/no replies; ``negatives``: (yes,
+    no) deficits of clips that are no answer (questions, other words, noise). A false yes (a negative,
+    or a "no", taken as yes) answers what the caller did not agree to, so none is allowed on these
+    clips; the threshold is the largest positive deficit under that bound. On an accuracy tie the
+    larger margin wins. Returns (threshold, margin, accuracy on the positives).
+    """
+    dangerous = [*negatives, *((y, n) for y, n, meant in positives if not meant)]
+    best = (0.0, 0.0, -1.0)
+    for margin in sorted(margins):
+        bound = _false_yes_bound(dangerous, margin)
+        under = [min(y, n) for y, n, _ in positives if min(y, n) < bound and np.isfinite(min(y, n))]
+        tau = max(under, default=0.0)
+        right = [(y < n) == meant and min(y, n) <= tau and abs(n - y) >= margin for y, n, meant in positives]
+        accuracy = float(np.mean(right)) if right else 0.0
+        if accuracy >= best[2]:
+            best = (float(tau), float(margin), accuracy)
+    return best

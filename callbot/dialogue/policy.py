@@ -42,6 +42,15 @@ YES = frozenset(
     {"네", "예", "넵", "네네", "예예", "맞아요", "맞습니다", "맞아", "맞네요", "응", "그래요", "그렇습니다"}
 )
 NO = frozenset({"아니요", "아니오", "아뇨", "아니", "아닙니다", "아니에요", "틀려요", "틀렸어요", "노"})
+# the closed set the confirm reply is scored against when it is heard (callbot.stt.grammar): the words
+# above and the short combinations callers say; yes_no parses every one of them the same way
+YES_PHRASES = tuple(
+    sorted(YES | {"네 맞아요", "네 맞습니다", "예 맞아요", "예 맞습니다", "응 맞아", "네 그래요"})
+)
+NO_PHRASES = tuple(sorted(NO | {"아니요 아니에요", "아니요 아닙니다", "아니요 틀려요", "아니 아니에요"}))
+# short words that are no answer (some close in sound to 네): evaluate-bot speaks them in each
+# validation voice as negatives of the closed set's calibration (no false yes allowed on them)
+NOT_ANSWERS = ("나", "너", "내", "제", "내일", "네시", "노래", "아마", "글쎄요", "잠깐만요", "상담원")
 _HANGUL_WORD = re.compile(r"[가-힣]+")
 
 
@@ -53,14 +62,21 @@ class Thresholds:
     margin: float = 0.0  # top-1 minus top-2 at least this to answer without asking
     confirm: float = 1.0  # at or above (and not answered): ask first
     word: float = 0.0  # a word heard below this confidence: hand over (the words may be wrong)
+    # the heard confirm reply (closed set): the best phrase's per-frame deficit to the free decode at
+    # most ``grammar``, and the other answer's at least ``grammar_margin`` worse; None (a calibration
+    # from before the closed set): the reply's words are parsed, as they were then
+    grammar: float | None = None
+    grammar_margin: float = 0.0
 
     def to_json(self) -> dict[str, float]:
-        return {k: round(v, 6) for k, v in asdict(self).items()}
+        return {k: round(v, 6) for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_json(cls, data: Any, source: str) -> Thresholds:
         try:
             values = {k: float(data[k]) for k in ("answer", "margin", "confirm", "word")}
+            # a calibration from before the closed-set reply keeps the defaults (words parsed)
+            values |= {k: float(data[k]) for k in ("grammar", "grammar_margin") if k in data}
         except (KeyError, TypeError, ValueError):
             raise ValueError(
                 f"{source}: policy needs numbers answer, margin, confirm, word; rerun `callbot evaluate-bot`, "
@@ -154,6 +170,34 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+def reply_heard(text: str, scores: dict[str, Any] | None, thresholds: Thresholds) -> bool | None:
+    """A spoken or typed reply to the confirm question: decided from its closed-set scores where the STT
+    gave them and the policy has calibrated thresholds for them, else parsed from its words."""
+    if scores is None or thresholds.grammar is None:
+        return yes_no(text)
+    return grammar_answer(scores, thresholds)
+
+
+def grammar_answer(scores: dict[str, Any], thresholds: Thresholds) -> bool | None:
+    """The caller's yes/no from closed-set scores (``ConfirmScores.to_json``): the best answer when its
+    phrase explains the audio nearly as well as the free decode and clearly better than the other
+    answer; None (unclear) otherwise. A false yes answers what the caller did not agree to."""
+    try:
+        yes, no = float(scores["yes"]["deficit"]), float(scores["no"]["deficit"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    best, other = min(yes, no), max(yes, no)
+    if thresholds.grammar is None or best > thresholds.grammar or other - best < thresholds.grammar_margin:
+        return None
+    return yes < no
+
+
+def confirm_asked(history: Sequence[dict[str, str]]) -> bool:
+    """Whether the bot's last turn was the confirm question (the reply is then a yes or a no)."""
+    said = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
+    return CONFIRM_TAIL in said
+
+
 def pending_confirm(history: Sequence[dict[str, str]], intents: Sequence[str]) -> tuple[str, bool] | None:
     """The intent the bot's last turn asked about, and whether it already asked twice; None when it did not ask.
 
@@ -172,9 +216,13 @@ def pending_confirm(history: Sequence[dict[str, str]], intents: Sequence[str]) -
     return None
 
 
-def follow_up(reply: str, intent: str, asked_twice: bool) -> Action:
-    """The turn after a confirm question: yes -> answer, no -> handover, unclear -> ask once more, then hand over."""
-    said = yes_no(reply)
+def follow_up(reply: str, intent: str, asked_twice: bool, heard: bool | str | None = "text") -> Action:
+    """The turn after a confirm question: yes -> answer, no -> handover, unclear -> ask once more, then hand over.
+
+    ``heard`` is the closed-set decision on the reply's audio (True, False, None unclear); the
+    default ``"text"`` parses the words (typed, or heard by an STT without CTC posteriors).
+    """
+    said = yes_no(reply) if heard == "text" else heard
     if said is True:
         return Action(ANSWER, intent, 1.0, CONFIRMED)
     if said is False:

@@ -217,11 +217,14 @@ class Responder:
         *,
         use_llm: bool = True,
         words: list[float] | None = None,
+        confirm: dict[str, Any] | None = None,
     ) -> ReplyResult:
         """One caller turn -> what the bot says: a scripted answer, a confirm question, or the handover.
 
         ``use_llm=False`` ranks by retrieval alone (the baseline evaluate-bot reports); ``words``
-        are the transcript's per-word confidences, when the words were heard rather than typed.
+        are the transcript's per-word confidences, when the words were heard rather than typed;
+        ``confirm`` the closed-set scores of a heard reply to the confirm question (the STT's
+        ``confirm_scores``), decided with the calibrated thresholds instead of parsing ``text``.
         """
         text = (text or "").strip()
         if self.router is None:
@@ -230,7 +233,8 @@ class Responder:
             return self.check(self.generate([self.messages(text, history)], batch_size=1)[0])
         waiting = policy.pending_confirm(history or [], list(self._answers))
         if waiting is not None:
-            return self.speak(policy.follow_up(text, *waiting), history, text)
+            heard = policy.reply_heard(text, confirm, self.thresholds)
+            return self.speak(policy.follow_up(text, *waiting, heard=heard), history, text)
         reason = policy.screen(text, self.screen)
         if reason is not None:
             return self.speak(Action(HANDOVER, None, 0.0, reason), history, text)

@@ -13,12 +13,14 @@ answers a WAV. With ``$CALLBOT_API_KEY`` set, every request carries it as ``X-AP
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
 
 import numpy as np
 
+from callbot.dialogue.policy import confirm_asked
 from callbot.phone.audio import RATE, line_to_wav, wav_to_line
 from callbot.phone.engine import Reply
 
@@ -68,19 +70,35 @@ class HttpBot:
             )
         return response
 
-    def transcribe(self, pcm: np.ndarray, rate: int = RATE) -> dict[str, Any]:
-        """Caller audio -> ``{text, words}`` (``words``: per-word confidence, [] when not served)."""
+    def _recent(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return history[-self.history_turns :] if self.history_turns else []
+
+    def transcribe(
+        self, pcm: np.ndarray, rate: int = RATE, history: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Caller audio -> ``{text, words, confirm}`` (``words``: per-word confidence, [] when not served;
+        ``confirm``: the closed-set yes/no scores when ``history`` ends in the confirm question)."""
         files = {"audio": ("turn.wav", line_to_wav(pcm, rate), "audio/wav")}
-        body = self._post("/transcribe", files=files).json()
+        recent = self._recent(history or [])
+        data = {"history": json.dumps(recent, ensure_ascii=False)} if recent else None
+        body = self._post("/transcribe", files=files, data=data).json()
         if not isinstance(body, dict):
             raise BotError(f"/transcribe answered {type(body).__name__}, not an object")
-        words = body.get("words")
-        return {"text": _text(body.get("text")).strip(), "words": words if isinstance(words, list) else []}
+        words, confirm = body.get("words"), body.get("confirm")
+        return {
+            "text": _text(body.get("text")).strip(),
+            "words": words if isinstance(words, list) else [],
+            "confirm": confirm if isinstance(confirm, dict) else None,
+        }
 
-    def reply(self, text: str, history: list[dict[str, Any]]) -> dict[str, Any]:
-        """The responder's answer; ``history`` comes back with this turn added, signed as served."""
-        recent = history[-self.history_turns :] if self.history_turns else []
-        body = self._post("/reply", json={"text": text, "history": recent or None}).json()
+    def reply(
+        self, text: str, history: list[dict[str, Any]], confirm: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The responder's answer; ``history`` comes back with this turn added, signed as served.
+        ``confirm``: what /transcribe heard in a spoken reply to the confirm question."""
+        recent = self._recent(history)
+        sent = {"text": text, "history": recent or None, **({"confirm": confirm} if confirm else {})}
+        body = self._post("/reply", json=sent).json()
         if not isinstance(body, dict):
             raise BotError(f"/reply answered {type(body).__name__}, not an object")
         answer = _text(body.get("answer")) or _text(body.get("text"))
@@ -115,11 +133,17 @@ class HttpBot:
         import time
 
         start = time.monotonic()
-        heard = text if text is not None else self.transcribe(audio)["text"]
+        confirm = None
+        if text is not None:
+            heard = text
+        else:  # after the confirm question the reply is also scored against the yes/no phrases
+            asked = confirm_asked(history)
+            got = self.transcribe(audio, history=history if asked else None)
+            heard, confirm = got["text"], got["confirm"]
         stt_s = time.monotonic() - start
         if not heard:
             return Reply(heard="", answer="", handover=True, reason="empty"), history, stt_s, stt_s
-        got = self.reply(heard, history)
+        got = self.reply(heard, history, confirm)
         fields = {
             k: got[k] for k in ("answer", "handover", "reason", "intent", "confidence", "summary", "action")
         }

@@ -332,3 +332,23 @@ def _form_decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def check_confirm(confirm: Any) -> dict[str, Any] | None:
+    """The closed-set scores of a heard confirm reply, as /transcribe returned them (``confirm``), or None.
+
+    ``{"yes": {"phrase": str, "deficit": float}, "no": {...}}``; the responder decides yes/no from
+    them with its calibrated thresholds. Sending them says no more than typing "네" would.
+    """
+    if confirm is None:
+        return None
+    try:
+        answers = {k: confirm[k] for k in ("yes", "no")}
+        scores = {k: {"phrase": str(v["phrase"]), "deficit": float(v["deficit"])} for k, v in answers.items()}
+    except (KeyError, TypeError, ValueError):
+        raise Rejected(
+            422,
+            "confirm must be the `confirm` object /transcribe returned "
+            '({"yes": {"phrase": ..., "deficit": number}, "no": {...}}), or left out',
+        ) from None
+    return {**scores, "frames": confirm.get("frames", 0)}

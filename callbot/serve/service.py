@@ -34,9 +34,11 @@ import numpy as np
 from bentoml.exceptions import BentoMLException
 from bentoml.validators import ContentType
 
+from callbot.dialogue.policy import confirm_asked
 from callbot.serve.calllog import CallLog, record
 from callbot.serve.limits import (
     Rejected,
+    check_confirm,
     check_form,
     check_history,
     check_text,
@@ -255,6 +257,24 @@ def _web_app() -> Any:
     )
 
 
+def transcript_json(r: Any) -> dict[str, Any]:
+    """A :class:`~callbot.stt.transcript.TranscriptResult` as the API returns it."""
+    return {
+        "text": r.text,
+        "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in r.segments],
+        "duration_s": r.duration_s,
+        "words": [{"text": w.text, "confidence": w.confidence} for w in r.words],
+    }
+
+
+def hear_reply(transcriber: Any, clip: np.ndarray) -> dict[str, Any]:
+    """The transcript of a confirm reply and its closed-set scores against the policy's yes/no phrases."""
+    from callbot.dialogue.policy import NO_PHRASES, YES_PHRASES
+
+    result, scores = transcriber.hear_confirm(clip, YES_PHRASES, NO_PHRASES)
+    return {**transcript_json(result), "confirm": scores and scores.to_json()}
+
+
 @bentoml.service(name="callbot-stt", traffic=TRAFFIC, workers=1)
 class STT:
     """The trained STT (jamo CTC or Whisper) on 16 kHz float32 clips, words with confidence;
@@ -278,15 +298,13 @@ class STT:
     def transcribe_clips(self, clips: list[np.ndarray]) -> list[dict[str, Any]]:
         """One transcript per clip; a batch is decoded together (windows of all clips in one pass)."""
         results = self.transcriber.transcribe_batch([np.asarray(c, dtype=np.float32) for c in clips])
-        return [
-            {
-                "text": r.text,
-                "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in r.segments],
-                "duration_s": r.duration_s,
-                "words": [{"text": w.text, "confidence": w.confidence} for w in r.words],
-            }
-            for r in results
-        ]
+        return [transcript_json(r) for r in results]
+
+    @bentoml.api
+    def hear_confirm(self, clip: np.ndarray) -> dict[str, Any]:
+        """A reply to the confirm question: its transcript and ``confirm``, the closed-set yes/no scores
+        (callbot.stt.grammar); ``confirm`` is None where the STT has no CTC posteriors (Whisper)."""
+        return hear_reply(self.transcriber, np.asarray(clip, dtype=np.float32))
 
 
 @bentoml.service(name="callbot-llm", traffic=TRAFFIC, workers=1)
@@ -305,10 +323,14 @@ class LLM:
 
     @bentoml.api
     def answer(
-        self, text: str, history: list[dict[str, str]] | None = None, words: list[float] | None = None
+        self,
+        text: str,
+        history: list[dict[str, str]] | None = None,
+        words: list[float] | None = None,
+        confirm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The dialogue policy's turn: ``action`` answer | confirm | handover, and on a handover a ``summary``."""
-        result = self.responder.reply(text, history or None, words=words or None)
+        result = self.responder.reply(text, history or None, words=words or None, confirm=confirm)
         return {
             "text": result.text,
             "action": result.action,
@@ -408,17 +430,24 @@ class ARS:
         except Rejected as exc:
             raise _refuse(exc) from None
 
-    def _transcribe(self, clip: np.ndarray) -> dict[str, Any]:
+    def _transcribe(self, clip: np.ndarray, turns: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """The transcript; after the bot's confirm question also the reply's closed-set yes/no scores."""
+        if turns and confirm_asked(turns):
+            return _call(self.stt.hear_confirm, clip)
         return _call(self.stt.transcribe_clips, [clip])[0]
 
     def _reply(
-        self, text: str, history: list[dict[str, str]], words: list[float] | None = None
+        self,
+        text: str,
+        history: list[dict[str, str]],
+        words: list[float] | None = None,
+        confirm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The bot's turn, signed: the caller sends the signature back with this turn in `history`.
 
         The signed words are the confirm turn's state too: a yes/no answers the question they hold.
         """
-        answer = _call(self.llm.answer, text=text, history=history or None, words=words)
+        answer = _call(self.llm.answer, text=text, history=history or None, words=words, confirm=confirm)
         return {**answer, "signature": sign_turn(answer["text"], HISTORY_KEY)}
 
     def _speak(self, text: str) -> dict[str, Any]:
@@ -429,20 +458,33 @@ class ARS:
         return _call(self.tts.speak, text=text)
 
     @bentoml.api
-    def transcribe(self, audio: Path) -> dict[str, Any]:
-        """Caller audio (WAV, FLAC, OGG or MP3; any rate, mono or stereo) -> text, segments, duration, words [{text, confidence}]."""
-        return self._transcribe(self._audio(audio))
-
-    @bentoml.api
-    def reply(self, text: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """The caller's words (+ earlier turns) -> the bot's turn: `action` answer | confirm | handover,
-        the intent and its confidence; on a handover a one-line `summary` for the counsellor."""
+    def transcribe(self, audio: Path, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Caller audio (WAV, FLAC, OGG or MP3; any rate, mono or stereo) -> text, segments, duration, words
+        [{text, confidence}]; with a `history` whose last bot turn is the confirm question also `confirm`,
+        the reply's closed-set yes/no scores, to send with the text to /reply."""
         try:
-            text = check_text(text, LIMITS)
             turns = check_history(history, LIMITS, HISTORY_KEY)
         except Rejected as exc:
             raise _refuse(exc) from None
-        return record(CALL_LOG, self._reply(text, turns), text, endpoint="reply")
+        return self._transcribe(self._audio(audio), turns)
+
+    @bentoml.api
+    def reply(
+        self,
+        text: str,
+        history: list[dict[str, Any]] | None = None,
+        confirm: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The caller's words (+ earlier turns) -> the bot's turn: `action` answer | confirm | handover,
+        the intent and its confidence; on a handover a one-line `summary` for the counsellor. `confirm`:
+        what /transcribe heard in a spoken reply to the confirm question (typed replies leave it out)."""
+        try:
+            text = check_text(text, LIMITS)
+            turns = check_history(history, LIMITS, HISTORY_KEY)
+            scores = check_confirm(confirm)
+        except Rejected as exc:
+            raise _refuse(exc) from None
+        return record(CALL_LOG, self._reply(text, turns, confirm=scores), text, endpoint="reply")
 
     @bentoml.api
     def synthesize(
@@ -484,13 +526,14 @@ class ARS:
             turns = check_history(history, LIMITS, HISTORY_KEY)
         except Rejected as exc:
             raise _refuse(exc) from None
-        transcript = self._transcribe(self._audio(audio))
+        transcript = self._transcribe(self._audio(audio), turns)
         heard = transcript["text"].strip()
         # no words heard (noise, silence under the STT): the responder hands over with reason "empty"
         confidences = [float(w["confidence"]) for w in transcript.get("words") or [] if "confidence" in w]
-        answer = record(
-            CALL_LOG, self._reply(heard[: LIMITS.max_text_chars], turns, confidences or None), heard, audio
+        said = self._reply(
+            heard[: LIMITS.max_text_chars], turns, confidences or None, transcript.get("confirm")
         )
+        answer = record(CALL_LOG, said, heard, audio)
         speech = self._speak(answer["text"])
         return {
             "transcript": transcript,

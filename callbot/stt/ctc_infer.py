@@ -15,6 +15,7 @@ import numpy as np
 
 from callbot.stt.beam import Emission, beam_emissions, load_decoding
 from callbot.stt.ctc_model import FRAME_S, STRIDE, load_ctc_model, log_mel, normalise
+from callbot.stt.grammar import ConfirmScores, PhraseScore, confirm_scores
 from callbot.stt.jamo import SPACE, Alphabet, compose
 from callbot.stt.transcript import (
     SAMPLE_RATE,
@@ -126,6 +127,31 @@ class CTCTranscriber(Transcriber):
             ]
             for name in decoders or (self.decoding,)
         }
+
+    def confirm_scores(self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]) -> ConfirmScores:
+        """The closed-set scores of a reply to the confirm question, over the speech the transcript hears
+        (the first window: a yes or no is far shorter); no speech scores nothing (infinite deficits)."""
+        return self.hear_confirm(audio, yes, no)[1]
+
+    def hear_confirm(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> tuple[TranscriptResult, ConfirmScores]:
+        """The transcript and the closed-set scores of a confirm reply from one forward pass (a reply
+        in one window, as a yes or no is; a longer one is transcribed apart)."""
+        checked = check_audio(audio)
+        plan = plan_windows(checked, self.window_s, 0.0, self.silence_db, self.min_pause_s)
+        if not plan or plan[0].end - plan[0].start < 400:
+            nothing = PhraseScore("", float("inf"))
+            return self._result(plan, {}, 0, len(checked)), ConfirmScores(nothing, nothing, 0)
+        window = plan[0]
+        log_probs = self.log_probs([checked[window.start : window.end]])[0]
+        scores = confirm_scores(log_probs, yes, no, self.alphabet)
+        if len(plan) > 1:
+            return self.transcribe(checked), scores
+        words = words_from(
+            self.emissions(log_probs, self.decoding), self.alphabet, window.start / SAMPLE_RATE
+        )
+        return self._result(plan, {(0, window.start): words}, 0, len(checked)), scores
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:
         words = self.decode_words(clips, [0.0] * len(clips))[self.decoding]

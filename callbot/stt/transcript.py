@@ -17,6 +17,7 @@ from callbot.stt.vad import FRAME_S, silence_mask, speech_bounds
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from callbot.stt.grammar import ConfirmScores
     from callbot.stt.joint import CTCHead
 
 SAMPLE_RATE = 16_000
@@ -203,6 +204,19 @@ class Transcriber:
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def confirm_scores(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> ConfirmScores | None:
+        """Closed-set scores of a yes/no reply (:mod:`callbot.stt.grammar`); None where the backend has no
+        CTC posteriors of its own (Whisper): the caller then parses the free transcript."""
+        return None
+
+    def hear_confirm(
+        self, audio: np.ndarray, yes: Sequence[str], no: Sequence[str]
+    ) -> tuple[TranscriptResult, ConfirmScores | None]:
+        """A reply to the confirm question: its free transcript and its closed-set scores."""
+        return self.transcribe(audio), self.confirm_scores(audio, yes, no)
 
     def transcribe(self, audio: np.ndarray) -> TranscriptResult:
         return self.transcribe_batch([audio])[0]

@@ -226,3 +226,30 @@ def test_calibration_answers_no_lower_than_the_floor_but_may_still_confirm() -> 
     assert free.answer < floor <= held.answer
     assert got == rates(items, held) and got["wrong"] <= 0.1 + 1e-9
     assert held.confirm < floor  # asking back stays open below the floor
+
+
+def test_a_heard_confirm_reply_is_decided_by_the_closed_set_only_when_calibrated() -> None:
+    """A calibration from before the closed set (no `grammar`) keeps parsing the words; a calibrated one
+    takes the best phrase within the threshold and clear of the other answer, else unclear."""
+    from callbot.dialogue.policy import grammar_answer, reply_heard
+
+    old = Thresholds.from_json({"answer": 0.9, "margin": 0.0, "confirm": 0.5, "word": 0.0}, "old.json")
+    assert old.grammar is None and "grammar" not in old.to_json()
+    yes = {"yes": {"phrase": "네", "deficit": 0.05}, "no": {"phrase": "노", "deficit": 0.4}}
+    assert reply_heard("나", yes, old) is None and reply_heard("네", None, old) is True  # the words decide
+    rules = Thresholds.from_json({**old.to_json(), "grammar": 0.2, "grammar_margin": 0.1}, "new.json")
+    assert reply_heard("나", yes, rules) is True and reply_heard("네", None, rules) is True  # typed: words
+    close = {"yes": {"phrase": "네", "deficit": 0.05}, "no": {"phrase": "노", "deficit": 0.1}}
+    far = {"yes": {"phrase": "네", "deficit": 0.5}, "no": {"phrase": "노", "deficit": 2.0}}
+    no = {"yes": {"phrase": "네", "deficit": 1.0}, "no": {"phrase": "아니요", "deficit": -0.02}}
+    assert [grammar_answer(s, rules) for s in (close, far, no, {"yes": 1})] == [None, None, False, None]
+
+
+def test_the_closed_set_threshold_is_the_loosest_with_no_false_yes() -> None:
+    from callbot.bot.scoring import calibrate_grammar
+
+    positives = [(0.05, 0.5, True), (0.15, 0.6, True), (0.3, 0.9, True), (0.9, 0.0, False)]
+    negatives = [(0.25, 0.8), (1.5, 1.6)]  # a 나 heard close to 네 bounds the threshold below 0.25
+    tau, margin, accuracy = calibrate_grammar(positives, negatives, [0.0, 0.1])
+    assert tau == 0.15 and accuracy == 0.75 and margin == 0.1  # the 0.3 yes is lost to keep the 나 out
+    assert calibrate_grammar(positives, [], [0.0]) == (0.3, 0.0, 1.0)  # nothing to guard: every positive taken

@@ -88,3 +88,36 @@ def test_registering_needs_digest_credentials_from_the_environment(params) -> No
         registration("sip:pbx.example", {"CALLBOT_SIP_USER": "1339bot"})
     with pytest.raises(ValidationError, match="registrar"):
         params.phone.sip.model_validate({**params.phone.sip.model_dump(), "registrar": "pbx.example"})
+
+
+def test_after_a_confirm_question_the_reply_is_scored_and_the_scores_go_to_reply() -> None:
+    """The line sends the history to /transcribe only when the bot's last turn was the confirm question,
+    and passes the closed-set scores /transcribe heard on to /reply (the responder decides with them)."""
+    import json
+
+    from callbot.dialogue.policy import confirm_question
+
+    scores = {"yes": {"phrase": "네", "deficit": 0.05}, "no": {"phrase": "노", "deficit": 0.4}, "frames": 10}
+    seen: list[tuple[str, bytes]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.read()))
+        if request.url.path == "/transcribe":
+            heard = {"text": "나", "words": []}
+            return httpx.Response(
+                200, json={**heard, "confirm": scores if b"history" in request.content else None}
+            )
+        return httpx.Response(
+            200, json={"text": "접종기관 안내입니다.", "guarded": False, "action": "answer"}
+        )
+
+    bot = HttpBot("http://bento.invalid", 5.0, history_turns=4)
+    bot.client = httpx.Client(base_url="http://bento.invalid", transport=httpx.MockTransport(answer))
+    asked = [{"role": "user", "content": "독감 병원"},
+             {"role": "assistant", "content": confirm_question("접종기관 문의"), "signature": "s"}]  # fmt: skip
+    reply, _, _, _ = bot.turn(asked, np.zeros(8000, dtype=np.int16), None)
+    assert reply.heard == "나" and reply.action == "answer"
+    assert json.loads(seen[1][1])["confirm"] == scores  # /reply got what /transcribe heard
+    seen.clear()
+    bot.turn([{"role": "user", "content": "안녕"}], np.zeros(8000, dtype=np.int16), None)
+    assert b"history" not in seen[0][1] and "confirm" not in json.loads(seen[1][1])  # no confirm pending

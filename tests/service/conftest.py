@@ -43,7 +43,7 @@ ROUTER_EXAMPLES = [
 
 
 # the dialogue policy the tiny Bento ships: sure answers (>= 0.95) are said, middling ones (>= 0.5) confirmed
-POLICY = {"answer": 0.95, "margin": 0.0, "confirm": 0.5, "word": 0.0}
+POLICY = {"answer": 0.95, "margin": 0.0, "confirm": 0.5, "word": 0.0, "grammar": 0.2, "grammar_margin": 0.1}
 
 
 def build_smoke_repo(root: Path, params) -> dict[str, object]:

@@ -286,3 +286,32 @@ def test_a_dropped_model_connection_is_called_once_more(service: ModuleType) -> 
 
     with pytest.raises(ServerDisconnectedError):  # a service that is really gone still fails
         service._call(down, text="x")
+
+
+def test_a_heard_confirm_reply_is_decided_by_its_closed_set_scores(ars, tmp_path: Path) -> None:
+    """After the confirm question a spoken reply is decided from the STT's closed-set scores, not its
+    free words; the typed path parses the words; this Whisper STT has no CTC posteriors and falls back."""
+    from tests.service.conftest import ROUTER_EXAMPLES
+
+    asked = ars.reply("독감 병원")
+    history = _said("독감 병원", asked)
+    yes = {"yes": {"phrase": "네", "deficit": -0.05}, "no": {"phrase": "노", "deficit": 0.4}, "frames": 10}
+    heard = ars.reply("나", history=history, confirm=yes)  # 네 misheard as 나, the closed set says yes
+    assert heard["action"] == "answer" and heard["text"] == ROUTER_EXAMPLES[0][1]
+    assert ars.reply("나", history=history)["action"] == "confirm"  # typed 나 is no answer: asked again
+    with pytest.raises(BentoMLException) as err:
+        ars.reply("나", history=history, confirm={"yes": 1})
+    assert err.value.error_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    from callbot.tts.espeak import synthesize
+
+    samples, rate = synthesize("네")
+    path = tmp_path / "ne.wav"
+    sf.write(path, samples, rate, format="WAV", subtype="PCM_16")
+    turn = ars.ars(path, history=history)
+    assert "confirm" in turn["transcript"] and turn["transcript"]["confirm"] is None  # Whisper: no closed set
+    from callbot.dialogue.policy import yes_no
+
+    parsed = yes_no(turn["transcript"]["text"])  # the fallback: the free words decide
+    expected = {True: "answer", False: "handover", None: "confirm"}[parsed]
+    assert "\ufffd" not in turn["transcript"]["text"] and turn["reply"]["action"] == expected
+    assert "confirm" not in ars.transcribe(path)  # no confirm pending: a plain transcript

@@ -211,7 +211,9 @@ def test_web_page_and_its_assets_load(server: str) -> None:
     assert 'id="analyse"' in page.text and 'id="answer-file"' in page.text
     style = httpx.get(server + "/ui/style.css", timeout=30)
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
-    assert "[hidden] { display: none !important; }" in style.text  # the confirm block stays hidden until asked
+    assert (
+        "[hidden] { display: none !important; }" in style.text
+    )  # the confirm block stays hidden until asked
 
 
 def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> None:
@@ -240,6 +242,38 @@ def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> Non
     speech = httpx.post(server + "/synthesize", json={"text": said["text"]}, headers=AUTH, timeout=120)
     assert speech.status_code == 200 and speech.headers["content-type"].startswith("audio/")
     assert speech.content[:4] == b"RIFF"
+
+
+def test_the_phone_lines_confirm_turn_over_http(server: str, question: Path) -> None:
+    """After the confirm question the line posts the history with the audio to /transcribe and its
+    `confirm` (closed-set scores; null for this Whisper STT) with the text to /reply."""
+    asked = httpx.post(server + "/reply", json={"text": "독감 병원"}, headers=AUTH, timeout=120).json()
+    assert asked["action"] == "confirm", asked
+    history = [
+        {"role": "user", "content": "독감 병원"},
+        {"role": "assistant", "content": asked["text"], "signature": asked["signature"]},
+    ]
+    heard = httpx.post(
+        server + "/transcribe",
+        files={"audio": ("speech.wav", question.read_bytes(), "audio/wav")},
+        data={"history": json.dumps(history, ensure_ascii=False)},
+        headers=AUTH,
+        timeout=120,
+    )
+    assert heard.status_code == 200 and "confirm" in heard.json(), heard.text[:300]
+    yes = {"yes": {"phrase": "네", "deficit": -0.05}, "no": {"phrase": "노", "deficit": 0.4}}
+    got = httpx.post(
+        server + "/reply", json={"text": "나", "history": history, "confirm": yes}, headers=AUTH, timeout=120
+    )
+    assert got.status_code == 200 and got.json()["action"] == "answer", got.text[:300]
+    for bad, status in (({"yes": 1}, 422), ([1], 400)):  # a list is refused by BentoML's own type check
+        got = httpx.post(
+            server + "/reply",
+            json={"text": "나", "history": history, "confirm": bad},
+            headers=AUTH,
+            timeout=120,
+        )
+        assert got.status_code == status and "confirm" in got.text, got.text[:300]
 
 
 def test_interview_analysis_over_http(server: str, question: Path) -> None:

@@ -252,4 +252,8 @@ def test_the_closed_set_threshold_is_the_loosest_with_no_false_yes() -> None:
     negatives = [(0.25, 0.8), (1.5, 1.6)]  # a 나 heard close to 네 bounds the threshold below 0.25
     tau, margin, accuracy = calibrate_grammar(positives, negatives, [0.0, 0.1])
     assert tau == 0.15 and accuracy == 0.75 and margin == 0.1  # the 0.3 yes is lost to keep the 나 out
-    assert calibrate_grammar(positives, [], [0.0]) == (0.3, 0.0, 1.0)  # nothing to guard: every positive taken
+    assert calibrate_grammar(positives, [], [0.0]) == (
+        0.3,
+        0.0,
+        1.0,
+    )  # nothing to guard: every positive taken

@@ -1,0 +1,114 @@
+"""Lone short answers (네, 예, 응, 아니요, 아니에요, 맞아요) as the confirm turn hears them (issue 22).
+
+The confirm question asks "맞으면 네, 아니면 아니요라고 말씀해 주세요"; evaluate-bot's simulated caller
+and real callers answer with one word. Each answer is spoken by voices that never say a short answer
+in the training sample: the held-out variants (``ko+f4``, ``ko+m6``, ``ko+m7``: ``phone.SHORT_ANSWER_UNHEARD``)
+at three rates, and the acceptance set's two voices (``ko`` r150 p40, ``ko+Mr serious`` r135 p60, used
+by no generator) at their rate and +-20; at 16 kHz and through the 8 kHz G.711 line. Scored per model
+and decoder: exact words (the transcript, spaces squeezed, equals the answer) and the confirm turn's
+parse (``policy.yes_no`` gives the answer's meaning; None or the opposite is a miss).
+
+    python benchmarks/short_answers_bench.py /work/main/models/stt models/stt-after [--json out.json]
+
+A model directory without an LM (a ``stt_ctc_bench.py budget`` candidate) is scored greedy only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ANSWERS = {"네": True, "예": True, "응": True, "맞아요": True, "아니요": False, "아니에요": False}
+HELD_OUT = [(v, r, 50) for v in ("ko+f4", "ko+m6", "ko+m7") for r in (140, 170, 200)]
+ACCEPTANCE = [
+    (v, r + d, p) for v, r, p in (("ko", 150, 40), ("ko+Mr serious", 135, 60)) for d in (-20, 0, 20)
+]
+
+
+@dataclass(frozen=True)
+class Clip:
+    answer: str
+    group: str  # held-out | acceptance
+    voice: str
+    channel: str  # 16k | line
+    audio: np.ndarray
+
+
+def clips() -> list[Clip]:
+    """Every answer by every voice, at 16 kHz and through the line."""
+    from callbot.stt.data import SAMPLE_RATE, through_line
+    from callbot.tts.channel import to_rate
+    from callbot.tts.espeak import synthesize
+
+    out = []
+    for group, voices in (("held-out", HELD_OUT), ("acceptance", ACCEPTANCE)):
+        for voice, rate, pitch in voices:
+            for answer in ANSWERS:
+                samples, sr = synthesize(answer, rate=rate, pitch=pitch, voice=voice)
+                wide = to_rate(samples, sr, SAMPLE_RATE)
+                name = f"{voice}-r{rate}-p{pitch}"
+                out.append(Clip(answer, group, name, "16k", wide))
+                out.append(Clip(answer, group, name, "line", through_line(wide)))
+    return out
+
+
+def score(model: Path, items: list[Clip]) -> dict[str, dict]:
+    """Per decoder, per channel and group: exact-word and yes/no accuracy, and the commonest misreadings."""
+    from callbot.dialogue.policy import yes_no
+    from callbot.stt.infer import load_transcriber
+
+    stt = load_transcriber(model)
+    decoders = ("greedy",) if stt.decoding == "greedy" else ("greedy", stt.decoding)
+    heard = stt.transcribe_decoders([c.audio for c in items], decoders)
+    out: dict[str, dict] = {}
+    for decoder, results in heard.items():
+        texts = [" ".join(r.text.split()) for r in results]
+        rows = out.setdefault(decoder, {})
+        for channel in ("16k", "line"):
+            for group in ("held-out", "acceptance", "all"):
+                idx = [i for i, c in enumerate(items) if c.channel == channel and group in ("all", c.group)]
+                exact = np.mean([texts[i] == items[i].answer for i in idx])
+                parse = np.mean([yes_no(texts[i]) is ANSWERS[items[i].answer] for i in idx])
+                rows[f"{channel}/{group}"] = {
+                    "clips": len(idx),
+                    "exact": round(float(exact), 3),
+                    "yes_no": round(float(parse), 3),
+                }
+        rows["by_answer"] = {
+            a: round(float(np.mean([texts[i] == a for i, c in enumerate(items) if c.answer == a])), 3)
+            for a in ANSWERS
+        }
+        rows["misheard_ne"] = sorted(
+            {texts[i] for i, c in enumerate(items) if c.answer == "네" and texts[i] != "네"}
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("models", nargs="+", type=Path, help="CTC model directories (models/stt)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    items = clips()
+    report = {}
+    for model in args.models:
+        report[str(model)] = score(model, items)
+        for decoder, rows in report[str(model)].items():
+            print(f"== {model} [{decoder}]")
+            for key, row in rows.items():
+                print(f"  {key:<22} {row}")
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

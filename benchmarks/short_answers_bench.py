@@ -11,6 +11,29 @@ parse (``policy.yes_no`` gives the answer's meaning; None or the opposite is a m
     python benchmarks/short_answers_bench.py /work/main/models/stt models/stt-after [--json out.json]
 
 A model directory without an LM (a ``stt_ctc_bench.py budget`` candidate) is scored greedy only.
+
+Measured (2026-12-08, 90 clips per channel: 6 answers x (9 held-out + 6 acceptance voice/rate pairs)).
+Equal steps: ``stt_ctc_bench.py budget --only base --steps 1600`` (half the demo's 3,200) on main's
+prepared data and on the same data with the phone set's short answers, each model then given the jamo LM
+of its own train split at main's chosen alpha 0.5 / beta 1.0; 2 cores shared with other engineers
+(A and B 1 torch thread each, side by side, ~300 CPU-s of training each; B2 2 threads alone, 578 CPU-s):
+
+    model                          decoder  16k yes/no  line yes/no  lone 네  예    응    아니에요
+    main's demo model (3,200 steps) greedy     0.233       0.322     0.07   0.00  0.00  0.17
+    main's demo model (3,200 steps) beam_lm    0.344       0.378     0.00   0.00  0.03  0.20
+    A: no short answers, 1,600      greedy     0.233       0.256     0.00   0.00  0.00  0.00
+    A: no short answers, 1,600      beam_lm    0.311       0.322     0.00   0.00  0.00  0.00
+    B: 800 short answers, 1,600     greedy     0.444       0.478     0.00   0.07  0.10  0.77
+    B: 800 short answers, 1,600     beam_lm    0.878       0.889     0.67   0.70  0.93  1.00
+    B2: 1,600 short answers, 1,600 greedy     0.367       0.456     0.03   0.10  0.07  0.47
+    B2: 1,600 short answers, 1,600 beam_lm    0.889       0.944     0.90   0.73  1.00  0.87
+
+(exact-word accuracy equals the yes/no accuracy in every row: no misspelt answer still parses; the
+misses of 네 are non-words such as 뇌, 켁, 케, 나, 제 or an empty transcript). Validation unseen-sentence CER, greedy, 696
+clips, 16 kHz / line: A 0.239 / 0.256, B 0.246 / 0.259, B2 0.248 / 0.264 (seed noise at 800 steps
+0.003 / 0.004; at equal steps the 4.5 % / 9 % of audio that is short answers takes those steps from the
+sentences). OUTSIDE (beam): A 0.179 / 0.186, B 0.166 / 0.193, B2 0.138 / 0.186. The acoustic model
+alone still misses a lone 네 at 1,600 steps; the LM, which now holds lone answers, lets the beam pick it.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ clips, 16 kHz / line: A 0.239 / 0.256, B 0.246 / 0.259, B2 0.248 / 0.264 (seed n
 0.003 / 0.004; at equal steps the 4.5 % / 9 % of audio that is short answers takes those steps from the
 sentences). OUTSIDE (beam): A 0.179 / 0.186, B 0.166 / 0.193, B2 0.138 / 0.186. The acoustic model
 alone still misses a lone 네 at 1,600 steps; the LM, which now holds lone answers, lets the beam pick it.
+Cost of 1,600 short answers: the phone sample's CPU-seconds 89.0 -> 117.4 (2 workers, same loaded box).
 """
 
 from __future__ import annotations

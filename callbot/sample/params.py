@@ -18,3 +18,4 @@ class SampleParams(Section):
     callcenter_dialogues: int = 1700  # KDCA dialogues of the call-centre tree (a fifth in Validation)
     phone_share: float = 0.3  # share of Training calls passed through the telephone channel
     phone_sentences: int = 4000  # utterances of the phone-line set (8 kHz; every fifth session in Validation)
+    phone_short_answers: int = 1600  # lone short answers (네, 아니요, ...) added to Training phone sessions

@@ -10,7 +10,12 @@ with the speakers, ``dataSet.dialogs`` with ``speaker``, ``audioPath``, ``durati
 Text (:mod:`data/phone.yaml`): a small grammar over an everyday word list, NOT the call-centre or
 interview templates: sentence shapes whose chunks are reordered at random, numbers as dual forms
 ``(010-1234-5678)/(공일공 일이삼사 오육칠팔)``, fillers ``어/``, noise tags ``b/ n/ l/ o/``, and a
-share of random syllable strings. Every sentence of the tree is distinct.
+share of random syllable strings. Every sentence of the tree is distinct, except the lone short
+answers (네, 아니요, 맞아요, ...: ``short_answers``, ``sample.phone_short_answers`` of them): extra turns
+of Training sessions only, spoken by the session's seen voices (never by :data:`SHORT_ANSWER_UNHEARD`),
+because the confirm turn hears them alone and no sentence corpus holds them alone. They are drawn
+from their own random stream, so every other turn, and every Validation session, is byte-identical
+with or without them.
 
 Audio: espeak-ng (every reproducible Korean variant, rates and pitches), then level changes within
 the utterance, line noise and hum, and the G.711 mu-law telephone channel
@@ -61,6 +66,9 @@ FILLER_SHARE = 0.2
 TAG_SHARE = 0.15
 NUMBER_SLOTS = ("phone", "money", "count", "hour", "date", "year")
 SPEAKER_TYPES = ("고객", "상담사")
+# variants that never say a short answer: the call-centre set's held-out ones and the third voice the
+# short-answer benchmark holds out (benchmarks/short_answers_bench.py), so they stay unheard there
+SHORT_ANSWER_UNHEARD = frozenset({"f4", "m6", "m7"})
 # a number expression with the counting unit it is read with: (3개)/(세 개), (010-1234-5678)/(...)
 _NUMBER = re.compile(r"\d[\d\-]*(?:개|명|원|시|년|월|일)?")
 _TAG = re.compile(r"(?<![\w/])[bnolu]/\s*")
@@ -78,6 +86,7 @@ class PhoneCorpus:
     shapes: tuple[Shape, ...]
     jamo: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # initials, medials, finals
     fillers: tuple[str, ...]
+    short_answers: tuple[str, ...]  # lone answers (네, 아니요): Training turns, the one repeated text
     tags: tuple[str, ...]
     domains: dict[str, tuple[str, tuple[str, ...]]]  # code -> (category, subcategories)
     variants: tuple[str, ...]
@@ -138,10 +147,19 @@ def _numbers(value: Any, where: str, low: int, high: int) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _short_answers(value: Any, where: str) -> tuple[str, ...]:
+    """Lone answers: Hangul words and spaces only (a transcript with no mark, tag or number)."""
+    answers = strings(value, where, 1)
+    bad = [a for a in answers if not re.fullmatch(r"[가-힣]+( [가-힣]+)*", a)]
+    if bad:
+        raise CorpusError(f"{where}: {bad} must be Hangul words separated by single spaces")
+    return answers
+
+
 def parse_corpus(data: Any, source: str = CORPUS_FILE) -> PhoneCorpus:
     """Check a loaded corpus file and build the :class:`PhoneCorpus`; errors name ``source`` and the key."""
-    keys = ("licence", "words", "shapes", "syllables", "fillers", "noise_tags", "domains", "variants")
-    item = mapping(data, source, (*keys, "rates", "pitches"))
+    keys = ("licence", "words", "shapes", "syllables", "fillers", "short_answers", "noise_tags", "domains")
+    item = mapping(data, source, (*keys, "variants", "rates", "pitches"))
     if not isinstance(item["words"], dict):
         raise CorpusError(f"{source}: words: expected a mapping of list name -> words")
     words = {str(k): strings(v, f"{source}: words.{k}", 5) for k, v in item["words"].items()}
@@ -153,6 +171,7 @@ def parse_corpus(data: Any, source: str = CORPUS_FILE) -> PhoneCorpus:
         shapes=_shapes(item["shapes"], f"{source}: shapes", set(words) | set(NUMBER_SLOTS)),
         jamo=_jamo(item["syllables"], f"{source}: syllables"),
         fillers=strings(item["fillers"], f"{source}: fillers", 1),
+        short_answers=_short_answers(item["short_answers"], f"{source}: short_answers"),
         tags=tags,
         domains=_domains(item["domains"], f"{source}: domains"),
         variants=strings(item["variants"], f"{source}: variants", 4),
@@ -368,7 +387,7 @@ def build_sessions(params: SampleParams, c: PhoneCorpus | None = None) -> list[S
     held = holdout(c, params.seed)
     codes = sorted(c.domains)
     sessions: list[Session] = []
-    taken: set[str] = set()
+    taken: set[str] = set(c.short_answers)  # no sentence may read as a lone answer
     total, number_ = 0, 0
     while total < params.phone_sentences:
         number_ += 1
@@ -383,7 +402,27 @@ def build_sessions(params: SampleParams, c: PhoneCorpus | None = None) -> list[S
             session.turns.append((turn % 2, _sentence(c, held, session, taken, rng)))
         total += len(session.turns)
         sessions.append(session)
+    add_short_answers(sessions, c, params)
     return sessions
+
+
+def add_short_answers(sessions: list[Session], c: PhoneCorpus, params: SampleParams) -> None:
+    """``params.phone_short_answers`` lone answers inserted into Training sessions at random places, by
+    a seen voice, from a random stream of their own: every other turn stays as it was."""
+    rng = random.Random(f"phone-short:{params.seed}")
+    hosts = [
+        (s, speaker)
+        for s in sessions
+        if s.split == "Training"
+        for speaker in (0, 1)
+        if s.voices[speaker].variant not in SHORT_ANSWER_UNHEARD
+    ]
+    if params.phone_short_answers and not hosts:
+        raise CorpusError(f"{CORPUS_FILE}: no Training session has a voice that may say a short answer")
+    for _ in range(params.phone_short_answers):
+        session, speaker = rng.choice(hosts)
+        at = rng.randint(0, len(session.turns))
+        session.turns.insert(at, (speaker, rng.choice(c.short_answers)))
 
 
 # ---- audio ----------------------------------------------------------------------------------------
@@ -399,6 +438,7 @@ class PhoneClip:
     lead: str  # noise tag before the words ('' if none)
     tail: str  # noise tag after them
     speech: bool
+    margin: bool = False  # line silence around the words (a lone answer alone is shorter than a click)
 
     def build(self) -> bytes:
         from callbot.tts.channel import PHONE_RATE, phone_channel
@@ -415,6 +455,9 @@ class PhoneClip:
             rate = sample_audio.SAMPLE_RATE
             t = np.arange(int(rng.uniform(*sample_audio.STUB_MS) * rate / 1000)) / rate
             pcm = np.rint(16000 * np.sin(2 * np.pi * rng.uniform(500, 1500) * t)).astype(np.int16)
+        if self.margin:  # 0.15-0.4 s before and after: a turn recorded from the line, not cut at the word
+            pcm = np.concatenate([np.zeros(int(rng.uniform(0.15, 0.4) * rate), pcm.dtype), pcm])
+            pcm = np.concatenate([pcm, np.zeros(int(rng.uniform(0.15, 0.4) * rate), pcm.dtype)])
         y = line_conditions(pcm.astype(np.float64) / 32768.0, rate, self.lead, self.tail, rng)
         narrow, _ = phone_channel(y, rate)
         samples = np.clip(np.rint(narrow.astype(np.float64) * 32767), -32768, 32767).astype(np.int16)
@@ -451,13 +494,22 @@ def _build_clip(clip: PhoneClip) -> bytes:
 
 
 def _clips(sessions: list[Session], speech: bool) -> list[tuple[Session, int, str, PhoneClip]]:
+    answers = frozenset(corpus().short_answers)
     out = []
     for s in sessions:
         for index, (speaker, transcript) in enumerate(s.turns, start=1):
             words = transcript.split(" ")
             lead = words[0][0] if _TAG.fullmatch(words[0]) else ""
             tail = words[-1][0] if len(words) > 1 and _TAG.fullmatch(words[-1]) else ""
-            clip = PhoneClip(f"{s.id}_{index:04d}", spoken(transcript), s.voices[speaker], lead, tail, speech)
+            clip = PhoneClip(
+                f"{s.id}_{index:04d}",
+                spoken(transcript),
+                s.voices[speaker],
+                lead,
+                tail,
+                speech,
+                transcript in answers,
+            )
             out.append((s, index, transcript, clip))
     return out
 

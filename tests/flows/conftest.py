@@ -44,7 +44,9 @@ def tiny_params(data: dict) -> dict:
     """Small and fast: the fewest records that cover every stratum (28), real speech, a few training
     steps. The STT gates are opened: these tests are about orchestration, not model quality (the
     model tests and `make demo` hold the models to their figures)."""
-    data["sample"].update(records=28, audio="speech", callcenter_dialogues=60, phone_sentences=40)
+    data["sample"].update(
+        records=28, audio="speech", callcenter_dialogues=60, phone_sentences=40, phone_short_answers=8
+    )
     data["prepare"]["split"].update(by="hash")  # 28 interviews leave the Validation folder empty
     # whisper-base 8 s; e5 (a 69 MB copy) for the interview stage, whose heads package serves;
     # gemma-3-270m (45 s, 3.4 GB) has its own tests

@@ -243,7 +243,13 @@ def replies_heard(
         heard.append(
             hear_reply(transcriber, on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel))
         )
-    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [h[1] for h in heard[2:]]]
+    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [parsed_too(*h) for h in heard[2:]]]
+
+
+def parsed_too(parsed: bool | None, scores: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A not-answer clip's closed-set scores with its free transcript's ``yes_no`` beside them (``parsed``):
+    the calibration weighs both ways of hearing the reply on the same clips."""
+    return None if scores is None else {**scores, "parsed": parsed}
 
 
 def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
@@ -252,7 +258,9 @@ def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
     n = np.arange(16000)
     clips = [np.zeros(16000), 0.02 * rng.standard_normal(16000), 0.1 * rng.standard_normal(32000),
              0.1 * np.sin(2 * np.pi * 120 * n / 16000) + 0.01 * rng.standard_normal(16000)]  # fmt: skip
-    found = [hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel))[1] for c in clips]
+    found = [
+        parsed_too(*hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel))) for c in clips
+    ]
     return [f for f in found if f is not None]
 
 
@@ -273,8 +281,10 @@ def calibrate_heard(
     positives = [(*pair(t.yes_scores), True) for t in replies] + [
         (*pair(t.no_scores), False) for t in replies
     ]
-    own = [pair(t.own_scores) for t in scored if t.own_scores]
-    tau, margin, _ = calibrate_grammar(positives, [pair(s) for s in negatives] + own, margins)
+    owns = [t.own_scores for t in scored if t.own_scores]
+    tau, margin, accuracy = calibrate_grammar(positives, [pair(s) for s in [*negatives, *owns]], margins)
+    if words_win(list(replies), [*negatives, *owns], accuracy):
+        return val, test, (None, 0.0)  # the free transcript's words decide, as for Whisper
     rules = Thresholds(grammar=tau, grammar_margin=margin)
 
     def decided(turn: Turn) -> Turn:
@@ -284,6 +294,17 @@ def calibrate_heard(
         return replace(turn, heard_yes=yes, heard_no=no, text_yes=turn.heard_yes, text_no=turn.heard_no)
 
     return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
+
+
+def words_win(replies: list[Turn], negatives: list[dict[str, Any]], closed_set_accuracy: float) -> bool:
+    """Whether the free transcript parsed by ``yes_no`` hears validation's yes and no better than the
+    calibrated closed set, with no false yes either (no "no" and no not-answer clip parsed as yes).
+
+    Why: the closed set is bounded by its hardest negative; once the STT hears a lone 네 itself (its
+    training data has short answers), its words can be both safer and more often right."""
+    right = [t.heard_yes is True for t in replies] + [t.heard_no is False for t in replies]
+    false_yes = sum(t.heard_no is True for t in replies) + sum(s.get("parsed") is True for s in negatives)
+    return bool(right) and false_yes == 0 and float(np.mean(right)) > closed_set_accuracy
 
 
 def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], negatives: int) -> dict[str, Any]:
@@ -302,6 +323,7 @@ def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], nega
         "no_heard_text": share([t.text_no is False for t in replies]),
         "no_heard_as_yes": sum(t.heard_no is True for t in replies),
         "no_heard_as_yes_text": sum(t.text_no is True for t in replies),
+        "decided_by": "words" if grammar[0] is None else "closed set",
         "grammar": None if grammar[0] is None else round(grammar[0], 6),
         "grammar_margin": grammar[1],
         "negatives": negatives,
@@ -334,7 +356,7 @@ def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], li
                 if key not in replies:
                     replies[key] = replies_heard(transcriber, params.policy, item.voice, channel, validation)
                     negatives += [s for s in replies[key][4] if s is not None] if validation else []
-                own = hear_reply(transcriber, clip)[1] if validation else None
+                own = parsed_too(*hear_reply(transcriber, clip)) if validation else None
                 low = min((w.confidence for w in result.words), default=None)
                 yes, no, yes_scores, no_scores, _ = replies[key]
                 turns.append(

@@ -48,9 +48,15 @@ YES_PHRASES = tuple(
     sorted(YES | {"네 맞아요", "네 맞습니다", "예 맞아요", "예 맞습니다", "응 맞아", "네 그래요"})
 )
 NO_PHRASES = tuple(sorted(NO | {"아니요 아니에요", "아니요 아닙니다", "아니요 틀려요", "아니 아니에요"}))
-# short words that are no answer (some close in sound to 네): evaluate-bot speaks them in each
-# validation voice as negatives of the closed set's calibration (no false yes allowed on them)
-NOT_ANSWERS = ("나", "너", "내", "제", "내일", "네시", "노래", "아마", "글쎄요", "잠깐만요", "상담원")
+# what a caller may say to the confirm question that is no answer: evaluate-bot speaks them in each
+# validation voice as negatives of the calibration (no false yes allowed on them, beside the caller's
+# own questions and noise). Lone near-homophones of 네 (내 is one in Seoul speech; 나, 너, 노래, 네시)
+# were left out: no caller replies with them, and a quarter second of espeak-ng cannot tell them from 네
+# (a model that hears a lone 네 hears them as 네 too, so they would veto every way of hearing yes)
+NOT_ANSWERS = (
+    "제", "내일", "아마", "글쎄요", "잠깐만요", "상담원", "상담원 바꿔 주세요", "모르겠어요", "뭐라고요",
+    "다시 말해 주세요",
+)  # fmt: skip
 _HANGUL_WORD = re.compile(r"[가-힣]+")
 
 

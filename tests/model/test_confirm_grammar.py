@@ -1,6 +1,7 @@
 """Closed-set recognition of the confirm reply (callbot.stt.grammar) on the shipped CTC model and real
-espeak-ng audio: a lone 네 the free decode misreads is heard as yes; a question, another short word or
-noise is never a yes; an STT without CTC posteriors (Whisper) falls back to parsing its transcript.
+espeak-ng audio: a lone 네 is scored as yes; a question, another short word or noise is never a yes;
+an STT without CTC posteriors (Whisper) falls back to parsing its transcript. (tests/code/
+test_confirm_scores.py checks the scoring itself on posteriors built by hand, with no model.)
 
 The shipped model is train-stt's output (``models/stt``, or ``$CALLBOT_TEST_STT``); without it the
 model tests skip and say which command makes it.
@@ -43,12 +44,15 @@ def said(text: str, voice: str, rate: int, pitch: int, channel: int) -> np.ndarr
 @pytest.mark.parametrize(
     ("voice", "rate", "pitch", "channel"), [("ko+m6", 150, 50, 16000), ("ko", 150, 40, 8000)]
 )
-def test_a_lone_ne_the_free_decode_misreads_is_heard_as_yes(stt, voice, rate, pitch, channel) -> None:
+def test_a_lone_ne_is_scored_as_yes(stt, voice, rate, pitch, channel) -> None:
+    """Whatever the free decode writes (the model before the short answers read 나 or 캐 here), the
+    closed set finds 네 the best phrase and the yes clearly ahead of every no phrase."""
     clip = said("네", voice, rate, pitch, channel)
     text = stt.transcribe(clip).text
-    assert yes_no(text) is not True, text  # the free decode misreads it (나, 캐): the baseline fails
     scores = stt.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
-    assert scores.yes.phrase == "네" and grammar_answer(scores.to_json(), RULES) is True
+    assert (
+        scores.yes.phrase in ("네", "네네") and scores.yes.deficit + RULES.grammar_margin < scores.no.deficit
+    )
     assert "\ufffd" not in text and scores.frames > 0
 
 

@@ -31,7 +31,13 @@ voices ko r150 p40 and Mr serious r135 p60, m1/f1/m3; 160 negatives per channel 
     + 31 CTC losses); the service and evaluate-bot share one forward pass (`hear_confirm`, measured
     10.6 ms for transcript + scores against 37 ms apart on 9 clips, same process).
 
-The free decode's false yeses are "네시" heard "네 시" (yes_no takes the first word). 예 and 응 stay
+Re-measured 2026-12-08 on the next demo's model (trained on the phone sample's lone short answers;
+NOT_ANSWERS without the near-homophones of 네): calibrated 0.3316 / margin 0.2. Test voices, 16 kHz /
+line: free transcript 0.946 / 0.964 with 1 false yes each (of 152 negatives), closed set 0.875 / 0.929
+with none; by phrase 네 0.875 -> 0.438 (the closed set's weak spot: its deficit is against the greedy
+path, which the served beam + LM beats), 예 1.0 -> 0.938, 응 1.0 -> 0.938, 아니에요 0.812 -> 1.0.
+
+The free decode's false yeses (first measurement) are "네시" heard "네 시" (yes_no takes the first word). 예 and 응 stay
 mostly unclear: the acoustic model hears them as 재/요/의/읭 (the STT's training data, not the decoder).
 """
 

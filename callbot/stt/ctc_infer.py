@@ -145,12 +145,13 @@ class CTCTranscriber(Transcriber):
             return self._result(plan, {}, 0, len(checked)), ConfirmScores(nothing, nothing, 0)
         window = plan[0]
         log_probs = self.log_probs([checked[window.start : window.end]])[0]
-        scores = confirm_scores(log_probs, yes, no, self.alphabet)
         if len(plan) > 1:
-            return self.transcribe(checked), scores
+            return self.transcribe(checked), confirm_scores(log_probs, yes, no, self.alphabet)
         words = words_from(
             self.emissions(log_probs, self.decoding), self.alphabet, window.start / SAMPLE_RATE
         )
+        heard = " ".join(w.text for w in words)
+        scores = confirm_scores(log_probs, yes, no, self.alphabet, heard)
         return self._result(plan, {(0, window.start): words}, 0, len(checked)), scores
 
     def decode_windows(self, clips: Sequence[np.ndarray]) -> list[str]:

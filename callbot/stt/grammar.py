@@ -8,8 +8,12 @@ well as the free decode (not a forced fit of a question or of noise) and clearly
 other answer. This module only scores; the thresholds and the decision live with the dialogue
 policy (``callbot.dialogue.policy.grammar_answer``), calibrated on validation by evaluate-bot.
 
-The score of a phrase is its per-frame deficit: (best-path log-prob - phrase CTC log-likelihood) /
-frames. The CTC likelihood sums every alignment, so a phrase the free decode spells scores <= 0.
+The score of a phrase is its per-frame deficit: (free score - phrase CTC log-likelihood) / frames,
+where the free score is the better of the greedy path's log-prob and the CTC log-likelihood of what
+the served decoder (beam + LM) wrote for these frames. The CTC likelihood sums every alignment, so the
+phrase the served decode wrote scores exactly 0, and any phrase the greedy path spells scores <= 0.
+(Against the greedy path alone, a lone 네 the beam reads right still lost a third of a nat a frame to
+the path's stray symbols, and the calibrated threshold turned half of them away.)
 """
 
 from __future__ import annotations
@@ -86,11 +90,22 @@ def _best(log_probs: np.ndarray, spelt: list[tuple[str, list[int]]], free: float
     return PhraseScore(spelt[i][0], (free - float(lls[i])) / frames)
 
 
-def confirm_scores(
-    log_probs: np.ndarray, yes: Sequence[str], no: Sequence[str], alphabet: Alphabet
-) -> ConfirmScores:
-    """The best yes and no phrase of one clip's (frames, classes) log-posteriors, as deficits."""
+def free_score(log_probs: np.ndarray, alphabet: Alphabet, heard: str | None = None) -> float:
+    """The free decode's log-prob over these frames: the greedy path's, or the CTC log-likelihood of
+    ``heard`` (the served decoder's text) where that is higher."""
     free = best_path(log_probs)
+    spelt = phrase_labels([heard], alphabet) if heard and heard.strip() else []
+    if spelt:
+        free = max(free, float(phrase_logliks(log_probs, [spelt[0][1]])[0]))
+    return free
+
+
+def confirm_scores(
+    log_probs: np.ndarray, yes: Sequence[str], no: Sequence[str], alphabet: Alphabet, heard: str | None = None
+) -> ConfirmScores:
+    """The best yes and no phrase of one clip's (frames, classes) log-posteriors, as deficits to the free
+    decode (``heard``: what the served decoder wrote for these frames, if known)."""
+    free = free_score(log_probs, alphabet, heard)
     return ConfirmScores(
         _best(log_probs, phrase_labels(yes, alphabet), free),
         _best(log_probs, phrase_labels(no, alphabet), free),

@@ -50,3 +50,18 @@ def test_a_phrase_the_greedy_path_spells_scores_at_least_the_path() -> None:
     scores = confirm_scores(lp, YES_PHRASES, NO_PHRASES, abc)
     assert scores.no.phrase == "아니요" and scores.no.deficit <= 0 < scores.yes.deficit
     assert grammar_answer(scores.to_json(), Thresholds(grammar=0.0, grammar_margin=0.1)) is False
+
+
+def test_the_phrase_the_served_decode_wrote_scores_zero() -> None:
+    """Against the served decode's own text the phrase it wrote loses nothing, even where the greedy
+    path's stray symbols would have charged it; a phrase it did not write still pays."""
+    abc = alphabet()
+    n, a, e = decompose("나")[0], decompose("나")[1], decompose("네")[1]
+    lp = posteriors(abc, [{}, {n: 0.9}, {a: 0.5, e: 0.45}, {a: 0.5, e: 0.45}, {e: 0.6}, {}])
+    against_path = confirm_scores(lp, YES_PHRASES, NO_PHRASES, abc)
+    against_beam = confirm_scores(lp, YES_PHRASES, NO_PHRASES, abc, heard="네")
+    assert against_beam.yes.phrase == "네" and abs(against_beam.yes.deficit) < 1e-9
+    assert against_beam.yes.deficit >= against_path.yes.deficit
+    assert against_beam.no.deficit > against_beam.yes.deficit + 1.0
+    # text the model cannot spell (a symbol outside its alphabet) leaves the greedy path as the reference
+    assert confirm_scores(lp, YES_PHRASES, NO_PHRASES, abc, heard="xyz").yes == against_path.yes

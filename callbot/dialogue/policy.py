@@ -49,7 +49,9 @@ YES_PHRASES = tuple(
 )
 # ("노", typed English "no", is left out of the closed set: heard, it is one vowel away from 네, and the
 # margin between them turned half the lone 네s into "unclear")
-NO_PHRASES = tuple(sorted((NO - {"노"}) | {"아니요 아니에요", "아니요 아닙니다", "아니요 틀려요", "아니 아니에요"}))
+NO_PHRASES = tuple(
+    sorted((NO - {"노"}) | {"아니요 아니에요", "아니요 아닙니다", "아니요 틀려요", "아니 아니에요"})
+)
 # what a caller may say to the confirm question that is no answer: evaluate-bot speaks them in each
 # validation voice as negatives of the calibration (no false yes allowed on them, beside the caller's
 # own questions and noise). Lone near-homophones of 네 (내 is one in Seoul speech; 나, 너, 노래, 네시)

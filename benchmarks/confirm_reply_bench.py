@@ -37,6 +37,12 @@ line: free transcript 0.946 / 0.964 with 1 false yes each (of 152 negatives), cl
 with none; by phrase 네 0.875 -> 0.438 (the closed set's weak spot: its deficit is against the greedy
 path, which the served beam + LM beats), 예 1.0 -> 0.938, 응 1.0 -> 0.938, 아니에요 0.812 -> 1.0.
 
+Then with the deficit against the served decode's text as well as the greedy path, and 노 out of the
+heard no-phrases (same model, same voices): calibrated 0.317 / margin 0.2, validation accuracy 0.875 ->
+0.899; validation 16 kHz / line closed set 0.869 / 0.881 -> 0.881 / 0.917, lone 네 0.458 -> 0.708; test
+voices 0.875 / 0.929 -> 0.857 / 0.946 (lone 네 0.438 -> 0.500); still no false yes. evaluate-bot's own
+calibration on its 80 validation items then heard yes 0.944 (validation) / 0.948 (test).
+
 The free decode's false yeses (first measurement) are "네시" heard "네 시" (yes_no takes the first word). 예 and 응 stay
 mostly unclear: the acoustic model hears them as 재/요/의/읭 (the STT's training data, not the decoder).
 """

@@ -216,6 +216,25 @@ def test_web_page_and_its_assets_load(server: str) -> None:
     )  # the confirm block stays hidden until asked
 
 
+def signed_history(user: str, said: dict) -> list[dict[str, str]]:
+    """The caller's words and the bot's signed turn, as the page and the phone line send them back."""
+    return [
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": said["text"], "signature": said["signature"]},
+    ]
+
+
+def post_audio(server: str, endpoint: str, question: Path, history: list[dict[str, str]]) -> httpx.Response:
+    """A WAV with the call's history, as a multipart form, to ``endpoint``."""
+    return httpx.post(
+        server + endpoint,
+        files={"audio": ("speech.wav", question.read_bytes(), "audio/wav")},
+        data={"history": json.dumps(history, ensure_ascii=False)},
+        headers=AUTH,
+        timeout=120,
+    )
+
+
 def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> None:
     """app.js posts multipart audio + a JSON `history` field to /ars, and JSON to /reply, /synthesize."""
     reply = httpx.post(
@@ -223,17 +242,7 @@ def test_the_requests_the_page_sends_succeed(server: str, question: Path) -> Non
     )
     assert reply.status_code == 200 and reply.json()["text"] and reply.json()["signature"]
     said = reply.json()
-    history = [
-        {"role": "user", "content": "접종 예약"},
-        {"role": "assistant", "content": said["text"], "signature": said["signature"]},  # as app.js keeps it
-    ]
-    turn = httpx.post(
-        server + "/ars",
-        files={"audio": ("speech.wav", question.read_bytes(), "audio/wav")},
-        data={"history": json.dumps(history, ensure_ascii=False)},
-        headers=AUTH,
-        timeout=120,
-    )
+    turn = post_audio(server, "/ars", question, signed_history("접종 예약", said))  # as app.js keeps it
     assert turn.status_code == 200, turn.text[:300]
     assert {"transcript", "reply", "audio_wav_base64"} <= set(turn.json())
     for result in (said, turn.json()["reply"]):  # what the page shows: the action, a summary on a handover
@@ -249,17 +258,8 @@ def test_the_phone_lines_confirm_turn_over_http(server: str, question: Path) -> 
     `confirm` (closed-set scores; null for this Whisper STT) with the text to /reply."""
     asked = httpx.post(server + "/reply", json={"text": "독감 병원"}, headers=AUTH, timeout=120).json()
     assert asked["action"] == "confirm", asked
-    history = [
-        {"role": "user", "content": "독감 병원"},
-        {"role": "assistant", "content": asked["text"], "signature": asked["signature"]},
-    ]
-    heard = httpx.post(
-        server + "/transcribe",
-        files={"audio": ("speech.wav", question.read_bytes(), "audio/wav")},
-        data={"history": json.dumps(history, ensure_ascii=False)},
-        headers=AUTH,
-        timeout=120,
-    )
+    history = signed_history("독감 병원", asked)
+    heard = post_audio(server, "/transcribe", question, history)
     assert heard.status_code == 200 and "confirm" in heard.json(), heard.text[:300]
     yes = {"yes": {"phrase": "네", "deficit": -0.05}, "no": {"phrase": "노", "deficit": 0.4}}
     got = httpx.post(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from callbot.params_base import Section
 
@@ -19,3 +21,6 @@ class SampleParams(Section):
     phone_share: float = 0.3  # share of Training calls passed through the telephone channel
     phone_sentences: int = 4000  # utterances of the phone-line set (8 kHz; every fifth session in Validation)
     phone_short_answers: int = 1600  # lone short answers (네, 아니요, ...) added to Training phone sessions
+    # Training phone sessions of varied text: seen words in random order / pseudo-word strings (0 = none)
+    phone_random_words: Annotated[int, Field(ge=0)] = 0
+    phone_random_syllables: Annotated[int, Field(ge=0)] = 0

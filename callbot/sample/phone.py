@@ -15,7 +15,10 @@ answers (네, 아니요, 맞아요, ...: ``short_answers``, ``sample.phone_short
 of Training sessions only, spoken by the session's seen voices (never by :data:`SHORT_ANSWER_UNHEARD`),
 because the confirm turn hears them alone and no sentence corpus holds them alone. They are drawn
 from their own random stream, so every other turn, and every Validation session, is byte-identical
-with or without them.
+with or without them. Varied text (``sample.phone_random_words``, ``sample.phone_random_syllables``):
+Training sessions appended after all others, of seen words in random order or of pseudo-words
+(:func:`add_varied_sessions`), so the acoustic model hears sounds in orders no grammar makes; every
+other session is byte-identical with or without them.
 
 Audio: espeak-ng (every reproducible Korean variant, rates and pitches), then level changes within
 the utterance, line noise and hum, and the G.711 mu-law telephone channel
@@ -61,6 +64,7 @@ HELDOUT_WORD_SHARE = 0.1
 HELDOUT_VARIANT_SHARE = 0.15
 TURNS = (2, 6)  # utterances per session
 RANDOM_SHARE = 0.1  # random syllable strings
+VARIED_WORDS = (2, 6)  # words of a varied-text sentence (sample.phone_random_words)
 SCRAMBLE_SHARE = 0.4  # sentences whose chunks are reordered
 FILLER_SHARE = 0.2
 TAG_SHARE = 0.15
@@ -359,7 +363,14 @@ def _voice(c: PhoneCorpus, held: PhoneHoldOut, unseen: bool, rng: random.Random)
     """A held-out variant at any rate and pitch, or a seen variant at a seen rate and pitch."""
     if unseen:
         return PhoneVoice(rng.choice(sorted(held.variants)), rng.choice(c.rates), rng.choice(c.pitches))
-    variants = [v for v in c.variants if v not in held.variants]
+    return _seen_voice(c, held, rng)
+
+
+def _seen_voice(
+    c: PhoneCorpus, held: PhoneHoldOut, rng: random.Random, avoid: frozenset[str] = frozenset()
+) -> PhoneVoice:
+    """A variant neither held out nor in ``avoid``, at a seen rate and pitch."""
+    variants = [v for v in c.variants if v not in held.variants and v not in avoid]
     rates = [r for r in c.rates if r != held.rate] or list(c.rates)
     pitches = [p for p in c.pitches if p != held.pitch] or list(c.pitches)
     return PhoneVoice(rng.choice(variants), rng.choice(rates), rng.choice(pitches))
@@ -403,6 +414,7 @@ def build_sessions(params: SampleParams, c: PhoneCorpus | None = None) -> list[S
         total += len(session.turns)
         sessions.append(session)
     add_short_answers(sessions, c, params)
+    add_varied_sessions(sessions, c, params, taken)
     return sessions
 
 
@@ -423,6 +435,65 @@ def add_short_answers(sessions: list[Session], c: PhoneCorpus, params: SamplePar
         session, speaker = rng.choice(hosts)
         at = rng.randint(0, len(session.turns))
         session.turns.insert(at, (speaker, rng.choice(c.short_answers)))
+
+
+def seen_tokens(c: PhoneCorpus, held: PhoneHoldOut) -> tuple[str, ...]:
+    """Every word (space-separated token) of the word lists' seen entries: no held-out word among them."""
+    return tuple(
+        sorted({t for values in held.pools(c, unseen=False).values() for v in values for t in v.split()})
+    )
+
+
+def _varied_text(kind: str, c: PhoneCorpus, tokens: tuple[str, ...], rng: random.Random) -> str:
+    if kind == "syllables":
+        return random_syllables(c, rng)
+    return " ".join(rng.choice(tokens) for _ in range(rng.randint(*VARIED_WORDS)))
+
+
+def varied_texts(
+    kind: str, count: int, c: PhoneCorpus, held: PhoneHoldOut, taken: set[str], seed: int
+) -> list[str]:
+    """``count`` new texts of ``kind`` (words: seen words in random order; syllables: pseudo-words), from
+    a random stream of their own; none is in ``taken`` or holds a held-out word (``taken`` grows)."""
+    rng = random.Random(f"phone-{kind}:{seed}")
+    tokens, forbidden, out = seen_tokens(c, held), held.all_words(), []
+    for _ in range(count):
+        for _ in range(200):
+            text = _varied_text(kind, c, tokens, rng)
+            if text not in taken and not any(w in text for w in forbidden):
+                break
+        else:
+            raise CorpusError(
+                f"{CORPUS_FILE}: 200 draws gave no new {kind} text; lower sample.phone_random_{kind}"
+            )
+        taken.add(text)
+        out.append(text)
+    return out
+
+
+def add_varied_sessions(
+    sessions: list[Session], c: PhoneCorpus, params: SampleParams, taken: set[str]
+) -> None:
+    """Training sessions of ``params.phone_random_words`` word sentences, then of
+    ``params.phone_random_syllables`` pseudo-word strings, numbered after every other session and spoken
+    by seen voices (never :data:`SHORT_ANSWER_UNHEARD`): every earlier session stays as it was."""
+    held = holdout(c, params.seed)
+    codes = sorted(c.domains)
+    for kind, count in (("words", params.phone_random_words), ("syllables", params.phone_random_syllables)):
+        texts = varied_texts(kind, count, c, held, taken, params.seed)
+        rng = random.Random(f"phone-{kind}-sessions:{params.seed}")
+        while texts:
+            number = sessions[-1].number + 1 if sessions else 1
+            domain = codes[number % len(codes)]
+            voices = (
+                _seen_voice(c, held, rng, SHORT_ANSWER_UNHEARD),
+                _seen_voice(c, held, rng, SHORT_ANSWER_UNHEARD),
+            )
+            session = Session(number, domain, rng.choice(c.domains[domain][1]), "Training", voices)
+            size = rng.randint(*TURNS)
+            session.turns = [(turn % 2, text) for turn, text in enumerate(texts[:size])]
+            texts = texts[size:]
+            sessions.append(session)
 
 
 # ---- audio ----------------------------------------------------------------------------------------

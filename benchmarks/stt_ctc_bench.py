@@ -184,8 +184,8 @@ def make(prepared: Path, out: Path, n_train: int, seed: int) -> None:
     print({k: len(v) for k, v in merged.items()}, "words", len(words))
 
 
-def outside(model: Path) -> None:
-    """CER on :data:`OUTSIDE` spoken by held-out voices, at 16 kHz and over the line."""
+def outside(model: Path, show: int = 3) -> dict[str, float]:
+    """CER on :data:`OUTSIDE` spoken by held-out voices, at 16 kHz and over the line (printed, returned)."""
     from callbot.stt.data import through_line
     from callbot.stt.infer import load_transcriber
     from callbot.text.metrics import cer
@@ -197,11 +197,14 @@ def outside(model: Path) -> None:
     for i, text in enumerate(OUTSIDE):
         samples, sr = synthesize(text, rate=150 + 5 * i, pitch=40, voice=HELD_OUT_VOICES[i % 3])
         clips.append(to_rate(samples, sr, 16000))
+    out = {}
     for name, audios in (("16k", clips), ("line", [through_line(c) for c in clips])):
         hyps = [r.text for r in stt.transcribe_batch(audios)]
-        print(name, "CER", round(cer(OUTSIDE, hyps, spaces=False), 4), "| empty 1.0")
-        for ref, hyp in list(zip(OUTSIDE, hyps, strict=True))[:3]:
+        out[name] = round(cer(OUTSIDE, hyps, spaces=False), 4)
+        print(name, "CER", out[name], "| empty 1.0")
+        for ref, hyp in list(zip(OUTSIDE, hyps, strict=True))[:show]:
             print("  ", ref, "->", hyp)
+    return out
 
 
 # stt.ctc overrides per candidate; "gru" is the recipe before this benchmark (the ratios' baseline),
@@ -493,6 +496,133 @@ def table(out: Path) -> None:
         )
 
 
+# ---- varied text (sample.phone_random_words / phone_random_syllables) at equal steps -----------------
+
+# each candidate's training data: the groups of :func:`variety_groups` it joins (halves: the first and
+# second half of that kind's texts in generation order)
+VARIETY = {
+    "base": ("base",),
+    "words": ("base", "words-1", "words-2"),
+    "syllables": ("base", "syllables-1", "syllables-2"),
+    "mixed": ("base", "words-1", "syllables-1"),
+}
+
+
+def varied_ids(sample) -> dict[str, tuple[str, int]]:
+    """utterance_id -> (kind, position among that kind's texts) of every varied-text turn ``sample``
+    generates: its sessions after those built without varied text, the word sentences' first."""
+    from callbot.sample.phone import build_sessions
+
+    plain = len(
+        build_sessions(sample.model_copy(update={"phone_random_words": 0, "phone_random_syllables": 0}))
+    )
+    words_end = len(build_sessions(sample.model_copy(update={"phone_random_syllables": 0})))
+    out, seen = {}, {"words": 0, "syllables": 0}
+    for position, s in enumerate(build_sessions(sample)[plain:], start=plain):
+        kind = "words" if position < words_end else "syllables"
+        for index in range(1, len(s.turns) + 1):
+            out[f"{s.id}_{index:04d}"] = (kind, seen[kind])
+            seen[kind] += 1
+    return out
+
+
+def variety_groups(params, sample, prepared: Path, cache: Path):
+    """Features of the train split's groups (base, each kind's halves), their texts and the validation
+    clips, read once and cached; the base group is read exactly as ``budget`` reads the split."""
+    import pickle
+
+    from callbot.stt.ctc_train import load_training_set
+    from callbot.stt.data import load_split
+    from callbot.stt.jamo import build_alphabet
+
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    train, _ = load_split(prepared, "train", allow_failed_gate=params.allow_failed_gate)
+    tags = varied_ids(sample)
+    sizes = {k: sum(1 for kind, _ in tags.values() if kind == k) for k in ("words", "syllables")}
+    rows: dict[str, list] = {"base": [u for u in train if u.utterance_id not in tags]}
+    for u in train:
+        if u.utterance_id in tags:
+            kind, at = tags[u.utterance_id]
+            rows.setdefault(f"{kind}-{1 + (at >= sizes[kind] // 2)}", []).append(u)
+    alphabet = build_alphabet([u.text for u in train])  # every candidate's: equal shapes
+    base_size = build_alphabet([u.text for u in rows["base"]]).size
+    print(f"alphabet {alphabet.size} symbols, base text alone {base_size}", flush=True)
+    groups = {k: load_training_set(v, alphabet, params.ctc, params.seed, 2) for k, v in rows.items()}
+    texts = {k: [u.text for u in v] for k, v in rows.items()}
+    val = validation_clips(params, prepared, rows["base"], 0)
+    print({k: (g.counts["clips"], g.counts["used"]) for k, g in groups.items()}, "(clips, used)", flush=True)
+    cache.write_bytes(pickle.dumps((groups, texts, val)))
+    return groups, texts, val
+
+
+def with_lm(model_dir: Path, texts: list[str], params, alpha: float = 0.5, beta: float = 1.0) -> None:
+    """The model's own jamo LM of ``texts`` saved beside it, decoded by the beam at (alpha, beta) with
+    params.yaml's search settings (as train-stt saves its choice)."""
+    from callbot.stt.beam import BeamSettings, save_decoding
+    from callbot.stt.jamo import Alphabet
+    from callbot.stt.lm import build_lm
+
+    d = params.ctc.decode
+    build_lm(texts, Alphabet.load(model_dir), d.lm_order).save(model_dir)
+    save_decoding(model_dir, BeamSettings(alpha, beta, d.beam, d.top_k, d.blank_skip, d.min_prob), d.lm_order)
+
+
+def variety_candidate(params, groups, texts, val, name: str, steps: int, work: Path) -> dict:
+    """Train ``name`` (its groups joined) for ``steps``; validation unseen CER greedy and with its own LM
+    at alpha 0.5 / beta 1.0, OUTSIDE and the lone short answers with that LM."""
+    from callbot.stt.ctc_train import TrainingSet, _new_loop, _run_steps, _save_model
+
+    parts = VARIETY[name]
+    data = TrainingSet([e for g in parts for e in groups[g].examples], groups["base"].alphabet)
+    tuned = _with(params, {}, steps)
+    loop = _new_loop(tuned, data.alphabet)
+    wall, cpu = _run_steps(tuned, data, loop, work / f"{name}.pt", steps)
+    model_dir = _save_model(loop, tuned, data.alphabet, work / name)
+    row = {"candidate": name, "examples": len(data.examples), "steps": steps, "cpu_s": round(cpu, 1)}
+    row["wall_s"] = round(wall, 1)
+    row["hours"] = round(sum(len(e.features) for e in data.examples) / 360000, 2)
+    row["greedy"] = score(model_dir, tuned, val)
+    with_lm(model_dir, [t for g in parts for t in texts[g]], params)
+    row["beam"] = score(model_dir, tuned, val)
+    row["outside_beam"] = outside(model_dir, show=0)
+    row["short_answers"] = short_answer_figures(model_dir)
+    return row
+
+
+def short_answer_figures(model_dir: Path) -> dict:
+    """benchmarks/short_answers_bench.py's yes/no accuracy per decoder and channel (all voices)."""
+    import short_answers_bench as bench
+
+    figures = bench.score(model_dir, bench.clips())
+    return {d: {k: rows[f"{k}/all"]["yes_no"] for k in ("16k", "line")} for d, rows in figures.items()}
+
+
+def variety(
+    prepared: Path, out: Path, only: list[str], steps: int, threads: int, counts: tuple[int, int]
+) -> None:
+    """Each candidate of :data:`VARIETY` at ``steps``; rows appended to ``<out>/variety.jsonl``."""
+    import json
+
+    import torch
+
+    from callbot.config import load_params
+
+    torch.set_num_threads(threads)
+    loaded = load_params()
+    sample = loaded.sample.model_copy(
+        update={"phone_random_words": counts[0], "phone_random_syllables": counts[1]}
+    )
+    groups, texts, val = variety_groups(loaded.stt, sample, prepared, out / "variety.pkl")
+    for name in only:
+        row = variety_candidate(loaded.stt, groups, texts, val, name, steps, out / "work") | {
+            "threads": threads
+        }
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        with (out / "variety.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -523,6 +653,14 @@ def main() -> None:
     a.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     a.add_argument("--model", type=Path, default=Path("models/stt"))
     a.add_argument("--split", default="validation")
+    v = sub.add_parser("variety")
+    v.add_argument("--prepared", type=Path, required=True, help="prepared with both varied kinds on")
+    v.add_argument("--out", type=Path, default=Path("reports/stt-variety"))
+    v.add_argument("--only", nargs="+", default=["base"], choices=sorted(VARIETY))
+    v.add_argument("--steps", type=int, default=1600)
+    v.add_argument("--threads", type=int, default=1)
+    v.add_argument("--words", type=int, required=True, help="sample.phone_random_words of --prepared")
+    v.add_argument("--syllables", type=int, required=True, help="sample.phone_random_syllables of it")
     t = sub.add_parser("table")
     t.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
     args = parser.parse_args()
@@ -534,6 +672,9 @@ def main() -> None:
         speed(args.prepared, args.out, args.only, args.threads, args.rounds)
     elif args.cmd == "analyse":
         analyse(args.prepared, args.model, args.split)
+    elif args.cmd == "variety":
+        args.out.mkdir(parents=True, exist_ok=True)
+        variety(args.prepared, args.out, args.only, args.steps, args.threads, (args.words, args.syllables))
     elif args.cmd == "budget":
         budget(
             args.prepared, args.out, args.cpu_seconds, args.only, args.threads, args.steps, args.validation

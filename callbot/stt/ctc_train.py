@@ -40,6 +40,7 @@ CHECKPOINT = "ctc-last.pt"
 class Example:
     features: np.ndarray  # (frames, mels) float16, not normalised
     labels: list[int]
+    dataset: str = ""  # the prepared row's dataset (stt.ctc.dataset_weights)
 
 
 @dataclass
@@ -150,17 +151,40 @@ def load_training_set(
             if not ids or (len(feats) - 1) // 4 + 1 < len(ids):  # CTC fits no more labels than frames
                 counts["too_short"] += 1
                 continue
-            examples.append(Example(feats, ids))
-            line_count += line
             name = str(utt.meta.get("dataset") or "unknown")
+            examples.append(Example(feats, ids, name))
+            line_count += line
             by_dataset[name] = by_dataset.get(name, 0) + 1
     counts |= {"line": line_count, "used": len(examples), "by_dataset": by_dataset}
     return TrainingSet(examples, alphabet, counts)
 
 
-def length_batches(examples: Sequence[Example], batch_seconds: float) -> list[list[int]]:
-    """Indices grouped by length so a batch holds at most ``batch_seconds`` of padded audio."""
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i].features))
+def weighted_indices(examples: Sequence[Example], weights: dict[str, float], seed: int) -> list[int]:
+    """Each example's index as often as its dataset's weight says (the fraction by a seeded draw), so a
+    dataset's share of the steps can differ from its share of the clips; no weights: each once."""
+    if not weights:
+        return list(range(len(examples)))
+    found = {e.dataset for e in examples}
+    unknown = sorted(set(weights) - found)
+    if unknown:
+        raise STTDataError(
+            f"stt.ctc.dataset_weights names {unknown}, which no training clip has; datasets: {sorted(found)}"
+        )
+    draws = np.random.default_rng([seed, 13]).random(len(examples))
+    out: list[int] = []
+    for i, (example, draw) in enumerate(zip(examples, draws, strict=True)):
+        weight = weights.get(example.dataset, 1.0)
+        out += [i] * (int(weight) + int(draw < weight - int(weight)))
+    return out
+
+
+def length_batches(
+    examples: Sequence[Example], batch_seconds: float, index: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Indices (``index``, default every example once) grouped by length so a batch holds at most
+    ``batch_seconds`` of padded audio."""
+    every = range(len(examples)) if index is None else index
+    order = sorted(every, key=lambda i: len(examples[i].features))
     budget = batch_seconds * 100  # frames
     batches: list[list[int]] = []
     current: list[int] = []
@@ -366,7 +390,8 @@ def _run_steps(
     import torch
 
     ctc = params.ctc
-    batches = length_batches(data.examples, ctc.batch_seconds)
+    index = weighted_indices(data.examples, ctc.dataset_weights, params.seed)
+    batches = length_batches(data.examples, ctc.batch_seconds, index)
     loss_fn = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     forward_context = autocast_for(ctc.precision)
     loop.model.train()

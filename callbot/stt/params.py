@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from callbot.params_base import Section
 
@@ -115,6 +115,8 @@ class CtcParams(Section):
     validation_max_utterances: int  # validation clips decoded after training, both channels (0 = all)
     precision: Literal["bf16", "fp32"]  # training forward; bf16 falls back to fp32 where the CPU lacks it
     decode: CtcDecodeParams
+    # dataset -> how often its clips enter an epoch's batches (2.0 twice, 0.5 half; unnamed 1.0; {} = today's)
+    dataset_weights: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ranges(self) -> CtcParams:

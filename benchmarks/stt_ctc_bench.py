@@ -552,7 +552,8 @@ def variety_groups(params, sample, prepared: Path, cache: Path):
     texts = {k: [u.text for u in v] for k, v in rows.items()}
     val = validation_clips(params, prepared, rows["base"], 0)
     print({k: (g.counts["clips"], g.counts["used"]) for k, g in groups.items()}, "(clips, used)", flush=True)
-    cache.write_bytes(pickle.dumps((groups, texts, val)))
+    cache.with_suffix(".tmp").write_bytes(pickle.dumps((groups, texts, val)))
+    cache.with_suffix(".tmp").replace(cache)  # whole or absent: other candidates' processes wait for it
     return groups, texts, val
 
 
@@ -568,21 +569,25 @@ def with_lm(model_dir: Path, texts: list[str], params, alpha: float = 0.5, beta:
     save_decoding(model_dir, BeamSettings(alpha, beta, d.beam, d.top_k, d.blank_skip, d.min_prob), d.lm_order)
 
 
-def variety_candidate(params, groups, texts, val, name: str, steps: int, work: Path) -> dict:
-    """Train ``name`` (its groups joined) for ``steps``; validation unseen CER greedy and with its own LM
-    at alpha 0.5 / beta 1.0, OUTSIDE and the lone short answers with that LM."""
+def variety_candidate(
+    params, groups, texts, val, name: str, steps: int, work: Path, weights: dict[str, float]
+) -> dict:
+    """Train ``name`` (its groups joined; ``weights``: stt.ctc.dataset_weights) for ``steps``; validation
+    unseen CER greedy and with its own LM at alpha 0.5 / beta 1.0, OUTSIDE and the lone short answers."""
     from callbot.stt.ctc_train import TrainingSet, _new_loop, _run_steps, _save_model
 
     parts = VARIETY[name]
     data = TrainingSet([e for g in parts for e in groups[g].examples], groups["base"].alphabet)
-    tuned = _with(params, {}, steps)
+    tuned = _with(params, {"dataset_weights": weights}, steps)
+    label = "-".join([name, *(f"{k}{v:g}" for k, v in sorted(weights.items()))])
     loop = _new_loop(tuned, data.alphabet)
-    wall, cpu = _run_steps(tuned, data, loop, work / f"{name}.pt", steps)
-    model_dir = _save_model(loop, tuned, data.alphabet, work / name)
-    row = {"candidate": name, "examples": len(data.examples), "steps": steps, "cpu_s": round(cpu, 1)}
+    wall, cpu = _run_steps(tuned, data, loop, work / f"{label}.pt", steps)
+    model_dir = _save_model(loop, tuned, data.alphabet, work / label)
+    row = {"candidate": label, "examples": len(data.examples), "steps": steps, "cpu_s": round(cpu, 1)}
     row["wall_s"] = round(wall, 1)
     row["hours"] = round(sum(len(e.features) for e in data.examples) / 360000, 2)
     row["greedy"] = score(model_dir, tuned, val)
+    row["outside_greedy"] = outside(model_dir, show=0)
     with_lm(model_dir, [t for g in parts for t in texts[g]], params)
     row["beam"] = score(model_dir, tuned, val)
     row["outside_beam"] = outside(model_dir, show=0)
@@ -599,7 +604,13 @@ def short_answer_figures(model_dir: Path) -> dict:
 
 
 def variety(
-    prepared: Path, out: Path, only: list[str], steps: int, threads: int, counts: tuple[int, int]
+    prepared: Path,
+    out: Path,
+    only: list[str],
+    steps: int,
+    threads: int,
+    counts: tuple[int, int],
+    weights: dict[str, float],
 ) -> None:
     """Each candidate of :data:`VARIETY` at ``steps``; rows appended to ``<out>/variety.jsonl``."""
     import json
@@ -615,9 +626,8 @@ def variety(
     )
     groups, texts, val = variety_groups(loaded.stt, sample, prepared, out / "variety.pkl")
     for name in only:
-        row = variety_candidate(loaded.stt, groups, texts, val, name, steps, out / "work") | {
-            "threads": threads
-        }
+        row = variety_candidate(loaded.stt, groups, texts, val, name, steps, out / "work", weights)
+        row["threads"] = threads
         print(json.dumps(row, ensure_ascii=False), flush=True)
         with (out / "variety.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -661,6 +671,7 @@ def main() -> None:
     v.add_argument("--threads", type=int, default=1)
     v.add_argument("--words", type=int, required=True, help="sample.phone_random_words of --prepared")
     v.add_argument("--syllables", type=int, required=True, help="sample.phone_random_syllables of it")
+    v.add_argument("--weights", nargs="*", default=[], help="stt.ctc.dataset_weights as DATASET=WEIGHT")
     t = sub.add_parser("table")
     t.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
     args = parser.parse_args()
@@ -674,7 +685,9 @@ def main() -> None:
         analyse(args.prepared, args.model, args.split)
     elif args.cmd == "variety":
         args.out.mkdir(parents=True, exist_ok=True)
-        variety(args.prepared, args.out, args.only, args.steps, args.threads, (args.words, args.syllables))
+        weights = {k: float(v) for k, v in (w.split("=", 1) for w in args.weights)}
+        counts = (args.words, args.syllables)
+        variety(args.prepared, args.out, args.only, args.steps, args.threads, counts, weights)
     elif args.cmd == "budget":
         budget(
             args.prepared, args.out, args.cpu_seconds, args.only, args.threads, args.steps, args.validation

@@ -633,6 +633,29 @@ def variety(
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def _two(figures: dict, key: str = "{}") -> str:
+    """The 16 kHz and line figures of ``key`` ("{}" stands for the channel) to 3 places."""
+    return " ".join(f"{figures[key.format(channel)]:.3f}" for channel in ("16k", "line"))
+
+
+def variety_table(out: Path) -> None:
+    """``<out>/variety.jsonl`` as rows: validation unseen CER (greedy, beam with the model's own LM),
+    the phone corpus's part of it, OUTSIDE, and the lone short answers' yes/no accuracy (16 kHz / line)."""
+    import json
+
+    rows = [json.loads(line) for line in (out / "variety.jsonl").read_text(encoding="utf-8").splitlines()]
+    print(
+        "candidate     hours  cpu_s | val greedy  val beam    | phone (greedy) | OUTSIDE greedy beam        | yes/no beam"
+    )
+    for r in rows:
+        g, b = r["greedy"], r["beam"]
+        print(
+            f"{r['candidate']:<13} {r['hours']:>5} {r['cpu_s']:>6} | {_two(g, 'unseen_cer_{}')} "
+            f"{_two(b, 'unseen_cer_{}')} | {_two(g, 'unseen_cer_{}_phone')}    | {_two(r['outside_greedy'])} "
+            f"{_two(r['outside_beam'])} | {_two(r['short_answers']['beam_lm'])}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -672,6 +695,8 @@ def main() -> None:
     v.add_argument("--words", type=int, required=True, help="sample.phone_random_words of --prepared")
     v.add_argument("--syllables", type=int, required=True, help="sample.phone_random_syllables of it")
     v.add_argument("--weights", nargs="*", default=[], help="stt.ctc.dataset_weights as DATASET=WEIGHT")
+    vt = sub.add_parser("variety-table")
+    vt.add_argument("--out", type=Path, default=Path("reports/stt-variety"))
     t = sub.add_parser("table")
     t.add_argument("--out", type=Path, default=Path("reports/stt-ctc-bench"))
     args = parser.parse_args()
@@ -688,6 +713,8 @@ def main() -> None:
         weights = {k: float(v) for k, v in (w.split("=", 1) for w in args.weights)}
         counts = (args.words, args.syllables)
         variety(args.prepared, args.out, args.only, args.steps, args.threads, counts, weights)
+    elif args.cmd == "variety-table":
+        variety_table(args.out)
     elif args.cmd == "budget":
         budget(
             args.prepared, args.out, args.cpu_seconds, args.only, args.threads, args.steps, args.validation

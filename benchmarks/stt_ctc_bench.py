@@ -75,6 +75,20 @@ The headline halves, but only because the templated interview answers are recall
 phone corpus, whose sentences are all distinct and which measures listening, gets 30 % worse and
 the call-centre set a little worse. So `long_clips` stays `skip`; cutting would need a sampling that
 keeps the other corpora's share (long-cut-half above is not enough).
+
+Varied text (`variety`, measured 2026-12-08 by the lead, 1,600 steps, 1 thread each, base and words
+side by side then syllables alone; sample.phone_random_words / _syllables 1500 each, 750 of each kind
+per candidate half... the "words" and "syllables" rows add both halves, 1,500 clips, +0.9 h of audio;
+the phone sample took 82 s wall / 161 CPU-s against 50 s, and every Validation archive stayed
+byte-identical):
+
+    candidate  hours cpu_s | val unseen greedy | val unseen beam | OUTSIDE greedy | OUTSIDE beam | yes/no beam
+    base        6.42  325  | 0.249 0.267       | 0.127 0.139     | 0.200 0.207    | 0.166 0.179  | 0.878 0.900
+    words       7.32  329  | 0.254 0.265       | 0.124 0.132     | 0.221 0.241    | 0.166 0.193  | 0.900 0.889
+    syllables   7.21  303  | 0.257 0.273       | 0.125 0.134     | 0.241 0.221    | 0.172 0.179  | 0.844 0.856
+
+No candidate wins beyond the seed noise (0.003-0.004 on validation): random words gain 0.003 / 0.007
+with the beam but lose 0.005 greedy at 16 kHz, and both lose on the 10 OUTSIDE dev sentences. Left off.
 """
 
 from __future__ import annotations

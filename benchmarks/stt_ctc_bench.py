@@ -519,21 +519,24 @@ VARIETY = {
     "words": ("base", "words-1", "words-2"),
     "syllables": ("base", "syllables-1", "syllables-2"),
     "mixed": ("base", "words-1", "syllables-1"),
+    "lexicon": ("base", "lexicon-1", "lexicon-2"),
+    "lexicon-half": ("base", "lexicon-1"),
 }
 
 
 def varied_ids(sample) -> dict[str, tuple[str, int]]:
     """utterance_id -> (kind, position among that kind's texts) of every varied-text turn ``sample``
-    generates: its sessions after those built without varied text, the word sentences' first."""
-    from callbot.sample.phone import build_sessions
+    generates: its sessions after those built without varied text, kind after kind as generated."""
+    from callbot.sample.phone import VARIED_PARAMS, build_sessions
 
-    plain = len(
-        build_sessions(sample.model_copy(update={"phone_random_words": 0, "phone_random_syllables": 0}))
-    )
-    words_end = len(build_sessions(sample.model_copy(update={"phone_random_syllables": 0})))
-    out, seen = {}, {"words": 0, "syllables": 0}
+    ends, zero = [], dict.fromkeys(VARIED_PARAMS.values(), 0)
+    plain = len(build_sessions(sample.model_copy(update=zero)))
+    for kind, field in VARIED_PARAMS.items():
+        zero.pop(field)
+        ends.append((kind, len(build_sessions(sample.model_copy(update=zero)))))
+    out, seen = {}, dict.fromkeys(VARIED_PARAMS, 0)
     for position, s in enumerate(build_sessions(sample)[plain:], start=plain):
-        kind = "words" if position < words_end else "syllables"
+        kind = next(k for k, end in ends if position < end)
         for index in range(1, len(s.turns) + 1):
             out[f"{s.id}_{index:04d}"] = (kind, seen[kind])
             seen[kind] += 1
@@ -553,7 +556,7 @@ def variety_groups(params, sample, prepared: Path, cache: Path):
         return pickle.loads(cache.read_bytes())
     train, _ = load_split(prepared, "train", allow_failed_gate=params.allow_failed_gate)
     tags = varied_ids(sample)
-    sizes = {k: sum(1 for kind, _ in tags.values() if kind == k) for k in ("words", "syllables")}
+    sizes = {k: sum(1 for kind, _ in tags.values() if kind == k) for k in ("words", "syllables", "lexicon")}
     rows: dict[str, list] = {"base": [u for u in train if u.utterance_id not in tags]}
     for u in train:
         if u.utterance_id in tags:
@@ -623,7 +626,7 @@ def variety(
     only: list[str],
     steps: int,
     threads: int,
-    counts: tuple[int, int],
+    counts: tuple[int, int, int],
     weights: dict[str, float],
 ) -> None:
     """Each candidate of :data:`VARIETY` at ``steps``; rows appended to ``<out>/variety.jsonl``."""
@@ -636,7 +639,11 @@ def variety(
     torch.set_num_threads(threads)
     loaded = load_params()
     sample = loaded.sample.model_copy(
-        update={"phone_random_words": counts[0], "phone_random_syllables": counts[1]}
+        update={
+            "phone_random_words": counts[0],
+            "phone_random_syllables": counts[1],
+            "phone_lexicon_sentences": counts[2],
+        }
     )
     groups, texts, val = variety_groups(loaded.stt, sample, prepared, out / "variety.pkl")
     for name in only:
@@ -706,8 +713,9 @@ def main() -> None:
     v.add_argument("--only", nargs="+", default=["base"], choices=sorted(VARIETY))
     v.add_argument("--steps", type=int, default=1600)
     v.add_argument("--threads", type=int, default=1)
-    v.add_argument("--words", type=int, required=True, help="sample.phone_random_words of --prepared")
-    v.add_argument("--syllables", type=int, required=True, help="sample.phone_random_syllables of it")
+    v.add_argument("--words", type=int, default=0, help="sample.phone_random_words of --prepared")
+    v.add_argument("--syllables", type=int, default=0, help="sample.phone_random_syllables of it")
+    v.add_argument("--lexicon", type=int, default=0, help="sample.phone_lexicon_sentences of it")
     v.add_argument("--weights", nargs="*", default=[], help="stt.ctc.dataset_weights as DATASET=WEIGHT")
     vt = sub.add_parser("variety-table")
     vt.add_argument("--out", type=Path, default=Path("reports/stt-variety"))
@@ -725,7 +733,7 @@ def main() -> None:
     elif args.cmd == "variety":
         args.out.mkdir(parents=True, exist_ok=True)
         weights = {k: float(v) for k, v in (w.split("=", 1) for w in args.weights)}
-        counts = (args.words, args.syllables)
+        counts = (args.words, args.syllables, args.lexicon)
         variety(args.prepared, args.out, args.only, args.steps, args.threads, counts, weights)
     elif args.cmd == "variety-table":
         variety_table(args.out)

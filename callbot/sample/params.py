@@ -24,3 +24,5 @@ class SampleParams(Section):
     # Training phone sessions of varied text: seen words in random order / pseudo-word strings (0 = none)
     phone_random_words: Annotated[int, Field(ge=0)] = 0
     phone_random_syllables: Annotated[int, Field(ge=0)] = 0
+    # Training phone sentences of words from a broad lexicon (callbot/sample/lexicon.py; 0 = none)
+    phone_lexicon_sentences: Annotated[int, Field(ge=0)] = 0

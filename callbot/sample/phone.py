@@ -15,10 +15,12 @@ answers (네, 아니요, 맞아요, ...: ``short_answers``, ``sample.phone_short
 of Training sessions only, spoken by the session's seen voices (never by :data:`SHORT_ANSWER_UNHEARD`),
 because the confirm turn hears them alone and no sentence corpus holds them alone. They are drawn
 from their own random stream, so every other turn, and every Validation session, is byte-identical
-with or without them. Varied text (``sample.phone_random_words``, ``sample.phone_random_syllables``):
-Training sessions appended after all others, of seen words in random order or of pseudo-words
-(:func:`add_varied_sessions`), so the acoustic model hears sounds in orders no grammar makes; every
-other session is byte-identical with or without them.
+with or without them. Varied text (``sample.phone_random_words``, ``sample.phone_random_syllables``,
+``sample.phone_lexicon_sentences``): Training sessions appended after all others, of seen words in
+random order, of pseudo-words, or of words from a broad lexicon of pinned packages' tokenizers that no
+corpus text contains (:mod:`callbot.sample.lexicon`) (:func:`add_varied_sessions`), so the acoustic
+model hears sounds, words and spellings no grammar here makes; every other session is byte-identical
+with or without them.
 
 Audio: espeak-ng (every reproducible Korean variant, rates and pitches), then level changes within
 the utterance, line noise and hum, and the G.711 mu-law telephone channel
@@ -51,6 +53,7 @@ from callbot.sample.archives import ArchiveWriter, group_by_split_domain, write_
 from callbot.sample.corpus import CorpusError, mapping, read_corpus_file, strings, template_fields
 
 if TYPE_CHECKING:
+    from callbot.sample.lexicon import Lexicon
     from callbot.sample.params import SampleParams
 
 DATASET_DIR = "007.저음질 전화망 음성인식 데이터"
@@ -64,7 +67,14 @@ HELDOUT_WORD_SHARE = 0.1
 HELDOUT_VARIANT_SHARE = 0.15
 TURNS = (2, 6)  # utterances per session
 RANDOM_SHARE = 0.1  # random syllable strings
-VARIED_WORDS = (2, 6)  # words of a varied-text sentence (sample.phone_random_words)
+VARIED_WORDS = (2, 6)  # words of a varied-text sentence (sample.phone_random_words, phone_lexicon_sentences)
+LEXICON_TAIL_SHARE = 0.5  # chance of each further tail on a lexicon word (head + tail + tail ...)
+VARIED_PARAMS = {
+    "words": "phone_random_words",
+    "syllables": "phone_random_syllables",
+    "lexicon": "phone_lexicon_sentences",
+}
+CORPUS_FILES = ("callcenter.yaml", "interview.yaml", "phone.yaml")
 SCRAMBLE_SHARE = 0.4  # sentences whose chunks are reordered
 FILLER_SHARE = 0.2
 TAG_SHARE = 0.15
@@ -444,16 +454,46 @@ def seen_tokens(c: PhoneCorpus, held: PhoneHoldOut) -> tuple[str, ...]:
     )
 
 
+def corpus_texts() -> str:
+    """Every sample corpus file's text, joined: a lexicon head found in it is left out (a held-out word of
+    any corpus must not reach Training through the lexicon, and the lexicon adds only new words)."""
+    from importlib import resources
+
+    folder = resources.files("callbot.sample") / "data"
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in CORPUS_FILES)
+
+
+def lexicon_sentence(lexicon: Lexicon, rng: random.Random) -> str:
+    """Two to six words, each a lexicon head, half of them with a tail (particle, ending, syllable)."""
+    words = []
+    for _ in range(rng.randint(*VARIED_WORDS)):
+        word = rng.choice(lexicon.heads)
+        while rng.random() < LEXICON_TAIL_SHARE and len(word) < 6:
+            word += rng.choice(lexicon.tails)
+        words.append(word)
+    return " ".join(words)
+
+
 def _varied_text(kind: str, c: PhoneCorpus, tokens: tuple[str, ...], rng: random.Random) -> str:
     if kind == "syllables":
         return random_syllables(c, rng)
+    if kind == "lexicon":
+        return lexicon_sentence(_lexicon(), rng)
     return " ".join(rng.choice(tokens) for _ in range(rng.randint(*VARIED_WORDS)))
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> Lexicon:
+    from callbot.sample.lexicon import package_lexicon
+
+    return package_lexicon().without(corpus_texts())
 
 
 def varied_texts(
     kind: str, count: int, c: PhoneCorpus, held: PhoneHoldOut, taken: set[str], seed: int
 ) -> list[str]:
-    """``count`` new texts of ``kind`` (words: seen words in random order; syllables: pseudo-words), from
+    """``count`` new texts of ``kind`` (words: seen words in random order; syllables: pseudo-words;
+    lexicon: words of :func:`lexicon_sentence`), from
     a random stream of their own; none is in ``taken`` or holds a held-out word (``taken`` grows)."""
     rng = random.Random(f"phone-{kind}:{seed}")
     tokens, forbidden, out = seen_tokens(c, held), held.all_words(), []
@@ -464,7 +504,7 @@ def varied_texts(
                 break
         else:
             raise CorpusError(
-                f"{CORPUS_FILE}: 200 draws gave no new {kind} text; lower sample.phone_random_{kind}"
+                f"{CORPUS_FILE}: 200 draws gave no new {kind} text; lower sample.{VARIED_PARAMS[kind]}"
             )
         taken.add(text)
         out.append(text)
@@ -475,11 +515,13 @@ def add_varied_sessions(
     sessions: list[Session], c: PhoneCorpus, params: SampleParams, taken: set[str]
 ) -> None:
     """Training sessions of ``params.phone_random_words`` word sentences, then of
-    ``params.phone_random_syllables`` pseudo-word strings, numbered after every other session and spoken
-    by seen voices (never :data:`SHORT_ANSWER_UNHEARD`): every earlier session stays as it was."""
+    ``params.phone_random_syllables`` pseudo-word strings, then of ``params.phone_lexicon_sentences``
+    lexicon sentences, numbered after every other session and spoken by seen voices (never
+    :data:`SHORT_ANSWER_UNHEARD`): every earlier session stays as it was."""
     held = holdout(c, params.seed)
     codes = sorted(c.domains)
-    for kind, count in (("words", params.phone_random_words), ("syllables", params.phone_random_syllables)):
+    for kind, name in VARIED_PARAMS.items():
+        count = getattr(params, name)
         texts = varied_texts(kind, count, c, held, taken, params.seed)
         rng = random.Random(f"phone-{kind}-sessions:{params.seed}")
         while texts:

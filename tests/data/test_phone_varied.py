@@ -1,6 +1,6 @@
-"""Varied text in the phone-line sample (sample.phone_random_words / phone_random_syllables): Training
-sessions of their own, seen words and voices only, deterministic, and every other session (every
-Validation one above all) byte-identical with or without them."""
+"""Varied text in the phone-line sample (sample.phone_random_words / phone_random_syllables /
+phone_lexicon_sentences): Training sessions of their own, seen words and voices only, deterministic,
+and every other session (every Validation one above all) byte-identical with or without them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from callbot.sample.phone import (
     VARIED_WORDS,
     build_sessions,
     corpus,
+    corpus_texts,
     holdout,
     seen_tokens,
     write_phone_tree,
 )
+
+VARIED = {"phone_random_words": 200, "phone_random_syllables": 150, "phone_lexicon_sentences": 120}
 
 
 def _sample(params, **extra):
@@ -32,7 +35,7 @@ def both(params):
     """(without, with) varied text, 600 sentences and 60 short answers each."""
     small = {"phone_sentences": 600, "phone_short_answers": 60}
     plain = build_sessions(_sample(params, **small))
-    varied = build_sessions(_sample(params, **small, phone_random_words=200, phone_random_syllables=150))
+    varied = build_sessions(_sample(params, **small, **VARIED))
     return plain, varied
 
 
@@ -47,18 +50,35 @@ def test_varied_sessions_are_training_only_with_seen_words_and_voices(both, para
     c, held = corpus(), holdout(corpus(), params.sample.seed)
     extra = varied[len(plain) :]
     texts = [t for s in extra for _, t in s.turns]
-    assert len(texts) == 350 and {s.split for s in extra} == {"Training"}
+    assert len(texts) == 470 and {s.split for s in extra} == {"Training"}
     voices = {v for s in extra for v in s.voices}
     assert not {v.variant for v in voices} & (held.variants | SHORT_ANSWER_UNHEARD)
     assert held.rate not in {v.rate for v in voices} and held.pitch not in {v.pitch for v in voices}
     assert len({v.variant for v in voices}) > 20
     tokens, forbidden = set(seen_tokens(c, held)), held.all_words()
-    words, syllables = texts[:200], texts[200:]
+    words, syllables, lexicon = texts[:200], texts[200:350], texts[350:]
     assert all(VARIED_WORDS[0] <= len(t.split()) <= VARIED_WORDS[1] for t in words)
     assert all(set(t.split()) <= tokens for t in words)
     assert not [t for t in texts if any(w in t for w in forbidden)]
     assert len({w for t in words for w in t.split()}) > 150  # the word lists broadly, not a few words
     assert not [t for t in syllables if set(t.split()) <= tokens]  # pseudo-words, not the word lists
+    assert all(VARIED_WORDS[0] <= len(t.split()) <= VARIED_WORDS[1] for t in lexicon)
+    assert len({w for t in lexicon for w in t.split()}) > 300  # broad: few words repeat
+
+
+def test_lexicon_words_are_in_no_corpus_text(both) -> None:
+    """A lexicon sentence's words start with a lexicon head found in no sample corpus file, so no
+    held-out word of any corpus reaches Training through it."""
+    from callbot.sample.phone import _lexicon
+
+    plain, varied = both
+    lexicon, joined = _lexicon(), corpus_texts()
+    assert len(lexicon.heads) > 1000 and len(lexicon.tails) > 1000
+    assert not [h for h in lexicon.heads if h in joined]
+    texts = [t for s in varied[len(plain) :] for _, t in s.turns][350:]
+    heads = set(lexicon.heads)
+    for word in (w for t in texts for w in t.split()):
+        assert any(word[:n] in heads for n in range(2, len(word) + 1)), word
 
 
 def test_varied_texts_are_new_and_read_back_as_written(both) -> None:
@@ -78,16 +98,19 @@ def test_varied_texts_are_new_and_read_back_as_written(both) -> None:
 def test_varied_sessions_are_deterministic_and_own_streams(both, params) -> None:
     varied = both[1]
     small = {"phone_sentences": 600, "phone_short_answers": 60}
-    again = build_sessions(_sample(params, **small, phone_random_words=200, phone_random_syllables=150))
+    again = build_sessions(_sample(params, **small, **VARIED))
     assert again == varied
     words_only = build_sessions(_sample(params, **small, phone_random_words=200))
     assert words_only == varied[: len(words_only)]  # the syllables come after, the words unchanged
+    no_lexicon = build_sessions(_sample(params, **small, **{**VARIED, "phone_lexicon_sentences": 0}))
+    assert no_lexicon == varied[: len(no_lexicon)]  # the lexicon's sentences come last
 
 
 def test_validation_archives_are_byte_identical(params, tmp_path: Path) -> None:
     small = {"phone_sentences": 60, "phone_short_answers": 6, "audio": "stub", "workers": 1}
     trees = {}
-    for name, extra in (("plain", {}), ("varied", {"phone_random_words": 30, "phone_random_syllables": 20})):
+    varied = {"phone_random_words": 30, "phone_random_syllables": 20, "phone_lexicon_sentences": 20}
+    for name, extra in (("plain", {}), ("varied", varied)):
         sample = params.sample.model_validate(
             {**params.sample.model_dump(), "out": str(tmp_path / name), **small, **extra}
         )
@@ -101,7 +124,7 @@ def test_validation_archives_are_byte_identical(params, tmp_path: Path) -> None:
     assert sum(len(trees["varied"][p]) for p in training) > sum(len(trees["plain"][p]) for p in training)
 
 
-@pytest.mark.parametrize("field", ["phone_random_words", "phone_random_syllables"])
+@pytest.mark.parametrize("field", sorted(VARIED))
 def test_a_negative_count_names_the_field(tmp_path: Path, repo: Path, field: str) -> None:
     data = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
     assert data["sample"][field] == 0  # off by default: the committed demo is unchanged

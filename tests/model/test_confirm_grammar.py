@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from callbot.dialogue.policy import NO_PHRASES, YES_PHRASES, Thresholds, grammar_answer, yes_no
+from callbot.bot.evaluate import FALSE_YES_KEPT
+from callbot.dialogue.policy import NO_PHRASES, NOT_ANSWERS, YES_PHRASES, Thresholds, grammar_answer, yes_no
 from tests.support.ctc_corpus import HELD_OUT, TRAIN_VOICES, UNSEEN
 
 pytestmark = pytest.mark.slow
@@ -144,6 +145,57 @@ def test_silence_and_noise_are_not_a_yes(heard) -> None:
     for clip in (np.zeros(16000, np.float32), (0.05 * rng.standard_normal(24000)).astype(np.float32)):
         scores = stt.confirm_scores(clip, YES_PHRASES, NO_PHRASES)
         assert grammar_answer(scores.to_json(), rules) is not True, (scores, rules)
+
+
+def test_a_clip_heard_as_a_reply_carries_what_the_report_names(small_heard) -> None:
+    """evaluate-bot's false-yes record reads the clip's text, voice, channel and free transcript from
+    what ``hear_reply`` returns (tests/code/test_confirm_report.py checks the record itself)."""
+    from callbot.bot.evaluate import hear_reply
+
+    stt, _ = small_heard
+    clip = said("제", "ko+m6", 150, 50, 8000)
+    parsed, scores = hear_reply(stt, clip, "제", "m6-r150-p50", 8000)
+    heard = stt.transcribe(clip).text
+    assert {k: scores[k] for k in ("text", "voice", "channel", "heard", "parsed")} == {
+        "text": "제", "voice": "m6-r150-p50", "channel": 8000, "heard": heard, "parsed": yes_no(heard),
+    }  # fmt: skip
+    assert parsed == yes_no(heard) and scores["yes"]["phrase"] in YES_PHRASES
+
+
+def test_evaluate_bots_confirm_block_on_a_real_model(small_ctc, params, tmp_path: Path) -> None:
+    """evaluate-bot's hearing (``transcribe``), calibration and ``confirm_reply`` block wired as
+    run_evaluate_bot wires them, on the small model and two validation and one test caller: every
+    not-answer clip is labelled, the closed set's calibration leaves no false yes on validation, and the
+    words' false yeses are all counted and named."""
+    import json
+
+    import soundfile as sf
+
+    from callbot.bot.evaluate import CallItem, calibrate_heard, confirm_figures, transcribe, voice_of
+    from tests.support.ctc_corpus import speak
+
+    bot = params.bot.model_copy(update={"stt": str(small_ctc["root"] / "models"), "channels": list(CHANNELS)})
+    items: dict[str, list[CallItem]] = {}
+    for split, voices in (("validation", VALIDATION), ("test", ("m6-r150-p50",))):
+        for i, voice in enumerate(voices):
+            name, rate, pitch = voice_of(voice)
+            sf.write(tmp_path / f"{split}{i}.wav", speak(UNSEEN, rate, pitch, name), 16000)
+            items.setdefault(split, []).append(CallItem(
+                f"{split}{i}", split, tmp_path / f"{split}{i}.wav", UNSEEN, UNSEEN, "예약", "답", voice, False, False
+            ))  # fmt: skip
+    (val, negatives), (test, _) = transcribe(bot, items["validation"]), transcribe(bot, items["test"])
+    val, test, grammar, closed = calibrate_heard(val, test, negatives, bot.policy.grammar_margins)
+    block = confirm_figures(val, grammar, negatives, closed, bot.policy.caller_no)
+    assert len(negatives) == len(VALIDATION) * len(CHANNELS) * len(NOT_ANSWERS) + 4 * len(CHANNELS)
+    assert all(n["text"] and n["channel"] in CHANNELS and "heard" in n for n in negatives)
+    words, calibrated = block["false_yes"]["words"], block["false_yes"]["closed_set"]
+    parsed_yes = [c for c in [*negatives, *(t.own_scores for t in val)] if c["parsed"] is True]
+    assert words["count"] == len(parsed_yes) + block["no_heard_as_yes_text"]
+    named = [bot.policy.caller_no] * block["no_heard_as_yes_text"] + [c["text"] for c in parsed_yes]
+    assert [c["text"] for c in words["clips"]] == named[:FALSE_YES_KEPT]
+    assert calibrated is not None and calibrated["count"] == 0 and block["negatives"] == len(negatives) + 4
+    assert confirm_figures(test, grammar, [], closed, bot.policy.caller_no)["negatives"] == 0
+    json.dumps(block, allow_nan=False)
 
 
 def test_whisper_has_no_closed_set_and_the_reply_is_parsed_from_its_text(tmp_path: Path) -> None:

@@ -218,12 +218,22 @@ def voice_of(name: str) -> tuple[str, int, int]:
     return f"ko+{found[1]}", int(found[2]), int(found[3])
 
 
-def hear_reply(transcriber: Any, clip: np.ndarray) -> tuple[bool | None, dict[str, Any] | None]:
+def hear_reply(
+    transcriber: Any, clip: np.ndarray, text: str = "", voice: str = "", channel: int = 0
+) -> tuple[bool | None, dict[str, Any] | None]:
     """A reply to the confirm question as the service hears it: the free transcript parsed by ``yes_no``
     (what decides where the STT has no CTC posteriors, and the baseline elsewhere) and the closed-set
-    scores (the yes/no is decided from them once the thresholds are calibrated), None for Whisper."""
+    scores (the yes/no is decided from them once the thresholds are calibrated), None for Whisper.
+
+    The scores carry the free transcript (``heard``) and its ``yes_no`` (``parsed``) beside the clip's
+    ``text``, ``voice`` and ``channel``: the calibration weighs both ways of hearing on the same clips,
+    and the report names each clip either way took as a false yes."""
     result, scores = transcriber.hear_confirm(clip, YES_PHRASES, NO_PHRASES)
-    return yes_no(result.text), scores and scores.to_json()
+    parsed = yes_no(result.text)
+    if scores is None:
+        return parsed, None
+    said = {"text": text, "voice": voice, "channel": channel, "heard": result.text, "parsed": parsed}
+    return parsed, {**scores.to_json(), **said}
 
 
 def replies_heard(
@@ -236,39 +246,37 @@ def replies_heard(
 
     name, rate, pitch = voice_of(voice)
     texts = [policy.caller_yes, policy.caller_no, *(NOT_ANSWERS if negatives else ())]
-    heard = []
-    for samples, sr in synthesize_fresh(
-        [Utterance(t, rate, pitch, name) for t in texts]
-    ):  # same clip every run
-        heard.append(
-            hear_reply(transcriber, on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel))
+    clips = synthesize_fresh([Utterance(t, rate, pitch, name) for t in texts])  # same clip every run
+    heard = [
+        hear_reply(
+            transcriber, on_line(0.5 * samples.astype(np.float32) / 32768.0, sr, channel), t, voice, channel
         )
-    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [parsed_too(*h) for h in heard[2:]]]
-
-
-def parsed_too(parsed: bool | None, scores: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A not-answer clip's closed-set scores with its free transcript's ``yes_no`` beside them (``parsed``):
-    the calibration weighs both ways of hearing the reply on the same clips."""
-    return None if scores is None else {**scores, "parsed": parsed}
+        for t, (samples, sr) in zip(texts, clips, strict=True)
+    ]
+    return [heard[0][0], heard[1][0], heard[0][1], heard[1][1], [h[1] for h in heard[2:]]]
 
 
 def noise_scores(transcriber: Any, channel: int) -> list[dict[str, Any]]:
     """Closed-set scores of silence, hiss and hum (no answer), for the calibration's negatives."""
     rng = np.random.default_rng(0)
     n = np.arange(16000)
-    clips = [np.zeros(16000), 0.02 * rng.standard_normal(16000), 0.1 * rng.standard_normal(32000),
-             0.1 * np.sin(2 * np.pi * 120 * n / 16000) + 0.01 * rng.standard_normal(16000)]  # fmt: skip
+    clips = {"(silence)": np.zeros(16000), "(hiss)": 0.02 * rng.standard_normal(16000),
+             "(loud hiss)": 0.1 * rng.standard_normal(32000),
+             "(hum)": 0.1 * np.sin(2 * np.pi * 120 * n / 16000) + 0.01 * rng.standard_normal(16000)}  # fmt: skip
     found = [
-        parsed_too(*hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel))) for c in clips
+        hear_reply(transcriber, on_line(c.astype(np.float32), 16000, channel), text, "", channel)[1]
+        for text, c in clips.items()
     ]
     return [f for f in found if f is not None]
 
 
 def calibrate_heard(
     val: list[Turn], test: list[Turn], negatives: list[dict[str, Any]], margins: Sequence[float]
-) -> tuple[list[Turn], list[Turn], tuple[float | None, float]]:
+) -> tuple[list[Turn], list[Turn], tuple[float | None, float], tuple[float, float] | None]:
     """The closed-set thresholds on validation (no false yes on its not-answer clips and questions), and
-    every turn's heard yes/no decided with them; turns without scores (Whisper) keep the parsed text."""
+    every turn's heard yes/no decided with them; turns without scores (Whisper) keep the parsed text.
+    Returns the turns, the (threshold, margin) that decides ((None, 0.0): the words) and the closed
+    set's calibration even where the words win (None for Whisper; the report weighs both with it)."""
     from callbot.bot.scoring import calibrate_grammar
 
     def pair(s: dict[str, Any]) -> tuple[float, float]:
@@ -276,7 +284,7 @@ def calibrate_heard(
 
     scored = [t for t in val if t.yes_scores and t.no_scores]
     if not scored:  # Whisper: no closed set, the replies stay parsed from the words
-        return val, test, (None, 0.0)
+        return val, test, (None, 0.0), None
     replies = {(t.item.voice, t.channel): t for t in scored}.values()  # one yes and no per voice and channel
     positives = [(*pair(t.yes_scores), True) for t in replies] + [
         (*pair(t.no_scores), False) for t in replies
@@ -284,7 +292,7 @@ def calibrate_heard(
     owns = [t.own_scores for t in scored if t.own_scores]
     tau, margin, accuracy = calibrate_grammar(positives, [pair(s) for s in [*negatives, *owns]], margins)
     if words_win(list(replies), [*negatives, *owns], accuracy):
-        return val, test, (None, 0.0)  # the free transcript's words decide, as for Whisper
+        return val, test, (None, 0.0), (tau, margin)  # the free transcript's words decide, as for Whisper
     rules = Thresholds(grammar=tau, grammar_margin=margin)
 
     def decided(turn: Turn) -> Turn:
@@ -293,7 +301,7 @@ def calibrate_heard(
         yes, no = (grammar_answer(s, rules) for s in (turn.yes_scores, turn.no_scores))
         return replace(turn, heard_yes=yes, heard_no=no, text_yes=turn.heard_yes, text_no=turn.heard_no)
 
-    return [decided(t) for t in val], [decided(t) for t in test], (tau, margin)
+    return [decided(t) for t in val], [decided(t) for t in test], (tau, margin), (tau, margin)
 
 
 def words_win(replies: list[Turn], negatives: list[dict[str, Any]], closed_set_accuracy: float) -> bool:
@@ -307,10 +315,19 @@ def words_win(replies: list[Turn], negatives: list[dict[str, Any]], closed_set_a
     return bool(right) and false_yes == 0 and float(np.mean(right)) > closed_set_accuracy
 
 
-def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], negatives: int) -> dict[str, Any]:
+def confirm_figures(
+    turns: list[Turn],
+    grammar: tuple[float | None, float],
+    negatives: list[dict[str, Any]],
+    closed: tuple[float, float] | None,
+    caller_no: str,
+) -> dict[str, Any]:
     """How the caller's yes and no are heard per voice and channel: as the bot hears them (the closed set
-    where it scores, else the words) beside the free transcript parsed by ``yes_no`` (the baseline)."""
+    where it scores, else the words) beside the free transcript parsed by ``yes_no`` (the baseline), and
+    every clip either way took as a false yes (``negatives``: the split's not-answer clips besides its
+    questions; ``closed``: the closed set's calibration; ``caller_no``: what the caller's no says)."""
     replies = list({(t.item.voice, t.channel): t for t in turns}.values())
+    held = [*negatives, *(t.own_scores for t in turns if t.own_scores)]
 
     def share(values: list[bool]) -> float | None:
         return round(float(np.mean(values)), 4) if values else None
@@ -326,8 +343,44 @@ def confirm_figures(turns: list[Turn], grammar: tuple[float | None, float], nega
         "decided_by": "words" if grammar[0] is None else "closed set",
         "grammar": None if grammar[0] is None else round(grammar[0], 6),
         "grammar_margin": grammar[1],
-        "negatives": negatives,
+        "negatives": len(held),
+        "false_yes": false_yeses([no_clip(t, caller_no) for t in replies] + held, closed),
     }
+
+
+FALSE_YES_KEPT = 5  # clips named per way of hearing and split (the count is of all)
+
+
+def no_clip(turn: Turn, caller_no: str) -> dict[str, Any]:
+    """The caller's no in ``turn``'s voice and channel as a heard clip: its closed-set scores (none for
+    Whisper) and its free transcript's ``yes_no``."""
+    said = {"text": caller_no, "voice": turn.item.voice, "channel": turn.channel, "parsed": turn.text_no}
+    return {**(turn.no_scores or {}), **said}
+
+
+def false_yeses(clips: list[dict[str, Any]], closed: tuple[float, float] | None) -> dict[str, Any]:
+    """The clips that are no yes (the caller's no, not-answer clips, questions) each way of hearing took
+    as yes: the free transcript's ``yes_no`` (``words``) and the closed set under its calibration
+    (``closed_set``; None where the STT has no posteriors). Why: the block says which way decides and
+    how often each is right; these say which clip made the other unsafe, and what was heard in it."""
+    words = [c for c in clips if c.get("parsed") is True]
+    out: dict[str, Any] = {"words": _named(words), "closed_set": None}
+    if closed is not None:
+        rules = Thresholds(grammar=closed[0], grammar_margin=closed[1])
+        taken = [c for c in clips if "yes" in c and grammar_answer(c, rules) is True]
+        out["closed_set"] = {**_named(taken), "grammar": round(closed[0], 6), "grammar_margin": closed[1]}
+    return out
+
+
+def _named(clips: list[dict[str, Any]]) -> dict[str, Any]:
+    def named(c: dict[str, Any]) -> dict[str, Any]:
+        out = {k: c.get(k) for k in ("text", "voice", "channel", "heard")}
+        # the best yes and no phrase, each deficit per frame to the free decode
+        if "yes" in c and np.isfinite([c["yes"]["deficit"], c["no"]["deficit"]]).all():
+            out["yes"], out["no"] = c["yes"], c["no"]
+        return out
+
+    return {"count": len(clips), "clips": [named(c) for c in clips[:FALSE_YES_KEPT]]}
 
 
 def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], list[dict[str, Any]]]:
@@ -356,7 +409,11 @@ def transcribe(params: BotParams, items: list[CallItem]) -> tuple[list[Turn], li
                 if key not in replies:
                     replies[key] = replies_heard(transcriber, params.policy, item.voice, channel, validation)
                     negatives += [s for s in replies[key][4] if s is not None] if validation else []
-                own = parsed_too(*hear_reply(transcriber, clip)) if validation else None
+                own = (
+                    hear_reply(transcriber, clip, item.question, item.voice, channel)[1]
+                    if validation
+                    else None
+                )
                 low = min((w.confidence for w in result.words), default=None)
                 yes, no, yes_scores, no_scores, _ = replies[key]
                 turns.append(
@@ -678,7 +735,7 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
     items = load_items(params)
     report = Path(params.report)
     (val, negatives), (test, _) = transcribe(params, items["validation"]), transcribe(params, items["test"])
-    val, test, grammar = calibrate_heard(val, test, negatives, params.policy.grammar_margins)
+    val, test, grammar, closed = calibrate_heard(val, test, negatives, params.policy.grammar_margins)
     candidates: dict[str, Any] = {}
     lines: list[str] = []
     baselines: dict[str, Any] = {}
@@ -695,11 +752,9 @@ def run_evaluate_bot(params: BotParams) -> dict[str, Any]:
         "intent_model": params.intent if "intent" in baselines else None,
         "stt_cer": {"validation": stt_figures(val), "test": stt_figures(test)},
         "confirm_reply": {  # validation calibrates the closed set (no false yes on its negatives); test scored once
-            split: confirm_figures(found, grammar, held)
-            for split, found, held in (
-                ("validation", val, len(negatives) + sum(t.own_scores is not None for t in val)),
-                ("test", test, 0),  # the threshold comes from validation; test has no negatives of its own
-            )
+            # (the threshold comes from validation; test has no not-answer clips of its own)
+            split: confirm_figures(found, grammar, held, closed, params.policy.caller_no)
+            for split, found, held in (("validation", val, negatives), ("test", test, []))
         },
         "candidates": candidates,
         "baselines": baselines,

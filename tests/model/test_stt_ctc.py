@@ -1,172 +1,57 @@
 """The jamo CTC recipe really trained: it spells an espeak-ng sentence it never heard, serves words
 with confidence, and is less sure of noise than of speech.
 
-A small CTC model is trained once per module, through ``train_ctc`` (the function behind
-`callbot train-stt`), on sentences of random words from a small vocabulary spoken at varied rates and
-pitches, a share of them 8 kHz telephone audio. The test sentence is a new combination of those
-words: a model that recited its training sentences could not spell it.
+A small CTC model is trained once per session (``small_ctc``, tests/model/conftest.py) through
+``train_ctc`` (the function behind `callbot train-stt`) on sentences of random words from a small
+vocabulary spoken at varied rates and pitches, a share of them 8 kHz telephone audio, and the phone
+corpus's lone short answers (tests/support/ctc_corpus.py). The test sentence is a new combination of
+those words: a model that recited its training sentences could not spell it.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.ctc_corpus import UNSEEN, WORDS, short_answers, speak, write_prepared
+
 pytestmark = pytest.mark.slow
 
-WORDS = [
-    "제가",
-    "올해",
-    "건강",
-    "검진",
-    "대상",
-    "인가요",
-    "예약",
-    "하고",
-    "싶어요",
-    "언제",
-    "어디",
-    "병원",
-    "보건소",
-    "열이",
-    "나면",
-    "전화",
-    "주세요",
-    "감사",
-    "합니다",
-    "백신",
-    "접종",
-    "시간",
-    "오늘",
-    "내일",
-    "확인",
-    "부탁",
-    "드려요",
-    "서류",
-    "필요",
-    "해요",
-]
-UNSEEN = "내일 보건소 예약 확인 부탁 드려요"
 
-
-def _speak(text: str, rate: int, pitch: int, voice: str = "ko") -> np.ndarray:
-    from callbot.tts.channel import to_rate
-    from callbot.tts.espeak import synthesize
-
-    samples, sr = synthesize(text, rate=rate, pitch=pitch, voice=voice)
-    return to_rate(samples, sr, 16_000)
-
-
-def _rows(root: Path, texts: list[str], split: str, rng: random.Random) -> list[dict]:
-    import soundfile as sf
-
-    from callbot.tts.channel import phone_channel
-
-    rows = []
-    for i, text in enumerate(texts):
-        audio = _speak(text, rng.randint(130, 190), rng.randint(30, 70), rng.choice(["ko", "ko+m1", "ko+f1"]))
-        phone = i % 3 == 0  # a third stored as 8 kHz telephone audio, as the phone corpus ships it
-        samples, rate = phone_channel(audio, 16_000) if phone else (audio, 16_000)
-        path = root / "wav" / f"{split}{i}.wav"
-        sf.write(path, samples, rate, subtype="PCM_16")
-        rows.append(
-            {
-                "utterance_id": f"{split}{i}",
-                "audio": {"path": str(path.resolve()), "bytes": None},
-                "text": text,
-                "text_raw": text,
-                "duration_s": len(samples) / rate,
-                "occupation": None,
-                "gender": None,
-                "age_range": None,
-                "experience": None,
-                "dataset": "phone" if phone else "wide",
-                "voice": "ko-r150-p40",
-                "channel": "phone" if phone else "wideband",
-            }
-        )
-    return rows
-
-
-def write_prepared(root: Path, n_train: int = 240) -> Path:
-    from datasets import Audio, Dataset, DatasetDict
-
-    rng = random.Random(0)
-    (root / "wav").mkdir(parents=True, exist_ok=True)
-    train = {UNSEEN}
-    while len(train) < n_train + 1:
-        train.add(" ".join(rng.sample(WORDS, rng.randint(2, 5))))
-    train.discard(UNSEEN)
-    splits = {"train": sorted(train), "validation": [UNSEEN], "test": [UNSEEN]}
-    DatasetDict(
-        {
-            name: Dataset.from_list(_rows(root, texts, name, rng)).cast_column("audio", Audio(decode=False))
-            for name, texts in splits.items()
-        }
-    ).save_to_disk(str(root / "stt"))
-    return root
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, params):
-    from callbot.stt.ctc_train import train_ctc
-
-    root = tmp_path_factory.mktemp("ctc")
-    prepared = write_prepared(root / "prepared")
-    ctc = params.stt.ctc.model_copy(
-        update={
-            "hidden": 128,
-            "layers": 3,
-            "conv_channels": 16,
-            "max_steps": 260,
-            "learning_rate": 0.004,
-            "batch_seconds": 24.0,
-            "line_share": 0.3,
-            "validation_max_utterances": 0,
-        }
-    )
-    stt = params.stt.model_copy(
-        # one thread: on shared cores a second one spins waiting for the first
-        update={"ctc": ctc, "threads": 1, "save_steps": 1000, "logging_steps": 20, "reference_model": ""}
-    )
-    result = train_ctc(stt, prepared, root / "models", root / "reports")
-    return {"root": root, "params": stt, "result": result, "prepared": prepared}
-
-
-def test_spells_a_sentence_it_never_trained_on(trained) -> None:
+def test_spells_a_sentence_it_never_trained_on(small_ctc) -> None:
     from callbot.stt.infer import load_transcriber
     from callbot.stt.jamo import decompose
     from callbot.text.metrics import cer
 
-    stt = load_transcriber(trained["root"] / "models")
+    stt = load_transcriber(small_ctc["root"] / "models")
     assert stt.backend == "ctc"
-    heard = stt.transcribe(_speak(UNSEEN, 160, 50)).text
+    heard = stt.transcribe(speak(UNSEEN, 160, 50)).text
     assert cer(UNSEEN, heard, spaces=False) < 0.5, heard  # the empty transcript scores 1.0
     alphabet = json.loads(
-        (trained["root"] / "models" / "model" / "alphabet.json").read_text(encoding="utf-8")
+        (small_ctc["root"] / "models" / "model" / "alphabet.json").read_text(encoding="utf-8")
     )
-    assert set(alphabet["symbols"]) == set(decompose(" ".join(WORDS)))  # the train split's symbols only
+    trained_on = " ".join([*WORDS, *short_answers()])
+    assert set(alphabet["symbols"]) == set(decompose(trained_on))  # the train split's symbols only
 
 
-def test_records_steps_timing_and_validation(trained) -> None:
-    record = json.loads((trained["root"] / "models" / "train.json").read_text(encoding="utf-8"))
+def test_records_steps_timing_and_validation(small_ctc) -> None:
+    record = json.loads((small_ctc["root"] / "models" / "train.json").read_text(encoding="utf-8"))
     assert record["recipe"] == "ctc" and record["global_step"] == 260
     assert record["cpu_seconds_per_step"] > 0 and record["validation"]["utterances"] == 1
-    assert (trained["root"] / "reports" / "loss.csv").read_text(encoding="utf-8").count("\n") > 5
+    assert (small_ctc["root"] / "reports" / "loss.csv").read_text(encoding="utf-8").count("\n") > 5
 
 
-def test_noise_gives_less_confidence_than_speech_and_valid_text(trained) -> None:
+def test_noise_gives_less_confidence_than_speech_and_valid_text(small_ctc) -> None:
     from callbot.stt.infer import load_transcriber
 
-    stt = load_transcriber(trained["root"] / "models")
+    stt = load_transcriber(small_ctc["root"] / "models")
     rng = np.random.default_rng(0)
-    speech = stt.transcribe(_speak(UNSEEN, 160, 50))
+    speech = stt.transcribe(speak(UNSEEN, 160, 50))
     noise = stt.transcribe((0.1 * rng.standard_normal(48_000)).astype(np.float32))
-    english = stt.transcribe(_speak("The weather is lovely today, isn't it?", 160, 50, "en"))
+    english = stt.transcribe(speak("The weather is lovely today, isn't it?", 160, 50, "en"))
     assert speech.words and all(0.0 <= w.confidence <= 1.0 for w in speech.words)
     speech_conf = float(np.mean([w.confidence for w in speech.words]))
     for other in (noise, english):
@@ -176,11 +61,11 @@ def test_noise_gives_less_confidence_than_speech_and_valid_text(trained) -> None
     assert stt.transcribe(np.zeros(16_000, dtype=np.float32)).text == ""
 
 
-def test_evaluate_stt_reports_channels_datasets_and_baselines(trained, tmp_path) -> None:
+def test_evaluate_stt_reports_channels_datasets_and_baselines(small_ctc, tmp_path) -> None:
     from callbot.contracts import read_stt_metrics
     from callbot.stt.evaluate import evaluate_stt
 
-    evaluate_stt(trained["params"], trained["prepared"], trained["root"] / "models", tmp_path)
+    evaluate_stt(small_ctc["params"], small_ctc["prepared"], small_ctc["root"] / "models", tmp_path)
     metrics = read_stt_metrics(tmp_path / "metrics.json")
     assert metrics.recipe == "ctc" and metrics.unseen_cer_line is not None
     data = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
@@ -236,7 +121,7 @@ def test_conv_encoder_trains_saves_and_decodes(tmp_path, params) -> None:
     assert losses[-1] < 0.5 * losses[0], losses  # it learns, not merely runs
     config = json.loads((tmp_path / "m" / "model" / "config.json").read_text(encoding="utf-8"))
     assert config["shape"]["encoder"] == "conv" and config["shape"]["kernel"] == 9
-    heard = load_transcriber(tmp_path / "m").transcribe(_speak(UNSEEN, 160, 50))
+    heard = load_transcriber(tmp_path / "m").transcribe(speak(UNSEEN, 160, 50))
     assert all(ch == " " or 0xAC00 <= ord(ch) <= 0xD7A3 for ch in heard.text), heard.text  # whole syllables
     assert all(0.0 <= w.confidence <= 1.0 for w in heard.words)
 
@@ -258,7 +143,7 @@ def test_models_saved_before_the_encoder_option_still_load(tmp_path) -> None:
     assert torch.allclose(loaded(feats, torch.tensor([50]))[0], model(feats, torch.tensor([50]))[0])
 
 
-def test_decoder_is_chosen_on_validation_and_beam_spells_a_real_sentence(trained) -> None:
+def test_decoder_is_chosen_on_validation_and_beam_spells_a_real_sentence(small_ctc) -> None:
     """train-stt scored greedy and the LM grid on validation; on a real espeak-ng sentence the beam
     without the LM spells what greedy spells, and with the LM it is a whole-syllable transcript at
     least as close as greedy's, with confidences on greedy's scale (issue 22)."""
@@ -268,17 +153,17 @@ def test_decoder_is_chosen_on_validation_and_beam_spells_a_real_sentence(trained
     from callbot.stt.lm import build_lm
     from callbot.text.metrics import cer
 
-    record = json.loads((trained["root"] / "models" / "train.json").read_text(encoding="utf-8"))
+    record = json.loads((small_ctc["root"] / "models" / "train.json").read_text(encoding="utf-8"))
     decoding = record["validation"]["decoding"]
-    assert [row["alpha"] for row in decoding["grid"]] == [p[0] for p in trained["params"].ctc.decode.grid]
+    assert [row["alpha"] for row in decoding["grid"]] == [p[0] for p in small_ctc["params"].ctc.decode.grid]
     assert decoding["chosen"]["decoder"] in ("greedy", "beam_lm")
-    model_dir = trained["root"] / "models" / "model"
+    model_dir = small_ctc["root"] / "models" / "model"
     stt = CTCTranscriber(model_dir)
     assert stt.decoding == decoding["chosen"]["decoder"] and (model_dir / "decoding.json").is_file()
-    lp = stt.log_probs([_speak(UNSEEN, 160, 50)])[0]
+    lp = stt.log_probs([speak(UNSEEN, 160, 50)])[0]
     greedy = words_from(greedy_emissions(lp), stt.alphabet)
     assert words_from(beam_emissions(lp, None, BeamSettings()), stt.alphabet) == greedy
-    texts = [row["text"] for row in _rows_texts(trained["prepared"])]
+    texts = [row["text"] for row in _rows_texts(small_ctc["prepared"])]
     fused = words_from(
         beam_emissions(lp, build_lm(texts, stt.alphabet, 6), BeamSettings(0.5, 1.0)), stt.alphabet
     )

@@ -218,6 +218,13 @@ class CallEngine:
         r = self.record
         r.last = reply
         r.transcript += [{"role": "caller", "text": reply.heard}, {"role": "bot", "text": reply.answer}]
+        actions = self._respond(reply)
+        said = next((a.text for a in actions if isinstance(a, Play)), reply.answer)
+        r.transcript[-1]["text"] = said  # what the caller heard: a retry or menu prompt replaces the reply
+        return actions
+
+    def _respond(self, reply: Reply) -> list[Action]:
+        r = self.record
         if not reply.handover:
             r.answered, r.failed_in_a_row = r.answered + 1, 0
             return self._play(Play(reply.answer))

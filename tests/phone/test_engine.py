@@ -19,6 +19,9 @@ ANSWER = Reply(
     heard="코로나 검사는 어디서 받나요", answer="가까운 선별진료소에서 받으실 수 있습니다.", handover=False
 )
 FAILED = Reply(heard="음", answer="상담원에게 연결해 드리겠습니다.", handover=True, reason="low_confidence")
+DECLINED = Reply(
+    heard="아니요", answer="죄송합니다. 상담원에게 연결해 드리겠습니다.", handover=True, reason="declined"
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,8 @@ def test_two_failed_turns_offer_the_menu_and_a_digit_asks_its_question(engine) -
         play = engine.on_reply(FAILED)[0]
         assert play.text == getattr(engine.p.prompts, expected)
         engine.on_playback_done()
+    said = [t["text"] for t in engine.record.transcript if t["role"] == "bot"]
+    assert said == [engine.p.prompts.retry, engine.p.prompts.menu]  # what the caller heard, not the reply
     think = engine.on_dtmf("1")[0]
     assert isinstance(think, Think) and think.text == engine.p.menu["1"]
     play = engine.on_reply(FAILED)[0]  # a third hand-over: the bot transfers
@@ -119,3 +124,16 @@ def test_a_hang_up_mid_turn_is_abandoned_and_after_an_answer_contained(params, e
     other.on_playback_done()
     other.on_hangup()
     assert other.record.outcome == "contained" and other.record.turns == 1
+
+
+def test_a_declined_confirm_is_transferred_at_once_with_what_was_said(engine) -> None:
+    """The caller said no to the bot's guess: asking again would get the same guess, so a person takes
+    the call after the bot's own hand-over line, and the transcript says what the caller heard."""
+    listening(engine)
+    engine.state = "thinking"
+    play = engine.on_reply(DECLINED)[0]
+    assert play.text == DECLINED.answer and play.then == "transfer"
+    transfer = engine.on_playback_done()[0]
+    assert isinstance(transfer, Transfer) and transfer.by == "bot"
+    assert transfer.transcript[-1] == {"role": "bot", "text": DECLINED.answer}
+    assert engine.record.outcome == "transferred"

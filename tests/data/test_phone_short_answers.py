@@ -28,7 +28,7 @@ def _sample(params, **extra):
 
 @pytest.fixture(scope="module")
 def sessions(params):
-    return build_sessions(_sample(params, phone_sentences=1200, phone_short_answers=300))
+    return build_sessions(_sample(params, phone_sentences=1200, phone_short_answers=300, phone_lexicon_sentences=0))
 
 
 def test_short_answers_are_training_turns_by_seen_voices(sessions, params) -> None:
@@ -61,7 +61,7 @@ def test_short_answers_are_the_policy_words_as_valid_transcripts() -> None:
 
 def test_everything_else_is_unchanged_by_the_short_answers(sessions, params) -> None:
     c = corpus()
-    without = build_sessions(_sample(params, phone_sentences=1200, phone_short_answers=0))
+    without = build_sessions(_sample(params, phone_sentences=1200, phone_short_answers=0, phone_lexicon_sentences=0))
     assert len(without) == len(sessions)
     for a, b in zip(sessions, without, strict=True):
         kept = [(speaker, t) for speaker, t in a.turns if t not in c.short_answers]

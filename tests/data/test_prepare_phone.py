@@ -42,6 +42,7 @@ def three(tmp_path_factory, params) -> dict[str, Path]:
         callcenter_dialogues=60,
         phone_sentences=120,
         phone_short_answers=20,
+        phone_lexicon_sentences=12,
         phone_share=0.0,
     )
     assert DATASETS[0] == "interview" and "phone" in DATASETS  # interview first: it replaces the tree
@@ -58,7 +59,7 @@ def three(tmp_path_factory, params) -> dict[str, Path]:
 def test_content_split_keeps_sentences_words_and_voices_out_of_training(params) -> None:
     c = corpus()
     held = holdout(c, params.sample.seed)
-    sessions = build_sessions(_sample(params, Path("unused"), phone_sentences=1500), c)
+    sessions = build_sessions(_sample(params, Path("unused"), phone_sentences=1500, phone_lexicon_sentences=0), c)
     turns = [(s, t) for s in sessions for _, t in s.turns if t not in c.short_answers]
     assert len(turns) == 1500
     assert len({t for _, t in turns}) == 1500  # every sentence distinct (lone short answers apart)
@@ -83,7 +84,7 @@ def test_content_split_keeps_sentences_words_and_voices_out_of_training(params) 
 def test_phone_adapter_reads_the_generated_tree(three) -> None:
     rows = pq.read_table(three["prepared"] / "records.parquet").to_pylist()
     phone = [r for r in rows if r["dataset"] == "phone"]
-    assert len(phone) == 140  # 120 sentences and 20 lone short answers, the latter in Training only
+    assert len(phone) == 152  # 120 sentences, 20 lone short answers and 12 lexicon sentences (Training only)
     answers = set(corpus().short_answers)
     assert {r["split"] for r in phone if r["text"] in answers} == {"train"}
     assert {r["sample_rate"] for r in phone} == {8000} and {r["channel"] for r in phone} == {"phone"}
@@ -100,7 +101,7 @@ def test_phone_adapter_reads_the_generated_tree(three) -> None:
 
     stt = load_from_disk(str(three["prepared"] / "stt"))
     stt_phone = [r for split in stt.values() for r in split if r["dataset"] == "phone"]
-    assert len(stt_phone) == 140 and "phone" in datasets_feeding("stt")
+    assert len(stt_phone) == 152 and "phone" in datasets_feeding("stt")
     from callbot.contracts import stt_audio_file
 
     audio = stt_audio_file(three["prepared"] / "stt", stt_phone[0]["audio"]["path"])
@@ -120,7 +121,7 @@ def test_malformed_dual_form_and_unknown_tag_are_quarantined(three, params, tmp_
     reasons = {(q["utterance"], q["reason"]) for q in lines}
     ids = [f"{t.parent.name}_{t.stem}" for t in texts[:2]]
     assert reasons == {(ids[0], "malformed_dual_form"), (ids[1], "unknown_tag")}
-    assert report.records == 138 and report.quarantined == 2  # their WAVs are not left unlabelled
+    assert report.records == 150 and report.quarantined == 2  # their WAVs are not left unlabelled
     assert check_transcript("b/ 어/ (010-1234-5678)/(공일공 일이삼사 오육칠팔)로 n/") is None
     assert check_transcript("()/(일) 전화")[0] == "malformed_dual_form"
 
@@ -154,7 +155,13 @@ def test_gate_passes_on_all_three_datasets_without_edits_in_quality(three, param
 @pytest.mark.slow
 def test_phone_speech_is_8khz_telephone_band_and_reproducible(tmp_path: Path, params) -> None:
     extra = dict(
-        phone_sentences=12, phone_short_answers=2, audio="speech", workers=2, part_size=1 << 30, clean=True
+        phone_sentences=12,
+        phone_short_answers=2,
+        phone_lexicon_sentences=2,
+        audio="speech",
+        workers=2,
+        part_size=1 << 30,
+        clean=True,
     )
     first = write_phone_tree(_sample(params, tmp_path / "a", **extra))
     second = write_phone_tree(_sample(params, tmp_path / "b", **extra))

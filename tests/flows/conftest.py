@@ -45,7 +45,12 @@ def tiny_params(data: dict) -> dict:
     steps. The STT gates are opened: these tests are about orchestration, not model quality (the
     model tests and `make demo` hold the models to their figures)."""
     data["sample"].update(
-        records=28, audio="speech", callcenter_dialogues=60, phone_sentences=40, phone_short_answers=8
+        records=28,
+        audio="speech",
+        callcenter_dialogues=60,
+        phone_sentences=40,
+        phone_short_answers=8,
+        phone_lexicon_sentences=8,
     )
     data["prepare"]["split"].update(by="hash")  # 28 interviews leave the Validation folder empty
     # whisper-base 8 s; e5 (a 69 MB copy) for the interview stage, whose heads package serves;

@@ -35,11 +35,13 @@ def short_answers() -> tuple[str, ...]:
 
 
 def speak(text: str, rate: int, pitch: int, voice: str = "ko") -> np.ndarray:
-    """``text`` spoken by espeak-ng, at 16 kHz."""
+    """``text`` spoken by a pristine espeak-ng (``synthesize_fresh``), at 16 kHz: the in-process
+    synthesiser's output depends on what it spoke before, so the session's model would depend on
+    which tests ran first (in CI it heard digital silence as "이", alone it did not)."""
     from callbot.tts.channel import to_rate
-    from callbot.tts.espeak import synthesize
+    from callbot.tts.espeak import Utterance, synthesize_fresh
 
-    samples, sr = synthesize(text, rate=rate, pitch=pitch, voice=voice)
+    ((samples, sr),) = synthesize_fresh([Utterance(text, rate, pitch, voice)])
     return to_rate(samples, sr, 16_000)
 
 
